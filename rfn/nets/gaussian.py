@@ -1,0 +1,202 @@
+"""Diagonal Gaussians: densities, KL, reparameterised draws, a parameter head, an output likelihood.
+
+The latent variables ``z_t`` of the SRNN, the VRNN and the RFN have diagonal
+Gaussian priors and posteriors (thesis 3.4-3.6); their KL divergence has a
+closed form (Kingma & Welling, 2014), and draws are reparameterised so
+gradients reach the means and standard deviations. Temperatures scale the
+standard deviation, as for the flow's base distribution (thesis 8.2.4).
+
+For the baselines' fast output likelihood (thesis 8.1), frames are modelled as
+``N(mu, nu I)`` with a learned variance ``nu``. The density is continuous, so
+it is evaluated on dequantised frames in ``[-0.5, 0.5]``
+(:func:`rfn.pixels.preprocess`); adding :func:`rfn.pixels.dequantization_constant`
+turns it into a lower bound (in expectation over the dequantisation noise) on
+the log-probability of the discrete frame, in nats, comparable with the RFN's.
+
+Example:
+    >>> import torch
+    >>> mu, std = torch.zeros(2, 3), torch.ones(2, 3)
+    >>> kl_diag_gaussians(mu, std, mu, std).sum().item()
+    0.0
+    >>> z = sample_diag_gaussian(mu, std, temperature=0.0)
+    >>> torch.equal(z, mu)
+    True
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from rfn.nets.layers import activation, check_norm_kind, norm_layer
+from rfn.pixels import dequantization_constant
+
+__all__ = [
+    "GaussianHead",
+    "GaussianLikelihood",
+    "gaussian_log_prob",
+    "kl_diag_gaussians",
+    "sample_diag_gaussian",
+]
+
+_LOG_2PI = math.log(2.0 * math.pi)
+
+
+def gaussian_log_prob(x: torch.Tensor, mu: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """Elementwise log-density of ``N(mu, std**2)`` at ``x`` (all broadcastable), in nats."""
+    return -0.5 * (((x - mu) / std) ** 2 + _LOG_2PI) - torch.log(std)
+
+
+def kl_diag_gaussians(mu_q: torch.Tensor, std_q: torch.Tensor, mu_p: torch.Tensor, std_p: torch.Tensor) -> torch.Tensor:
+    """Elementwise ``KL(N(mu_q, std_q**2) || N(mu_p, std_p**2))`` in nats, in closed form.
+
+    ``log(std_p / std_q) + (std_q**2 + (mu_q - mu_p)**2) / (2 std_p**2) - 1/2``.
+    Sum over the latent dimensions yourself (free bits act per dimension group).
+    """
+    var_ratio = (std_q / std_p) ** 2
+    return 0.5 * (var_ratio + ((mu_q - mu_p) / std_p) ** 2 - 1.0 - torch.log(var_ratio))
+
+
+def sample_diag_gaussian(
+    mu: torch.Tensor, std: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """Reparameterised draw ``mu + temperature * std * eps`` with ``eps ~ N(0, I)``.
+
+    Args:
+        mu, std: broadcastable tensors; the draw has their broadcast shape.
+        temperature: factor on the standard deviation (0 returns ``mu``).
+        generator: random generator for reproducible draws.
+    """
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature!r}")
+    shape = torch.broadcast_shapes(mu.shape, std.shape)
+    eps = torch.randn(shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    return mu + (temperature * std) * eps
+
+
+class GaussianHead(nn.Module):
+    """Two 3x3 convolutions giving the mean and standard deviation of a diagonal Gaussian.
+
+    The thesis's prior and posterior parameter nets (section 8.2.2) are one
+    such block: the features arriving there are already rich, so two layers
+    suffice. The standard deviation is ``softplus(raw) + min_std``: softplus
+    grows linearly rather than exponentially (the thesis found it steadier than
+    ``exp`` for the split priors, section 8.2.4), and ``min_std`` keeps the
+    variance from collapsing to zero, which would make the KL and its
+    gradients blow up.
+
+    Args:
+        in_channels: channels of the input features.
+        out_channels: channels of the Gaussian (of ``mu`` and of ``std``).
+        hidden_channels: channels after the first convolution.
+        norm: normalisation after the first convolution (``"batch"``, ``"group"`` or ``"none"``).
+        min_std: lower bound added to the standard deviation.
+    """
+
+    def __init__(
+        self, in_channels: int, out_channels: int, hidden_channels: int, norm: str = "batch", min_std: float = 1e-4
+    ) -> None:
+        super().__init__()
+        check_norm_kind(norm)
+        if min_std < 0:
+            raise ValueError(f"min_std must be >= 0, got {min_std!r}")
+        self.out_channels = out_channels
+        self.min_std = min_std
+        self.hidden = nn.Sequential(
+            nn.Conv2d(in_channels, hidden_channels, 3, padding=1, bias=norm == "none"),
+            norm_layer(norm, hidden_channels),
+            activation(),
+        )
+        self.out = nn.Conv2d(hidden_channels, 2 * out_channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x [B, in_channels, H, W]`` -> ``(mu, std)``, each ``[B, out_channels, H, W]``, ``std > min_std``."""
+        mu, raw = self.out(self.hidden(x)).chunk(2, dim=1)
+        return mu, F.softplus(raw) + self.min_std
+
+
+class GaussianLikelihood(nn.Module):
+    """Output likelihood ``N(mu, nu I)`` with a learned variance ``nu`` (thesis 8.1).
+
+    The learned parameter is ``log_std = log(sqrt(nu))``: one scalar shared by
+    every pixel, as in the thesis, or one per image channel.
+
+    Args:
+        channels: ``None`` for one shared variance, or the number of image
+            channels for one variance per channel.
+        init_std: initial standard deviation. The default, ``1/sqrt(12)``, is
+            the standard deviation of a uniform spread over the whole pixel range.
+        n_bits: bits per pixel of the discrete data (for the dequantisation constant).
+    """
+
+    def __init__(self, channels: int | None = None, init_std: float = 1 / math.sqrt(12.0), n_bits: int = 8) -> None:
+        super().__init__()
+        if init_std <= 0:
+            raise ValueError(f"init_std must be positive, got {init_std!r}")
+        if channels is not None and (not isinstance(channels, int) or channels <= 0):
+            raise ValueError(f"channels must be None or a positive integer, got {channels!r}")
+        shape = (1, 1, 1, 1) if channels is None else (1, channels, 1, 1)
+        self.channels = channels
+        self.n_bits = n_bits
+        self.log_std = nn.Parameter(torch.full(shape, math.log(init_std)))
+
+    def extra_repr(self) -> str:
+        return f"channels={self.channels}, n_bits={self.n_bits}"
+
+    @property
+    def std(self) -> torch.Tensor:
+        """The learned standard deviation, ``[1, 1 or C, 1, 1]``."""
+        return self.log_std.exp()
+
+    def _check(self, x: torch.Tensor, mu: torch.Tensor) -> None:
+        if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+            dtype = x.dtype if isinstance(x, torch.Tensor) else type(x).__name__
+            raise TypeError(
+                f"GaussianLikelihood expects dequantised floats in [-0.5, 0.5], got {dtype}; "
+                "convert uint8 frames with rfn.pixels.preprocess"
+            )
+        if x.dim() != 4 or x.shape != mu.shape:
+            raise ValueError(f"x and mu must both have shape [B, C, H, W], got {tuple(x.shape)} and {tuple(mu.shape)}")
+        if self.channels is not None and x.shape[1] != self.channels:
+            raise ValueError(
+                f"GaussianLikelihood was built for {self.channels} channels, got x of shape {tuple(x.shape)}"
+            )
+
+    def log_density(self, x: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
+        """Continuous log-density of dequantised frames, summed per frame.
+
+        Args:
+            x: dequantised frames ``[B, C, H, W]`` in ``[-0.5, 0.5]``.
+            mu: predicted means, same shape.
+
+        Returns:
+            ``[B]`` log-densities in nats (in at least float32).
+        """
+        self._check(x, mu)
+        dtype = torch.promote_types(x.dtype, torch.float32)
+        std = self.std.to(dtype)
+        return gaussian_log_prob(x.to(dtype), mu.to(dtype), std).sum(dim=(1, 2, 3))
+
+    def log_prob(self, x: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
+        """Log-density plus the dequantisation constant.
+
+        Returns:
+            ``[B]`` bound in nats on the log-probability of the discrete frames.
+        """
+        return self.log_density(x, mu) + dequantization_constant(tuple(x.shape[1:]), self.n_bits)
+
+    def forward(self, x: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
+        """Same as :meth:`log_prob`."""
+        return self.log_prob(x, mu)
+
+    def sample(
+        self, mu: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None
+    ) -> torch.Tensor:
+        """Draw frames ``mu + temperature * std * eps``.
+
+        Returns floats; turn them into pixels with :func:`rfn.pixels.to_uint8`.
+        """
+        return sample_diag_gaussian(mu, self.std.to(mu.dtype), temperature, generator)
