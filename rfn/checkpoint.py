@@ -1,0 +1,226 @@
+"""Checkpoints: atomic writes, code-free loads, and rebuilding a model from its file.
+
+A checkpoint is a plain dictionary of tensors, numbers, strings, lists and
+dicts, so :func:`torch.load` opens it with ``weights_only=True``: loading a
+file cannot run code. It names its model (``model_name``) and stores the
+model's config dataclass as a dict, so :func:`load_model` rebuilds the model
+through :mod:`rfn.models.registry` without pickling any class.
+
+Writes are atomic: the bytes go to a temporary file in the same folder, are
+flushed to disk (``fsync``), and the temporary file is renamed over the
+target with :func:`os.replace`. A process killed mid-write leaves the previous
+checkpoint untouched; at worst a stale ``.NAME.tmp-PID`` file stays behind,
+which :func:`remove_stale_temporaries` clears.
+
+Example:
+    >>> import tempfile, pathlib, torch
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = save_checkpoint(d / "last.pt", {"model_name": "m", "model_config": {}, "model": {}, "step": 3})
+    >>> load_checkpoint(d / "last.pt")["step"]
+    3
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = [
+    "FORMAT",
+    "FORMAT_VERSION",
+    "CheckpointError",
+    "load_checkpoint",
+    "load_model",
+    "model_from_checkpoint",
+    "remove_stale_temporaries",
+    "save_checkpoint",
+]
+
+FORMAT = "rfn-checkpoint"
+FORMAT_VERSION = 1
+_REQUIRED = ("model_name", "model_config", "model")
+
+
+class CheckpointError(ValueError):
+    """A file that exists but is not a usable rfn checkpoint (corrupt, foreign, or of another model)."""
+
+
+def _fsync_dir(folder: Path) -> None:
+    # the rename itself is only durable once the folder's entry is on disk; not every OS allows it
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any], keep_previous: bool = False) -> Path:
+    """Write ``payload`` to ``path`` atomically (temporary file, fsync, rename).
+
+    Args:
+        path: target file, e.g. ``run/last.pt``. Its folder must exist.
+        payload: plain data only (tensors, numbers, strings, lists, tuples,
+            dicts, ``None``); it must hold ``model_name``, ``model_config`` and
+            ``model``. The format tag and version are added.
+        keep_previous: if the target exists, first keep it as ``prev.pt`` (for
+            ``last.pt``) or ``NAME.prev`` beside it; ``path`` itself exists at
+            every moment.
+
+    Returns:
+        The path written.
+    """
+    path = Path(path)
+    missing = [k for k in _REQUIRED if k not in payload]
+    if missing:
+        raise ValueError(f"checkpoint payload for {path} lacks the keys {missing}; it needs {list(_REQUIRED)}")
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"cannot write checkpoint {path}: the folder {path.parent} does not exist")
+    data = {"format": FORMAT, "format_version": FORMAT_VERSION, **payload}
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        with open(tmp, "wb") as f:
+            torch.save(data, f)
+            f.flush()
+            os.fsync(f.fileno())
+        if keep_previous and path.exists():
+            prev = _previous_path(path)
+            prev_tmp = prev.with_name(f".{prev.name}.tmp-{os.getpid()}")
+            # a hard link keeps `path` in place while the old bytes get their second name
+            try:
+                os.link(path, prev_tmp)
+            except OSError:
+                shutil.copy2(path, prev_tmp)
+            os.replace(prev_tmp, prev)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def _previous_path(path: Path) -> Path:
+    return path.with_name("prev.pt") if path.name == "last.pt" else path.with_name(path.name + ".prev")
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Delete temporary files left by interrupted :func:`save_checkpoint` calls in ``folder``."""
+    removed = []
+    for p in Path(folder).glob(".*.tmp-*"):
+        if p.is_file():
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+def load_checkpoint(
+    path: str | os.PathLike,
+    map_location: str | torch.device | None = "cpu",
+    expected_model: str | None = None,
+) -> dict[str, Any]:
+    """Load and check a checkpoint written by :func:`save_checkpoint`, without running code.
+
+    Args:
+        path: the checkpoint file (a run folder is accepted if it holds ``last.pt``).
+        map_location: where tensors go, as for :func:`torch.load`.
+        expected_model: if given, the registered model name the checkpoint must hold.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist (or is a folder without ``last.pt``).
+        CheckpointError: the file is truncated or corrupt, holds pickled code,
+            is not an rfn checkpoint, has a newer format, or holds another model.
+    """
+    path = Path(path)
+    if path.is_dir():
+        if (path / "last.pt").is_file():
+            path = path / "last.pt"
+        else:
+            raise FileNotFoundError(f"checkpoint path {path} is a folder without last.pt; pass the checkpoint file")
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint file {path} does not exist")
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # torch raises several types for damaged archives
+        if "Weights only load failed" in str(err):
+            raise CheckpointError(
+                f"{path} holds pickled Python objects, not only tensors and plain data; it is not an rfn "
+                f"checkpoint and will not be loaded, because loading it could run code"
+            ) from None
+        raise CheckpointError(
+            f"{path} is corrupt or truncated and cannot be read ({type(err).__name__}: {str(err)[:200]}); "
+            f"if the run folder holds prev.pt, use that one"
+        ) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        what = f"a {type(data).__name__}" if not isinstance(data, dict) else f"a dict with keys {sorted(data)[:8]}"
+        raise CheckpointError(f"{path} is not an rfn checkpoint: it holds {what} and no format tag {FORMAT!r}")
+    version = data.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"{path} has checkpoint format version {version!r}; this rfn reads versions up to {FORMAT_VERSION}; "
+            f"update rfn"
+        )
+    missing = [k for k in _REQUIRED if k not in data]
+    if missing:
+        raise CheckpointError(f"{path} is an incomplete rfn checkpoint: it lacks {missing}")
+    if expected_model is not None and data["model_name"] != expected_model:
+        raise CheckpointError(
+            f"{path} holds a {data['model_name']!r} model, but a {expected_model!r} model was expected"
+        )
+    return data
+
+
+def model_from_checkpoint(
+    data: dict[str, Any], device: str | torch.device | None = None, source: str = "the checkpoint"
+) -> nn.Module:
+    """Rebuild the model held by an already loaded checkpoint dict (see :func:`load_model`)."""
+    from rfn.models.registry import build
+
+    try:
+        model = build(data["model_name"], data["model_config"])
+    except (ValueError, TypeError) as err:
+        raise CheckpointError(f"cannot rebuild the model stored in {source}: {err}") from None
+    try:
+        model.load_state_dict(data["model"], strict=True)
+    except RuntimeError as err:
+        raise CheckpointError(
+            f"the weights in {source} do not fit a {data['model_name']!r} model built from the stored config: "
+            f"{str(err)[:500]}"
+        ) from None
+    return model.to(device if device is not None else "cpu").eval()
+
+
+def load_model(
+    path: str | os.PathLike,
+    device: str | torch.device | None = None,
+    expected_model: str | None = None,
+) -> nn.Module:
+    """Rebuild a trained model from a checkpoint alone, in eval mode.
+
+    The model class is looked up by the stored name in the registry and
+    instantiated from the stored config; then its weights are loaded strictly.
+
+    Args:
+        path: checkpoint file (or run folder holding ``last.pt``).
+        device: where the model goes (default: CPU).
+        expected_model: if given, the model name the checkpoint must hold.
+
+    Returns:
+        The model, in ``eval()`` mode, on ``device``.
+
+    Raises:
+        FileNotFoundError, CheckpointError: as :func:`load_checkpoint`; also
+            CheckpointError when the stored model name is not registered or the
+            weights do not fit the rebuilt model.
+    """
+    data = load_checkpoint(path, map_location="cpu", expected_model=expected_model)
+    return model_from_checkpoint(data, device=device, source=str(path))

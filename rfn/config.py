@@ -1,0 +1,306 @@
+"""Named presets and ``key=value`` overrides: one command line names a whole experiment.
+
+A :class:`Preset` bundles a registered model with its config, a data set with
+its settings, and the training settings that differ from
+:class:`rfn.train.TrainConfig`'s defaults. Presets live in :data:`PRESETS`
+(:func:`register_preset`, :func:`get_preset`); :func:`apply_overrides` returns a
+copy changed by strings such as ``train.lr=1e-3``, ``model.levels=3`` or
+``data.seq_len=12``. Values are Python literals checked against the type of
+the field they set, so a typo fails at once with the list of valid keys
+instead of hours into a run.
+
+Example:
+    >>> p = Preset("demo", model="m", model_config={}, data=DataConfig("toy"), train={"steps": 10})
+    >>> apply_overrides(p, ["train.lr=1e-3", "data.seq_len=12"]).train
+    {'steps': 10, 'lr': 0.001}
+    >>> apply_overrides(p, ["data.seq_len=12"]).data.seq_len
+    12
+    >>> apply_overrides(p, ["train.lr=fast"])
+    Traceback (most recent call last):
+    ...
+    ValueError: train.lr=fast: expected float, got 'fast'
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from typing import Any
+
+from rfn.train import TrainConfig
+
+__all__ = ["PRESETS", "DataConfig", "Preset", "apply_overrides", "get_preset", "register_preset"]
+
+
+@dataclass
+class DataConfig:
+    """Which data set a run trains on (arguments of ``rfn.data.make_dataset``).
+
+    Attributes:
+        name: data set name, e.g. ``"smmnist"``.
+        seq_len: frames per training sequence.
+        root: folder of data on disk (``None``: the data set's default).
+        val_split: split used for validation during training.
+        kwargs: further keyword arguments of the data set (e.g. ``{"num_digits": 2}``).
+    """
+
+    name: str
+    seq_len: int = 10
+    root: str | None = None
+    val_split: str = "test"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Preset:
+    """A named experiment: model, data and training settings.
+
+    Attributes:
+        name: the preset's name (``rfn train --preset NAME``).
+        model: registered model name (see ``rfn.models.registry.MODELS``).
+        model_config: fields of the model's config dataclass that differ from its defaults.
+        data: the :class:`DataConfig`.
+        train: fields of :class:`rfn.train.TrainConfig` that differ from its defaults.
+        description: one line for ``rfn presets``.
+    """
+
+    name: str
+    model: str
+    model_config: dict[str, Any] = field(default_factory=dict)
+    data: DataConfig = field(default_factory=lambda: DataConfig("smmnist"))
+    train: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+    def train_config(self) -> TrainConfig:
+        """The full :class:`TrainConfig` (defaults plus this preset's values), validated."""
+        return TrainConfig(**self.train)
+
+
+PRESETS: dict[str, Preset] = {}
+
+
+def register_preset(preset: Preset, replace: bool = False) -> Preset:
+    """Add ``preset`` to :data:`PRESETS` after checking its training settings.
+
+    Args:
+        preset: the preset.
+        replace: allow replacing a preset of the same name.
+    """
+    if not isinstance(preset, Preset):
+        raise TypeError(f"register_preset takes a rfn.config.Preset, got {type(preset).__name__}")
+    if preset.name in PRESETS and not replace and PRESETS[preset.name] != preset:
+        raise ValueError(f"preset {preset.name!r} is already registered; pass replace=True to redefine it")
+    unknown = sorted(set(preset.train) - {f.name for f in dataclasses.fields(TrainConfig)})
+    if unknown:
+        raise ValueError(f"preset {preset.name!r} sets unknown train keys {unknown}; valid: {_names(TrainConfig)}")
+    preset.train_config()  # range checks
+    PRESETS[preset.name] = preset
+    return preset
+
+
+def get_preset(name: str) -> Preset:
+    """A deep copy of the registered preset ``name``; unknown names list the valid ones."""
+    if name not in PRESETS:
+        valid = ", ".join(sorted(PRESETS)) or "none registered"
+        raise ValueError(f"unknown preset {name!r}; valid presets: {valid}")
+    return copy.deepcopy(PRESETS[name])
+
+
+def _names(cls: type) -> str:
+    return ", ".join(f.name for f in dataclasses.fields(cls))
+
+
+# ----------------------------------------------------------------------------- value parsing
+
+
+def _parse_literal(text: str) -> Any:
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return text  # a bare word such as `cuda` or `smmnist`
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, raw: str, tp: Any, key: str) -> Any:
+    """``value`` (parsed from ``raw``) checked against annotation ``tp``; raises ValueError naming ``key``."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if tp is Any or tp is object:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        if type(None) in args and (value is None or raw.strip().lower() in ("none", "null")):
+            return None
+        errors = []
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(value, raw, arg, key)
+            except ValueError as err:
+                errors.append(str(err))
+        raise ValueError(f"{key}={raw}: expected {' or '.join(_type_name(a) for a in args)}, got {value!r}")
+    if origin is typing.Literal:
+        if value in args or raw in args:
+            return value if value in args else raw
+        raise ValueError(f"{key}={raw}: expected one of {list(args)}, got {value!r}")
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false", "yes", "no", "on", "off"):
+            return value.lower() in ("true", "yes", "on")
+        raise ValueError(f"{key}={raw}: expected bool (True/False), got {value!r}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer() and "e" in raw.lower():
+            return int(value)  # 3e5 steps
+        raise ValueError(f"{key}={raw}: expected int, got {value!r}")
+    if tp is float:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise ValueError(f"{key}={raw}: expected float, got {value!r}")
+    if tp is str:
+        return value if isinstance(value, str) else raw.strip()
+    if origin in (tuple, list) or tp in (tuple, list):
+        if not isinstance(value, (tuple, list)):
+            value = (value,) if origin is tuple and args and args[-1] is Ellipsis else value
+        if not isinstance(value, (tuple, list)):
+            raise ValueError(f"{key}={raw}: expected {_type_name(tp)} (e.g. (1, 2)), got {value!r}")
+        if args:
+            if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
+                if len(args) != len(value):
+                    raise ValueError(f"{key}={raw}: expected {len(args)} items, got {len(value)}")
+                items = [_coerce(v, repr(v), a, key) for v, a in zip(value, args)]
+            else:
+                items = [_coerce(v, repr(v), args[0], key) for v in value]
+        else:
+            items = list(value)
+        return tuple(items) if (origin or tp) is tuple else items
+    if origin is dict or tp is dict:
+        if isinstance(value, dict):
+            return value
+        raise ValueError(f"{key}={raw}: expected a dict literal, got {value!r}")
+    if dataclasses.is_dataclass(tp):
+        valid = ", ".join(f"{key}.{f.name}" for f in dataclasses.fields(tp))
+        raise ValueError(f"{key} is a group of settings; set its fields instead: {valid}")
+    if isinstance(tp, type):
+        if isinstance(value, tp):
+            return value
+        raise ValueError(f"{key}={raw}: expected {tp.__name__}, got {value!r}")
+    return value
+
+
+# ----------------------------------------------------------------------------- override targets
+
+
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _model_config_cls(model: str) -> type | None:
+    from rfn.models.registry import MODELS
+
+    if model not in MODELS:
+        try:
+            import rfn.models  # noqa: F401  (registers the models)
+        except ImportError:
+            return None
+    entry = MODELS.get(model)
+    return entry[0] if entry else None
+
+
+def _dataclass_keys(cls: type, prefix: str) -> dict[str, Any]:
+    """Dotted key -> annotation for every leaf field of a (nested) dataclass."""
+    out: dict[str, Any] = {}
+    for name, tp in _hints(cls).items():
+        if dataclasses.is_dataclass(tp):
+            out.update(_dataclass_keys(tp, f"{prefix}{name}."))
+        else:
+            out[prefix + name] = tp
+    return out
+
+
+def _valid_keys(preset: Preset) -> dict[str, Any]:
+    """Every overridable dotted key of ``preset`` -> its type annotation."""
+    keys = {f"train.{k}": tp for k, tp in _hints(TrainConfig).items()}
+    data_hints = _hints(DataConfig)
+    keys.update({f"data.{k}": tp for k, tp in data_hints.items() if k != "kwargs"})
+    # data set options: those the preset already sets, typed by their current value
+    for k, v in preset.data.kwargs.items():
+        keys[f"data.{k}"] = type(v) if v is not None else Any
+    cfg_cls = _model_config_cls(preset.model)
+    if cfg_cls is not None:
+        keys.update(_dataclass_keys(cfg_cls, "model."))
+    else:
+        keys.update({f"model.{k}": (type(v) if v is not None else Any) for k, v in preset.model_config.items()})
+    return keys
+
+
+def _resolve_key(key: str, valid: dict[str, Any]) -> str:
+    if key in valid:
+        return key
+    if "." not in key:
+        matches = [k for k in valid if k.split(".", 1)[1] == key]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise ValueError(f"override key {key!r} is ambiguous; write one of {', '.join(sorted(matches))}")
+    listing = ", ".join(sorted(valid))
+    raise ValueError(f"unknown override key {key!r}; valid keys: {listing}")
+
+
+def apply_overrides(preset: Preset, overrides: list[str] | tuple[str, ...]) -> Preset:
+    """A copy of ``preset`` with ``key=value`` overrides applied, each checked against its field's type.
+
+    Args:
+        preset: the preset to start from (not modified).
+        overrides: strings ``section.key=value`` with section ``train``, ``model``
+            or ``data`` (nested model fields as ``model.flow.levels=3``); a bare
+            ``key=value`` works when only one section has that key. Values are
+            Python literals (``3``, ``1e-3``, ``True``, ``None``, ``(1, 2)``, ``'text'``);
+            a bare word is taken as a string.
+
+    Raises:
+        ValueError: malformed override, unknown or ambiguous key (the message
+            lists the valid keys), or a value of the wrong type.
+    """
+    out = copy.deepcopy(preset)
+    valid = _valid_keys(preset)
+    for item in overrides:
+        if not isinstance(item, str) or "=" not in item:
+            raise ValueError(f"override {item!r} is not of the form key=value (e.g. train.lr=1e-3)")
+        key, raw = item.split("=", 1)
+        key = _resolve_key(key.strip(), valid)
+        value = _coerce(_parse_literal(raw.strip()), raw, valid[key], key)
+        section, rest = key.split(".", 1)
+        if section == "train":
+            out.train[rest] = value
+        elif section == "data":
+            if rest in {f.name for f in dataclasses.fields(DataConfig)}:
+                setattr(out.data, rest, value)
+            else:
+                out.data.kwargs[rest] = value
+        else:
+            node = out.model_config
+            *parents, leaf = rest.split(".")
+            for p in parents:
+                node = node.setdefault(p, {})
+                if not isinstance(node, dict):
+                    raise ValueError(f"cannot set {key}: model config entry {p!r} is not a group")
+            node[leaf] = value
+    try:
+        out.train_config()
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"overrides {list(overrides)} give invalid training settings: {err}") from None
+    if out.data.seq_len < 2:
+        raise ValueError(
+            f"data.seq_len must be at least 2 (one conditioning frame and one to predict), got {out.data.seq_len}"
+        )
+    return out
