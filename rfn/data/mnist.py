@@ -8,7 +8,7 @@ the official 10k test images; ``"train+valid"`` joins the first two.
 
 Example:
     >>> images, labels = load_mnist("test")  # doctest: +SKIP
-    >>> images.shape, images.dtype
+    >>> images.shape, images.dtype  # doctest: +SKIP
     (torch.Size([10000, 28, 28]), torch.uint8)
 """
 
