@@ -35,9 +35,7 @@ def config_from_dict(config_cls: type, values: dict[str, Any]):
     fields = {f.name: f for f in dataclasses.fields(config_cls)}
     unknown = sorted(set(values) - set(fields))
     if unknown:
-        raise ValueError(
-            f"unknown {config_cls.__name__} keys {unknown}; valid keys: {', '.join(sorted(fields))}"
-        )
+        raise ValueError(f"unknown {config_cls.__name__} keys {unknown}; valid keys: {', '.join(sorted(fields))}")
     kwargs = {}
     for k, v in values.items():
         ftype = fields[k].type
