@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,29 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+_PLAIN = (str, int, float, bool, type(None), torch.dtype, torch.device, torch.Size)
+
+
+def _check_plain(obj: Any, where: str) -> None:
+    """Raise TypeError at the first value ``torch.load(weights_only=True)`` would refuse."""
+    if isinstance(obj, torch.Tensor) or type(obj) in _PLAIN:
+        return
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if type(k) not in _PLAIN:
+                raise TypeError(f"checkpoint key {where}[{k!r}] is a {type(k).__name__}; use str or int keys")
+            _check_plain(v, f"{where}[{k!r}]")
+        return
+    if isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            _check_plain(v, f"{where}[{i}]")
+        return
+    raise TypeError(
+        f"checkpoint value {where} is a {type(obj).__module__}.{type(obj).__qualname__}; a checkpoint holds only "
+        f"tensors, numbers, strings, None, lists, tuples and dicts (convert it, e.g. str(...) or .tolist())"
+    )
+
+
 def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any], keep_previous: bool = False) -> Path:
     """Write ``payload`` to ``path`` atomically (temporary file, fsync, rename).
 
@@ -86,6 +110,7 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any], keep_previ
     if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot write checkpoint {path}: the folder {path.parent} does not exist")
     data = {"format": FORMAT, "format_version": FORMAT_VERSION, **payload}
+    _check_plain(data, "checkpoint")  # what cannot be loaded without running code must not be written
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
@@ -152,8 +177,10 @@ def load_checkpoint(
         data = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # torch raises several types for damaged archives
         if "Weights only load failed" in str(err):
+            found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(err))
+            what = f" ({found.group(1)})" if found else ""
             raise CheckpointError(
-                f"{path} holds pickled Python objects, not only tensors and plain data; it is not an rfn "
+                f"{path} holds pickled Python objects{what}, not only tensors and plain data; it is not an rfn "
                 f"checkpoint and will not be loaded, because loading it could run code"
             ) from None
         raise CheckpointError(

@@ -198,9 +198,11 @@ def lr_factor(step: int, config: TrainConfig) -> float:
     [1.0, 1.0, 0.5, 0.0]
     """
     start = config.decay_start_step
+    if step >= config.steps:
+        return 0.0
     if step < start:
         return 1.0
-    return max(0.0, (config.steps - step) / (config.steps - start))
+    return (config.steps - step) / (config.steps - start)
 
 
 def beta_at(step: int, config: TrainConfig) -> float:
@@ -745,7 +747,7 @@ class Trainer:
                 "nonfinite": self.nonfinite,
                 "rng": states,
                 "world_size": self.world,
-                "torch_version": torch.__version__,
+                "torch_version": str(torch.__version__),
             }
             save_checkpoint(path, payload, keep_previous=self.config.keep_previous)
         dist_utils.barrier()
@@ -770,10 +772,12 @@ class Trainer:
 
     def _check_nonfinite(self) -> None:
         if self.nonfinite > self.config.max_nonfinite:
+            path = self.checkpoint_path
+            where = f"The last checkpoint is {path}" if path.exists() else "No checkpoint was written yet"
             raise NonFiniteError(
                 f"{self.nonfinite} training steps were skipped because the loss or gradient norm was not finite "
-                f"(limit train.max_nonfinite={self.config.max_nonfinite}), at step {self.step}. The last good "
-                f"checkpoint is {self.checkpoint_path}. Lower train.lr, set train.grad_clip, or check the data"
+                f"(limit train.max_nonfinite={self.config.max_nonfinite}), at step {self.step}. {where}. "
+                f"Lower train.lr, set train.grad_clip, or check the data and the model"
             )
 
     def _loop(self, stop: int) -> list[dict[str, Any]]:
