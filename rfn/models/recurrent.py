@@ -1,0 +1,450 @@
+"""The stochastic recurrent skeleton shared by SRNN, VRNN and the RFN.
+
+One frame-level picture (thesis chapters 3 and 5, Fraccaro et al. 2016):
+
+* an extractor turns every frame into a feature pyramid; its coarsest map of
+  the previous frame, ``phi(x_{t-1})``, drives a ConvLSTM, giving the
+  deterministic state ``h_t`` (the VRNN also feeds ``z_{t-1}`` into it);
+* a Gaussian prior ``p(z_t | z_{t-1}, h_t)`` and posterior
+  ``q(z_t | z_{t-1}, a_t)`` over a spatial latent ``z_t``, where ``a_t`` is
+  ``[h_t, phi(x_t)]`` or, with smoothing, the output of a backward ConvLSTM
+  over those, so that the posterior sees the future (SRNN);
+* an emission ``p(x_t | h_t, z_t)`` that each subclass defines.
+
+Frames are indexed ``0..T-1``; frame 0 is the conditioning frame and frames
+``1..T-1`` are modelled, so per-frame tensors below have ``T-1`` entries.
+
+During training both prior and posterior are chained on the *posterior* sample
+of ``z_{t-1}``, as the SRNN evidence lower bound requires: the prior is
+evaluated once, after the posterior loop, on the posterior's samples.
+Because every ``(h_t, z_t)`` is known once the loop has run (teacher forcing),
+the emission is evaluated on all ``B * (T-1)`` frames in one batch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from rfn import pixels
+from rfn.nets import ConvLSTM, ConvLSTMCell, Extractor, GaussianHead, kl_diag_gaussians, sample_diag_gaussian
+from rfn.nets.layers import check_norm_kind, check_style
+
+__all__ = ["LatentConfig", "RecurrentLatentModel", "check_video"]
+
+
+@dataclass
+class LatentConfig:
+    """What SRNN, VRNN and RFN share: data shape, extractor and the latent bottleneck.
+
+    Attributes:
+        channels: image channels (1 for SM-MNIST and KTH, 3 for BAIR).
+        image_size: ``(H, W)``; both divisible by ``2**levels``.
+        n_bits: bits per pixel of the data (8; fewer for quick experiments).
+        levels: number of extractor levels (and flow levels for the RFN).
+        extractor_channels: channels of the first extractor level; doubled per level.
+        style: ``"vgg"`` or ``"dcgan"`` extractor and decoder.
+        norm: normalisation in the networks (``"batch"``, ``"group"`` or ``"none"``).
+        h_channels: channels of the ConvLSTM state ``h_t``.
+        z_channels: channels of the latent ``z_t``.
+        a_channels: channels of the smoothing state ``a_t``.
+        head_hidden: hidden channels of the prior and posterior networks.
+        smoothing: posterior reads a backward recurrent summary of the future (SRNN).
+        res_q: posterior mean is the prior mean plus a learned residual (Fraccaro et al.).
+        overshooting: latent overshooting distance ``D`` (1 = none; Hafner et al., 2019).
+        overshoot_weights: ``beta_d`` for ``d = 2..D`` (ones if empty).
+        free_nats: free bits: the KL of a frame counts no less than this many nats.
+        learn_init: learned initial ``h``, ``c`` and ``z`` instead of zeros.
+        z_to_h: feed ``z_{t-1}`` into the recurrence (VRNN).
+    """
+
+    channels: int = 1
+    image_size: tuple[int, int] = (64, 64)
+    n_bits: int = 8
+    levels: int = 4
+    extractor_channels: int = 8
+    style: str = "vgg"
+    norm: str = "batch"
+    h_channels: int = 256
+    z_channels: int = 3
+    a_channels: int = 256
+    head_hidden: int = 256
+    smoothing: bool = True
+    res_q: bool = False
+    overshooting: int = 1
+    overshoot_weights: tuple[float, ...] = field(default_factory=tuple)
+    free_nats: float = 0.0
+    learn_init: bool = False
+    z_to_h: bool = False
+
+    def __post_init__(self):
+        self.image_size = tuple(int(s) for s in self.image_size)
+        self.overshoot_weights = tuple(float(w) for w in self.overshoot_weights)
+        check_style(self.style)
+        check_norm_kind(self.norm)
+        div = 2**self.levels
+        if len(self.image_size) != 2 or self.image_size[0] % div or self.image_size[1] % div:
+            raise ValueError(f"image_size {self.image_size} must be two sizes divisible by 2**levels = {div}")
+        if self.overshooting < 1:
+            raise ValueError(f"overshooting distance D must be >= 1, got {self.overshooting}")
+        if self.overshoot_weights and len(self.overshoot_weights) != self.overshooting - 1:
+            raise ValueError(
+                f"overshoot_weights needs D - 1 = {self.overshooting - 1} entries (for d = 2..D), "
+                f"got {len(self.overshoot_weights)}"
+            )
+        if self.z_to_h and self.smoothing:
+            raise ValueError(
+                "smoothing needs every h_t before the latent loop, so it cannot be used with z_to_h (VRNN)"
+            )
+        if not 1 <= self.n_bits <= 8:
+            raise ValueError(f"n_bits must be in 1..8, got {self.n_bits}")
+
+    @property
+    def frame_shape(self) -> tuple[int, int, int]:
+        return (self.channels, *self.image_size)
+
+    @property
+    def bottleneck_size(self) -> tuple[int, int]:
+        return (self.image_size[0] >> self.levels, self.image_size[1] >> self.levels)
+
+
+def check_video(x: torch.Tensor, cfg: LatentConfig, min_frames: int = 2, name: str = "video") -> None:
+    """Raise a clear error unless ``x`` is ``uint8 [B, T, C, H, W]`` matching the config."""
+    pixels.check_uint8(x, name)
+    want = f"[B, T>={min_frames}, {cfg.channels}, {cfg.image_size[0]}, {cfg.image_size[1]}]"
+    if x.dim() != 5 or x.shape[1] < min_frames or tuple(x.shape[2:]) != cfg.frame_shape:
+        raise ValueError(f"{name} must be uint8 {want} (batch, time, channels, height, width), got {list(x.shape)}")
+
+
+class RecurrentLatentModel(nn.Module):
+    """Base class: extractor, ConvLSTM, latent chain; subclasses add the emission.
+
+    Subclasses implement:
+
+    * ``_emission_log_prob(target_uint8 [N, C, H, W], h [N, ...], z [N, ...], skips) -> [N]``:
+      discrete log-likelihood bound of each frame in nats;
+    * ``_emission_sample(h, z, skips, temperature) -> uint8 [N, C, H, W]``.
+
+    ``skips`` is the extractor's pyramid of the previous frames (finest first).
+    """
+
+    config: LatentConfig
+
+    def __init__(self, config: LatentConfig):
+        super().__init__()
+        self.config = cfg = config
+        self.extractor = Extractor(cfg.channels, cfg.levels, cfg.extractor_channels, style=cfg.style, norm=cfg.norm)
+        top = self.extractor.out_channels[-1]
+        z_in = cfg.z_channels if cfg.z_to_h else 0
+        self.rnn = ConvLSTMCell(top + z_in, cfg.h_channels)
+        a_in = cfg.h_channels + top
+        if cfg.smoothing:
+            self.smoother = ConvLSTM(a_in, cfg.a_channels, reverse=True)
+            a_in = cfg.a_channels
+        self.prior_net = GaussianHead(cfg.z_channels + cfg.h_channels, cfg.z_channels, cfg.head_hidden, cfg.norm)
+        self.posterior_net = GaussianHead(cfg.z_channels + a_in, cfg.z_channels, cfg.head_hidden, cfg.norm)
+        if cfg.learn_init:
+            self.h0 = nn.Parameter(torch.zeros(1, cfg.h_channels, 1, 1))
+            self.c0 = nn.Parameter(torch.zeros(1, cfg.h_channels, 1, 1))
+            self.z0 = nn.Parameter(torch.zeros(1, cfg.z_channels, 1, 1))
+
+    # ------------------------------------------------------------------ pieces
+    def _param_dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    def _initial(self, batch: int, ref: torch.Tensor):
+        cfg = self.config
+        hw = cfg.bottleneck_size
+        if cfg.learn_init:
+            h0 = self.h0.expand(batch, -1, *hw)
+            c0 = self.c0.expand(batch, -1, *hw)
+            z0 = self.z0.expand(batch, -1, *hw)
+        else:
+            h0 = ref.new_zeros(batch, cfg.h_channels, *hw)
+            c0 = torch.zeros_like(h0)
+            z0 = ref.new_zeros(batch, cfg.z_channels, *hw)
+        return (h0, c0), z0
+
+    def _features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """``uint8 [B, T, C, H, W]`` -> extractor pyramid, each ``[B, T, c_l, H/2^l, W/2^l]``."""
+        B, T = x.shape[:2]
+        xf = pixels.to_float(x.flatten(0, 1), self.config.n_bits, dtype=self._param_dtype())
+        return [f.unflatten(0, (B, T)) for f in self.extractor(xf)]
+
+    def _prior(self, z_prev: torch.Tensor, h: torch.Tensor):
+        return self.prior_net(torch.cat([z_prev, h], dim=1))
+
+    def _posterior(self, z_prev, a, mu_p=None):
+        mu, std = self.posterior_net(torch.cat([z_prev, a], dim=1))
+        if self.config.res_q:
+            if mu_p is None:
+                raise RuntimeError("RES_q needs the prior mean")
+            mu = mu + mu_p
+        return mu, std
+
+    @staticmethod
+    def _flat(t: torch.Tensor) -> torch.Tensor:
+        return t.flatten(0, 1)
+
+    # -------------------------------------------------------------- inference
+    def infer(self, x: torch.Tensor, temperature: float = 1.0) -> dict:
+        """Run the posterior over a sequence (teacher forcing).
+
+        Args:
+            x: ``uint8 [B, T, C, H, W]``, ``T >= 2``.
+            temperature: scales the posterior's standard deviation when sampling ``z``.
+
+        Returns:
+            dict with per-frame tensors for frames ``1..T-1`` (``[B, T-1, ...]``):
+            ``h``, ``z`` (posterior samples), ``mu_q``, ``std_q``, ``mu_p``, ``std_p``
+            (prior chained on the posterior samples), ``feats`` (the extractor pyramid of
+            all ``T`` frames), ``state`` (ConvLSTM state after reading frame ``T-2``)
+            and ``z_last`` (the last posterior sample).
+        """
+        cfg = self.config
+        check_video(x, cfg)
+        B, T = x.shape[:2]
+        feats = self._features(x)
+        top = feats[-1]
+        state, z_prev = self._initial(B, top)
+        z0 = z_prev
+        res_q = cfg.res_q
+
+        hs: list[torch.Tensor] = []
+        if not cfg.z_to_h:
+            for t in range(T - 1):
+                h, state = self.rnn(top[:, t], state)
+                hs.append(h)
+            h_all = torch.stack(hs, 1)
+            a_all = torch.cat([h_all, top[:, 1:]], dim=2)
+            if cfg.smoothing:
+                a_all, _ = self.smoother(a_all)
+
+        zs, mq, sq, mps, sps = [], [], [], [], []
+        for t in range(T - 1):
+            if cfg.z_to_h:
+                h, state = self.rnn(torch.cat([top[:, t], z_prev], dim=1), state)
+                hs.append(h)
+                a = torch.cat([h, top[:, t + 1]], dim=1)
+            else:
+                h, a = h_all[:, t], a_all[:, t]
+            mu_p = std_p = None
+            if res_q or cfg.z_to_h:
+                mu_p, std_p = self._prior(z_prev, h)
+                mps.append(mu_p)
+                sps.append(std_p)
+            mu_q, std_q = self._posterior(z_prev, a, mu_p)
+            z_prev = sample_diag_gaussian(mu_q, std_q, temperature)
+            zs.append(z_prev)
+            mq.append(mu_q)
+            sq.append(std_q)
+        if cfg.z_to_h:
+            h_all = torch.stack(hs, 1)
+        z_all = torch.stack(zs, 1)
+        if mps:
+            mu_p, std_p = torch.stack(mps, 1), torch.stack(sps, 1)
+        else:  # all at once: the prior of frame t reads the posterior sample z_{t-1}
+            z_in = torch.cat([z0[:, None], z_all[:, :-1]], dim=1)
+            mu_p, std_p = self._prior(self._flat(z_in), self._flat(h_all))
+            mu_p, std_p = mu_p.unflatten(0, (B, T - 1)), std_p.unflatten(0, (B, T - 1))
+        return {
+            "h": h_all,
+            "z": z_all,
+            "z0": z0,
+            "mu_q": torch.stack(mq, 1),
+            "std_q": torch.stack(sq, 1),
+            "mu_p": mu_p,
+            "std_p": std_p,
+            "feats": feats,
+            "state": state,
+            "z_last": z_prev,
+        }
+
+    def _emission_inputs(self, post: dict, x: torch.Tensor):
+        """Flatten ``(h_t, z_t)``, the skips of ``x_{t-1}`` and the targets ``x_t`` over batch and time."""
+        skips = [self._flat(f[:, :-1]) for f in post["feats"]]
+        return self._flat(x[:, 1:]), self._flat(post["h"]), self._flat(post["z"]), skips
+
+    def _overshooting_kl(self, post: dict) -> torch.Tensor:
+        """Latent overshooting (Hafner et al., 2019): ``sum_d beta_d KL(sg q_t || p_d(z_t | z_{t-d}))``, ``[B]``."""
+        cfg = self.config
+        h, z, mu_q, std_q = post["h"], post["z"], post["mu_q"].detach(), post["std_q"].detach()
+        T1 = h.shape[1]
+        weights = cfg.overshoot_weights or (1.0,) * (cfg.overshooting - 1)
+        total = h.new_zeros(h.shape[0])
+        for d, beta_d in zip(range(2, cfg.overshooting + 1), weights):
+            if T1 <= d - 1:
+                break
+            # frames k = d-1..T1-1 start from the posterior sample at k - d (or z0 when k - d = -1)
+            z_start = torch.cat([post["z0"][:, None], z[:, :-1]], dim=1)[:, : T1 - d + 1]
+            zc = self._flat(z_start)
+            n = z_start.shape[1]
+            for j in range(d):
+                mu, std = self._prior(zc, self._flat(h[:, j : j + n]))
+                if j < d - 1:
+                    zc = sample_diag_gaussian(mu, std)
+            kl = kl_diag_gaussians(self._flat(mu_q[:, d - 1 :]), self._flat(std_q[:, d - 1 :]), mu, std)
+            total = total + beta_d * kl.flatten(1).sum(1).unflatten(0, (h.shape[0], n)).sum(1)
+        return total
+
+    def elbo_terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-frame terms of the negative ELBO in nats, frames ``1..T-1``.
+
+        Returns:
+            ``nll`` ``[B, T-1]`` (``-log p(x_t | h_t, z_t)``, discrete bound),
+            ``kl`` ``[B, T-1]`` (``KL(q(z_t | ...) || p(z_t | z_{t-1}, h_t))``) and ``post``
+            (the output of :meth:`infer`).
+        """
+        post = self.infer(x)
+        target, h, z, skips = self._emission_inputs(post, x)
+        B, T1 = post["z"].shape[:2]
+        log_px = self._emission_log_prob(target, h, z, skips)
+        nll = -log_px.unflatten(0, (B, T1))
+        kl = kl_diag_gaussians(post["mu_q"], post["std_q"], post["mu_p"], post["std_p"])
+        kl = kl.flatten(2).sum(2, dtype=torch.promote_types(kl.dtype, torch.float32))
+        return {"nll": nll, "kl": kl, "post": post}
+
+    def loss(self, x: torch.Tensor, beta: float = 1.0) -> dict[str, torch.Tensor]:
+        """Training objective: ``(NLL + beta * KL) / dims``, averaged over the batch.
+
+        ``bpp`` is the negative ELBO (``beta = 1``, no free bits) in bits per pixel of the
+        modelled frames; ``nll_bpp`` and ``kl_bpp`` split it.
+        """
+        cfg = self.config
+        terms = self.elbo_terms(x)
+        nll, kl = terms["nll"], terms["kl"]
+        dims = pixels.num_dims(cfg.frame_shape) * nll.shape[1]
+        kl_train = kl.clamp(min=cfg.free_nats) if cfg.free_nats > 0 else kl
+        kl_sum = kl_train.sum(1)
+        out = {}
+        if cfg.overshooting > 1:
+            over = self._overshooting_kl(terms["post"])
+            kl_sum = (kl_sum + over) / cfg.overshooting
+            out["kl_overshoot_bpp"] = pixels.bits_per_pixel(over.detach().mean(), dims)
+        loss = (nll.sum(1) + beta * kl_sum).mean() / dims
+        nll_bpp = pixels.bits_per_pixel(nll.detach().sum(1).mean(), dims)
+        kl_bpp = pixels.bits_per_pixel(kl.detach().sum(1).mean(), dims)
+        out.update({"loss": loss, "bpp": nll_bpp + kl_bpp, "nll_bpp": nll_bpp, "kl_bpp": kl_bpp})
+        return out
+
+    def bpp_per_frame(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-frame bits per pixel ``[B, T-1]``: ``nll``, ``kl`` and their sum ``total``."""
+        terms = self.elbo_terms(x)
+        d = pixels.num_dims(self.config.frame_shape)
+        nll, kl = pixels.bits_per_pixel(terms["nll"], d), pixels.bits_per_pixel(terms["kl"], d)
+        return {"nll": nll, "kl": kl, "total": nll + kl}
+
+    # -------------------------------------------------------------- generation
+    def _step(self, frame_feats: list[torch.Tensor], state, z_prev, prior_temperature: float):
+        """One generative step from the previous frame's features: ``h_t``, prior, ``z_t``."""
+        top = frame_feats[-1]
+        inp = torch.cat([top, z_prev], dim=1) if self.config.z_to_h else top
+        h, state = self.rnn(inp, state)
+        mu_p, std_p = self._prior(z_prev, h)
+        z = sample_diag_gaussian(mu_p, std_p, prior_temperature)
+        return h, z, state, (mu_p, std_p)
+
+    def _frame_features(self, frame: torch.Tensor) -> list[torch.Tensor]:
+        return [f[:, 0] for f in self._features(frame[:, None])]
+
+    @torch.no_grad()
+    def predict(
+        self,
+        context: torch.Tensor,
+        n_future: int,
+        n_samples: int = 1,
+        flow_temperature: float = 1.0,
+        prior_temperature: float = 1.0,
+    ) -> torch.Tensor:
+        """Sample futures after a warm-up on the context frames.
+
+        The context frames are read by the posterior (teacher forcing, as in training);
+        then each new frame draws ``z_t`` from the prior, then ``x_t`` from the emission,
+        and feeds ``x_t`` back. Samples are independent.
+
+        Args:
+            context: ``uint8 [B, Tc, C, H, W]``, ``Tc >= 1``.
+            n_future: frames to generate.
+            n_samples: independent futures per context.
+            flow_temperature: temperature of the emission (the flow's priors for the RFN;
+                the output distribution for SRNN/VRNN).
+            prior_temperature: factor on the standard deviation of ``p(z_t | z_{t-1}, h_t)``.
+
+        Returns:
+            ``uint8 [B, n_samples, n_future, C, H, W]``.
+        """
+        cfg = self.config
+        check_video(context, cfg, min_frames=1, name="context")
+        if n_future < 1 or n_samples < 1:
+            raise ValueError(f"n_future and n_samples must be >= 1, got {n_future} and {n_samples}")
+        B, Tc = context.shape[:2]
+        x = context.repeat_interleave(n_samples, dim=0)
+        if Tc >= 2:
+            post = self.infer(x)
+            state, z_prev = post["state"], post["z_last"]
+        else:
+            state, z_prev = self._initial(x.shape[0], x.new_zeros((), dtype=self._param_dtype()))
+        prev = x[:, -1]
+        frames = []
+        for _ in range(n_future):
+            feats = self._frame_features(prev)
+            h, z_prev, state, _ = self._step(feats, state, z_prev, prior_temperature)
+            prev = self._emission_sample(h, z_prev, feats, flow_temperature)
+            frames.append(prev)
+        out = torch.stack(frames, 1)
+        return out.unflatten(0, (B, n_samples))
+
+    @torch.no_grad()
+    def reconstruct_and_predict(
+        self, x: torch.Tensor, flow_temperature: float = 1.0, prior_temperature: float = 1.0
+    ) -> dict[str, torch.Tensor]:
+        """Posterior reconstructions next to one-step prior predictions (thesis Fig 10.4).
+
+        Both use the true previous frames (teacher forcing) and the same ``h_t``; the
+        reconstruction decodes the posterior's ``z_t``, the prediction a draw of the
+        prior ``p(z_t | z_{t-1}, h_t)`` with ``z_{t-1}`` from the posterior.
+
+        Returns:
+            ``reconstruction`` and ``prediction``, both ``uint8 [B, T-1, C, H, W]``, plus the
+            per-frame ``kl`` and ``nll`` in bits per pixel ``[B, T-1]``.
+        """
+        terms = self.elbo_terms(x)
+        post = terms["post"]
+        _, h, z, skips = self._emission_inputs(post, x)
+        B, T1 = post["z"].shape[:2]
+        z_prior = self._flat(sample_diag_gaussian(post["mu_p"], post["std_p"], prior_temperature))
+        recon = self._emission_sample(h, z, skips, flow_temperature).unflatten(0, (B, T1))
+        pred = self._emission_sample(h, z_prior, skips, flow_temperature).unflatten(0, (B, T1))
+        d = pixels.num_dims(self.config.frame_shape)
+        return {
+            "reconstruction": recon,
+            "prediction": pred,
+            "kl": pixels.bits_per_pixel(terms["kl"], d),
+            "nll": pixels.bits_per_pixel(terms["nll"], d),
+        }
+
+    @torch.no_grad()
+    def emit(
+        self, h: torch.Tensor, z: torch.Tensor, prev_frames: torch.Tensor, temperature: float = 1.0
+    ) -> torch.Tensor:
+        """Decode given states: ``h [N, Ch, h, w]``, ``z [N, Cz, h, w]``, previous frames ``uint8 [N, C, H, W]``.
+
+        Used for interpolation in ``(h_t, z_t)`` (thesis Fig 10.3). Returns ``uint8 [N, C, H, W]``.
+        """
+        pixels.check_uint8(prev_frames, "prev_frames")
+        return self._emission_sample(h, z, self._frame_features(prev_frames), temperature)
+
+    # ------------------------------------------------------------- subclasses
+    def _emission_log_prob(self, target, h, z, skips) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _emission_sample(self, h, z, skips, temperature) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def extra_repr(self) -> str:
+        return f"{self.num_parameters() / 1e6:.2f} M parameters"
