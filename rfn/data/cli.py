@@ -3,7 +3,7 @@
 Usage::
 
     rfn data prepare bair --src EXTRACTED_RELEASE --out ROOT
-    rfn data prepare kth  --src FOLDER_WITH_ZIPS  --out ROOT
+    rfn data prepare kth  --src FOLDER_WITH_ZIPS  --out ROOT [--actions boxing walking ...]
     rfn data show NAME [--root ROOT] [--split test] [--n 4] [--seq-len 20] --out DIR
 
 ``show`` writes ``DIR/NAME_SPLIT.png`` (one sequence per row) and
@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("name", choices=("bair", "kth"))
     prep.add_argument("--src", required=True, help="original release: extracted BAIR tar, or folder of KTH zips")
     prep.add_argument("--out", required=True, help="data root to write")
+    prep.add_argument("--actions", nargs="+", default=None, help="KTH only: actions to convert (default: all six)")
     prep.add_argument("--quiet", action="store_true", help="no progress lines")
 
     show = sub.add_parser("show", help="write a PNG strip and a GIF of a few sequences")
@@ -49,13 +50,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _prepare(args: argparse.Namespace) -> int:
     if args.name == "bair":
+        if args.actions:
+            raise ValueError("--actions applies to KTH only")
         from rfn.data.bair import prepare_bair
 
         written = prepare_bair(args.src, args.out, verbose=not args.quiet)
     else:
-        from rfn.data.kth import prepare_kth
+        from rfn.data.kth import ACTIONS, prepare_kth
 
-        written = prepare_kth(args.src, args.out, verbose=not args.quiet)
+        written = prepare_kth(args.src, args.out, actions=args.actions or ACTIONS, verbose=not args.quiet)
     print(f"wrote {written}")
     return 0
 
