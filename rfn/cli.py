@@ -1,0 +1,302 @@
+"""``rfn``: train, sample, evaluate and prepare data from the command line.
+
+Usage::
+
+    rfn presets
+    rfn train --preset NAME [--set KEY=VALUE ...] --out DIR [--resume] [--steps N] [--device D]
+    rfn sample --checkpoint PATH --context N --future M --samples S --out FILE.gif|.mp4|.png
+    rfn evaluate ...        (rfn.metrics.evaluate)
+    rfn data ...            (rfn.data.cli: prepare BAIR/KTH, look at any data set)
+
+Several GPUs (or CPU processes, with the gloo backend)::
+
+    torchrun --nproc_per_node=2 -m rfn.cli train --preset NAME --out DIR
+
+Errors about the input (unknown preset or key, wrong value type, missing or
+foreign checkpoint, an output folder holding another run) print one line
+``rfn <command>: error: ...`` and exit with status 2; a run stopped by too many
+non-finite steps exits with status 1. Set ``RFN_DEBUG=1`` for the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import os
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+__all__ = ["build_parser", "main"]
+
+_EPILOG_TRAIN = """\
+overrides (--set, repeatable; values are Python literals, bare words are strings):
+  train.lr=1e-3  train.batch_size=16  train.steps=20000  train.grad_clip=None
+  model.<field>=...  (fields of the model's config dataclass; nested as model.a.b=...)
+  data.seq_len=12  data.root=/data/bair  data.<option>=...  (options the preset sets)
+  a bare key (lr=1e-3) works when only one section has it.
+examples:
+  rfn train --preset quick-smmnist --out runs/quick
+  rfn train --preset quick-smmnist --out runs/quick --resume --steps 4000
+  torchrun --nproc_per_node=2 -m rfn.cli train --preset thesis-bair --out runs/bair
+"""
+
+# the modules that implement the dispatched commands (module attribute so tests can point elsewhere)
+DATA_CLI = "rfn.data.cli"
+EVALUATE_CLI = "rfn.metrics.evaluate"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``rfn`` argument parser (``data`` and ``evaluate`` parse their own arguments)."""
+    parser = argparse.ArgumentParser(
+        prog="rfn",
+        description="Recurrent Flow Networks for video generation: train, sample, evaluate, prepare data.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run `rfn COMMAND --help` for the options of a command.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("presets", help="list the named experiment presets")
+
+    tr = sub.add_parser(
+        "train",
+        help="train a model from a preset",
+        description="Train a model from a named preset, with optional KEY=VALUE overrides.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_EPILOG_TRAIN,
+    )
+    tr.add_argument("--preset", required=True, help="preset name (see `rfn presets`)")
+    tr.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a setting, e.g. --set train.lr=1e-3 model.levels=3",
+    )
+    tr.add_argument("--out", required=True, help="run folder: checkpoints, metrics.csv, TensorBoard events")
+    tr.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    tr.add_argument("--steps", type=int, default=None, help="total training steps (same as --set train.steps=N)")
+    tr.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:1, ... (same as --set train.device=D)")
+
+    sa = sub.add_parser(
+        "sample",
+        help="predict future frames from a checkpoint and save them as a GIF, MP4 or PNG strip",
+        description=(
+            "Warm the model up on --context frames of held-out sequences and draw --samples futures of "
+            "--future frames each. The output shows, per sequence, the real video first and then every sample "
+            "(context frames followed by predicted ones)."
+        ),
+    )
+    sa.add_argument("--checkpoint", required=True, help="checkpoint file (or run folder holding last.pt)")
+    sa.add_argument("--context", type=int, required=True, help="number of observed frames")
+    sa.add_argument("--future", type=int, required=True, help="number of frames to predict")
+    sa.add_argument("--samples", type=int, default=1, help="samples per sequence (default 1)")
+    sa.add_argument("--sequences", type=int, default=4, help="number of held-out sequences (default 4)")
+    sa.add_argument("--index", type=int, default=0, help="first sequence of the split (default 0)")
+    sa.add_argument("--split", default=None, help="data split (default: the run's validation split)")
+    sa.add_argument("--flow-temperature", type=float, default=1.0, help="scale of the flow's base noise")
+    sa.add_argument("--prior-temperature", type=float, default=1.0, help="scale of the latent prior's noise")
+    sa.add_argument("--dataset-root", default=None, help="data folder (default: the one stored in the checkpoint)")
+    sa.add_argument("--seed", type=int, default=0, help="random seed of the samples")
+    sa.add_argument("--fps", type=float, default=4.0, help="frames per second of a GIF/MP4")
+    sa.add_argument("--scale", type=int, default=1, help="integer magnification of the frames")
+    sa.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
+    sa.add_argument("--out", required=True, help="output file: .gif, .mp4 or .png")
+
+    sub.add_parser("evaluate", help="evaluation protocols (BPP, FVD, best-of-N): see `rfn evaluate --help`")
+    sub.add_parser("data", help="prepare BAIR/KTH and look at data sets: see `rfn data --help`")
+    return parser
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def load_presets() -> None:
+    """Import ``rfn.presets`` (which registers the project's presets) if it exists."""
+    try:
+        importlib.import_module("rfn.presets")
+    except ModuleNotFoundError as err:
+        if err.name != "rfn.presets":  # a missing dependency inside it is a real error
+            raise
+
+
+def make_datasets(data: dict[str, Any], splits: tuple[str, ...] = ("train", "val")) -> list[Any]:
+    """Build the data sets of a run's data config (``asdict(DataConfig)``) for ``splits``.
+
+    ``"val"`` stands for the config's ``val_split``.
+    """
+    from rfn.data import make_dataset
+
+    out = []
+    for split in splits:
+        real = data.get("val_split", "test") if split == "val" else split
+        out.append(
+            make_dataset(data["name"], split=real, seq_len=data["seq_len"], root=data.get("root"), **data["kwargs"])
+        )
+    return out
+
+
+def _dispatch(module: str, command: str, argv: list[str]) -> int:
+    try:
+        spec = importlib.util.find_spec(module)
+    except ModuleNotFoundError:
+        spec = None
+    if spec is None:
+        raise ValueError(f"`rfn {command}` is not available in this installation ({module} is missing)")
+    result = importlib.import_module(module).main(argv)
+    return int(result or 0)
+
+
+# ----------------------------------------------------------------------------- commands
+
+
+def _presets() -> int:
+    from rfn.config import PRESETS
+
+    load_presets()
+    if not PRESETS:
+        print("no presets registered")
+        return 0
+    width = max(len(n) for n in PRESETS)
+    for name in sorted(PRESETS):
+        p = PRESETS[name]
+        print(f"{name:<{width}}  {p.model:<8} {p.data.name:<12} {p.description}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from rfn import distributed
+    from rfn.config import apply_overrides, get_preset
+    from rfn.models.registry import build
+    from rfn.train import Trainer, seed_everything
+
+    load_presets()
+    overrides = [item for group in args.overrides for item in group]
+    if args.steps is not None:
+        overrides.append(f"train.steps={args.steps}")
+    if args.device is not None:
+        overrides.append(f"train.device={args.device}")
+    preset = apply_overrides(get_preset(args.preset), overrides)
+    cfg = preset.train_config()
+    distributed.init_from_env(cfg.device)
+    try:
+        seed_everything(cfg.seed)
+        model = build(preset.model, preset.model_config)
+        data = asdict(preset.data)
+        train_set, val_set = make_datasets(data)
+        trainer = Trainer(
+            model,
+            train_set,
+            val_set,
+            cfg,
+            args.out,
+            data_config=data,
+            resume=args.resume,
+            meta={"preset": preset.name, "overrides": overrides},
+        )
+        rows = trainer.fit()
+        if distributed.is_main():
+            last = rows[-1] if rows else {}
+            val = last.get("val_bpp")
+            summary = f"step {trainer.step}: train bpp {last.get('bpp', float('nan')):.4f}"
+            if val is not None:
+                summary += f", validation bpp {val:.4f}"
+            print(f"{summary}; checkpoint {trainer.checkpoint_path}")
+    finally:
+        distributed.shutdown()
+    return 0
+
+
+def _sample(args: argparse.Namespace) -> int:
+    import torch
+
+    from rfn import viz
+    from rfn.checkpoint import load_checkpoint, model_from_checkpoint
+    from rfn.train import resolve_device
+
+    out = Path(args.out)
+    if out.suffix.lower() not in (".gif", ".mp4", ".png"):
+        raise ValueError(f"--out {out} must end in .gif, .mp4 or .png")
+    for name in ("context", "future", "samples", "sequences"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    device = resolve_device(args.device)
+    ckpt = load_checkpoint(args.checkpoint)
+    model = model_from_checkpoint(ckpt, device=device, source=str(args.checkpoint))
+    if not callable(getattr(model, "predict", None)):
+        raise ValueError(f"the {ckpt['model_name']!r} model in {args.checkpoint} has no predict(); it cannot sample")
+    data = dict(ckpt.get("data_config") or {})
+    if "name" not in data:
+        raise ValueError(f"{args.checkpoint} stores no data set; it was not written by `rfn train`")
+    data["seq_len"] = args.context + args.future
+    data.setdefault("kwargs", {})
+    if args.dataset_root is not None:
+        data["root"] = args.dataset_root
+    split = args.split or data.get("val_split", "test")
+    (ds,) = make_datasets(data, splits=(split,))
+    stop = args.index + args.sequences
+    if args.index < 0 or stop > len(ds):
+        raise ValueError(
+            f"sequences {args.index}..{stop - 1} requested but the {data['name']} {split} split has {len(ds)}"
+        )
+    x = torch.stack([ds[i] for i in range(args.index, stop)]).to(device)
+    torch.manual_seed(args.seed)
+    with torch.no_grad():
+        pred = model.predict(
+            x[:, : args.context],
+            n_future=args.future,
+            n_samples=args.samples,
+            flow_temperature=args.flow_temperature,
+            prior_temperature=args.prior_temperature,
+        )
+    b, _, c, h, w = x.shape
+    expected = (b, args.samples, args.future, c, h, w)
+    if tuple(pred.shape) != expected or pred.dtype != torch.uint8:
+        raise ValueError(f"model.predict returned {pred.dtype} {tuple(pred.shape)}, expected uint8 {expected}")
+    context = x[:, None, : args.context].expand(b, args.samples, args.context, c, h, w)
+    samples = torch.cat([context, pred.to(x.device)], dim=2)  # [B, S, T, C, H, W]
+    videos = torch.cat([x[:, None], samples], dim=1).reshape(b * (args.samples + 1), *x.shape[1:]).cpu()
+    if out.suffix.lower() == ".png":
+        viz.save_strip(out, videos, context=args.context, scale=args.scale)
+    else:
+        viz.save_gif(out, videos, fps=args.fps, ncols=args.samples + 1, context=args.context, scale=args.scale)
+    print(f"wrote {out}: {b} sequences x (real + {args.samples} samples), {args.context} + {args.future} frames")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run ``rfn`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv else None
+    try:
+        # these two own their argument parsing, --help included
+        if command == "data":
+            return _dispatch(DATA_CLI, "data", argv[1:])
+        if command == "evaluate":
+            return _dispatch(EVALUATE_CLI, "evaluate", argv[1:])
+        args = build_parser().parse_args(argv)
+        if args.command == "presets":
+            return _presets()
+        if args.command == "train":
+            return _train(args)
+        return _sample(args)
+    except Exception as err:
+        from rfn.train import NonFiniteError
+
+        if os.environ.get("RFN_DEBUG"):
+            raise
+        if isinstance(err, NonFiniteError):
+            print(f"rfn {command}: stopped: {err}", file=sys.stderr)
+            return 1
+        if isinstance(err, (ValueError, FileNotFoundError, NotADirectoryError, FileExistsError)):
+            print(f"rfn {command}: error: {err}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())
