@@ -44,6 +44,7 @@ from rfn.data import (
     two_moons,
 )
 from rfn.data import cli as data_cli
+from rfn.data.kth import CHUNK, read_video_npz, write_video_npz
 from rfn.data.motion import simulate_bounces
 from rfn.data.tfrecord import TFRecordError, parse_example, read_records
 
@@ -578,9 +579,11 @@ def test_prepare_kth_layout_and_content(kth_root):
         "train": {"person01_boxing_d1": 14, "person02_walking_d1": 16},
         "test": {"person17_boxing_d2": 25, "person25_walking_d4": 12},
     }
-    with np.load(kth_root / "test" / "person17_boxing_d2.npz") as z:
-        frames = z["frames"]
+    frames = read_video_npz(kth_root / "test" / "person17_boxing_d2.npz")
     assert frames.shape == (25, 64, 64) and frames.dtype == np.uint8
+    with np.load(kth_root / "test" / "person17_boxing_d2.npz") as z:
+        assert z.files == ["frames_0000"] and z["frames_0000"].shape == (25, 64, 64)
+    np.testing.assert_array_equal(read_video_npz(kth_root / "test" / "person17_boxing_d2.npz", 3, 9), frames[3:9])
     src = _kth_frames(17, 0, 25)
     ref = np.stack([np.asarray(Image.fromarray(f).resize((64, 64), Image.Resampling.LANCZOS)) for f in src])
     err = np.abs(frames.astype(int) - ref.astype(int))
@@ -594,8 +597,7 @@ def test_kth_windows(kth_root):
     assert train.window(0) == ("person01_boxing_d1", 0)
     assert train.window(5) == ("person02_walking_d1", 0)
     assert train.window(11) == ("person02_walking_d1", 6)
-    with np.load(kth_root / "train" / "person02_walking_d1.npz") as z:
-        video = z["frames"]
+    video = read_video_npz(kth_root / "train" / "person02_walking_d1.npz")
     x = train[11]
     assert x.shape == (10, 1, 64, 64) and x.dtype == torch.uint8
     np.testing.assert_array_equal(x[:, 0].numpy(), video[6:16])
@@ -635,10 +637,10 @@ def test_kth_truncated_wrong_size_and_corrupted(kth_root, tmp_path):
 
     root = tmp_path / "kth"
     shutil.copytree(kth_root, root)
-    np.savez_compressed(root / "train" / "person01_boxing_d1.npz", frames=np.zeros((10, 64, 64), np.uint8))
-    np.savez_compressed(root / "train" / "person02_walking_d1.npz", frames=np.zeros((16, 32, 32), np.uint8))
+    write_video_npz(root / "train" / "person01_boxing_d1.npz", np.zeros((10, 64, 64), np.uint8))
+    write_video_npz(root / "train" / "person02_walking_d1.npz", np.zeros((16, 32, 32), np.uint8))
     ds = KTH(root, "train", seq_len=4)
-    with pytest.raises(ValueError, match=r"truncated KTH video .*person01_boxing_d1\.npz: 10 frames, manifest"):
+    with pytest.raises(ValueError, match=r"truncated KTH video .*person01_boxing_d1\.npz: chunk 0 holds 10"):
         ds[0]
     with pytest.raises(ValueError, match=r"person02_walking_d1\.npz holds frames of shape \(32, 32\).*expected 64x64"):
         ds[len(ds) - 1]
@@ -649,6 +651,21 @@ def test_kth_truncated_wrong_size_and_corrupted(kth_root, tmp_path):
     (root / "train" / "person02_walking_d1.npz").unlink()
     with pytest.raises(FileNotFoundError, match=r"person02_walking_d1\.npz listed in manifest\.json is missing"):
         KTH(root, "train", seq_len=4)
+
+
+def test_kth_chunked_npz_roundtrip(tmp_path):
+    frames = np.random.default_rng(0).integers(0, 256, (2 * CHUNK + 5, 64, 64), dtype=np.uint8)
+    path = tmp_path / "v.npz"
+    write_video_npz(path, frames)
+    np.testing.assert_array_equal(read_video_npz(path), frames)
+    for start, stop in [(0, 1), (CHUNK - 3, CHUNK + 4), (CHUNK, 2 * CHUNK), (2 * CHUNK + 4, 2 * CHUNK + 5), (7, 7)]:
+        np.testing.assert_array_equal(read_video_npz(path, start, stop, n_frames=len(frames)), frames[start:stop])
+    with pytest.raises(
+        ValueError, match=r"truncated KTH video .*v\.npz: 3 chunks of up to 32 frames, manifest.json says 100"
+    ):
+        read_video_npz(path, n_frames=100)
+    with pytest.raises(ValueError, match=r"frames 60:80 out of range for KTH video .*with 69 frames"):
+        read_video_npz(path, 60, 80)
 
 
 def test_kth_converts_zips_on_first_use(kth_zips, kth_root, tmp_path):

@@ -184,7 +184,7 @@ class CelebAImages(Dataset):
             img = img.crop((left, top, left + c, top + c))
             img = img.resize((self.image_size, self.image_size), Image.Resampling.LANCZOS)
             arr = np.asarray(img)
-        return torch.from_numpy(arr.copy()).permute(2, 0, 1)
+        return torch.from_numpy(np.ascontiguousarray(arr.transpose(2, 0, 1)))
 
 
 def conditional_celeba(

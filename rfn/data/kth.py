@@ -7,10 +7,11 @@ persons, 4 scenarios). :func:`prepare_kth` decodes them with imageio's
 ffmpeg plugin (the ``imageio-ffmpeg`` wheel ships its own ffmpeg binary),
 converts each frame to luma, resizes it to 64x64 with a Lanczos filter (the
 aspect ratio is not kept, as in SVG's conversion) and caches each video as a
-compressed numpy file::
+compressed numpy file in chunks of 32 frames, so that reading a window
+decompresses a chunk or two instead of the whole recording::
 
     ROOT/manifest.json              format, frame size, frame count of every video
-    ROOT/train/person01_boxing_d1.npz   key "frames": uint8 [N, 64, 64]
+    ROOT/train/person01_boxing_d1.npz   keys frames_0000, frames_0001, ...: uint8 [<=32, 64, 64]
     ROOT/test/person17_boxing_d1.npz
 
 Persons 1-16 are the training split and 17-25 the test split, as in SVG and
@@ -43,20 +44,32 @@ import shutil
 import sys
 import tempfile
 import zipfile
-from collections import OrderedDict
+import zlib
 from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["ACTIONS", "HOW_TO_GET", "KTH", "SPLITS", "prepare_kth", "split_of_person"]
+__all__ = [
+    "ACTIONS",
+    "CHUNK",
+    "HOW_TO_GET",
+    "KTH",
+    "SPLITS",
+    "prepare_kth",
+    "read_video_npz",
+    "split_of_person",
+    "write_video_npz",
+]
 
 ACTIONS = ("boxing", "handclapping", "handwaving", "jogging", "running", "walking")
 SPLITS = ("train", "test")
 TRAIN_PERSONS = range(1, 17)
 TEST_PERSONS = range(17, 26)
 IMAGE_SIZE = 64
+CHUNK = 32
+"""Frames per compressed chunk: a window decompresses only the chunks it overlaps."""
 FORMAT = "rfn-kth-v1"
 HOW_TO_GET = (
     "Get KTH: download boxing.zip, handclapping.zip, handwaving.zip, jogging.zip, running.zip and "
@@ -164,10 +177,7 @@ def prepare_kth(
                         raise ValueError(f"{where}: cannot decode the video ({err}); re-download the zip") from None
                     finally:
                         avi.unlink(missing_ok=True)
-                    part = out / split / f"{name}.npz.part"
-                    with open(part, "wb") as f:
-                        np.savez_compressed(f, frames=frames)
-                    part.replace(out / split / f"{name}.npz")
+                    write_video_npz(out / split / f"{name}.npz", frames)
                     videos[split][name] = len(frames)
             if verbose:
                 print(f"kth: {zpath.name}: {len(members)} videos", file=sys.stderr)
@@ -180,6 +190,82 @@ def prepare_kth(
     # Written last: a conversion that stopped half way leaves no manifest.
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     return out
+
+
+def write_video_npz(path: str | os.PathLike, frames: np.ndarray) -> None:
+    """Save ``uint8 [N, H, W]`` frames as chunks of :data:`CHUNK` (``frames_0000``, ...) in a compressed npz.
+
+    The file is written beside ``path`` and renamed into place, so a stopped
+    conversion never leaves a half-written video under the final name.
+    """
+    path = Path(path)
+    chunks = {f"frames_{i:04d}": frames[s : s + CHUNK] for i, s in enumerate(range(0, len(frames), CHUNK))}
+    part = path.with_name(path.name + ".part")
+    with open(part, "wb") as f:
+        np.savez_compressed(f, **chunks)
+    part.replace(path)
+
+
+def read_video_npz(
+    path: str | os.PathLike,
+    start: int = 0,
+    stop: int | None = None,
+    n_frames: int | None = None,
+    image_size: int = IMAGE_SIZE,
+) -> np.ndarray:
+    """Frames ``start:stop`` of a video written by :func:`write_video_npz`, decompressing only their chunks.
+
+    Args:
+        path: the ``.npz`` file.
+        start, stop: frame range (``stop=None``: to the end).
+        n_frames: the frame count the manifest promises; checked against the file.
+        image_size: the expected frame side.
+
+    Returns:
+        ``uint8 [stop - start, image_size, image_size]``.
+
+    Raises:
+        ValueError: the file is corrupted, truncated, or holds frames of the wrong size.
+    """
+    path = Path(path)
+    redo = "Re-run `rfn data prepare kth --src ZIPS --out ROOT`."
+    try:
+        with np.load(path) as z:
+            n_chunks = sum(1 for k in z.files if k.startswith("frames_"))
+            total = n_frames if n_frames is not None else None
+            if total is not None and n_chunks != -(-total // CHUNK):
+                raise _Truncated(f"{n_chunks} chunks of up to {CHUNK} frames, manifest.json says {total} frames")
+            if total is None:
+                total = (n_chunks - 1) * CHUNK + len(z[f"frames_{n_chunks - 1:04d}"]) if n_chunks else 0
+            stop = total if stop is None else stop
+            if not 0 <= start <= stop <= total:
+                raise ValueError(f"frames {start}:{stop} out of range for KTH video {path} with {total} frames")
+            parts = []
+            for c in range(start // CHUNK, -(-stop // CHUNK)):
+                chunk = z[f"frames_{c:04d}"]
+                if chunk.dtype != np.uint8 or chunk.ndim != 3 or chunk.shape[1:] != (image_size, image_size):
+                    raise ValueError(
+                        f"KTH video {path} holds frames of shape {chunk.shape[1:]} {chunk.dtype}; "
+                        f"expected {image_size}x{image_size} uint8. {redo}"
+                    )
+                want = min(CHUNK, total - c * CHUNK)
+                if len(chunk) != want:
+                    raise _Truncated(f"chunk {c} holds {len(chunk)} frames, expected {want} of {total}")
+                parts.append(chunk)
+    except _Truncated as err:
+        raise ValueError(f"truncated KTH video {path}: {err}. {redo}") from None
+    except (OSError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+        raise ValueError(
+            f"cannot read KTH video {path} ({type(err).__name__}: {err}); it is truncated or corrupted. {redo}"
+        ) from None
+    if not parts:
+        return np.zeros((0, image_size, image_size), dtype=np.uint8)
+    first = start - (start // CHUNK) * CHUNK
+    return np.concatenate(parts)[first : first + stop - start]
+
+
+class _Truncated(Exception):
+    pass
 
 
 def _read_manifest(root: Path) -> dict:
@@ -216,7 +302,6 @@ class KTH(Dataset):
             each item (about 0.8 GB for the training split at 64x64).
         drop_short: leave out videos shorter than ``seq_len`` (listed in
             :attr:`dropped`) instead of raising an error.
-        cache_videos: number of decompressed videos kept per process.
 
     Items are ``uint8 [T, 1, 64, 64]`` tensors.
 
@@ -235,7 +320,6 @@ class KTH(Dataset):
         seq_len: int = 10,
         in_memory: bool = False,
         drop_short: bool = False,
-        cache_videos: int = 8,
     ) -> None:
         if split not in SPLITS:
             raise ValueError(f"unknown KTH split {split!r}; choose one of {', '.join(SPLITS)}")
@@ -278,9 +362,7 @@ class KTH(Dataset):
         else:
             per_video = self.lengths // seq_len
         self.offsets = np.concatenate([[0], np.cumsum(per_video)])
-        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
-        self.cache_videos = cache_videos
-        self._memory = [self._load(i) for i in range(len(self.videos))] if in_memory else None
+        self._memory = [self._read(i) for i in range(len(self.videos))] if in_memory else None
 
     def __len__(self) -> int:
         return int(self.offsets[-1])
@@ -300,46 +382,17 @@ class KTH(Dataset):
         v, start = self._locate(index)
         return self.videos[v], start
 
-    def _load(self, v: int) -> np.ndarray:
-        name = self.videos[v]
-        path = self.root / self.split / f"{name}.npz"
-        try:
-            with np.load(path) as z:
-                frames = z["frames"]
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
-            raise ValueError(
-                f"cannot read KTH video {path} ({type(err).__name__}: {err}); it is truncated or corrupted. "
-                f"Re-run `rfn data prepare kth --src ZIPS --out {self.root}`"
-            ) from None
-        expected = (int(self.lengths[v]), self.image_size, self.image_size)
-        if frames.dtype != np.uint8 or frames.ndim != 3 or frames.shape[1:] != expected[1:]:
-            raise ValueError(
-                f"KTH video {path} holds frames of shape {frames.shape[1:]} {frames.dtype}; "
-                f"expected {expected[1]}x{expected[2]} uint8. Re-run `rfn data prepare kth`"
-            )
-        if frames.shape[0] != expected[0]:
-            raise ValueError(
-                f"truncated KTH video {path}: {frames.shape[0]} frames, manifest.json says {expected[0]}. "
-                f"Re-run `rfn data prepare kth`"
-            )
-        return frames
-
-    def _video(self, v: int) -> np.ndarray:
-        if self._memory is not None:
-            return self._memory[v]
-        if v in self._cache:
-            self._cache.move_to_end(v)
-            return self._cache[v]
-        frames = self._load(v)
-        self._cache[v] = frames
-        while len(self._cache) > self.cache_videos:
-            self._cache.popitem(last=False)
-        return frames
+    def _read(self, v: int, start: int = 0, stop: int | None = None) -> np.ndarray:
+        path = self.root / self.split / f"{self.videos[v]}.npz"
+        return read_video_npz(path, start, stop, n_frames=int(self.lengths[v]), image_size=self.image_size)
 
     def __getitem__(self, index: int) -> torch.Tensor:
         v, start = self._locate(index)
-        frames = self._video(v)
-        return torch.from_numpy(frames[start : start + self.seq_len].copy()).unsqueeze(1)
+        if self._memory is not None:
+            frames = self._memory[v][start : start + self.seq_len].copy()
+        else:
+            frames = self._read(v, start, start + self.seq_len)
+        return torch.from_numpy(frames).unsqueeze(1)
 
     def __repr__(self) -> str:
         return f"KTH(root={str(self.root)!r}, split={self.split!r}, seq_len={self.seq_len}, videos={len(self.videos)})"

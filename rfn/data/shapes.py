@@ -151,7 +151,7 @@ class BouncingShapes(Dataset):
             for t in range(self.seq_len):
                 y, x = pos[t][d]
                 frames[t, y : y + s, x : x + s][mask] = colour
-        out = torch.from_numpy(frames).permute(0, 3, 1, 2).contiguous()
+        out = torch.from_numpy(np.ascontiguousarray(frames.transpose(0, 3, 1, 2)))  # numpy: faster uint8 copy
         if not self.return_events:
             return out
         return {

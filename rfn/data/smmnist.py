@@ -235,7 +235,9 @@ class StochasticMovingMNIST(Dataset):
 
     def batch(self, indices) -> torch.Tensor:
         """Several sequences stacked: ``uint8 [B, T, 1, H, W]`` (frames only)."""
-        return torch.stack([torch.from_numpy(self.render(self.trajectory(i))) for i in indices]).unsqueeze(2)
+        # numpy stacks: torch.stack's OpenMP region can stall for ~0.5 s on a busy 2-core machine
+        frames = np.stack([self.render(self.trajectory(i)) for i in indices])
+        return torch.from_numpy(frames).unsqueeze(2)
 
     def __repr__(self) -> str:
         sync = ", synchronised" if self.synchronised else ""
