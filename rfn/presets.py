@@ -1,0 +1,182 @@
+"""The project's named experiments (``rfn train --preset NAME``; list them with ``rfn presets``).
+
+Three scales for every model:
+
+``thesis-*``
+    The thesis's settings (Tables A.2 and A.3): 64x64 frames, 10 frames per
+    sequence conditioned on the previous frame, Adam at 3e-4, 300k steps with
+    a linear decay to zero over the final 150k, beta warmed up from 1e-6 to 1.
+    RFN: L=4, K=10, 256-channel couplings, z 3 (SM-MNIST, KTH) or 5 (BAIR),
+    h and a 256, base network 512, batch 35. SRNN/VRNN: batch 100, z 15/25/12.
+    Days on a GPU.
+``quick-*``
+    32x32 SM-MNIST (16-pixel digits), small networks: something visible after
+    10-15 minutes on two CPU cores.
+``smoke-*``
+    16x16 frames and a handful of steps: seconds; for tests and CI.
+
+The thesis does not give the length of its beta warm-up; we use 10k steps at
+thesis scale.
+"""
+
+from __future__ import annotations
+
+from rfn.config import DataConfig, Preset, register_preset
+
+__all__ = ["THESIS_DATA"]
+
+# data set -> (channels, z for RFN, z for SRNN/VRNN, data kwargs)
+THESIS_DATA = {
+    "smmnist": (1, 3, 15, {"num_digits": 2}),
+    "bair": (3, 5, 25, {}),
+    "kth": (1, 3, 12, {}),
+}
+
+_THESIS_TRAIN = {"lr": 3e-4, "steps": 300_000, "decay_start": 150_000, "beta_start": 1e-6, "beta_end": 1.0}
+_THESIS_BOTTLENECK = {"levels": 4, "h_channels": 256, "a_channels": 256, "head_hidden": 256, "extractor_channels": 8}
+
+
+def _thesis() -> None:
+    for data, (channels, z_rfn, z_srnn, kwargs) in THESIS_DATA.items():
+        common = {"channels": channels, "image_size": (64, 64), **_THESIS_BOTTLENECK}
+        dc = DataConfig(data, seq_len=10, kwargs=dict(kwargs))
+        register_preset(
+            Preset(
+                f"thesis-{data}",
+                "rfn",
+                {**common, "z_channels": z_rfn, "flow_steps": 10, "flow_hidden": 256, "base_hidden": 512},
+                dc,
+                {**_THESIS_TRAIN, "batch_size": 35},
+                f"RFN on {data} at the thesis's scale (Table A.2)",
+            )
+        )
+        for model, smoothing in (("srnn", True), ("vrnn", False)):
+            register_preset(
+                Preset(
+                    f"thesis-{data}-{model}",
+                    model,
+                    {**common, "z_channels": z_srnn, "smoothing": smoothing, "likelihood": "dmol"},
+                    dc,
+                    {**_THESIS_TRAIN, "batch_size": 100},
+                    f"{model.upper()} (DMOL output) on {data} at the thesis's scale (Table A.3)",
+                )
+            )
+
+
+_QUICK_DATA = DataConfig("smmnist", seq_len=8, kwargs={"num_digits": 2, "image_size": 32, "digit_size": 16})
+_QUICK_BOTTLENECK = {
+    "image_size": (32, 32),
+    "levels": 3,
+    "h_channels": 32,
+    "a_channels": 32,
+    "head_hidden": 32,
+    "extractor_channels": 8,
+}
+_QUICK_TRAIN = {
+    "lr": 1e-3,
+    "batch_size": 12,
+    "steps": 600,
+    "decay_start": 400,
+    "beta_warmup_steps": 100,
+    "grad_clip": 100.0,
+    "ckpt_every": 200,
+    "val_every": 100,
+    "val_batches": 4,
+    "log_every": 20,
+    "num_workers": 0,
+}
+
+
+def _quick() -> None:
+    register_preset(
+        Preset(
+            "quick-smmnist",
+            "rfn",
+            {**_QUICK_BOTTLENECK, "z_channels": 3, "flow_steps": 3, "flow_hidden": 32, "base_hidden": 32},
+            _QUICK_DATA,
+            dict(_QUICK_TRAIN),
+            "RFN on 32x32 SM-MNIST, about 15 minutes on 2 CPU cores",
+        )
+    )
+    for model, smoothing in (("srnn", True), ("vrnn", False)):
+        register_preset(
+            Preset(
+                f"quick-smmnist-{model}",
+                model,
+                {**_QUICK_BOTTLENECK, "z_channels": 8, "smoothing": smoothing, "likelihood": "dmol", "n_mix": 5},
+                _QUICK_DATA,
+                dict(_QUICK_TRAIN),
+                f"{model.upper()} (DMOL) on 32x32 SM-MNIST, minutes on 2 CPU cores",
+            )
+        )
+    register_preset(
+        Preset(
+            "quick-smmnist-deterministic",
+            "deterministic",
+            {"image_size": (32, 32), "levels": 3, "h_channels": 32, "extractor_channels": 8},
+            _QUICK_DATA,
+            dict(_QUICK_TRAIN),
+            "deterministic ConvLSTM autoencoder on 32x32 SM-MNIST (blurs at bounces)",
+        )
+    )
+
+
+_SMOKE_DATA = DataConfig("smmnist", seq_len=4, kwargs={"num_digits": 1, "image_size": 16, "digit_size": 8})
+_SMOKE_BOTTLENECK = {
+    "image_size": (16, 16),
+    "levels": 2,
+    "h_channels": 8,
+    "a_channels": 8,
+    "head_hidden": 8,
+    "extractor_channels": 4,
+}
+_SMOKE_TRAIN = {
+    "batch_size": 4,
+    "steps": 4,
+    "beta_warmup_steps": 2,
+    "ckpt_every": 2,
+    "val_every": 2,
+    "val_batches": 1,
+    "log_every": 1,
+    "progress": False,
+    "tensorboard": False,
+}
+
+
+def _smoke() -> None:
+    register_preset(
+        Preset(
+            "smoke",
+            "rfn",
+            {**_SMOKE_BOTTLENECK, "z_channels": 2, "flow_steps": 1, "flow_hidden": 8, "base_hidden": 8},
+            _SMOKE_DATA,
+            dict(_SMOKE_TRAIN),
+            "tiny RFN, seconds (tests and CI)",
+        )
+    )
+    for model, smoothing in (("srnn", True), ("vrnn", False)):
+        register_preset(
+            Preset(
+                f"smoke-{model}",
+                model,
+                {**_SMOKE_BOTTLENECK, "z_channels": 2, "smoothing": smoothing, "n_mix": 2},
+                _SMOKE_DATA,
+                dict(_SMOKE_TRAIN),
+                f"tiny {model.upper()}, seconds (tests and CI)",
+            )
+        )
+    register_preset(
+        Preset(
+            "smoke-deterministic",
+            "deterministic",
+            {"image_size": (16, 16), "levels": 2, "h_channels": 8, "extractor_channels": 4},
+            _SMOKE_DATA,
+            dict(_SMOKE_TRAIN),
+            "tiny deterministic ConvLSTM autoencoder (tests and CI)",
+        )
+    )
+
+
+_thesis()
+_quick()
+_smoke()
