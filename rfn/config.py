@@ -125,6 +125,8 @@ def _parse_literal(text: str) -> Any:
 
 
 def _type_name(tp: Any) -> str:
+    if typing.get_args(tp):
+        return str(tp).replace("typing.", "")
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
@@ -172,7 +174,7 @@ def _coerce(value: Any, raw: str, tp: Any, key: str) -> Any:
         if not isinstance(value, (tuple, list)):
             value = (value,) if origin is tuple and args and args[-1] is Ellipsis else value
         if not isinstance(value, (tuple, list)):
-            raise ValueError(f"{key}={raw}: expected {_type_name(tp)} (e.g. (1, 2)), got {value!r}")
+            raise ValueError(f"{key}={raw}: expected {_type_name(tp)}, e.g. (1, 2), got {value!r}")
         if args:
             if origin is tuple and not (len(args) == 2 and args[1] is Ellipsis):
                 if len(args) != len(value):
@@ -299,6 +301,14 @@ def apply_overrides(preset: Preset, overrides: list[str] | tuple[str, ...]) -> P
         out.train_config()
     except (TypeError, ValueError) as err:
         raise ValueError(f"overrides {list(overrides)} give invalid training settings: {err}") from None
+    cfg_cls = _model_config_cls(out.model)
+    if cfg_cls is not None:
+        from rfn.models.registry import config_from_dict
+
+        try:
+            config_from_dict(cfg_cls, copy.deepcopy(out.model_config))  # the model config's own checks
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"overrides {list(overrides)} give an invalid {out.model!r} model config: {err}") from None
     if out.data.seq_len < 2:
         raise ValueError(
             f"data.seq_len must be at least 2 (one conditioning frame and one to predict), got {out.data.seq_len}"

@@ -431,7 +431,9 @@ def _identity(info: dict[str, Any]) -> dict[str, Any]:
         "data_config": info.get("data_config"),
         "train_config": {k: train.get(k) for k in IDENTITY_KEYS},
     }
-    return _flatten(json.loads(json.dumps(ident)))
+    flat = _flatten(json.loads(json.dumps(ident)))
+    flat.pop("data_config.root", None)  # where the files are is not what the run is
+    return flat
 
 
 def _diff(stored: dict[str, Any], now: dict[str, Any]) -> list[str]:

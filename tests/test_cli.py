@@ -114,6 +114,13 @@ def test_apply_overrides_errors():
         apply_overrides(TOY, ["train.lr=-1"])
     with pytest.raises(ValueError, match="data.seq_len must be at least 2"):
         apply_overrides(TOY, ["data.seq_len=1"])
+    # a real model: typed tuple fields, and the config's own checks run before any training starts
+    real = Preset("real", model="rfn", data=DataConfig("smmnist"))
+    assert apply_overrides(real, ["model.image_size=(32, 32)"]).model_config == {"image_size": (32, 32)}
+    with pytest.raises(ValueError, match=r"model.image_size=32: expected tuple\[int, int\]"):
+        apply_overrides(real, ["model.image_size=32"])
+    with pytest.raises(ValueError, match=r"give an invalid 'rfn' model config: .*sideways"):
+        apply_overrides(real, ["model.skip=sideways"])
 
 
 def test_register_preset_checks_train_keys():

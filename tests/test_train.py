@@ -240,10 +240,21 @@ def test_float_data_is_refused(tmp_path):
 # ----------------------------------------------------------------------------- non-finite guard
 
 
-def test_nan_step_is_skipped_and_counted(tmp_path):
+@pytest.mark.parametrize("fused", [True, False])
+def test_nan_step_is_skipped_and_counted(tmp_path, monkeypatch, fused):
+    if not fused:  # a device without fused Adam: the guard falls back to a host-side check
+        real_adam = torch.optim.Adam
+
+        def adam_without_fused(params, lr, fused=None, **kw):
+            if fused:
+                raise RuntimeError("fused Adam is not supported on this device")
+            return real_adam(params, lr=lr, **kw)
+
+        monkeypatch.setattr(torch.optim, "Adam", adam_without_fused)
     model = make_model(poison="once", poison_call=3)  # the third training step returns a NaN loss
     t = Trainer(model, ToyVideos(16), None, cfg(steps=6, log_every=1, val_every=0), tmp_path)
     t.fit(until=2)
+    assert t._fused is fused
     before = params(model)
     opt_steps = t.optimizer.state[next(iter(model.parameters()))]["step"].item()
     rows = t.fit(until=3)
