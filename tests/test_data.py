@@ -507,6 +507,14 @@ def test_prepare_bair_errors(bair_release, tmp_path):
     _write_tfrecords(short / "test" / "traj_0_to_255.tfrecords", [_bair_example(example, 2)])
     with pytest.raises(ValueError, match=r"traj_0_to_255\.tfrecords#0: no feature '20/image_aux1/encoded'"):
         prepare_bair(tmp_path / "short", tmp_path / "out", verbose=False)
+    small = tmp_path / "small" / "softmotion30_44k"
+    ex = example()
+    for t in range(30):
+        ex.features.feature[f"{t}/image_aux1/encoded"].bytes_list.value.append(bytes(32 * 32 * 3))
+    _write_tfrecords(small / "train" / "traj_0_to_255.tfrecords", [ex.SerializeToString()])
+    _write_tfrecords(small / "test" / "traj_0_to_255.tfrecords", [_bair_example(example, 2)])
+    with pytest.raises(ValueError, match=r"#0 frame 0: raw frame has 3072 bytes, expected 12288 \(64x64x3\)"):
+        prepare_bair(tmp_path / "small", tmp_path / "out", verbose=False)
     try:
         import tensorflow  # noqa: F401
     except ImportError:
