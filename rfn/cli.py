@@ -161,10 +161,12 @@ def _presets() -> int:
     if not PRESETS:
         print("no presets registered")
         return 0
-    width = max(len(n) for n in PRESETS)
+    w_name = max(len(n) for n in PRESETS)
+    w_model = max(len(p.model) for p in PRESETS.values())
+    w_data = max(len(p.data.name) for p in PRESETS.values())
     for name in sorted(PRESETS):
         p = PRESETS[name]
-        print(f"{name:<{width}}  {p.model:<8} {p.data.name:<12} {p.description}")
+        print(f"{name:<{w_name}}  {p.model:<{w_model}}  {p.data.name:<{w_data}}  {p.description}")
     return 0
 
 
