@@ -5,7 +5,8 @@ Three scales for every model:
 ``thesis-*``
     The thesis's settings (Tables A.2 and A.3): 64x64 frames, 10 frames per
     sequence conditioned on the previous frame, Adam at 3e-4, 300k steps with
-    a linear decay to zero over the final 150k, beta warmed up from 1e-6 to 1.
+    a linear decay to zero over the final 150k (``decay_start`` None = the second
+    half of any run length), beta warmed up from 1e-6 to 1.
     RFN: L=4, K=10, 256-channel couplings, z 3 (SM-MNIST, KTH) or 5 (BAIR),
     h and a 256, base network 512, batch 35. SRNN/VRNN: batch 100, z 15/25/12.
     Days on a GPU.
@@ -32,7 +33,7 @@ THESIS_DATA = {
     "kth": (1, 3, 12, {}),
 }
 
-_THESIS_TRAIN = {"lr": 3e-4, "steps": 300_000, "decay_start": 150_000, "beta_start": 1e-6, "beta_end": 1.0}
+_THESIS_TRAIN = {"lr": 3e-4, "steps": 300_000, "beta_start": 1e-6, "beta_end": 1.0}
 _THESIS_BOTTLENECK = {"levels": 4, "h_channels": 256, "a_channels": 256, "head_hidden": 256, "extractor_channels": 8}
 
 
@@ -76,7 +77,6 @@ _QUICK_TRAIN = {
     "lr": 1e-3,
     "batch_size": 12,
     "steps": 600,
-    "decay_start": 400,
     "beta_warmup_steps": 100,
     "grad_clip": 100.0,
     "ckpt_every": 200,

@@ -443,6 +443,12 @@ class RecurrentLatentModel(nn.Module):
     def _emission_sample(self, h, z, skips, temperature) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def set_grad_checkpointing(self, enabled: bool = True) -> None:
+        """Recompute activations in the backward pass where a model supports it (the RFN's flow)."""
+        flow = getattr(self, "flow", None)
+        if flow is not None:
+            flow.config.checkpoint = bool(enabled)
+
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
