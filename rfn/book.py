@@ -17,7 +17,7 @@ each a subcommand of ``python -m rfn.book`` (``make book`` runs all three):
     ``figures/<profile>/manifest.json``. A failing notebook stops the run with a
     message naming the notebook, the cell and the error.
 ``build``
-    ``jupyter-book build . -W -n --keep-going``: warnings are errors, the exit code is
+    ``jupyter-book build . --all -W -n --keep-going``: warnings are errors, the exit code is
     non-zero on any failure. Refuses to start, with a clear message, when the vendored
     MathJax or an executed notebook listed in ``_toc.yml`` is missing.
 ``check``
@@ -689,7 +689,7 @@ def stage_book(dst: Path, executed_dir: Path, *, root: Path = Path("."), vendore
 
 
 def build(root: Path = Path("."), *, output: Path | None = None, quiet: bool = False) -> Path:
-    """``jupyter-book build ROOT -W -n --keep-going``; returns the HTML folder.
+    """``jupyter-book build ROOT --all -W -n --keep-going`` (every page rebuilt); returns the HTML folder.
 
     Before building it tags papermill's injected cells ``remove-cell`` in every executed
     notebook (so a page re-run by hand with the papermill CLI hides them too).
@@ -728,7 +728,7 @@ def build(root: Path = Path("."), *, output: Path | None = None, quiet: bool = F
             "Run `python -m rfn.book run --profile quick` first (make book does)."
         )
     jb = Path(sys.executable).parent / "jupyter-book"
-    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(root), "-W", "-n", "--keep-going"]
+    cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(root), "--all", "-W", "-n", "--keep-going"]
     if output is not None:
         cmd += ["--path-output", str(output)]
     if quiet:
@@ -760,7 +760,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p_run.add_argument("--only", default=None, help="comma-separated notebook numbers or stems, e.g. 01,04")
     p_run.add_argument("--timeout", type=float, default=None, help="per-cell time limit in seconds")
     p_run.add_argument("--log-output", action="store_true", help="stream notebook output")
-    p_build = sub.add_parser("build", help="jupyter-book build . -W -n --keep-going")
+    p_build = sub.add_parser("build", help="jupyter-book build . --all -W -n --keep-going")
     p_build.add_argument("--output", type=Path, default=None, help="put _build/ under this folder")
     sub.add_parser("check", help="guard the notebook sources")
     args = parser.parse_args(argv)
