@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
@@ -94,7 +95,14 @@ class GlowConfig:
 
 
 class FlowStep(nn.Module):
-    """One Glow step: ActNorm -> invertible 1x1 conv -> (conditional) affine coupling."""
+    """One Glow step: ActNorm -> invertible 1x1 conv -> (conditional) affine coupling.
+
+    Once ActNorm is initialised, its per-channel affine map and the 1x1
+    convolution are folded into a single convolution with a bias, in both
+    directions: ``W diag(s) (x - loc)`` forward and ``diag(1/s) W^{-1} y + loc``
+    inverse. Same numbers, one kernel instead of three elementwise passes plus
+    a convolution.
+    """
 
     def __init__(self, channels: int, hidden: int, cond_channels: int = 0, clamp: str = "sigmoid"):
         super().__init__()
@@ -102,17 +110,36 @@ class FlowStep(nn.Module):
         self.invconv = InvConv1x1(channels)
         self.coupling = AffineCoupling(channels, hidden, cond_channels, clamp)
 
+    def _mix(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if not self.actnorm._initialized:
+            x, ld1 = self.actnorm(x)
+            x, ld2 = self.invconv(x)
+            return x, ld1 + ld2
+        scale = torch.exp(self.actnorm.log_scale).flatten()
+        w = self.invconv.weight() * scale  # W @ diag(s)
+        b = -(w @ self.actnorm.loc.flatten())
+        y = F.conv2d(x, w.to(x.dtype)[:, :, None, None], b.to(x.dtype))
+        hw = x.shape[2] * x.shape[3]
+        ld = ((self.actnorm.log_scale.sum() + self.invconv.log_s.sum()) * hw).expand(x.shape[0])
+        return y, ld
+
+    def _unmix(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        inv_scale = torch.exp(-self.actnorm.log_scale).flatten()
+        w = inv_scale[:, None] * self.invconv.inverse_weight()  # diag(1/s) @ W^-1
+        y = F.conv2d(y, w.to(y.dtype)[:, :, None, None], self.actnorm.loc.flatten().to(y.dtype))
+        hw = y.shape[2] * y.shape[3]
+        ld = -((self.actnorm.log_scale.sum() + self.invconv.log_s.sum()) * hw).expand(y.shape[0])
+        return y, ld
+
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        x, ld1 = self.actnorm(x)
-        x, ld2 = self.invconv(x)
+        x, ld12 = self._mix(x)
         x, ld3 = self.coupling(x, cond)
-        return x, ld1 + ld2 + ld3
+        return x, ld12 + ld3
 
     def inverse(self, y: torch.Tensor, cond: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         y, ld3 = self.coupling.inverse(y, cond)
-        y, ld2 = self.invconv.inverse(y)
-        y, ld1 = self.actnorm.inverse(y)
-        return y, ld1 + ld2 + ld3
+        y, ld12 = self._unmix(y)
+        return y, ld12 + ld3
 
 
 class Glow(nn.Module):

@@ -131,6 +131,9 @@ class RecurrentLatentModel(nn.Module):
     """
 
     config: LatentConfig
+    #: evaluate the emission on all ``B * (T-1)`` frames at once (False: frame by frame,
+    #: the reference path of ``benchmarks/throughput.py``; same numbers, slower)
+    time_batched_emission: bool = True
 
     def __init__(self, config: LatentConfig):
         super().__init__()
@@ -298,10 +301,16 @@ class RecurrentLatentModel(nn.Module):
             (the output of :meth:`infer`).
         """
         post = self.infer(x)
-        target, h, z, skips = self._emission_inputs(post, x)
         B, T1 = post["z"].shape[:2]
-        log_px = self._emission_log_prob(target, h, z, skips)
-        nll = -log_px.unflatten(0, (B, T1))
+        if self.time_batched_emission:
+            target, h, z, skips = self._emission_inputs(post, x)
+            nll = -self._emission_log_prob(target, h, z, skips).unflatten(0, (B, T1))
+        else:
+            per_frame = [
+                self._emission_log_prob(x[:, t + 1], post["h"][:, t], post["z"][:, t], [f[:, t] for f in post["feats"]])
+                for t in range(T1)
+            ]
+            nll = -torch.stack(per_frame, 1)
         kl = kl_diag_gaussians(post["mu_q"], post["std_q"], post["mu_p"], post["std_p"])
         kl = kl.flatten(2).sum(2, dtype=torch.promote_types(kl.dtype, torch.float32))
         return {"nll": nll, "kl": kl, "post": post}
