@@ -41,7 +41,7 @@ lint: env
 
 test: env assets
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n $(JOBS) $(PYTEST_ARGS)
 
 mathjax: env
 	$(PY) -m rfn.book mathjax
