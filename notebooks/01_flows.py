@@ -8,8 +8,9 @@
 # on two moons, and a check of every log-determinant against a Jacobian computed by
 # autograd. Every later page builds on these layers.
 #
-# **Run time** (2-core CPU, measured): `smoke` about 10 s, `quick` about 1.5 min,
-# `full` about 4 min. The model is tiny, so a GPU brings no speed-up here.
+# **Run time** (measured on a shared 2-core CPU): `smoke` 10-25 s, `quick` about 2 min
+# (45 s of CPU time), `full` about three times `quick`. The model is tiny, so a GPU brings no
+# speed-up here.
 #
 # **Checkpoint:** none; the flow is trained from scratch on this page.
 #
@@ -309,18 +310,18 @@ for name, (layer, c) in layers.items():
     rows.append(
         {
             "layer": name,
-            "logdet (layer)": ld.item(),
-            "logdet (autograd slogdet)": autograd_logdet,
+            "layer logdet": ld.item(),
+            "autograd logdet": autograd_logdet,
             "|difference|": abs(ld.item() - autograd_logdet),
-            "max |inverse(forward(x)) - x|": (x_back - x_check).abs().max().item(),
-            "|logdet + logdet_inv|": (ld + ld_inv).abs().item(),
+            "inverse error": (x_back - x_check).abs().max().item(),
+            "|fwd + inv logdet|": (ld + ld_inv).abs().item(),
         }
     )
 check = pd.DataFrame(rows).set_index("layer")
 check.to_csv(rec.path("tab_flows_logdet_check.csv"))
 rec.record(rec.path("tab_flows_logdet_check.csv"))
-assert (check["|difference|"] < 1e-8).all() and (check["max |inverse(forward(x)) - x|"] < 1e-10).all()
-display(check.style.format("{:.3g}"))
+assert (check["|difference|"] < 1e-8).all() and (check["inverse error"] < 1e-10).all()
+display(check.style.set_uuid("logdet_check").format("{:.3g}"))
 
 # %% [markdown]
 # ## 6. A flow on two moons
@@ -410,32 +411,40 @@ print(f"{SETTINGS['steps']} steps in {train_s:.1f} s ({1000 * train_s / SETTINGS
 print(f"flow test NLL: {test_nll:.3f} nats per point; Gaussian: {-gauss.log_prob(test).mean().item():.3f}")
 
 # %% [markdown]
-# The figure shows the data, the learned density, samples drawn by running the flow
-# backwards from the base, and the test points mapped forwards into base space, where
-# they should look like a standard normal: that is the "normalising" in the name.
+# The figure shows the data, the best Gaussian next to the learned density, samples drawn
+# by running the flow backwards from the base, and the test points mapped forwards into base
+# space, where they should look like a standard normal: that is the "normalising" in the name.
 
 # %%
 with torch.no_grad():
     drawn = sample(3000).cpu()
     z_test, _ = to_base(test)
     z_test = z_test.cpu()
-fig, axes = plt.subplots(1, 5, figsize=(20, 3.8))
+fig, axes = plt.subplots(2, 3, figsize=(15, 8))
+axes = axes.flatten()
 extent = [lo[0].item(), hi[0].item(), lo[1].item(), hi[1].item()]
+with torch.no_grad():
+    gauss_img = gauss.log_prob(grid_pts).exp().view(gx.shape).flip(0).cpu().numpy()
 axes[0].scatter(*test.cpu().T, s=2, alpha=0.5)
 axes[0].set(title="test points", xlim=extent[:2], ylim=extent[2:])
-axes[1].imshow(snapshots[-1][1], extent=extent, cmap="magma", aspect="auto", interpolation="bilinear")
-axes[1].set(title="learned density $p(\\mathbf{x})$")
-axes[2].scatter(*drawn.T, s=2, alpha=0.5, color="C1")
-axes[2].set(title="samples $T(\\mathbf{u})$", xlim=extent[:2], ylim=extent[2:])
-axes[3].scatter(*z_test.T, s=2, alpha=0.4, color="C2")
+axes[1].imshow(gauss_img, extent=extent, cmap="magma", aspect="auto", interpolation="bilinear")
+axes[1].set(title="best Gaussian (a linear flow)")
+axes[1].grid(False)
+axes[2].imshow(snapshots[-1][1], extent=extent, cmap="magma", aspect="auto", interpolation="bilinear")
+axes[2].set(title=f"learned density $p(\\mathbf{{x}})$, {SETTINGS['depth']} Glow steps")
+axes[2].grid(False)
+axes[3].scatter(*drawn.T, s=2, alpha=0.5, color="C1")
+axes[3].set(title="samples $T(\\mathbf{u})$, $\\mathbf{u} \\sim \\mathcal{N}(0, I)$", xlim=extent[:2], ylim=extent[2:])
+axes[4].scatter(*z_test.T, s=2, alpha=0.4, color="C2")
 circle = np.linspace(0, 2 * np.pi, 200)
 for r in (1, 2, 3):
-    axes[3].plot(r * np.cos(circle), r * np.sin(circle), "k-", lw=0.6)
-axes[3].set(title="test points in base space $T^{-1}(\\mathbf{x})$", xlim=(-4, 4), ylim=(-4, 4), aspect="equal")
-axes[4].plot(np.array(history) / math.log(2), lw=0.8)
-axes[4].axhline(-gauss.log_prob(test).mean().item() / math.log(2), color="k", ls="--", lw=1, label="Gaussian (test)")
-axes[4].set(title="training loss", xlabel="step", ylabel="bits per point")
-axes[4].legend()
+    axes[4].plot(r * np.cos(circle), r * np.sin(circle), "k-", lw=0.6)
+axes[4].set(title="test points in base space $T^{-1}(\\mathbf{x})$", xlim=(-4, 4), ylim=(-4, 4), aspect="equal")
+axes[5].plot(np.array(history) / math.log(2), lw=0.8, label="flow (training batches)")
+axes[5].axhline(-gauss.log_prob(test).mean().item() / math.log(2), color="k", ls="--", lw=1, label="Gaussian (test)")
+axes[5].axhline(test_nll / math.log(2), color="C3", ls=":", lw=1.5, label="flow (test)")
+axes[5].set(title="negative log-likelihood", xlabel="step", ylabel="bits per point")
+axes[5].legend()
 fig.tight_layout()
 rec.savefig(fig, "fig_flows_two_moons.png")
 plt.show()
@@ -494,7 +503,7 @@ table = pd.DataFrame(
         "slogdet of autograd Jacobian": autograd_ld.numpy(),
     }
 )
-display(table.style.format("{:.6f}"))
+display(table.style.set_uuid("trained_logdet").format("{:.6f}"))
 print(f"max |difference| = {(reported - autograd_ld).abs().max().item():.2e}")
 print(f"max |encode(sample(u)) - u| = {(u_back - u.flatten(1)).abs().max().item():.2e}")
 assert torch.allclose(reported, autograd_ld, atol=1e-8)

@@ -561,7 +561,7 @@ def run(
                 "device": device or "auto",
                 "commit": commit,
                 "finished": _now(),
-                "executed": str(out),
+                "executed": os.path.relpath(out, root) if out.resolve().is_relative_to(root) else str(out),
             },
         )
         print(f"      done in {wall:.1f} s", flush=True)

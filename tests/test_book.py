@@ -170,6 +170,20 @@ def _stub(folder: Path, toc_entry: str) -> Path:
     return path
 
 
+def test_a_failing_notebook_stops_the_run_naming_notebook_and_cell(tmp_path):
+    failing = GOOD + '\n# %%\nhalf = 1\nraise RuntimeError("boom in the third cell")\n'
+    _write(tmp_path / "notebooks", "01_fail.py", failing)
+    _write(tmp_path / "notebooks", "02_never.py", GOOD)
+    with pytest.raises(book.BookError) as err:
+        book.run("smoke", root=tmp_path, executed_dir=tmp_path / "out", figures_dir=tmp_path / "fig", timeout=120)
+    message = str(err.value)
+    assert "notebooks/01_fail.py" in message
+    assert "RuntimeError: boom in the third cell" in message
+    assert 'raise RuntimeError("boom in the third cell")' in message  # the failing cell's source
+    assert (tmp_path / "out" / "01_fail.ipynb").is_file()  # kept for its traceback
+    assert not (tmp_path / "out" / "02_never.ipynb").exists()  # the run stopped
+
+
 def test_every_notebook_is_in_the_toc():
     toc = book._toc_files(book._load_yaml(ROOT / "_toc.yml"))
     for src in book.discover(ROOT / "notebooks"):
