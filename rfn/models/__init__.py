@@ -6,6 +6,7 @@
 * :class:`ImageGlow`, :class:`ConditionalImageGlow`: Glow on single images.
 """
 
+from rfn.models.dense import DenseSRNN, DenseSRNNConfig, DenseVRNN, DenseVRNNConfig  # noqa: F401 (registers dense-srnn, dense-vrnn)
 from rfn.models.deterministic import ConvLSTMAutoencoder, DeterministicConfig
 from rfn.models.image_glow import ConditionalImageGlow, ConditionalImageGlowConfig, ImageGlow, ImageGlowConfig
 from rfn.models.recurrent import LatentConfig, RecurrentLatentModel, check_video
