@@ -19,7 +19,8 @@ each a subcommand of ``python -m rfn.book`` (``make book`` runs all three):
 ``build``
     ``jupyter-book build . --all -W -n --keep-going``: warnings are errors, the exit code is
     non-zero on any failure. Refuses to start, with a clear message, when the vendored
-    MathJax or an executed notebook listed in ``_toc.yml`` is missing.
+    MathJax is missing or when ``book/_executed/`` does not hold exactly one executed copy
+    per notebook source (``_toc.yml`` takes the notebook pages from that folder by a glob).
 ``check``
     Guard the notebook sources: no outputs, a leading markdown cell saying what the page
     reproduces, its run time and its checkpoint, and exactly one cell tagged
@@ -673,6 +674,10 @@ def stage_book(dst: Path, executed_dir: Path, *, root: Path = Path("."), vendore
         root / "book", dst / "book", dirs_exist_ok=True, ignore=shutil.ignore_patterns("_executed", "_vendor")
     )
     shutil.copytree(Path(executed_dir), dst / EXECUTED_DIR, dirs_exist_ok=True)
+    # The sources travel along so that build() can check every notebook has its page.
+    (dst / NOTEBOOKS_DIR).mkdir(exist_ok=True)
+    for src in discover(root / NOTEBOOKS_DIR):
+        shutil.copy2(src, dst / NOTEBOOKS_DIR / src.name)
     if not vendored_mathjax:
         import yaml
 
@@ -695,8 +700,9 @@ def build(root: Path = Path("."), *, output: Path | None = None, quiet: bool = F
     notebook (so a page re-run by hand with the papermill CLI hides them too).
 
     Raises:
-        BookError: the vendored MathJax or an executed notebook listed in ``_toc.yml`` is
-            missing, or the build failed (any Sphinx warning counts as a failure).
+        BookError: the vendored MathJax is missing, a notebook source has no executed copy in
+            ``book/_executed`` (or an executed copy has no source), or the build failed (any
+            Sphinx warning counts as a failure).
     """
     import nbformat
 
@@ -711,22 +717,31 @@ def build(root: Path = Path("."), *, output: Path | None = None, quiet: bool = F
             f"{root / MATHJAX_ENTRY} is missing: the book loads MathJax from a vendored copy so that it renders "
             "offline. Run `python -m rfn.book mathjax` once (make book does)."
         )
-    missing = []
-    for f in _toc_files(_load_yaml(toc_path)):
-        if f.startswith(EXECUTED_DIR.as_posix()):
-            nb_path = root / (f if f.endswith(".ipynb") else f + ".ipynb")
-            if not nb_path.is_file():
-                missing.append(nb_path)
-                continue
-            nb = nbformat.read(nb_path, as_version=4)
-            if hide_injected_parameters(nb):
-                nbformat.write(nb, nb_path)
+    executed_dir = root / EXECUTED_DIR
+    expected = {src.stem for src in discover(root / NOTEBOOKS_DIR)}
+    present = {p.stem for p in executed_dir.glob("*.ipynb")}
+    # Pages named in _toc.yml directly (rather than through its glob) must exist too.
+    listed = {
+        Path(f).name.removesuffix(".ipynb") for f in _toc_files(_load_yaml(toc_path)) if f.startswith(str(EXECUTED_DIR))
+    }
+    missing = sorted((expected | listed) - present)
     if missing:
-        listed = ", ".join(str(m.relative_to(root)) for m in missing)
         raise BookError(
-            f"executed notebooks listed in _toc.yml are missing: {listed}. "
-            "Run `python -m rfn.book run --profile quick` first (make book does)."
+            f"no executed notebook in {EXECUTED_DIR} for {', '.join(missing)}. "
+            "Run `python -m rfn.book run --profile quick` first (make book does), or "
+            "`python -m rfn.book run --only NN --profile quick` for one page."
         )
+    stale = sorted(present - expected - listed)
+    if stale:
+        raise BookError(
+            f"{EXECUTED_DIR} holds executed notebooks without a source in {NOTEBOOKS_DIR}: {', '.join(stale)}; "
+            "delete them (the book would render pages nobody can re-run)"
+        )
+    for stem in sorted(present):
+        nb_path = executed_dir / f"{stem}.ipynb"
+        nb = nbformat.read(nb_path, as_version=4)
+        if hide_injected_parameters(nb):
+            nbformat.write(nb, nb_path)
     jb = Path(sys.executable).parent / "jupyter-book"
     cmd = [str(jb) if jb.exists() else "jupyter-book", "build", str(root), "--all", "-W", "-n", "--keep-going"]
     if output is not None:
