@@ -551,6 +551,7 @@ def _rows(results: dict) -> list[dict[str, Any]]:
 def _plot(path: Path, frames, curves: dict[str, list[float]], ylabel: str, title: str, train_frames) -> None:
     # Figure without pyplot: no global backend state, works headless
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     fig = Figure(figsize=(5.0, 3.4), dpi=120)
     ax = fig.add_subplot(1, 1, 1)
@@ -558,6 +559,7 @@ def _plot(path: Path, frames, curves: dict[str, list[float]], ylabel: str, title
         ax.plot(frames, values, marker="o", markersize=3, label=label, linestyle="--" if "mean" in label else "-")
     if train_frames is not None:
         ax.axvline(train_frames, color="grey", linestyle=":", linewidth=1.2, label=f"training length ({train_frames})")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("frame")
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=9)

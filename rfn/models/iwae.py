@@ -33,6 +33,10 @@ the draws would instead bound ``log p(x + u)`` of one fixed dequantised input,
 whose average over ``u`` stays below ``log P(x)`` however large ``K`` is.
 The DMOL output of the baselines is discrete and needs no noise.
 
+Only the model enters the bound: training devices such as free bits, the KL
+warm-up and latent overshooting change the objective, not the model, and are
+ignored here.
+
 Example:
     >>> import torch
     >>> log_w = torch.log(torch.tensor([[1.0, 4.0], [3.0, 4.0]], dtype=torch.float64))  # K=2 draws, B=2
