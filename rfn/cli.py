@@ -294,7 +294,9 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(err, NonFiniteError):
             print(f"rfn {command}: stopped: {err}", file=sys.stderr)
             return 1
-        if isinstance(err, (ValueError, FileNotFoundError, NotADirectoryError, FileExistsError)):
+        from rfn.assets import AssetError
+
+        if isinstance(err, (ValueError, FileNotFoundError, NotADirectoryError, FileExistsError, AssetError)):
             print(f"rfn {command}: error: {err}", file=sys.stderr)
             return 2
         raise

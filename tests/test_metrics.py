@@ -430,3 +430,14 @@ def test_protocol_errors_and_round_trip():
         p.replace(flow_temperature=0.0)
     q = p.replace(flow_temperature=0.7)
     assert q.name == "bair-thesis-13+flow_temperature=0.7" and "flow 0.7" in q.describe()
+
+
+def test_lpips_rejects_frames_too_small_for_the_backbone():
+    from rfn.metrics.lpips import LPIPS, MIN_SIZE
+
+    model = LPIPS.__new__(LPIPS)  # the size check runs before any weight is touched
+    torch.nn.Module.__init__(model)
+    model.register_buffer("shift", torch.zeros(1, 3, 1, 1))
+    small = torch.zeros(2, 1, MIN_SIZE - 1, MIN_SIZE - 1, dtype=torch.uint8)
+    with pytest.raises(ValueError, match="at least 32x32"):
+        model(small, small)

@@ -165,6 +165,11 @@ class LPIPS(nn.Module):
         """
         check_pair(x, y, channels=(1, 3))
         lead, (c, h, w) = x.shape[:-3], x.shape[-3:]
+        if min(h, w) < MIN_SIZE:
+            raise ValueError(
+                f"LPIPS needs frames of at least {MIN_SIZE}x{MIN_SIZE} pixels (its AlexNet/VGG features shrink "
+                f"the image 16-fold), got {h}x{w}; upsample the frames first or skip LPIPS"
+            )
         p = self.shift
         xs, ys = x.reshape(-1, c, h, w), y.reshape(-1, c, h, w)
         out = []
@@ -178,6 +183,8 @@ class LPIPS(nn.Module):
 
 
 _CACHE: dict[tuple, LPIPS] = {}
+#: smallest frame side the backbones accept
+MIN_SIZE = 32
 
 
 def get_lpips(net: str = "alex", device: str | torch.device | None = None) -> LPIPS:
