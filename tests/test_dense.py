@@ -33,7 +33,7 @@ def seq(B=2, T=6, D=5, seed=0) -> torch.Tensor:
         (DenseSRNN, DenseSRNNConfig, {"res_q": True, "learn_init": True}),
         (DenseSRNN, DenseSRNNConfig, {"smoothing": False}),
         (DenseVRNN, DenseVRNNConfig, {}),
-        (DenseVRNN, DenseVRNNConfig, {"res_q": True}),
+        (DenseVRNN, DenseVRNNConfig, {"res_q": True, "output_std": "predicted"}),
     ],
 )
 def test_training_prior_is_chained_on_posterior_samples(cls, cfg_cls, kw):
@@ -130,9 +130,26 @@ def test_emission_nll_is_the_gaussian_density_with_the_learned_std():
     terms = model.elbo_terms(x)
     torch.manual_seed(2)
     post = model.infer(x)
-    mean = model.emission(post["h"], post["z"])
+    mean, std = model.emission(post["h"], post["z"])
+    torch.testing.assert_close(std, torch.full_like(mean, 0.3))
     ref = -torch.distributions.Normal(mean, 0.3).log_prob(x[:, 1:]).sum(-1)
     torch.testing.assert_close(terms["nll"], ref)
+
+
+def test_predicted_output_std_comes_from_the_decoder():
+    model = make(output_std="predicted", init_output_std=0.4)
+    assert not hasattr(model, "output_log_std")
+    h, z = torch.randn(4, 6, dtype=torch.float64), torch.randn(4, 3, dtype=torch.float64)
+    mean, std = model.emission(h, z)
+    assert mean.shape == std.shape == (4, 5) and (std > 0).all()
+    assert std.std() > 1e-4  # it depends on the input
+    last = model.decoder[-1]
+    with torch.no_grad():  # zero weight-norm scale and bias: the raw output is 0
+        last.parametrizations.weight.original0.zero_()
+        last.bias.zero_()
+    torch.testing.assert_close(model.emission(h, z)[1], torch.full((4, 5), 0.4, dtype=torch.float64))
+    model.loss(seq())["loss"].backward()
+    assert last.bias.grad[5:].abs().sum() > 0  # the std half of the output receives gradient
 
 
 def test_kl_matches_closed_form_and_monte_carlo():
@@ -157,7 +174,7 @@ def test_predict_with_zero_temperatures_is_deterministic_and_follows_the_prior_m
     state, z0 = model._initial(2, x)
     h, _ = model.rnn(torch.cat([model.phi_x(x[:, 0]), z0], -1), state)
     z1 = model._prior(z0, h)[0]
-    torch.testing.assert_close(pred[:, 0, 0], model.emission(h, z1))
+    torch.testing.assert_close(pred[:, 0, 0], model.emission(h, z1)[0])
 
 
 def test_registered_and_round_trips_through_a_checkpoint(tmp_path):
@@ -178,6 +195,8 @@ def test_errors_name_the_problem():
         DenseSRNNConfig(z_to_h=True, smoothing=True)
     with pytest.raises(ValueError, match="DenseVRNN has z_to_h=True"):
         DenseVRNN(DenseSRNNConfig(**TINY))
+    with pytest.raises(ValueError, match="output_std must be one of"):
+        DenseSRNNConfig(output_std="fixed")
     with pytest.raises(ValueError, match="z_dim must be a positive integer"):
         DenseSRNNConfig(z_dim=0)
     model = make()

@@ -17,7 +17,8 @@ appendix), and the recurrence is an LSTM cell:
 * learned initial states: ``h_0``, ``c_0`` and ``z_0`` are parameters (vectors
   without a batch dimension) instead of zeros;
 * emission ``p(x_t | h_t, z_t) = N(mu(h_t, z_t), diag(sigma^2))`` with a learned
-  standard deviation per data dimension.
+  standard deviation per data dimension (or, with ``output_std="predicted"``, one
+  the decoder outputs beside the mean).
 
 The conventions are those of :mod:`rfn.models.recurrent`: step 0 is the
 conditioning step and steps ``1..T-1`` are modelled; during training the prior
@@ -54,7 +55,9 @@ from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 from rfn.models.registry import register
 from rfn.nets import gaussian_log_prob, kl_diag_gaussians, sample_diag_gaussian
 
-__all__ = ["DenseSRNN", "DenseSRNNConfig", "DenseVRNN", "DenseVRNNConfig", "check_sequence"]
+OUTPUT_STDS = ("learned", "predicted")
+
+__all__ = ["OUTPUT_STDS", "DenseSRNN", "DenseSRNNConfig", "DenseVRNN", "DenseVRNNConfig", "check_sequence"]
 
 
 @dataclass
@@ -73,8 +76,12 @@ class DenseSRNNConfig:
         res_q: the posterior mean is the prior mean plus a learned residual.
         learn_init: learned ``h_0``, ``c_0`` and ``z_0`` instead of zeros.
         z_to_h: feed ``z_{t-1}`` into the LSTM (VRNN).
+        output_std: ``"learned"``: the output Gaussian's standard deviation is a parameter
+            (one per data dimension, shared by all steps); ``"predicted"``: the decoder
+            outputs it beside the mean, so it may change with ``(h_t, z_t)``.
         min_std: lower bound on every standard deviation (keeps the KL finite).
-        init_output_std: initial standard deviation of the output Gaussian.
+        init_output_std: initial standard deviation of the output Gaussian (``"predicted"``:
+            its value where the decoder's raw output is zero).
     """
 
     x_dim: int = 100
@@ -88,6 +95,7 @@ class DenseSRNNConfig:
     res_q: bool = False
     learn_init: bool = False
     z_to_h: bool = False
+    output_std: str = "learned"
     min_std: float = 1e-4
     init_output_std: float = 1.0
 
@@ -101,9 +109,11 @@ class DenseSRNNConfig:
                 "smoothing needs every h_t before the latent loop, so it cannot be used with z_to_h (VRNN); "
                 "set smoothing=False or z_to_h=False"
             )
-        if self.min_std < 0 or not self.init_output_std > 0:
+        if self.output_std not in OUTPUT_STDS:
+            raise ValueError(f"output_std must be one of {OUTPUT_STDS}, got {self.output_std!r}")
+        if self.min_std < 0 or not self.init_output_std > self.min_std:
             raise ValueError(
-                f"need min_std >= 0 and init_output_std > 0, got {self.min_std!r} and {self.init_output_std!r}"
+                f"need min_std >= 0 and init_output_std > min_std, got {self.min_std!r} and {self.init_output_std!r}"
             )
 
 
@@ -175,18 +185,19 @@ class DenseSRNN(nn.Module):
             a_in = cfg.a_dim
         self.prior_net = _GaussianMLP(cfg.z_dim + cfg.h_dim, cfg.z_dim, cfg)
         self.posterior_net = _GaussianMLP(cfg.z_dim + a_in, cfg.z_dim, cfg)
-        self.decoder = _mlp(cfg.h_dim + cfg.z_dim, cfg.x_dim, cfg.hidden, cfg.layers, wn)
-        self.output_log_std = nn.Parameter(torch.full((cfg.x_dim,), math.log(cfg.init_output_std)))
+        predicted = cfg.output_std == "predicted"
+        self.decoder = _mlp(cfg.h_dim + cfg.z_dim, cfg.x_dim * (2 if predicted else 1), cfg.hidden, cfg.layers, wn)
+        if predicted:
+            # softplus(raw + offset) + min_std = init_output_std where the raw output is 0
+            self._std_offset = math.log(math.expm1(cfg.init_output_std - cfg.min_std))
+        else:
+            self.output_log_std = nn.Parameter(torch.full((cfg.x_dim,), math.log(cfg.init_output_std)))
         if cfg.learn_init:
             self.h0 = nn.Parameter(torch.zeros(cfg.h_dim))
             self.c0 = nn.Parameter(torch.zeros(cfg.h_dim))
             self.z0 = nn.Parameter(torch.zeros(cfg.z_dim))
 
     # ------------------------------------------------------------------ pieces
-    @property
-    def output_std(self) -> torch.Tensor:
-        """Learned standard deviation of the output Gaussian, ``[D]``."""
-        return self.output_log_std.exp()
 
     def _initial(self, batch: int, ref: torch.Tensor):
         """``((h_0, c_0), z_0)`` for a batch: the learned vectors expanded, or zeros."""
@@ -212,9 +223,17 @@ class DenseSRNN(nn.Module):
     def _rnn_input(self, feat: torch.Tensor, z_prev: torch.Tensor) -> torch.Tensor:
         return torch.cat([feat, z_prev], dim=-1) if self.config.z_to_h else feat
 
-    def emission(self, h: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """Mean of ``p(x_t | h_t, z_t)``, ``[..., D]``; its standard deviation is :attr:`output_std`."""
-        return self.decoder(torch.cat([h, z], dim=-1))
+    def emission(self, h: torch.Tensor, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``p(x_t | h_t, z_t)``: mean and standard deviation, each ``[..., D]``.
+
+        Args:
+            h: ``[..., h_dim]``; z: ``[..., z_dim]`` (same leading shape).
+        """
+        out = self.decoder(torch.cat([h, z], dim=-1))
+        if self.config.output_std == "predicted":
+            mean, raw = out.chunk(2, dim=-1)
+            return mean, F.softplus(raw + self._std_offset) + self.config.min_std
+        return out, self.output_log_std.exp().to(out.dtype).expand_as(out)
 
     # -------------------------------------------------------------- inference
     def infer(self, x: torch.Tensor, temperature: float = 1.0) -> dict[str, torch.Tensor]:
@@ -296,8 +315,7 @@ class DenseSRNN(nn.Module):
             ``post`` (the output of :meth:`infer`).
         """
         post = self.infer(x)
-        mean = self.emission(post["h"], post["z"])
-        std = self.output_std.to(mean.dtype)
+        mean, std = self.emission(post["h"], post["z"])
         nll = -gaussian_log_prob(x[:, 1:], mean, std).sum(-1)
         kl = kl_diag_gaussians(post["mu_q"], post["std_q"], post["mu_p"], post["std_p"]).sum(-1)
         return {"nll": nll, "kl": kl, "post": post}
@@ -370,12 +388,11 @@ class DenseSRNN(nn.Module):
             state, z_prev = self._initial(x.shape[0], x)
         prev = x[:, -1]
         out = []
-        std = self.output_std.to(x.dtype)
         for _ in range(n_future):
             state = self.rnn(self._rnn_input(self.phi_x(prev), z_prev), state)
             mu_p, std_p = self._prior(z_prev, state[0])
             z_prev = sample_diag_gaussian(mu_p, std_p, prior_temperature)
-            prev = sample_diag_gaussian(self.emission(state[0], z_prev), std, output_temperature)
+            prev = sample_diag_gaussian(*self.emission(state[0], z_prev), output_temperature)
             out.append(prev)
         return torch.stack(out, 1).unflatten(0, (B, n_samples))
 
