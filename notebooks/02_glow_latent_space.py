@@ -10,9 +10,11 @@
 # faces. The page also draws samples at several temperatures, a knob the later pages
 # (notebook 06) turn on the RFN.
 #
-# **Run time** (measured with `python -m rfn.book run --only 02`): `smoke` about 15 s,
-# `quick` about 4 minutes on 2 CPU cores (training both flows included), `full` about
-# 15 minutes on a GPU. With the checkpoints in place a rerun takes a minute.
+# **Run time** (measured with `python -m rfn.book run --only 02`): `smoke` about 20 s;
+# `quick` 3 minutes of CPU time on one core, training both flows included (6.5 minutes of
+# wall time on a 2-core machine shared with other jobs); `full` not yet measured (an
+# estimate: 20-30 minutes on one GPU). With the checkpoints in place a rerun takes about
+# a minute.
 #
 # **Checkpoints:** trained on this page and cached:
 # `artifacts/<profile>/glow-mnist-seed<seed>/last.pt` (unconditional `ImageGlow`) and

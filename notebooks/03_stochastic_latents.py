@@ -7,10 +7,12 @@
 # $\text{RES}_q$ and learned initial states) and Fig A.2 (predictions of the best SRNN and
 # VRNN with their uncertainty).
 #
-# **Run time** (measured with `python -m rfn.book run --only 03`): `smoke` about 20 s,
-# `quick` about 5 minutes on 2 CPU cores (training the deterministic model and twelve
-# sinusoid models included), `full` about 30 minutes on a GPU. With the checkpoints in
-# place a rerun takes under a minute.
+# **Run time** (measured with `python -m rfn.book run --only 03`): `smoke` about 15 s;
+# `quick` 3.5 minutes of CPU time on one core, training the deterministic model and the
+# twelve sinusoid models included (7 minutes of wall time on a 2-core machine shared with
+# other jobs); `full` not yet measured (an estimate: 30-60 minutes on one GPU, most of it
+# the twelve sinusoid runs, whose small LSTMs gain little from a GPU). With the
+# checkpoints in place a rerun takes under half a minute.
 #
 # **Checkpoints:** the deterministic ConvLSTM autoencoder,
 # `artifacts/<profile>/deterministic-smmnist-seed<seed>/last.pt`, trained here through
@@ -250,7 +252,8 @@ def sharpness(frames: torch.Tensor) -> torch.Tensor:
     return (f * (f > 127)).sum(-1) / f.sum(-1).clamp(min=1)
 
 
-predictors = {"truth": videos, f"mean of {n_futures} futures": ideal, "trained ConvLSTM": det_video, **extra}
+predictors = {"truth": videos, f"mean of {n_futures} futures": ideal, "trained ConvLSTM": det_video}
+predictors.update({f"{k} sample": v for k, v in extra.items()})
 offsets = np.arange(-n_fut + 1, n_fut)
 fig, axes = plt.subplots(1, 2, figsize=(13, 3.8))
 for j, (name, vids) in enumerate(predictors.items()):
@@ -289,16 +292,34 @@ for name, vids in predictors.items():
         }
     )
 display(pd.DataFrame(rows).set_index("frames").style.format("{:.2f}"))
+if extra:
+    display(
+        Markdown(
+            f"Notebook 04 had already trained {' and '.join(extra)} at this profile, so one sample of each is "
+            "shown too. A sample commits to one future: it stays about as sharp after the bounce as before, "
+            "but when it picks another velocity than the truth its squared error is larger than the blur's. "
+            "Squared error rewards hedging, which is why the thesis scores stochastic models by the best of "
+            "many samples (notebook 05)."
+        )
+    )
+else:
+    display(
+        Markdown(
+            "Samples of the SRNN and the RFN appear here once notebook 04 has trained them at this profile "
+            "(this page runs before it in the book and does not train them)."
+        )
+    )
 
 # %% [markdown]
 # Until the first bounce the mean of the futures is the true frame: the motion is
 # deterministic, so every future agrees. The bounce frame itself is still sharp (the
 # generator puts the digit on the wall; the new velocity acts from the next frame). From
 # then on the bounced digit dissolves into a fan of faint copies, and the ideal
-# deterministic prediction is a blur; the error against the truth grows with it. That part is not a matter of training: the information
-# is not in the past frames. The trained ConvLSTM at the `quick` profile is in addition
-# far from that ideal: after a few hundred steps on a CPU its one-step predictions are
-# already soft and, fed back, fade within a few frames. A latent variable $\mathbf{z}_t$
+# deterministic prediction is a blur; the error against the truth grows with it. That
+# part is not a matter of training: the information is not in the past frames. The
+# trained ConvLSTM at the `quick` profile is in addition far from that ideal: after a few
+# hundred steps on a CPU its one-step predictions are already soft and, fed back, fade
+# within a few frames. A latent variable $\mathbf{z}_t$
 # lets a model draw *one* of the possible velocities instead of their average, which is
 # the point of the SRNN, the VRNN and the RFN; notebook 05 shows their samples.
 #
@@ -557,9 +578,14 @@ plt.show()
 # On this data set the latent variable has little to do: once a patch or two has fixed the
 # phase, the future is a known sine plus independent noise, which the LSTM and the output
 # Gaussian can carry alone; the KL column of the table shows how little information the
-# posterior puts into $\mathbf{z}_t$. The switches therefore move the loss by small amounts,
-# and with short training the ranking is within the noise of a single run. The SM-MNIST
-# figure above is the case where the stochastic latent is needed.
+# posterior puts into $\mathbf{z}_t$. The switches therefore move the loss by small amounts.
+# Each row is one training run with one seed, and differences of a few nats are within
+# what the seed alone changes: in the `quick` setting, three more seeds of three SRNN rows
+# (no switch, smoothing, $\text{RES}_q$) spread by 3 to 5 nats, and once by 43. The one
+# effect larger than that is the learned initial state (about 12 nats in every model): it
+# prepares the LSTM for the first modelled patch, which must be predicted after a single
+# patch of context. The thesis's best rows also have learned initial states. The
+# SM-MNIST figure above is the case where the stochastic latent is needed.
 
 # %%
 elapsed = time.perf_counter() - start
