@@ -35,7 +35,9 @@ artifacts_dir = "artifacts"  # checkpoints: artifacts_dir/<profile>/<model>-smmn
 # %%
 import json
 import time
+import warnings
 
+warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd

@@ -41,8 +41,10 @@ artifacts_dir = "artifacts"  # ablation runs go to artifacts_dir/<profile>/ablat
 import hashlib
 import json
 import time
+import warnings
 from pathlib import Path
 
+warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
