@@ -786,7 +786,7 @@ class Trainer:
         cfg, device = self.config, self.device
         main = dist_utils.is_main()
         if main and cfg.progress:
-            from tqdm.auto import tqdm
+            from tqdm import tqdm
 
             self._bar = tqdm(total=cfg.steps, initial=self.step, dynamic_ncols=True, desc="train")
         params = [p for g in self.optimizer.param_groups for p in g["params"]]

@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from rfn import pixels
 from rfn.metrics.bestofn import HIGHER_IS_BETTER, BestOfN, frame_scores, select_best

@@ -36,7 +36,7 @@ import warnings
 import numpy as np
 import scipy.linalg
 import torch
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from rfn.metrics.frames import check_frames, default_device, to_signed_unit
 from rfn.metrics.i3d import I3D, MIN_FRAMES, get_i3d
