@@ -441,3 +441,12 @@ def test_lpips_rejects_frames_too_small_for_the_backbone():
     small = torch.zeros(2, 1, MIN_SIZE - 1, MIN_SIZE - 1, dtype=torch.uint8)
     with pytest.raises(ValueError, match="at least 32x32"):
         model(small, small)
+
+
+def test_frechet_distance_with_fewer_samples_than_features_is_finite():
+    """Rank-deficient covariances (8 clips, 400 features) fall back to a small ridge, never raise."""
+    rng = np.random.default_rng(0)
+    for shift in (0.0, 1.0):
+        a, b = rng.normal(size=(8, 400)), rng.normal(size=(8, 400)) + shift
+        d = fvd.frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
+        assert np.isfinite(d) and d > 0

@@ -163,8 +163,8 @@ def frechet_distance(
     matrix square root from :func:`scipy.linalg.sqrtm`. The product of two
     covariance matrices has real non-negative eigenvalues, so any imaginary
     part of its square root is round-off: it is dropped when small and raises
-    otherwise. If the square root is not finite (singular covariances),
-    ``eps`` is added to both diagonals, as in the reference FID code.
+    otherwise. If the square root is not finite or clearly complex (singular
+    covariances), ``eps`` is added to both diagonals, as in the reference FID code.
 
     Args:
         mu1, mu2: means ``[D]``.
@@ -179,20 +179,29 @@ def frechet_distance(
     d = mu1.shape[0]
     if mu2.shape != (d,) or s1.shape != (d, d) or s2.shape != (d, d):
         raise ValueError(f"need mu [D] and sigma [D, D] of one D, got {mu1.shape}, {s1.shape}, {mu2.shape}, {s2.shape}")
-    with warnings.catch_warnings():
-        # With fewer videos than 400 features (256 is usual) the covariances are
-        # singular and scipy warns on every call; the trace is still accurate to
-        # about sqrt(machine eps) times its scale, which the tests check.
-        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
-        covmean = scipy.linalg.sqrtm(s1 @ s2)
-        if not np.isfinite(covmean).all():
-            offset = np.eye(d) * eps
-            covmean = scipy.linalg.sqrtm((s1 + offset) @ (s2 + offset))
-    if np.iscomplexobj(covmean):
-        imag = np.abs(np.diagonal(covmean).imag).max()
-        if imag > 1e-3 * max(1.0, np.abs(np.diagonal(covmean).real).max()):
-            raise ValueError(f"matrix square root has a large imaginary component {imag:.3g}: covariances invalid?")
-        covmean = covmean.real
+    def sqrtm(offset: float):
+        eye = np.eye(d) * offset
+        with warnings.catch_warnings():
+            # With fewer videos than 400 features (256 is usual) the covariances are
+            # singular and scipy warns on every call; the trace is still accurate to
+            # about sqrt(machine eps) times its scale, which the tests check.
+            warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+            return scipy.linalg.sqrtm((s1 + eye) @ (s2 + eye))
+
+    def too_complex(m) -> float:
+        if not np.iscomplexobj(m):
+            return 0.0
+        imag = np.abs(np.diagonal(m).imag).max()
+        return imag if imag > 1e-3 * max(1.0, np.abs(np.diagonal(m).real).max()) else 0.0
+
+    covmean = sqrtm(0.0)
+    if not np.isfinite(covmean).all() or too_complex(covmean):
+        # singular covariances (fewer videos than features): a small ridge, as the reference FID code does
+        covmean = sqrtm(eps)
+    imag = too_complex(covmean)
+    if imag:
+        raise ValueError(f"matrix square root has a large imaginary component {imag:.3g}: covariances invalid?")
+    covmean = covmean.real
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(s1) + np.trace(s2) - 2.0 * np.trace(covmean))
 
