@@ -52,6 +52,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
+from rfn.models.chain import posterior_chain
 from rfn.models.registry import register
 from rfn.nets import gaussian_log_prob, kl_diag_gaussians, sample_diag_gaussian
 
@@ -253,58 +254,33 @@ class DenseSRNN(nn.Module):
         check_sequence(x, cfg.x_dim)
         B, T = x.shape[:2]
         feats = self.phi_x(x)  # [B, T, hidden]
-        state, z_prev = self._initial(B, feats)
-        z0 = z_prev
+        state, z0 = self._initial(B, feats)
+        carry = {"state": state}
 
-        hs: list[torch.Tensor] = []
         if not cfg.z_to_h:
+            hs = []
             for t in range(T - 1):
                 state = self.rnn(feats[:, t], state)
                 hs.append(state[0])
+            carry["state"] = state
             h_all = torch.stack(hs, 1)
             a_all = torch.cat([h_all, feats[:, 1:]], dim=-1)
             if cfg.smoothing:
                 # a_t summarises steps t..T-1: run the LSTM over the reversed sequence
                 a_all = self.smoother(a_all.flip(1))[0].flip(1)
 
-        zs, mq, sq, mps, sps = [], [], [], [], []
-        for t in range(T - 1):
-            if cfg.z_to_h:
-                state = self.rnn(self._rnn_input(feats[:, t], z_prev), state)
-                h = state[0]
-                hs.append(h)
-                a = torch.cat([h, feats[:, t + 1]], dim=-1)
-            else:
-                h, a = h_all[:, t], a_all[:, t]
-            mu_p = None
-            if cfg.res_q or cfg.z_to_h:
-                mu_p, std_p = self._prior(z_prev, h)
-                mps.append(mu_p)
-                sps.append(std_p)
-            mu_q, std_q = self._posterior(z_prev, a, mu_p)
-            z_prev = sample_diag_gaussian(mu_q, std_q, temperature)
-            zs.append(z_prev)
-            mq.append(mu_q)
-            sq.append(std_q)
-        if cfg.z_to_h:
-            h_all = torch.stack(hs, 1)
-        z_all = torch.stack(zs, 1)
-        if mps:
-            mu_p, std_p = torch.stack(mps, 1), torch.stack(sps, 1)
-        else:  # all steps at once: the prior of step t reads the posterior sample z_{t-1}
-            z_in = torch.cat([z0[:, None], z_all[:, :-1]], dim=1)
-            mu_p, std_p = self._prior(z_in, h_all)
-        return {
-            "h": h_all,
-            "z": z_all,
-            "z0": z0,
-            "mu_q": torch.stack(mq, 1),
-            "std_q": torch.stack(sq, 1),
-            "mu_p": mu_p,
-            "std_p": std_p,
-            "state": state,
-            "z_last": z_prev,
-        }
+        def step(t: int, z_prev: torch.Tensor):
+            if not cfg.z_to_h:
+                return h_all[:, t], a_all[:, t]
+            carry["state"] = self.rnn(self._rnn_input(feats[:, t], z_prev), carry["state"])
+            h = carry["state"][0]
+            return h, torch.cat([h, feats[:, t + 1]], dim=-1)
+
+        out = posterior_chain(
+            T - 1, z0, step, self._prior, self._posterior, self._prior, cfg.res_q or cfg.z_to_h, temperature
+        )
+        out["state"] = carry["state"]
+        return out
 
     def elbo_terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Per-step terms of the negative ELBO in nats, steps ``1..T-1``.

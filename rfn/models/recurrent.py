@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from rfn import pixels
+from rfn.models.chain import posterior_chain
 from rfn.nets import ConvLSTM, ConvLSTMCell, Extractor, GaussianHead, kl_diag_gaussians, sample_diag_gaussian
 from rfn.nets.layers import check_norm_kind, check_style
 
@@ -211,59 +212,35 @@ class RecurrentLatentModel(nn.Module):
         B, T = x.shape[:2]
         feats = self._features(x)
         top = feats[-1]
-        state, z_prev = self._initial(B, top)
-        z0 = z_prev
-        res_q = cfg.res_q
+        state, z0 = self._initial(B, top)
+        carry = {"state": state}
 
-        hs: list[torch.Tensor] = []
         if not cfg.z_to_h:
+            hs = []
             for t in range(T - 1):
                 h, state = self.rnn(top[:, t], state)
                 hs.append(h)
+            carry["state"] = state
             h_all = torch.stack(hs, 1)
             a_all = torch.cat([h_all, top[:, 1:]], dim=2)
             if cfg.smoothing:
                 a_all, _ = self.smoother(a_all)
 
-        zs, mq, sq, mps, sps = [], [], [], [], []
-        for t in range(T - 1):
-            if cfg.z_to_h:
-                h, state = self.rnn(torch.cat([top[:, t], z_prev], dim=1), state)
-                hs.append(h)
-                a = torch.cat([h, top[:, t + 1]], dim=1)
-            else:
-                h, a = h_all[:, t], a_all[:, t]
-            mu_p = std_p = None
-            if res_q or cfg.z_to_h:
-                mu_p, std_p = self._prior(z_prev, h)
-                mps.append(mu_p)
-                sps.append(std_p)
-            mu_q, std_q = self._posterior(z_prev, a, mu_p)
-            z_prev = sample_diag_gaussian(mu_q, std_q, temperature)
-            zs.append(z_prev)
-            mq.append(mu_q)
-            sq.append(std_q)
-        if cfg.z_to_h:
-            h_all = torch.stack(hs, 1)
-        z_all = torch.stack(zs, 1)
-        if mps:
-            mu_p, std_p = torch.stack(mps, 1), torch.stack(sps, 1)
-        else:  # all at once: the prior of frame t reads the posterior sample z_{t-1}
-            z_in = torch.cat([z0[:, None], z_all[:, :-1]], dim=1)
-            mu_p, std_p = self._prior(self._flat(z_in), self._flat(h_all))
-            mu_p, std_p = mu_p.unflatten(0, (B, T - 1)), std_p.unflatten(0, (B, T - 1))
-        return {
-            "h": h_all,
-            "z": z_all,
-            "z0": z0,
-            "mu_q": torch.stack(mq, 1),
-            "std_q": torch.stack(sq, 1),
-            "mu_p": mu_p,
-            "std_p": std_p,
-            "feats": feats,
-            "state": state,
-            "z_last": z_prev,
-        }
+        def step(t: int, z_prev: torch.Tensor):
+            if not cfg.z_to_h:
+                return h_all[:, t], a_all[:, t]
+            h, carry["state"] = self.rnn(torch.cat([top[:, t], z_prev], dim=1), carry["state"])
+            return h, torch.cat([h, top[:, t + 1]], dim=1)
+
+        def prior_all(z_in: torch.Tensor, h: torch.Tensor):
+            mu, std = self._prior(self._flat(z_in), self._flat(h))
+            return mu.unflatten(0, (B, T - 1)), std.unflatten(0, (B, T - 1))
+
+        out = posterior_chain(
+            T - 1, z0, step, self._prior, self._posterior, prior_all, cfg.res_q or cfg.z_to_h, temperature
+        )
+        out.update(feats=feats, state=carry["state"])
+        return out
 
     def _emission_inputs(self, post: dict, x: torch.Tensor):
         """Flatten ``(h_t, z_t)``, the skips of ``x_{t-1}`` and the targets ``x_t`` over batch and time."""
