@@ -34,8 +34,7 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from rfn.cli import load_presets
-from rfn.config import apply_overrides, get_preset
+from rfn.presets import apply_overrides, get_preset
 from rfn.models.registry import build
 
 
@@ -194,7 +193,6 @@ def main(argv: list[str] | None = None) -> dict:
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
 
-    load_presets()
     preset = apply_overrides(get_preset(args.preset), [f"model.{item}" for item in args.set])
     torch.manual_seed(0)
     model = build(preset.model, preset.model_config).to(device)

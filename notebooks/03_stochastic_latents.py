@@ -48,8 +48,7 @@ from IPython.display import Image, Markdown, display
 from rfn import viz
 from rfn.book import FigureRecorder, resolve_device
 from rfn.checkpoint import load_checkpoint, load_model, model_from_checkpoint, save_checkpoint
-from rfn.cli import load_presets
-from rfn.config import apply_overrides, get_preset
+from rfn.presets import apply_overrides, get_preset
 from rfn.data import Sinusoid, Trajectory, make_dataset
 from rfn.experiments import ensure_trained, preset_for, run_dir
 from rfn.models import DenseSRNN, DenseSRNNConfig, DenseVRNN, DenseVRNNConfig
@@ -97,7 +96,6 @@ if dev.type == "cpu":
 viz.set_book_style()
 rec = FigureRecorder("03_stochastic_latents", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 start = time.perf_counter()
-load_presets()
 print(f"profile={profile} seed={seed} device={dev} torch={torch.__version__}")
 print(SETTINGS)
 

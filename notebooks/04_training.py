@@ -50,8 +50,7 @@ from rfn import viz
 from rfn.book import FigureRecorder, resolve_device
 from rfn.book_settings import set_cpu_threads, trained_model, training_overrides
 from rfn.checkpoint import load_checkpoint
-from rfn.cli import load_presets
-from rfn.config import apply_overrides, get_preset
+from rfn.presets import apply_overrides, get_preset
 from rfn.data import make_dataset
 from rfn.experiments import preset_for, run_dir
 from rfn.models.registry import MODELS, config_from_dict
@@ -68,7 +67,6 @@ dev = resolve_device(device)
 threads = set_cpu_threads(dev)
 torch.manual_seed(seed)
 viz.set_book_style()
-load_presets()
 rec = FigureRecorder("04_training", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 page_start = time.perf_counter()
 if dataset != "smmnist":

@@ -29,6 +29,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from rfn.data.registry import make_datasets
+
 __all__ = ["build_parser", "main"]
 
 _EPILOG_TRAIN = """\
@@ -115,31 +117,6 @@ def build_parser() -> argparse.ArgumentParser:
 # ----------------------------------------------------------------------------- helpers
 
 
-def load_presets() -> None:
-    """Import ``rfn.presets`` (which registers the project's presets) if it exists."""
-    try:
-        importlib.import_module("rfn.presets")
-    except ModuleNotFoundError as err:
-        if err.name != "rfn.presets":  # a missing dependency inside it is a real error
-            raise
-
-
-def make_datasets(data: dict[str, Any], splits: tuple[str, ...] = ("train", "val")) -> list[Any]:
-    """Build the data sets of a run's data config (``asdict(DataConfig)``) for ``splits``.
-
-    ``"val"`` stands for the config's ``val_split``.
-    """
-    from rfn.data import make_dataset
-
-    out = []
-    for split in splits:
-        real = data.get("val_split", "test") if split == "val" else split
-        out.append(
-            make_dataset(data["name"], split=real, seq_len=data["seq_len"], root=data.get("root"), **data["kwargs"])
-        )
-    return out
-
-
 def _dispatch(module: str, command: str, argv: list[str]) -> int:
     try:
         spec = importlib.util.find_spec(module)
@@ -155,9 +132,8 @@ def _dispatch(module: str, command: str, argv: list[str]) -> int:
 
 
 def _presets() -> int:
-    from rfn.config import PRESETS
+    from rfn.presets import PRESETS
 
-    load_presets()
     if not PRESETS:
         print("no presets registered")
         return 0
@@ -172,11 +148,10 @@ def _presets() -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from rfn import distributed
-    from rfn.config import apply_overrides, get_preset
     from rfn.models.registry import build
+    from rfn.presets import apply_overrides, get_preset
     from rfn.train import Trainer, seed_everything
 
-    load_presets()
     overrides = [item for group in args.overrides for item in group]
     if args.steps is not None:
         overrides.append(f"train.steps={args.steps}")

@@ -73,12 +73,11 @@ def train_preset(
     meta: dict[str, Any] | None = None,
 ):
     """Train a preset (with ``--set``-style overrides) into ``out``; returns ``(trainer, rows)``."""
-    from rfn.cli import load_presets, make_datasets
-    from rfn.config import apply_overrides, get_preset
+    from rfn.data import make_datasets
+    from rfn.presets import apply_overrides, get_preset
     from rfn.models.registry import build
     from rfn.train import Trainer, seed_everything
 
-    load_presets()
     preset = apply_overrides(get_preset(preset_name), list(overrides))
     cfg = preset.train_config()
     seed_everything(cfg.seed)
@@ -113,10 +112,8 @@ def ensure_trained(
     Returns the model in eval mode on ``device`` (CPU by default).
     """
     from rfn.checkpoint import load_model
-    from rfn.cli import load_presets
-    from rfn.config import apply_overrides, get_preset
+    from rfn.presets import apply_overrides, get_preset
 
-    load_presets()
     name = preset_for(kind, profile)
     extra = [f"train.seed={seed}", *overrides]
     if device is not None:

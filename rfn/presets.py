@@ -22,9 +22,9 @@ thesis scale.
 
 from __future__ import annotations
 
-from rfn.config import DataConfig, Preset, register_preset
+from rfn.config import PRESETS, DataConfig, Preset, apply_overrides, get_preset, register_preset
 
-__all__ = ["THESIS_DATA"]
+__all__ = ["PRESETS", "THESIS_DATA", "apply_overrides", "get_preset", "register_preset"]
 
 # data set -> (channels, z for RFN, z for SRNN/VRNN, data kwargs)
 THESIS_DATA = {
@@ -177,6 +177,47 @@ def _smoke() -> None:
     )
 
 
+# Reference scale: the models the book renders from (``checkpoints/reference/<preset>.pt``), trained on this
+# project's 2-core CPU with one torch thread for hours (``make reference``). Same 32x32 two-digit SM-MNIST as
+# the quick scale, ten frames per training sequence (as the thesis), wider and deeper networks.
+_REFERENCE_DATA = DataConfig("smmnist", seq_len=10, kwargs={"num_digits": 2, "image_size": 32, "digit_size": 16})
+_REFERENCE_BOTTLENECK = {
+    "image_size": (32, 32),
+    "levels": 3,
+    "h_channels": 64,
+    "a_channels": 64,
+    "head_hidden": 64,
+    "extractor_channels": 16,
+}
+_REFERENCE_TRAIN = {
+    "lr": 1e-3,
+    "batch_size": 16,
+    "steps": 30_000,
+    "beta_warmup_steps": 2_000,
+    "grad_clip": 100.0,
+    "ckpt_every": 500,
+    "val_every": 1_000,
+    "val_batches": 4,
+    "log_every": 100,
+    "num_workers": 0,
+    "progress": False,
+}
+
+
+def _reference() -> None:
+    register_preset(
+        Preset(
+            "reference-smmnist",
+            "rfn",
+            {**_REFERENCE_BOTTLENECK, "z_channels": 8, "flow_steps": 6, "flow_hidden": 48, "base_hidden": 64},
+            _REFERENCE_DATA,
+            dict(_REFERENCE_TRAIN),
+            "RFN on 32x32 SM-MNIST, the book's reference model (hours on one CPU core)",
+        )
+    )
+
+
 _thesis()
 _quick()
+_reference()
 _smoke()

@@ -19,7 +19,7 @@ from rfn.data.images import (
 from rfn.data.kth import KTH, prepare_kth
 from rfn.data.mnist import load_mnist
 from rfn.data.moons import two_moons
-from rfn.data.registry import DATASETS, dataset_info, default_root, make_dataset
+from rfn.data.registry import DATASETS, dataset_info, default_root, make_dataset, make_datasets
 from rfn.data.shapes import BouncingShapes
 from rfn.data.sinusoid import Sinusoid
 from rfn.data.smmnist import StochasticMovingMNIST, Trajectory, digit_pool
@@ -42,6 +42,7 @@ __all__ = [
     "join_inner_square",
     "load_mnist",
     "make_dataset",
+    "make_datasets",
     "prepare_bair",
     "prepare_kth",
     "split_inner_square",

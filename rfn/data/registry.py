@@ -20,7 +20,7 @@ from pathlib import Path
 
 from torch.utils.data import Dataset
 
-__all__ = ["DATASETS", "dataset_info", "default_root", "make_dataset"]
+__all__ = ["DATASETS", "dataset_info", "default_root", "make_dataset", "make_datasets"]
 
 _INFO: dict[str, dict] = {
     "smmnist": dict(
@@ -121,3 +121,17 @@ def make_dataset(
     from rfn.data.kth import KTH
 
     return KTH(root, split=split, seq_len=seq_len, **kwargs)
+
+
+def make_datasets(data: dict, splits: tuple[str, ...] = ("train", "val")) -> list[Dataset]:
+    """Build the data sets of a run's data config (``asdict(DataConfig)``) for ``splits``.
+
+    ``"val"`` stands for the config's ``val_split``.
+    """
+    out = []
+    for split in splits:
+        real = data.get("val_split", "test") if split == "val" else split
+        out.append(
+            make_dataset(data["name"], split=real, seq_len=data["seq_len"], root=data.get("root"), **data["kwargs"])
+        )
+    return out

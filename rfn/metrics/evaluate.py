@@ -415,7 +415,7 @@ def evaluate(
         fvd: compute FVD (needs the I3D weights).
         data_root: data folder, replacing the one stored in the checkpoint.
         data_config: data config dict replacing the checkpoint's (``name``, ``seq_len``,
-            ``root``, ``kwargs``, as :func:`rfn.cli.make_datasets` takes it).
+            ``root``, ``kwargs``, as :func:`rfn.data.make_datasets` takes it).
         out_dir: if given, write ``results.json``, ``results.csv`` and the curve PNGs there.
         progress: show tqdm progress bars.
 

@@ -1,0 +1,109 @@
+"""Small helpers every layer shares: device choice, seeding, the commit id, JSON conversion.
+
+Each helper is defined here once; the training engine, the evaluation, the book
+tooling and the command line all import it from this module (a test checks that
+no other module defines one of these names again).
+
+Example:
+    >>> derive_seed("batch", 0, 7) == derive_seed("batch", 0, 7)
+    True
+    >>> derive_seed("batch", 0, 7) != derive_seed("batch", 0, 8)
+    True
+    >>> to_jsonable({"a": (1, 2.5), "b": None})
+    {'a': [1, 2.5], 'b': None}
+    >>> str(resolve_device("cpu"))
+    'cpu'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import random
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["CPU_THREADS", "derive_seed", "git_commit", "resolve_device", "seed_everything", "set_cpu_threads", "to_jsonable"]
+
+#: Torch threads on a CPU for the book's small models and the benchmarks' default (see benchmarks/RESULTS.md).
+CPU_THREADS = 1
+
+
+def derive_seed(*parts: Any) -> int:
+    """A stable 63-bit seed from any printable parts: the same on every machine, process and Python.
+
+    Use it instead of ``hash()`` (salted per process) whenever a seed is derived from names or numbers.
+    """
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") >> 1
+
+
+def seed_everything(seed: int) -> None:
+    """Seed Python's ``random``, NumPy's global generator and torch (CPU and every CUDA device)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)  # noqa: NPY002 - the legacy global generator is what third-party code uses
+    torch.manual_seed(seed)
+
+
+def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
+    """``"auto"`` or ``None`` -> this process's CUDA device if there is one, else the CPU; anything else as given.
+
+    Raises:
+        ValueError: a CUDA device is asked for where CUDA is not available, or the name is not a device.
+    """
+    from rfn import distributed
+
+    if spec is None or str(spec) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", distributed.local_rank() % torch.cuda.device_count())
+        return torch.device("cpu")
+    try:
+        device = torch.device(spec)
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"device {str(spec)!r} is not a device name; use 'cpu', 'cuda', 'cuda:1' or 'auto'") from err
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {str(spec)!r} asks for CUDA, which is not available here; use 'cpu' or 'auto'")
+    if device.type == "cuda" and device.index is None:
+        device = torch.device("cuda", distributed.local_rank() % torch.cuda.device_count())
+    return device
+
+
+def set_cpu_threads(device: str | torch.device, threads: int = CPU_THREADS) -> int:
+    """Use ``threads`` torch threads when ``device`` is a CPU; returns the thread count in use."""
+    if resolve_device(device).type == "cpu":
+        torch.set_num_threads(threads)
+    return torch.get_num_threads()
+
+
+def git_commit(cwd: str | Path | None = None) -> str:
+    """``git describe --always --dirty`` of the checkout at ``cwd`` (12-digit hash), or ``"unknown"``."""
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=cwd,
+        )
+    except OSError:
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Plain JSON data from dataclasses, tensors, NumPy values, tuples and paths (anything else as ``str``)."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return to_jsonable(dataclasses.asdict(obj))
+    if isinstance(obj, dict):
+        return {str(k): to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, (torch.Tensor, np.ndarray, np.generic)):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, (str, int, float, bool)) or obj is None:
+        return obj
+    return str(obj)
