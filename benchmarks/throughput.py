@@ -34,8 +34,8 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from rfn.presets import apply_overrides, get_preset
 from rfn.models.registry import build
+from rfn.presets import apply_overrides, get_preset
 
 
 def sync(device: torch.device) -> None:

@@ -27,7 +27,6 @@ import os
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from rfn.data.registry import make_datasets
 

@@ -74,8 +74,8 @@ def train_preset(
 ):
     """Train a preset (with ``--set``-style overrides) into ``out``; returns ``(trainer, rows)``."""
     from rfn.data import make_datasets
-    from rfn.presets import apply_overrides, get_preset
     from rfn.models.registry import build
+    from rfn.presets import apply_overrides, get_preset
     from rfn.train import Trainer, seed_everything
 
     preset = apply_overrides(get_preset(preset_name), list(overrides))

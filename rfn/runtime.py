@@ -27,7 +27,15 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["CPU_THREADS", "derive_seed", "git_commit", "resolve_device", "seed_everything", "set_cpu_threads", "to_jsonable"]
+__all__ = [
+    "CPU_THREADS",
+    "derive_seed",
+    "git_commit",
+    "resolve_device",
+    "seed_everything",
+    "set_cpu_threads",
+    "to_jsonable",
+]
 
 #: Torch threads on a CPU for the book's small models and the benchmarks' default (see benchmarks/RESULTS.md).
 CPU_THREADS = 1
