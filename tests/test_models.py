@@ -51,10 +51,10 @@ def test_time_batched_emission_equals_frame_by_frame(skip, no_dequant):
     warm(model, x)
     torch.manual_seed(1)
     post = model.infer(x)
-    target, h, z, skips = model._emission_inputs(post, x)
-    batched = model._emission_log_prob(target, h, z, skips).unflatten(0, (2, 4))
+    target, h, z, skips = model.emission_inputs(post, x)
+    batched = model.emission_log_prob(target, h, z, skips).unflatten(0, (2, 4))
     for t in range(4):
-        one = model._emission_log_prob(x[:, t + 1], post["h"][:, t], post["z"][:, t], [f[:, t] for f in post["feats"]])
+        one = model.emission_log_prob(x[:, t + 1], post["h"][:, t], post["z"][:, t], [f[:, t] for f in post["feats"]])
         torch.testing.assert_close(batched[:, t], one, atol=1e-9, rtol=0)
 
 
@@ -64,10 +64,10 @@ def test_time_batched_emission_equals_frame_by_frame_srnn():
     x = video(T=4)
     warm(model, x)
     post = model.infer(x)
-    target, h, z, skips = model._emission_inputs(post, x)
-    batched = model._emission_log_prob(target, h, z, skips).unflatten(0, (2, 3))
+    target, h, z, skips = model.emission_inputs(post, x)
+    batched = model.emission_log_prob(target, h, z, skips).unflatten(0, (2, 3))
     for t in range(3):
-        one = model._emission_log_prob(x[:, t + 1], post["h"][:, t], post["z"][:, t], None)
+        one = model.emission_log_prob(x[:, t + 1], post["h"][:, t], post["z"][:, t], None)
         torch.testing.assert_close(batched[:, t], one, atol=1e-9, rtol=0)
 
 

@@ -75,7 +75,7 @@ def log_weight_terms(model, x: torch.Tensor) -> dict[str, torch.Tensor]:
 
     Args:
         model: a :class:`~rfn.models.recurrent.RecurrentLatentModel` (RFN, SRNN, VRNN) or
-            anything with the same ``infer`` / ``_emission_inputs`` / ``_emission_log_prob``.
+            anything with the same ``infer`` / ``emission_inputs`` / ``emission_log_prob``.
         x: ``uint8 [B, T, C, H, W]`` sequences (frame 0 conditions, frames ``1..T-1`` are scored).
 
     Returns:
@@ -86,9 +86,9 @@ def log_weight_terms(model, x: torch.Tensor) -> dict[str, torch.Tensor]:
         current mode and with gradients as the caller set them.
     """
     post = model.infer(x)
-    target, h, z, skips = model._emission_inputs(post, x)
+    target, h, z, skips = model.emission_inputs(post, x)
     b, t1 = post["z"].shape[:2]
-    log_px = model._emission_log_prob(target, h, z, skips).double().unflatten(0, (b, t1))
+    log_px = model.emission_log_prob(target, h, z, skips).double().unflatten(0, (b, t1))
     zs = post["z"]
     # both densities at the posterior draw; float64 before the sums over dimensions and frames
     log_pz = gaussian_log_prob(zs.double(), post["mu_p"].double(), post["std_p"].double()).flatten(2).sum(2)

@@ -122,13 +122,17 @@ def check_video(x: torch.Tensor, cfg: LatentConfig, min_frames: int = 2, name: s
 class RecurrentLatentModel(nn.Module):
     """Base class: extractor, ConvLSTM, latent chain; subclasses add the emission.
 
-    Subclasses implement:
+    The emission protocol (public: :mod:`rfn.models.iwae`, the tests and the book use it to
+    score or decode given states):
 
-    * ``_emission_log_prob(target_uint8 [N, C, H, W], h [N, ...], z [N, ...], skips) -> [N]``:
-      discrete log-likelihood bound of each frame in nats;
-    * ``_emission_sample(h, z, skips, temperature) -> uint8 [N, C, H, W]``.
+    * :meth:`emission_inputs` ``(post, x)`` flattens the output of :meth:`infer` into
+      ``(target uint8 [N, C, H, W], h [N, ...], z [N, ...], skips)`` over ``N = B * (T-1)`` frames;
+    * :meth:`emission_log_prob` ``(target, h, z, skips) -> [N]``: the discrete log-likelihood
+      (bound) of each frame in nats;
+    * :meth:`emission_sample` ``(h, z, skips, temperature) -> uint8 [N, C, H, W]``.
 
-    ``skips`` is the extractor's pyramid of the previous frames (finest first).
+    ``skips`` is the extractor's pyramid of the previous frames (finest first). Subclasses
+    implement the last two.
     """
 
     config: LatentConfig
@@ -242,8 +246,17 @@ class RecurrentLatentModel(nn.Module):
         out.update(feats=feats, state=carry["state"])
         return out
 
-    def _emission_inputs(self, post: dict, x: torch.Tensor):
-        """Flatten ``(h_t, z_t)``, the skips of ``x_{t-1}`` and the targets ``x_t`` over batch and time."""
+    def emission_inputs(self, post: dict, x: torch.Tensor):
+        """The emission's inputs for every modelled frame, flattened over batch and time.
+
+        Args:
+            post: the output of :meth:`infer` on ``x``.
+            x: ``uint8 [B, T, C, H, W]``, the sequences ``post`` was computed from.
+
+        Returns:
+            ``(target, h, z, skips)``: the frames ``x_t`` (``uint8 [B*(T-1), C, H, W]``), ``h_t`` and
+            ``z_t`` (``[B*(T-1), ...]``) and the extractor pyramid of ``x_{t-1}`` (finest first).
+        """
         skips = [self._flat(f[:, :-1]) for f in post["feats"]]
         return self._flat(x[:, 1:]), self._flat(post["h"]), self._flat(post["z"]), skips
 
@@ -280,11 +293,11 @@ class RecurrentLatentModel(nn.Module):
         post = self.infer(x)
         B, T1 = post["z"].shape[:2]
         if self.time_batched_emission:
-            target, h, z, skips = self._emission_inputs(post, x)
-            nll = -self._emission_log_prob(target, h, z, skips).unflatten(0, (B, T1))
+            target, h, z, skips = self.emission_inputs(post, x)
+            nll = -self.emission_log_prob(target, h, z, skips).unflatten(0, (B, T1))
         else:
             per_frame = [
-                self._emission_log_prob(x[:, t + 1], post["h"][:, t], post["z"][:, t], [f[:, t] for f in post["feats"]])
+                self.emission_log_prob(x[:, t + 1], post["h"][:, t], post["z"][:, t], [f[:, t] for f in post["feats"]])
                 for t in range(T1)
             ]
             nll = -torch.stack(per_frame, 1)
@@ -377,7 +390,7 @@ class RecurrentLatentModel(nn.Module):
         for _ in range(n_future):
             feats = self._frame_features(prev)
             h, z_prev, state, _ = self._step(feats, state, z_prev, prior_temperature)
-            prev = self._emission_sample(h, z_prev, feats, flow_temperature)
+            prev = self.emission_sample(h, z_prev, feats, flow_temperature)
             frames.append(prev)
         out = torch.stack(frames, 1)
         return out.unflatten(0, (B, n_samples))
@@ -398,11 +411,11 @@ class RecurrentLatentModel(nn.Module):
         """
         terms = self.elbo_terms(x)
         post = terms["post"]
-        _, h, z, skips = self._emission_inputs(post, x)
+        _, h, z, skips = self.emission_inputs(post, x)
         B, T1 = post["z"].shape[:2]
         z_prior = self._flat(sample_diag_gaussian(post["mu_p"], post["std_p"], prior_temperature))
-        recon = self._emission_sample(h, z, skips, flow_temperature).unflatten(0, (B, T1))
-        pred = self._emission_sample(h, z_prior, skips, flow_temperature).unflatten(0, (B, T1))
+        recon = self.emission_sample(h, z, skips, flow_temperature).unflatten(0, (B, T1))
+        pred = self.emission_sample(h, z_prior, skips, flow_temperature).unflatten(0, (B, T1))
         d = pixels.num_dims(self.config.frame_shape)
         return {
             "reconstruction": recon,
@@ -420,13 +433,15 @@ class RecurrentLatentModel(nn.Module):
         Used for interpolation in ``(h_t, z_t)`` (thesis Fig 10.3). Returns ``uint8 [N, C, H, W]``.
         """
         pixels.check_uint8(prev_frames, "prev_frames")
-        return self._emission_sample(h, z, self._frame_features(prev_frames), temperature)
+        return self.emission_sample(h, z, self._frame_features(prev_frames), temperature)
 
     # ------------------------------------------------------------- subclasses
-    def _emission_log_prob(self, target, h, z, skips) -> torch.Tensor:  # pragma: no cover - abstract
+    def emission_log_prob(self, target, h, z, skips) -> torch.Tensor:  # pragma: no cover - abstract
+        """``log p(x_t | h_t, z_t)`` in nats, ``[N]``, for ``uint8`` targets ``[N, C, H, W]`` (see the class)."""
         raise NotImplementedError
 
-    def _emission_sample(self, h, z, skips, temperature) -> torch.Tensor:  # pragma: no cover - abstract
+    def emission_sample(self, h, z, skips, temperature) -> torch.Tensor:  # pragma: no cover - abstract
+        """Frames ``uint8 [N, C, H, W]`` drawn from ``p(x_t | h_t, z_t)`` at ``temperature`` (see the class)."""
         raise NotImplementedError
 
     def set_grad_checkpointing(self, enabled: bool = True) -> None:

@@ -108,13 +108,13 @@ class RFN(RecurrentLatentModel):
             maps = [torch.cat([m, s], dim=1) for m, s in zip(maps, skips)]
         return maps
 
-    def _emission_log_prob(self, target, h, z, skips) -> torch.Tensor:
+    def emission_log_prob(self, target, h, z, skips) -> torch.Tensor:
         cfg = self.config
         xf = pixels.preprocess(target, cfg.n_bits, dtype=h.dtype)
         log_density = self.flow.log_prob(xf, self.condition(h, z, skips))
         return log_density + pixels.dequantization_constant(cfg.frame_shape, cfg.n_bits)
 
-    def _emission_sample(self, h, z, skips, temperature) -> torch.Tensor:
+    def emission_sample(self, h, z, skips, temperature) -> torch.Tensor:
         x = self.flow.sample(self.condition(h, z, skips), temperature=temperature)
         return pixels.to_uint8(x, self.config.n_bits)
 
@@ -126,7 +126,7 @@ class RFN(RecurrentLatentModel):
         ``base_mu``, ``base_std`` (the flow's base distribution given ``(h_t, z_t)``).
         """
         post = self.infer(x)
-        _, h, z, skips = self._emission_inputs(post, x)
+        _, h, z, skips = self.emission_inputs(post, x)
         B, T1 = post["z"].shape[:2]
         mu_b, std_b = self.flow.base_params(self.condition(h, z, skips)[-1])
         keys = ("mu_p", "std_p", "mu_q", "std_q", "h", "z")

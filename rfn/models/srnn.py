@@ -90,7 +90,7 @@ class SRNN(RecurrentLatentModel):
         """Output-distribution parameters ``[N, P, H, W]`` from ``(h_t, z_t)``."""
         return self.head(self.decoder(torch.cat([h, z], dim=1))[0])
 
-    def _emission_log_prob(self, target, h, z, skips) -> torch.Tensor:
+    def emission_log_prob(self, target, h, z, skips) -> torch.Tensor:
         cfg = self.config
         params = self.decode_params(h, z)
         if cfg.likelihood == "dmol":
@@ -98,7 +98,7 @@ class SRNN(RecurrentLatentModel):
         xf = pixels.preprocess(target, cfg.n_bits, dtype=params.dtype)
         return self.gaussian.log_prob(xf, params)
 
-    def _emission_sample(self, h, z, skips, temperature) -> torch.Tensor:
+    def emission_sample(self, h, z, skips, temperature) -> torch.Tensor:
         cfg = self.config
         params = self.decode_params(h, z)
         if cfg.likelihood == "dmol":
