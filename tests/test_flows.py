@@ -24,7 +24,9 @@ from rfn.flows import (
     InvConv1x1,
     Split,
     Squeeze,
-    gaussian_log_prob,
+    gaussian_log_density,
+    std_from_raw,
+    sum_per_sample,
 )
 
 DT = torch.float64
@@ -148,10 +150,20 @@ def test_split_bijection_and_prior():
     assert abs(ratio.mean().item() - 0.5) < 0.02
 
 
-def test_gaussian_log_prob_matches_torch():
-    x, m, s = torch.randn(5, 3, 2, 2), torch.randn(5, 3, 2, 2), torch.rand(5, 3, 2, 2) + 0.1
-    ref = torch.distributions.Normal(m, s).log_prob(x).flatten(1).sum(1)
-    torch.testing.assert_close(gaussian_log_prob(x, m, s), ref, atol=1e-12, rtol=0)
+def test_gaussian_log_density_per_sample_matches_torch():
+    g = torch.Generator().manual_seed(3)
+    x, m = torch.randn(5, 3, 2, 2, generator=g, dtype=DT), torch.randn(5, 3, 2, 2, generator=g, dtype=DT)
+    s = torch.rand(5, 3, 2, 2, generator=g, dtype=DT) + 0.1
+    ref = torch.distributions.Normal(m, s).log_prob(x)
+    torch.testing.assert_close(gaussian_log_density(x, m, s), ref, atol=1e-12, rtol=0)
+    torch.testing.assert_close(sum_per_sample(gaussian_log_density(x, m, s)), ref.flatten(1).sum(1), atol=1e-12, rtol=0)
+
+
+def test_std_from_raw_is_one_softplus_parameterisation():
+    raw = torch.linspace(-30, 30, 61, dtype=DT)
+    torch.testing.assert_close(std_from_raw(torch.zeros((), dtype=DT), min_std=0.0), torch.ones((), dtype=DT))
+    torch.testing.assert_close(std_from_raw(raw, 1e-3, shift=0.0), torch.nn.functional.softplus(raw) + 1e-3)
+    assert bool((std_from_raw(raw, 1e-4) > 1e-4).all())
 
 
 def make_glow(levels, steps, channels, conditional, clamp="sigmoid", seed=0, size=8, noise=0.1):

@@ -22,7 +22,7 @@ from rfn.nets import (
     dmol_num_params,
     dmol_pixel_log_prob,
     dmol_sample,
-    gaussian_log_prob,
+    gaussian_log_density,
     kl_diag_gaussians,
     level_channels,
     norm_layer,
@@ -436,19 +436,19 @@ def test_kl_matches_monte_carlo():
     std_p = torch.tensor([1.0, 1.0, 0.3, 2.0], dtype=torch.float64)
     n = 400_000
     z = sample_diag_gaussian(mu_q.expand(n, 4), std_q.expand(n, 4), generator=_gen(21))
-    log_ratio = (gaussian_log_prob(z, mu_q, std_q) - gaussian_log_prob(z, mu_p, std_p)).sum(1)
+    log_ratio = (gaussian_log_density(z, mu_q, std_q) - gaussian_log_density(z, mu_p, std_p)).sum(1)
     estimate, stderr = log_ratio.mean().item(), log_ratio.std().item() / math.sqrt(n)
     exact = kl_diag_gaussians(mu_q, std_q, mu_p, std_p).sum().item()
     assert stderr < 0.005
     assert abs(estimate - exact) < 4 * stderr, (estimate, exact, stderr)
 
 
-def test_gaussian_log_prob_matches_torch():
+def test_gaussian_log_density_is_elementwise_and_matches_torch():
     g = _gen(22)
     x, mu = torch.randn(3, 4, generator=g, dtype=torch.float64), torch.randn(3, 4, generator=g, dtype=torch.float64)
     std = torch.rand(3, 4, generator=g, dtype=torch.float64) + 0.05
     ref = torch.distributions.Normal(mu, std).log_prob(x)
-    torch.testing.assert_close(gaussian_log_prob(x, mu, std), ref, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(gaussian_log_density(x, mu, std), ref, rtol=1e-12, atol=1e-12)
 
 
 def test_sample_diag_gaussian_temperature_and_gradients():
@@ -506,3 +506,22 @@ def test_gaussian_likelihood_value_and_bound():
         lik(torch.zeros(1, 3, 2, 2, dtype=torch.uint8), mu[:1, :, :2, :2])
     with pytest.raises(ValueError, match="built for 3 channels"):
         lik3(torch.zeros(1, 1, 2, 2), torch.zeros(1, 1, 2, 2))
+
+
+def test_gaussian_helpers_have_one_definition():
+    """The Gaussian log-density, the std parameterisation, draws and KL are defined once in the package."""
+    import pathlib
+    import re
+
+    import rfn
+    import rfn.flows.distributions as dist
+    import rfn.nets as nets
+
+    root = pathlib.Path(rfn.__file__).parent
+    sources = {p: p.read_text() for p in root.rglob("*.py")}
+    names = ("gaussian_log_density", "std_from_raw", "sample_diag_gaussian", "kl_diag_gaussians", "gaussian_log_prob")
+    for name in names:
+        defs = [p.relative_to(root) for p, text in sources.items() if re.search(rf"^def {name}\(", text, re.M)]
+        assert len(defs) == (0 if name == "gaussian_log_prob" else 1), (name, defs)
+        if hasattr(dist, name):
+            assert getattr(nets, name) is getattr(dist, name)

@@ -12,7 +12,14 @@ adds :class:`Split` priors and a base distribution.
 from rfn.flows.actnorm import ActNorm
 from rfn.flows.convnet import ConvNet, ZeroConv2d
 from rfn.flows.coupling import CLAMPS, AffineCoupling
-from rfn.flows.distributions import gaussian_log_prob, sample_gaussian, std_from_raw, sum_per_sample
+from rfn.flows.distributions import (
+    SOFTPLUS_ONE,
+    gaussian_log_density,
+    kl_diag_gaussians,
+    sample_diag_gaussian,
+    std_from_raw,
+    sum_per_sample,
+)
 from rfn.flows.glow import FlowStep, Glow, GlowConfig
 from rfn.flows.invconv import InvConv1x1
 from rfn.flows.split import Split
@@ -20,6 +27,7 @@ from rfn.flows.squeeze import Squeeze, squeeze2d, unsqueeze2d
 
 __all__ = [
     "CLAMPS",
+    "SOFTPLUS_ONE",
     "ActNorm",
     "AffineCoupling",
     "ConvNet",
@@ -30,8 +38,9 @@ __all__ = [
     "Split",
     "Squeeze",
     "ZeroConv2d",
-    "gaussian_log_prob",
-    "sample_gaussian",
+    "gaussian_log_density",
+    "kl_diag_gaussians",
+    "sample_diag_gaussian",
     "squeeze2d",
     "std_from_raw",
     "sum_per_sample",

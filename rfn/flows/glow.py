@@ -29,7 +29,7 @@ from torch.utils.checkpoint import checkpoint
 from rfn.flows.actnorm import ActNorm
 from rfn.flows.convnet import ConvNet
 from rfn.flows.coupling import CLAMPS, AffineCoupling
-from rfn.flows.distributions import gaussian_log_prob, sample_gaussian, std_from_raw
+from rfn.flows.distributions import gaussian_log_density, sample_diag_gaussian, std_from_raw, sum_per_sample
 from rfn.flows.invconv import InvConv1x1
 from rfn.flows.split import Split
 from rfn.flows.squeeze import squeeze2d, unsqueeze2d
@@ -110,7 +110,7 @@ class FlowStep(nn.Module):
         self.invconv = InvConv1x1(channels)
         self.coupling = AffineCoupling(channels, hidden, cond_channels, clamp)
 
-    def _mix(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _actnorm_invconv(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.actnorm._initialized:
             x, ld1 = self.actnorm(x)
             x, ld2 = self.invconv(x)
@@ -123,7 +123,7 @@ class FlowStep(nn.Module):
         ld = ((self.actnorm.log_scale.sum() + self.invconv.log_s.sum()) * hw).expand(x.shape[0])
         return y, ld
 
-    def _unmix(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _actnorm_invconv_inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         inv_scale = torch.exp(-self.actnorm.log_scale).flatten()
         w = inv_scale[:, None] * self.invconv.inverse_weight()  # diag(1/s) @ W^-1
         y = F.conv2d(y, w.to(y.dtype)[:, :, None, None], self.actnorm.loc.flatten().to(y.dtype))
@@ -132,13 +132,13 @@ class FlowStep(nn.Module):
         return y, ld
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        x, ld12 = self._mix(x)
+        x, ld12 = self._actnorm_invconv(x)
         x, ld3 = self.coupling(x, cond)
         return x, ld12 + ld3
 
     def inverse(self, y: torch.Tensor, cond: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         y, ld3 = self.coupling.inverse(y, cond)
-        y, ld12 = self._unmix(y)
+        y, ld12 = self._actnorm_invconv_inverse(y)
         return y, ld12 + ld3
 
 
@@ -273,7 +273,7 @@ class Glow(nn.Module):
         latents.append(h)
         if with_prior:
             mean, std = self.base_params(cond[-1] if cond is not None else None, tuple(h.shape))
-            log_prior = log_prior + gaussian_log_prob(h, mean, std)
+            log_prior = log_prior + sum_per_sample(gaussian_log_density(h, mean, std))
         return latents, logdet, log_prior
 
     def encode(self, x: torch.Tensor, cond: list[torch.Tensor] | None = None):
@@ -344,7 +344,7 @@ class Glow(nn.Module):
             p = self.top_mean
             mean, std = self.base_params(shape=(n, self.top_channels, H >> L, W >> L))
             mean, std = mean.to(p.dtype), std.to(p.dtype)
-        top = sample_gaussian(mean, std, temperature, generator)
+        top = sample_diag_gaussian(mean, std, temperature, generator)
         return self._decode(top, cond, None, temperature, generator)
 
     @torch.no_grad()

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from rfn.flows.convnet import ConvNet
-from rfn.flows.distributions import gaussian_log_prob, sample_gaussian, std_from_raw
+from rfn.flows.distributions import gaussian_log_density, sample_diag_gaussian, std_from_raw, sum_per_sample
 
 __all__ = ["Split"]
 
@@ -47,7 +47,7 @@ class Split(nn.Module):
         """``x -> (kept, z, log p(z | kept, cond) [B])``."""
         kept, z = x[:, : self.kept_channels], x[:, self.kept_channels :]
         mean, std = self.prior(kept, cond)
-        return kept, z, gaussian_log_prob(z, mean, std)
+        return kept, z, sum_per_sample(gaussian_log_density(z, mean, std))
 
     def inverse(
         self,
@@ -60,5 +60,5 @@ class Split(nn.Module):
         """Join ``kept`` with ``z``; if ``z`` is None, draw it from the prior at ``temperature``."""
         if z is None:
             mean, std = self.prior(kept, cond)
-            z = sample_gaussian(mean, std, temperature, generator)
+            z = sample_diag_gaussian(mean, std, temperature, generator)
         return torch.cat([kept, z], dim=1)

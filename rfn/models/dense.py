@@ -54,7 +54,8 @@ from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
 from rfn.models.chain import posterior_chain
 from rfn.models.registry import register
-from rfn.nets import gaussian_log_prob, kl_diag_gaussians, sample_diag_gaussian
+from rfn.nets import gaussian_log_density as gaussian_log_prob
+from rfn.nets import kl_diag_gaussians, sample_diag_gaussian
 
 OUTPUT_STDS = ("learned", "predicted")
 

@@ -17,7 +17,7 @@ from torch import nn
 from rfn import pixels
 from rfn.models.recurrent import check_video
 from rfn.models.registry import register
-from rfn.nets import Conditioner, ConvLSTMCell, Extractor, GaussianLikelihood
+from rfn.nets import ConvLSTMCell, Extractor, GaussianLikelihood, PyramidDecoder
 from rfn.nets.layers import check_norm_kind, check_style
 
 __all__ = ["ConvLSTMAutoencoder", "DeterministicConfig"]
@@ -56,7 +56,7 @@ class ConvLSTMAutoencoder(nn.Module):
         self.extractor = Extractor(cfg.channels, cfg.levels, cfg.extractor_channels, style=cfg.style, norm=cfg.norm)
         widths = list(self.extractor.out_channels)
         self.rnn = ConvLSTMCell(widths[-1], cfg.h_channels)
-        self.decoder = Conditioner(cfg.h_channels, cfg.levels, widths, style=cfg.style, norm=cfg.norm)
+        self.decoder = PyramidDecoder(cfg.h_channels, cfg.levels, widths, style=cfg.style, norm=cfg.norm)
         self.head = nn.Sequential(nn.Upsample(scale_factor=2), nn.Conv2d(widths[0], cfg.channels, 3, padding=1))
         self.gaussian = GaussianLikelihood(cfg.channels, n_bits=cfg.n_bits)
 

@@ -51,7 +51,7 @@ import math
 import torch
 
 from rfn import pixels
-from rfn.nets import gaussian_log_prob
+from rfn.nets import gaussian_log_density
 
 __all__ = ["iw_bound", "iw_bound_from_log_weights", "log_importance_weights", "log_weight_terms"]
 
@@ -91,8 +91,8 @@ def log_weight_terms(model, x: torch.Tensor) -> dict[str, torch.Tensor]:
     log_px = model.emission_log_prob(target, h, z, skips).double().unflatten(0, (b, t1))
     zs = post["z"]
     # both densities at the posterior draw; float64 before the sums over dimensions and frames
-    log_pz = gaussian_log_prob(zs.double(), post["mu_p"].double(), post["std_p"].double()).flatten(2).sum(2)
-    log_qz = gaussian_log_prob(zs.double(), post["mu_q"].double(), post["std_q"].double()).flatten(2).sum(2)
+    log_pz = gaussian_log_density(zs.double(), post["mu_p"].double(), post["std_p"].double()).flatten(2).sum(2)
+    log_qz = gaussian_log_density(zs.double(), post["mu_q"].double(), post["std_q"].double()).flatten(2).sum(2)
     log_w = (log_px + log_pz - log_qz).sum(1)
     return {"log_px": log_px, "log_pz": log_pz, "log_qz": log_qz, "log_w": log_w, "post": post}
 

@@ -22,8 +22,8 @@ from rfn import pixels
 from rfn.models.recurrent import LatentConfig, RecurrentLatentModel
 from rfn.models.registry import register
 from rfn.nets import (
-    Conditioner,
     GaussianLikelihood,
+    PyramidDecoder,
     dmol_log_prob,
     dmol_num_params,
     dmol_sample,
@@ -78,7 +78,9 @@ class SRNN(RecurrentLatentModel):
         super().__init__(config)
         cfg = config
         widths = list(self.extractor.out_channels)
-        self.decoder = Conditioner(cfg.h_channels + cfg.z_channels, cfg.levels, widths, style=cfg.style, norm=cfg.norm)
+        self.decoder = PyramidDecoder(
+            cfg.h_channels + cfg.z_channels, cfg.levels, widths, style=cfg.style, norm=cfg.norm
+        )
         n_out = dmol_num_params(cfg.channels, cfg.n_mix) if cfg.likelihood == "dmol" else cfg.channels
         self.head = nn.Sequential(
             nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(widths[0], n_out, 3, padding=1)

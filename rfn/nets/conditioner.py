@@ -1,8 +1,11 @@
-"""Conditioning network: the feature extractor reversed (thesis 8.2.3).
+"""The feature extractor reversed: a pyramid decoder (thesis 8.2.3).
 
 It turns the bottleneck map at the coarsest resolution (typically the
-concatenation of ``h_t`` and ``z_t`` at ``H / 2**L``) into one condition map
-per Glow level, each at that level's resolution.
+concatenation of ``h_t`` and ``z_t`` at ``H / 2**L``) into one feature map per
+level, each at that level's resolution. The RFN uses it as its conditioning
+network (one condition map per Glow level; the alias :data:`Conditioner` says
+so); SRNN, VRNN and the deterministic baseline use it as their decoder and put
+an output head on its finest map.
 
 Order and resolutions (the contract with the Glow, whose ``cond`` is a list
 ordered from its first, finest level to its last): the output is a list of
@@ -29,7 +32,7 @@ Example:
     >>> from rfn.nets.extractor import Extractor
     >>> ext = Extractor(1, levels=3)
     >>> skips = ext(torch.zeros(2, 1, 32, 32))
-    >>> cond = Conditioner(20, 3, out_channels=[8, 16, 32], skip_channels=ext.out_channels)
+    >>> cond = PyramidDecoder(20, 3, out_channels=[8, 16, 32], skip_channels=ext.out_channels)
     >>> [tuple(c.shape) for c in cond(torch.zeros(2, 20, 4, 4), skips)]
     [(2, 8, 16, 16), (2, 16, 8, 8), (2, 32, 4, 4)]
 """
@@ -43,11 +46,11 @@ from torch import nn
 
 from rfn.nets.layers import check_channel_list, check_norm_kind, check_style, conv_block
 
-__all__ = ["Conditioner"]
+__all__ = ["Conditioner", "PyramidDecoder"]
 
 
-class Conditioner(nn.Module):
-    """Up-sampling network giving one condition map per flow level.
+class PyramidDecoder(nn.Module):
+    """Up-sampling network giving one feature map per level (per flow level for the RFN).
 
     Args:
         in_channels: channels of the bottleneck map.
@@ -118,16 +121,19 @@ class Conditioner(nn.Module):
     def _check(self, bottleneck: torch.Tensor, skips: Sequence[torch.Tensor] | None) -> None:
         if not isinstance(bottleneck, torch.Tensor) or bottleneck.dim() != 4 or bottleneck.shape[1] != self.in_channels:
             shape = tuple(bottleneck.shape) if isinstance(bottleneck, torch.Tensor) else type(bottleneck).__name__
-            raise ValueError(f"Conditioner expects a bottleneck of shape [B, {self.in_channels}, h, w], got {shape}")
+            raise ValueError(
+                f"{type(self).__name__} expects a bottleneck of shape [B, {self.in_channels}, h, w], got {shape}"
+            )
         if self.skip_channels is None:
             if skips is not None:
                 raise ValueError(
-                    "this Conditioner was built without skip connections (skip_channels=None); pass skips=None"
+                    f"this {type(self).__name__} was built without skip connections (skip_channels=None); "
+                    "pass skips=None"
                 )
             return
         if skips is None:
             raise ValueError(
-                f"this Conditioner was built with skip connections; "
+                f"this {type(self).__name__} was built with skip connections; "
                 f"pass a list of {self.levels} skip maps, finest first"
             )
         if len(skips) != self.levels:
@@ -165,3 +171,7 @@ class Conditioner(nn.Module):
             x = self.blocks[i](x)
             outputs[i] = x
         return outputs
+
+
+#: The RFN's name for the decoder: its maps condition the Glow's levels (thesis 8.2.3).
+Conditioner = PyramidDecoder

@@ -1,10 +1,13 @@
-"""Diagonal Gaussians: densities, KL, reparameterised draws, a parameter head, an output likelihood.
+"""Diagonal-Gaussian networks: a parameter head and the learned-variance output likelihood.
 
 The latent variables ``z_t`` of the SRNN, the VRNN and the RFN have diagonal
 Gaussian priors and posteriors (thesis 3.4-3.6); their KL divergence has a
 closed form (Kingma & Welling, 2014), and draws are reparameterised so
 gradients reach the means and standard deviations. Temperatures scale the
-standard deviation, as for the flow's base distribution (thesis 8.2.4).
+standard deviation, as for the flow's base distribution (thesis 8.2.4). The
+math itself (:func:`gaussian_log_density`, :func:`kl_diag_gaussians`,
+:func:`sample_diag_gaussian`, :func:`std_from_raw`) has one home,
+:mod:`rfn.flows.distributions`; it is re-exported here.
 
 For the baselines' fast output likelihood (thesis 8.1), frames are modelled as
 ``N(mu, nu I)`` with a learned variance ``nu``. The density is continuous, so
@@ -15,12 +18,10 @@ the log-probability of the discrete frame, in nats, comparable with the RFN's.
 
 Example:
     >>> import torch
-    >>> mu, std = torch.zeros(2, 3), torch.ones(2, 3)
-    >>> kl_diag_gaussians(mu, std, mu, std).sum().item()
-    0.0
-    >>> z = sample_diag_gaussian(mu, std, temperature=0.0)
-    >>> torch.equal(z, mu)
-    True
+    >>> head = GaussianHead(4, 2, hidden_channels=8, norm="none")
+    >>> mu, std = head(torch.zeros(1, 4, 3, 3))
+    >>> mu.shape, bool((std > head.min_std).all())
+    (torch.Size([1, 2, 3, 3]), True)
 """
 
 from __future__ import annotations
@@ -28,53 +29,27 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from rfn.flows.distributions import (
+    gaussian_log_density,
+    kl_diag_gaussians,
+    sample_diag_gaussian,
+    std_from_raw,
+    sum_per_sample,
+)
 from rfn.nets.layers import activation, check_norm_kind, norm_layer
 from rfn.pixels import dequantization_constant
 
 __all__ = [
     "GaussianHead",
     "GaussianLikelihood",
-    "gaussian_log_prob",
+    "gaussian_log_density",
     "kl_diag_gaussians",
     "sample_diag_gaussian",
+    "std_from_raw",
+    "sum_per_sample",
 ]
-
-_LOG_2PI = math.log(2.0 * math.pi)
-
-
-def gaussian_log_prob(x: torch.Tensor, mu: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
-    """Elementwise log-density of ``N(mu, std**2)`` at ``x`` (all broadcastable), in nats."""
-    return -0.5 * (((x - mu) / std) ** 2 + _LOG_2PI) - torch.log(std)
-
-
-def kl_diag_gaussians(mu_q: torch.Tensor, std_q: torch.Tensor, mu_p: torch.Tensor, std_p: torch.Tensor) -> torch.Tensor:
-    """Elementwise ``KL(N(mu_q, std_q**2) || N(mu_p, std_p**2))`` in nats, in closed form.
-
-    ``log(std_p / std_q) + (std_q**2 + (mu_q - mu_p)**2) / (2 std_p**2) - 1/2``.
-    Sum over the latent dimensions yourself (free bits act per dimension group).
-    """
-    var_ratio = (std_q / std_p) ** 2
-    return 0.5 * (var_ratio + ((mu_q - mu_p) / std_p) ** 2 - 1.0 - torch.log(var_ratio))
-
-
-def sample_diag_gaussian(
-    mu: torch.Tensor, std: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None
-) -> torch.Tensor:
-    """Reparameterised draw ``mu + temperature * std * eps`` with ``eps ~ N(0, I)``.
-
-    Args:
-        mu, std: broadcastable tensors; the draw has their broadcast shape.
-        temperature: factor on the standard deviation (0 returns ``mu``).
-        generator: random generator for reproducible draws.
-    """
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature!r}")
-    shape = torch.broadcast_shapes(mu.shape, std.shape)
-    eps = torch.randn(shape, generator=generator, device=mu.device, dtype=mu.dtype)
-    return mu + (temperature * std) * eps
 
 
 class GaussianHead(nn.Module):
@@ -82,7 +57,8 @@ class GaussianHead(nn.Module):
 
     The thesis's prior and posterior parameter nets (section 8.2.2) are one
     such block: the features arriving there are already rich, so two layers
-    suffice. The standard deviation is ``softplus(raw) + min_std``: softplus
+    suffice. The standard deviation is ``softplus(raw) + min_std``
+    (:func:`std_from_raw` without shift): softplus
     grows linearly rather than exponentially (the thesis found it steadier than
     ``exp`` for the split priors, section 8.2.4), and ``min_std`` keeps the
     variance from collapsing to zero, which would make the KL and its
@@ -115,7 +91,7 @@ class GaussianHead(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``x [B, in_channels, H, W]`` -> ``(mu, std)``, each ``[B, out_channels, H, W]``, ``std > min_std``."""
         mu, raw = self.out(self.hidden(x)).chunk(2, dim=1)
-        return mu, F.softplus(raw) + self.min_std
+        return mu, std_from_raw(raw, self.min_std, shift=0.0)
 
 
 class GaussianLikelihood(nn.Module):
@@ -178,7 +154,7 @@ class GaussianLikelihood(nn.Module):
         self._check(x, mu)
         dtype = torch.promote_types(x.dtype, torch.float32)
         std = self.std.to(dtype)
-        return gaussian_log_prob(x.to(dtype), mu.to(dtype), std).sum(dim=(1, 2, 3))
+        return sum_per_sample(gaussian_log_density(x.to(dtype), mu.to(dtype), std))
 
     def log_prob(self, x: torch.Tensor, mu: torch.Tensor) -> torch.Tensor:
         """Log-density plus the dequantisation constant.
