@@ -40,9 +40,10 @@ from scipy import stats
 from torch import nn
 
 from rfn import viz
-from rfn.book import FigureRecorder, resolve_device
+from rfn.book import FigureRecorder
 from rfn.data.moons import two_moons
 from rfn.flows import ActNorm, AffineCoupling, FlowStep, InvConv1x1, Squeeze
+from rfn.runtime import resolve_device
 
 SETTINGS = {  # everything that depends on the profile
     "smoke": {"steps": 30, "depth": 4, "hidden": 32, "batch": 256, "snapshots": 4, "grid": 48},

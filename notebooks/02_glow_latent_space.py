@@ -50,11 +50,12 @@ from sklearn.manifold import TSNE
 from sklearn.neighbors import NearestNeighbors
 
 from rfn import viz
-from rfn.book import FigureRecorder, resolve_device
+from rfn.book import FigureRecorder
 from rfn.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from rfn.data import conditional_mnist, join_inner_square, load_mnist
 from rfn.data.images import quantize
 from rfn.models import ConditionalImageGlow, ConditionalImageGlowConfig, ImageGlow, ImageGlowConfig
+from rfn.runtime import resolve_device
 
 SETTINGS = {  # everything that depends on the profile
     # glow / cond: model configs; *_train: optimiser steps, batch, learning rate, warm-up steps

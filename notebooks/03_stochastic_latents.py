@@ -46,12 +46,13 @@ import torch
 from IPython.display import Image, Markdown, display
 
 from rfn import viz
-from rfn.book import FigureRecorder, resolve_device
+from rfn.book import FigureRecorder
 from rfn.checkpoint import load_checkpoint, load_model, model_from_checkpoint, save_checkpoint
 from rfn.data import Sinusoid, Trajectory, make_dataset
 from rfn.experiments import ensure_trained, preset_for, run_dir
 from rfn.models import DenseSRNN, DenseSRNNConfig, DenseVRNN, DenseVRNNConfig
 from rfn.presets import apply_overrides, get_preset
+from rfn.runtime import resolve_device
 from rfn.train import TrainConfig, beta_at, lr_factor
 
 try:  # the training settings the book shares between pages (notebook 04 trains with the same)

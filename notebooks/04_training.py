@@ -47,13 +47,14 @@ import torch
 from IPython.display import Image, display
 
 from rfn import viz
-from rfn.book import FigureRecorder, resolve_device
+from rfn.book import FigureRecorder
 from rfn.book_settings import set_cpu_threads, trained_model, training_overrides
 from rfn.checkpoint import load_checkpoint
 from rfn.data import make_dataset
 from rfn.experiments import preset_for, run_dir
 from rfn.models.registry import MODELS, config_from_dict
 from rfn.presets import apply_overrides, get_preset
+from rfn.runtime import resolve_device
 
 SETTINGS = {  # everything that depends on the profile
     "smoke": {"show": 2, "context": 2, "future": 4, "gif_sequences": 2},

@@ -47,7 +47,7 @@ import torch
 from IPython.display import Image, display
 
 from rfn import viz
-from rfn.book import FigureRecorder, resolve_device
+from rfn.book import FigureRecorder
 from rfn.book_settings import set_cpu_threads, trained_model
 from rfn.checkpoint import load_checkpoint
 from rfn.data import make_dataset
@@ -55,6 +55,7 @@ from rfn.experiments import cached_json, run_dir
 from rfn.metrics import frame_scores, get_protocol, select_best
 from rfn.metrics.evaluate import EvaluationWarning, evaluate
 from rfn.metrics.fvd import feature_stats, frechet_distance, fvd_features, fvd_from_features, fvd_videos
+from rfn.runtime import resolve_device
 
 SETTINGS = {  # everything that depends on the profile
     "smoke": {

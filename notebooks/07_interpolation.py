@@ -36,10 +36,11 @@ import torch
 from IPython.display import Image, Markdown, display
 
 from rfn import viz
-from rfn.book import FigureRecorder, resolve_device
+from rfn.book import FigureRecorder
 from rfn.book_settings import set_cpu_threads, trained_model
 from rfn.data import StochasticMovingMNIST, Trajectory
 from rfn.experiments import run_dir
+from rfn.runtime import resolve_device
 
 SETTINGS = {  # everything that depends on the profile
     "smoke": {"frames": 6, "weights": 3, "speed": 1, "temperature": 0.5},

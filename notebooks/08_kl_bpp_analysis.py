@@ -46,12 +46,13 @@ from IPython.display import Markdown, display
 from scipy import stats
 
 from rfn import pixels, viz
-from rfn.book import FigureRecorder, resolve_device
+from rfn.book import FigureRecorder
 from rfn.book_settings import set_cpu_threads, trained_model
 from rfn.data import Trajectory, make_dataset
 from rfn.experiments import run_dir
 from rfn.metrics import psnr, ssim
 from rfn.nets import kl_diag_gaussians, sample_diag_gaussian
+from rfn.runtime import resolve_device
 
 SETTINGS = {  # everything that depends on the profile
     # sequences: test sequences for Figs 10.4/10.6; frames: their length (the models train on 8-10)

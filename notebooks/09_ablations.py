@@ -52,12 +52,13 @@ import torch
 from IPython.display import Markdown, display
 
 from rfn import viz
-from rfn.book import FigureRecorder, resolve_device
+from rfn.book import FigureRecorder
 from rfn.book_settings import set_cpu_threads
 from rfn.checkpoint import load_model
 from rfn.data import make_dataset
 from rfn.experiments import cached_json, train_preset
 from rfn.metrics import best_of_n
+from rfn.runtime import resolve_device
 
 # Each profile: the presets the variants start from, the overrides every variant shares,
 # the seeds, and the evaluation protocol. Quick: 16x16 one-digit SM-MNIST (the smoke

@@ -1,0 +1,74 @@
+"""``python -m rfn.book {mathjax,run,build,check}``: the book's command line (see :mod:`rfn.book`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rfn.book.build import build
+from rfn.book.execute import run
+from rfn.book.layout import NOTEBOOKS_DIR, PROFILES, BookError
+from rfn.book.mathjax import MATHJAX_VERSION, fetch_mathjax
+from rfn.book.sources import check_sources
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m rfn.book``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m rfn.book",
+        description="Run the book's notebooks with papermill, record their figures, build the Jupyter Book.",
+    )
+    parser.add_argument("--root", type=Path, default=Path("."), help="repository root (default: .)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_mj = sub.add_parser("mathjax", help="vendor MathJax for offline math (once)")
+    p_mj.add_argument("--force", action="store_true", help="fetch again even if present")
+    p_run = sub.add_parser("run", help="execute the notebooks with papermill")
+    p_run.add_argument("--profile", choices=PROFILES, required=True)
+    p_run.add_argument("--seed", type=int, default=0)
+    p_run.add_argument("--device", default=None, help="passed as the notebooks' device parameter (default: auto)")
+    p_run.add_argument("--only", default=None, help="comma-separated notebook numbers or stems, e.g. 01,04")
+    p_run.add_argument("--timeout", type=float, default=None, help="per-cell time limit in seconds")
+    p_run.add_argument("--log-output", action="store_true", help="stream notebook output")
+    p_build = sub.add_parser("build", help="jupyter-book build . --all -W -n --keep-going")
+    p_build.add_argument("--output", type=Path, default=None, help="put _build/ under this folder")
+    sub.add_parser("check", help="guard the notebook sources")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``python -m rfn.book`` with ``argv``; returns the exit status (1 on a :class:`BookError`)."""
+    args = build_parser().parse_args(argv)
+    root = args.root
+    try:
+        if args.command == "mathjax":
+            entry = fetch_mathjax(root, force=args.force)
+            print(f"MathJax {MATHJAX_VERSION} vendored at {entry}")
+        elif args.command == "run":
+            only = args.only.split(",") if args.only else None
+            run(
+                args.profile,
+                seed=args.seed,
+                device=args.device,
+                only=only,
+                root=root,
+                timeout=args.timeout,
+                log_output=args.log_output,
+            )
+        elif args.command == "build":
+            html = build(root, output=args.output)
+            print(f"book built: {html / 'index.html'}")
+        else:
+            problems = check_sources(Path(root) / NOTEBOOKS_DIR)
+            for line in problems:
+                print(line, file=sys.stderr)
+            if problems:
+                return 1
+            print(f"notebook sources ok ({len(list((Path(root) / NOTEBOOKS_DIR).glob('*.py')))} checked)")
+    except BookError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,170 @@
+"""Executing the notebooks with papermill, in dependency order, into ``book/_executed/``.
+
+Each source is converted to a notebook (:func:`rfn.book.sources.to_notebook`), run with
+papermill (``-p profile ... -p seed ...``; parameters a notebook does not declare are
+dropped), written to ``book/_executed/``, its injected-parameters cell hidden, and its
+wall time recorded in ``figures/<profile>/manifest.json``. A failing notebook stops the
+run with a message naming the notebook, the cell and the error.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rfn.book.figures import now, update_manifest
+from rfn.book.layout import EXECUTED_DIR, KERNELSPEC, NOTEBOOKS_DIR, BookError, check_profile
+from rfn.book.sources import discover, parameters_of, to_notebook
+from rfn.runtime import git_commit
+
+__all__ = ["hide_injected_parameters", "run", "run_notebook"]
+
+
+def hide_injected_parameters(nb) -> int:
+    """Tag papermill's ``injected-parameters`` cells ``remove-cell`` so the page hides them.
+
+    Returns:
+        How many cells were newly tagged (0 when run twice).
+    """
+    tagged = 0
+    for cell in nb.cells:
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+            tagged += 1
+    return tagged
+
+
+def _failure_message(source: Path, nb_path: Path, err) -> str:
+    src_lines = (err.source or "").strip().splitlines()
+    shown = "\n".join("    " + line for line in src_lines[:12])
+    if len(src_lines) > 12:
+        shown += f"\n    ... ({len(src_lines) - 12} more lines)"
+    # The index counts cells of the executed copy, which holds papermill's injected cell.
+    return (
+        f"notebook {source} failed in cell {err.cell_index} of {nb_path} (execution count {err.exec_count}):\n"
+        f"  {err.ename}: {err.evalue}\n"
+        f"  cell source:\n{shown}\n"
+        f"  the partly executed notebook, with the full traceback, is {nb_path}"
+    )
+
+
+def run_notebook(
+    source: Path,
+    output: Path,
+    *,
+    parameters: dict[str, Any],
+    cwd: Path,
+    timeout: float | None = None,
+    log_output: bool = False,
+) -> float:
+    """Execute one jupytext source with papermill; returns its wall time in seconds.
+
+    Parameters the notebook does not declare are dropped (papermill would only warn), so
+    callers may pass ``figures_dir`` and other paths to every notebook.
+
+    Raises:
+        BookError: the notebook failed; the message names it, the cell and the error.
+    """
+    import nbformat
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    nb = to_notebook(source)
+    declared = parameters_of(nb)
+    params = {k: v for k, v in parameters.items() if k in declared and v is not None}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    try:
+        papermill.execute_notebook(
+            nb,
+            str(output),
+            parameters=params,
+            kernel_name=KERNELSPEC["name"],
+            language="python",
+            cwd=str(cwd),
+            progress_bar=False,
+            log_output=log_output,
+            execution_timeout=timeout,
+        )
+    except PapermillExecutionError as err:
+        raise BookError(_failure_message(source, output, err)) from None
+    finally:
+        if output.exists():
+            executed = nbformat.read(output, as_version=4)
+            if hide_injected_parameters(executed):
+                nbformat.write(executed, output)
+    return time.perf_counter() - start
+
+
+def run(
+    profile: str,
+    *,
+    seed: int = 0,
+    device: str | None = None,
+    only: Sequence[str] | None = None,
+    root: Path = Path("."),
+    executed_dir: Path | None = None,
+    figures_dir: Path | None = None,
+    extra_parameters: dict[str, Any] | None = None,
+    timeout: float | None = None,
+    log_output: bool = False,
+) -> dict[str, float]:
+    """Execute the notebooks in :data:`~rfn.book.layout.ORDER` with papermill.
+
+    Args:
+        profile: ``smoke`` (seconds, for tests), ``quick`` (minutes on a CPU), ``reference``
+            (the committed reference checkpoints, no training) or ``thesis`` (thesis scale, GPU).
+        seed: passed to every notebook as ``seed``.
+        device: passed as ``device`` when given; the notebooks default to ``"auto"``.
+        only: notebook numbers or stems to run (default: all).
+        root: repository root; notebooks run with it as working directory.
+        executed_dir: where executed notebooks go (default ``root/book/_executed``).
+        figures_dir: passed as ``figures_dir`` (default: the notebook's own, ``figures``),
+            and where the manifest is written.
+        extra_parameters: more papermill parameters, passed only to notebooks that declare them.
+        timeout: per-cell time limit in seconds (``None``: no limit).
+        log_output: stream the notebooks' output to the log.
+
+    Returns:
+        Wall seconds per notebook stem.
+
+    Raises:
+        BookError: an unknown profile, a notebook failed, or no notebook matched.
+    """
+    try:
+        check_profile(profile)
+    except BookError as err:
+        raise BookError(f"--profile: {err}") from None
+    root = Path(root).resolve()
+    executed_dir = Path(executed_dir) if executed_dir else root / EXECUTED_DIR
+    sources = discover(root / NOTEBOOKS_DIR, only)
+    if not sources:
+        raise BookError(f"no notebooks/NN_*.py found under {root}")
+    params: dict[str, Any] = {"profile": profile, "seed": seed, "device": device, **(extra_parameters or {})}
+    if figures_dir is not None:
+        params["figures_dir"] = str(Path(figures_dir).resolve())
+    manifest_root = Path(params.get("figures_dir") or root / "figures")
+    commit = git_commit(root)
+    times: dict[str, float] = {}
+    for i, src in enumerate(sources, 1):
+        out = executed_dir / f"{src.stem}.ipynb"
+        print(f"[{i}/{len(sources)}] {src.relative_to(root)} profile={profile} seed={seed} -> {out}", flush=True)
+        wall = run_notebook(src, out, parameters=params, cwd=root, timeout=timeout, log_output=log_output)
+        times[src.stem] = wall
+        entry = {
+            "wall_s": round(wall, 2),
+            "seed": seed,
+            "device": device or "auto",
+            "commit": commit,
+            "finished": now(),
+            "executed": os.path.relpath(out, root) if out.resolve().is_relative_to(root) else str(out),
+        }
+        update_manifest(manifest_root, profile, "notebooks", src.stem, entry)
+        print(f"      done in {wall:.1f} s", flush=True)
+    total = sum(times.values())
+    print(f"ran {len(times)} notebook(s) in {total:.1f} s: " + ", ".join(f"{k} {v:.1f} s" for k, v in times.items()))
+    return times

@@ -1,0 +1,172 @@
+"""The notebook sources: discovery in dependency order, conversion, the parameters cell, the guard.
+
+Notebooks are jupytext ``py:percent`` scripts ``notebooks/NN_what.py``. This module
+finds them in :data:`~rfn.book.layout.ORDER`, turns one into an ``nbformat``
+notebook papermill can run, reads its ``parameters`` cell, and checks that every
+source is fit for the book (:func:`check_sources`, ``python -m rfn.book check``).
+
+Example:
+    >>> order_key(Path("notebooks/04_training.py"))
+    3
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from rfn.book.layout import KERNELSPEC, NOTEBOOKS_DIR, ORDER, PROFILES, REQUIRED_PARAMETERS, BookError
+
+__all__ = ["check_sources", "discover", "order_key", "parameters_of", "to_notebook"]
+
+
+def order_key(path: Path) -> int:
+    """Position of ``notebooks/NN_name.py`` in :data:`~rfn.book.layout.ORDER`.
+
+    Raises:
+        BookError: the file name does not start with a number listed in ``ORDER``.
+    """
+    number = Path(path).name.split("_", 1)[0]
+    if number not in ORDER:
+        raise BookError(
+            f"{path}: notebook number {number!r} is not in rfn.book.ORDER {ORDER}; "
+            "name notebooks NN_what.py and add NN to ORDER at the place that respects its dependencies"
+        )
+    return ORDER.index(number)
+
+
+def discover(notebooks_dir: Path = NOTEBOOKS_DIR, only: Iterable[str] | None = None) -> list[Path]:
+    """The notebook sources ``NN_*.py`` in execution order.
+
+    Args:
+        notebooks_dir: folder holding the jupytext sources.
+        only: notebook numbers or stems to keep (``["01", "04_training"]``); ``None`` keeps all.
+
+    Raises:
+        BookError: two sources share a number, or ``only`` names a notebook that does not exist.
+    """
+    notebooks_dir = Path(notebooks_dir)
+    sources = sorted(notebooks_dir.glob("[0-9][0-9]_*.py"), key=lambda p: (order_key(p), p.name))
+    numbers = [p.name[:2] for p in sources]
+    duplicated = sorted({n for n in numbers if numbers.count(n) > 1})
+    if duplicated:
+        raise BookError(f"{notebooks_dir}: more than one notebook per number {duplicated}; numbers must be unique")
+    if only is not None:
+        wanted = [w.strip() for w in only if w.strip()]
+        picked = [p for p in sources if p.name[:2] in wanted or p.stem in wanted]
+        missing = [w for w in wanted if not any(p.name[:2] == w or p.stem == w for p in sources)]
+        if missing:
+            have = ", ".join(p.stem for p in sources) or "none"
+            raise BookError(f"--only {','.join(missing)}: no such notebook in {notebooks_dir} (have: {have})")
+        sources = picked
+    return sources
+
+
+def to_notebook(source: Path):
+    """Read a jupytext ``py:percent`` source as an ``nbformat`` notebook with a python3 kernelspec.
+
+    Papermill refuses a notebook without a kernelspec ("No language found"); this is
+    what ``jupytext --set-kernel python3`` does on the command line.
+    """
+    import jupytext
+
+    nb = jupytext.read(Path(source), fmt="py:percent")
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata.setdefault("language_info", {"name": "python"})
+    return nb
+
+
+def _parameter_cells(nb) -> list[Any]:
+    return [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+
+
+def parameters_of(nb) -> dict[str, Any]:
+    """Names and default values assigned in the notebook's ``parameters`` cell.
+
+    Raises:
+        BookError: there is not exactly one such cell, or it holds something other than
+            assignments of literal values (papermill can only override literals).
+    """
+    cells = _parameter_cells(nb)
+    if len(cells) != 1:
+        raise BookError(f"expected exactly one cell tagged 'parameters', found {len(cells)}")
+    try:
+        tree = ast.parse(cells[0].source)
+    except SyntaxError as err:
+        raise BookError(f"the parameters cell is not valid Python: {err}") from err
+    values: dict[str, Any] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            target, value = node.targets[0].id, node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+            target, value = node.target.id, node.value
+        else:
+            raise BookError(
+                f"the parameters cell may only assign literals to names, found {ast.dump(node)[:80]!r}; "
+                "derive other settings in the next cell"
+            )
+        try:
+            values[target] = ast.literal_eval(value)
+        except ValueError as err:
+            raise BookError(f"parameter {target!r} must be a literal (papermill overrides literals)") from err
+    return values
+
+
+def _problems_of(src: Path) -> list[str]:
+    text = src.read_text(encoding="utf-8")
+    if "# %%" not in text:
+        return [f"{src}: not a jupytext py:percent script (no '# %%' cell markers)"]
+    problems: list[str] = []
+    try:
+        order_key(src)
+    except BookError as err:
+        problems.append(str(err))
+    nb = to_notebook(src)
+    for i, cell in enumerate(nb.cells):
+        if cell.get("outputs") or cell.get("execution_count"):
+            problems.append(f"{src}: cell {i} carries outputs; sources must be output-free")
+    first = nb.cells[0] if nb.cells else None
+    if first is None or first.cell_type != "markdown":
+        problems.append(f"{src}: the first cell must be markdown saying what the page reproduces")
+    else:
+        low = first.source.lower()
+        problems += [
+            f"{src}: the first markdown cell must mention {word!r}"
+            for word in ("reproduce", "run time", "checkpoint")
+            if word not in low
+        ]
+    try:
+        params = parameters_of(nb)
+    except BookError as err:
+        return [*problems, f"{src}: {err}"]
+    problems += [f"{src}: the parameters cell must assign {n!r}" for n in REQUIRED_PARAMETERS if n not in params]
+    if "profile" in params and params["profile"] not in PROFILES:
+        problems.append(f"{src}: profile default {params['profile']!r} is not one of {PROFILES}")
+    return problems
+
+
+def check_sources(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
+    """Problems with the notebook sources, one line each (empty when all is well).
+
+    Checks every ``notebooks/*.py``: it is a jupytext percent script, carries no outputs,
+    opens with a markdown cell naming what it reproduces, its run time and its checkpoint,
+    and has exactly one ``parameters`` cell assigning the required parameters, with
+    ``profile`` one of the book's profiles. Also flags executed ``.ipynb`` files tracked by git.
+    """
+    notebooks_dir = Path(notebooks_dir)
+    problems: list[str] = []
+    for src in sorted(notebooks_dir.glob("*.py")):
+        problems += _problems_of(src)
+    try:
+        tracked = subprocess.run(
+            ["git", "ls-files", "--", str(notebooks_dir)], capture_output=True, text=True, check=False
+        ).stdout.split()
+    except OSError:
+        tracked = []
+    problems += [
+        f"{t}: executed notebooks must not be committed (keep the .py source)" for t in tracked if t.endswith(".ipynb")
+    ]
+    return problems

@@ -1,0 +1,90 @@
+"""rfn.book.execute and rfn.book.cli: papermill runs, the injected cell is hidden, failures name the cell."""
+
+from __future__ import annotations
+
+import json
+
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from rfn import book
+
+GOOD = """\
+# %% [markdown]
+# # A page
+# Reproduces: nothing. Run time: 1 s. Checkpoint: none.
+
+# %% tags=["parameters"]
+profile = "quick"
+device = "auto"
+seed = 0
+figures_dir = "figures"
+
+# %%
+print(profile, seed)
+"""
+
+
+def write_source(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def test_injected_parameters_cell_is_hidden_once():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("profile = 'quick'", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("profile = 'smoke'", metadata={"tags": ["injected-parameters"]}),
+    ]
+    assert book.hide_injected_parameters(nb) == 1
+    assert nb.cells[1].metadata["tags"] == ["injected-parameters", "remove-cell"]
+    assert "remove-cell" not in nb.cells[0].metadata["tags"]
+    assert book.hide_injected_parameters(nb) == 0
+
+
+def test_a_failing_notebook_stops_the_run_naming_notebook_and_cell(tmp_path):
+    failing = GOOD + '\n# %%\nhalf = 1\nraise RuntimeError("boom in the third cell")\n'
+    write_source(tmp_path / "notebooks", "01_fail.py", failing)
+    write_source(tmp_path / "notebooks", "02_never.py", GOOD)
+    with pytest.raises(book.BookError) as err:
+        book.run("smoke", root=tmp_path, executed_dir=tmp_path / "out", figures_dir=tmp_path / "fig", timeout=120)
+    message = str(err.value)
+    assert "notebooks/01_fail.py" in message
+    assert "RuntimeError: boom in the third cell" in message
+    assert 'raise RuntimeError("boom in the third cell")' in message  # the failing cell's source
+    assert (tmp_path / "out" / "01_fail.ipynb").is_file()  # kept for its traceback
+    assert not (tmp_path / "out" / "02_never.ipynb").exists()  # the run stopped
+
+
+def test_a_run_passes_the_profile_and_records_the_notebook(tmp_path):
+    write_source(tmp_path / "notebooks", "01_ok.py", GOOD)
+    times = book.run("reference", seed=2, root=tmp_path, executed_dir=tmp_path / "out", figures_dir=tmp_path / "fig")
+    assert list(times) == ["01_ok"]
+    nb = nbformat.read(tmp_path / "out" / "01_ok.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert printed.strip() == "reference 2"
+    manifest = json.loads((tmp_path / "fig" / "reference" / "manifest.json").read_text())
+    assert manifest["notebooks"]["01_ok"]["seed"] == 2
+
+
+def test_run_refuses_an_unknown_profile_before_running_anything(tmp_path):
+    write_source(tmp_path / "notebooks", "01_ok.py", GOOD)
+    with pytest.raises(book.BookError, match="now called 'thesis'"):
+        book.run("full", root=tmp_path, executed_dir=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_command_line_check(tmp_path, capsys):
+    write_source(tmp_path / "notebooks", "01_ok.py", GOOD)
+    assert book.main(["--root", str(tmp_path), "check"]) == 0
+    assert "notebook sources ok (1 checked)" in capsys.readouterr().out
+    write_source(tmp_path / "notebooks", "02_bad.py", GOOD.replace("seed = 0\n", ""))
+    assert book.main(["--root", str(tmp_path), "check"]) == 1
+    assert "must assign 'seed'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        book.main(["run", "--profile", "full"])
