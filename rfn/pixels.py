@@ -77,19 +77,31 @@ def to_uint8(x: torch.Tensor, n_bits: int = 8) -> torch.Tensor:
     """Floats in ``[-0.5, 0.5]`` -> ``uint8`` in ``[0, 255]`` (inverse of :func:`to_float`).
 
     Values are floored to their bin, so dequantised samples map back to the
-    pixel they came from; values outside the range are clipped.
+    pixel they came from; values outside the range are clipped. The bin index
+    ``floor(x * 2**n_bits)`` is exact in the input's own dtype (a product with a
+    power of two, then an integer offset), so a value just below a bin edge never
+    rounds up into the next bin.
+
+    >>> edge = torch.tensor(1 / 256 - 0.5)  # lower edge of pixel 1
+    >>> to_uint8(torch.stack([torch.nextafter(edge, torch.tensor(-1.0)), edge])).tolist()
+    [0, 1]
     """
     _check_bits(n_bits)
-    bins = 2**n_bits
-    q = torch.floor((x.detach().float() + 0.5) * bins).clamp_(0, bins - 1)
-    return (q * 2 ** (8 - n_bits)).to(torch.uint8)
+    bins, half = 2**n_bits, 2 ** (n_bits - 1)
+    k = torch.floor(x.detach() * bins).clamp_(-half, half - 1)
+    return ((k.to(torch.int32) + half) * 2 ** (8 - n_bits)).to(torch.uint8)
 
 
 def dequantize(x: torch.Tensor, n_bits: int = 8, generator: torch.Generator | None = None) -> torch.Tensor:
-    """Add uniform noise of one bin width, ``U(0, 1 / 2**n_bits)``, to floats from :func:`to_float`."""
+    """Add uniform noise of one bin width, ``U(0, 1 / 2**n_bits)``, to floats from :func:`to_float`.
+
+    The sum is kept strictly below the bin's upper edge (in floating point ``x + u``
+    can round up onto it), so :func:`to_uint8` maps every dequantised value back to ``x``'s pixel.
+    """
     _check_bits(n_bits)
     noise = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
-    return x + noise / 2**n_bits
+    upper = torch.nextafter(x + 1.0 / 2**n_bits, x)
+    return torch.minimum(x + noise / 2**n_bits, upper)
 
 
 def num_dims(shape: int | Sequence[int]) -> int:

@@ -71,3 +71,37 @@ def test_errors():
         pixels.to_float(torch.zeros(3, dtype=torch.uint8), n_bits=9)
     with pytest.raises(ValueError, match="positive"):
         pixels.num_dims(0)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+@pytest.mark.parametrize("n_bits", range(1, 9))
+def test_to_uint8_is_exact_at_every_bin_edge(n_bits, dtype):
+    """Every bin edge maps to its bin, the largest value below it to the bin before (no float rounding)."""
+    step = 2 ** (8 - n_bits)
+    pix = torch.arange(0, 256, step, dtype=torch.uint8)
+    edges = pixels.to_float(pix, n_bits, dtype=dtype)  # lower edge of every bin, exactly representable
+    below = torch.nextafter(edges, torch.full_like(edges, -1.0))
+    assert torch.equal(pixels.to_uint8(edges, n_bits), pix)
+    assert torch.equal(pixels.to_uint8(below[1:], n_bits), pix[:-1])
+    assert int(pixels.to_uint8(below[:1], n_bits)) == 0  # below the range: clipped
+    top = torch.nextafter(torch.tensor(0.5, dtype=dtype), torch.tensor(0.0, dtype=dtype))
+    assert int(pixels.to_uint8(top, n_bits)) == 256 - step
+    assert int(pixels.to_uint8(torch.tensor(0.5, dtype=dtype), n_bits)) == 256 - step  # clipped
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16])
+@pytest.mark.parametrize("n_bits", [1, 5, 8])
+def test_dequantize_stays_in_its_bin_with_the_largest_noise(n_bits, dtype, monkeypatch):
+    """``x + u`` with ``u`` just below one bin width can round onto the next edge; dequantize prevents it."""
+    pix = torch.arange(0, 256, 2 ** (8 - n_bits), dtype=torch.uint8)
+    one_minus = torch.nextafter(torch.tensor(1.0, dtype=dtype), torch.tensor(0.0, dtype=dtype))
+    monkeypatch.setattr(torch, "rand", lambda shape, **kw: one_minus.expand(shape).to(kw.get("dtype", dtype)))
+    deq = pixels.dequantize(pixels.to_float(pix, n_bits, dtype=dtype), n_bits)
+    assert torch.equal(pixels.to_uint8(deq, n_bits), pix)
+    assert bool((deq >= pixels.to_float(pix, n_bits, dtype=dtype)).all())
+
+
+def test_round_trip_of_many_dequantised_values():
+    g = torch.Generator().manual_seed(7)
+    x = torch.randint(0, 256, (2_000_000,), dtype=torch.uint8, generator=g)
+    assert torch.equal(pixels.to_uint8(pixels.preprocess(x, generator=g)), x)
