@@ -525,3 +525,26 @@ def test_gaussian_helpers_have_one_definition():
         assert len(defs) == (0 if name == "gaussian_log_prob" else 1), (name, defs)
         if hasattr(dist, name):
             assert getattr(nets, name) is getattr(dist, name)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("norm", ["batch", "group", "none"])
+def test_conv_block_folds_batchnorm_in_eval_mode_only(transposed, norm):
+    """Eval mode: the BatchNorm folded into the convolution gives the layer-by-layer numbers."""
+    torch.manual_seed(0)
+    kw = dict(kernel_size=4, stride=2, padding=1, transposed=True) if transposed else {}
+    block = conv_block(3, 5, norm, **kw).double()
+    x = torch.randn(6, 3, 8, 8, dtype=torch.float64)
+    block.train()
+    block(x * 2 + 1)  # running statistics away from (0, 1)
+    if norm == "batch":
+        with torch.no_grad():
+            block[1].weight.uniform_(0.5, 2.0)
+            block[1].bias.normal_()
+    for train in (False, True):
+        block.train(train)
+        block.fold_norms = True
+        folded = block(x)
+        block.fold_norms = False
+        plain = block(x)
+        torch.testing.assert_close(folded, plain, atol=1e-12, rtol=1e-12)

@@ -19,6 +19,7 @@ latents from the priors at a temperature, then decodes).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import torch
@@ -101,8 +102,11 @@ class FlowStep(nn.Module):
     convolution are folded into a single convolution with a bias, in both
     directions: ``W diag(s) (x - loc)`` forward and ``diag(1/s) W^{-1} y + loc``
     inverse. Same numbers, one kernel instead of three elementwise passes plus
-    a convolution.
+    a convolution. Inside :meth:`Glow.inverse_weights_cached` the inverse's fused
+    weight (two triangular solves) is built once and reused by every call.
     """
+
+    _inverse_cache: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
     def __init__(self, channels: int, hidden: int, cond_channels: int = 0, clamp: str = "sigmoid"):
         super().__init__()
@@ -123,12 +127,16 @@ class FlowStep(nn.Module):
         ld = ((self.actnorm.log_scale.sum() + self.invconv.log_s.sum()) * hw).expand(x.shape[0])
         return y, ld
 
-    def _actnorm_invconv_inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _inverse_weights(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Fused inverse ``diag(1/s) W^-1`` as a ``[C, C, 1, 1]`` kernel, its bias ``loc``, ``log|det|`` per pixel."""
         inv_scale = torch.exp(-self.actnorm.log_scale).flatten()
         w = inv_scale[:, None] * self.invconv.inverse_weight()  # diag(1/s) @ W^-1
-        y = F.conv2d(y, w.to(y.dtype)[:, :, None, None], self.actnorm.loc.flatten().to(y.dtype))
-        hw = y.shape[2] * y.shape[3]
-        ld = -((self.actnorm.log_scale.sum() + self.invconv.log_s.sum()) * hw).expand(y.shape[0])
+        return w[:, :, None, None], self.actnorm.loc.flatten(), self.actnorm.log_scale.sum() + self.invconv.log_s.sum()
+
+    def _actnorm_invconv_inverse(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        w, b, ld_pixel = self._inverse_weights() if self._inverse_cache is None else self._inverse_cache
+        y = F.conv2d(y, w.to(y.dtype), b.to(y.dtype))
+        ld = -(ld_pixel * (y.shape[2] * y.shape[3])).expand(y.shape[0])
         return y, ld
 
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -346,6 +354,32 @@ class Glow(nn.Module):
             mean, std = mean.to(p.dtype), std.to(p.dtype)
         top = sample_diag_gaussian(mean, std, temperature, generator)
         return self._decode(top, cond, None, temperature, generator)
+
+    @contextlib.contextmanager
+    def inverse_weights_cached(self):
+        """Within the block, every flow step builds its fused inverse weights once, not per call.
+
+        For sampling many frames (the RFN's ``predict``); the parameters must not change
+        inside the block. Gradients do not flow through the cached weights.
+
+        Example:
+            >>> glow = Glow(GlowConfig(in_channels=1, levels=2, steps=2, hidden=8))
+            >>> glow.initialize(torch.rand(4, 1, 8, 8) - 0.5)
+            >>> latents, _ = glow.encode(torch.rand(3, 1, 8, 8) - 0.5)
+            >>> with glow.inverse_weights_cached():
+            ...     x = glow.decode(latents)
+            >>> torch.equal(x, glow.decode(latents))
+            True
+        """
+        steps = [step for level in self.levels for step in level]
+        with torch.no_grad():
+            for step in steps:
+                step._inverse_cache = step._inverse_weights()
+        try:
+            yield self
+        finally:
+            for step in steps:
+                step._inverse_cache = None
 
     @torch.no_grad()
     def initialize(self, x: torch.Tensor, cond: list[torch.Tensor] | None = None) -> None:

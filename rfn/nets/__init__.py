@@ -31,7 +31,7 @@ from rfn.nets.gaussian import (
     std_from_raw,
     sum_per_sample,
 )
-from rfn.nets.layers import NORM_KINDS, STYLES, conv_block, norm_layer
+from rfn.nets.layers import NORM_KINDS, STYLES, ConvNormAct, conv_block, norm_layer
 
 __all__ = [
     "NORM_KINDS",
@@ -39,6 +39,7 @@ __all__ = [
     "Conditioner",
     "ConvLSTM",
     "ConvLSTMCell",
+    "ConvNormAct",
     "DiscretizedMixtureLogistics",
     "Extractor",
     "GaussianHead",

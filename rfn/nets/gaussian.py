@@ -38,7 +38,7 @@ from rfn.flows.distributions import (
     std_from_raw,
     sum_per_sample,
 )
-from rfn.nets.layers import activation, check_norm_kind, norm_layer
+from rfn.nets.layers import check_norm_kind, conv_block
 from rfn.pixels import dequantization_constant
 
 __all__ = [
@@ -81,11 +81,7 @@ class GaussianHead(nn.Module):
             raise ValueError(f"min_std must be >= 0, got {min_std!r}")
         self.out_channels = out_channels
         self.min_std = min_std
-        self.hidden = nn.Sequential(
-            nn.Conv2d(in_channels, hidden_channels, 3, padding=1, bias=norm == "none"),
-            norm_layer(norm, hidden_channels),
-            activation(),
-        )
+        self.hidden = conv_block(in_channels, hidden_channels, norm)
         self.out = nn.Conv2d(hidden_channels, 2 * out_channels, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
