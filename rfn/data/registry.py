@@ -58,6 +58,13 @@ _INFO: dict[str, dict] = {
         needs_root=False,
         description="Bouncing coloured shapes, a procedural RGB stand-in for BAIR",
     ),
+    "textured-shapes": dict(
+        channels=3,
+        size=64,
+        frames=None,
+        needs_root=False,
+        description="Textured bouncing shapes on a textured background with camera noise (correlated pixels, as BAIR)",
+    ),
 }
 
 DATASETS: tuple[str, ...] = tuple(_INFO)
@@ -113,6 +120,10 @@ def make_dataset(
         from rfn.data.shapes import BouncingShapes
 
         return BouncingShapes(split=split, seq_len=seq_len, **kwargs)
+    if name == "textured-shapes":
+        from rfn.data.textured import TexturedShapes
+
+        return TexturedShapes(split=split, seq_len=seq_len, **kwargs)
     root = default_root(name) if root is None else root
     if name == "bair":
         from rfn.data.bair import BAIR
