@@ -36,6 +36,15 @@ def warm(model, x):
     return model.eval()
 
 
+def wake_flow(model):
+    """Give the flow's zero-initialised output convolutions small weights, so the condition (h_t, z_t) matters."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.startswith("flow.") and ".out." in name:
+                p.normal_(0.0, 0.05)
+    return model
+
+
 @pytest.fixture
 def no_dequant(monkeypatch):
     """Make dequantisation deterministic (no noise) so two code paths see equal inputs."""
@@ -69,6 +78,38 @@ def test_time_batched_emission_equals_frame_by_frame_srnn():
     for t in range(3):
         one = model.emission_log_prob(x[:, t + 1], post["h"][:, t], post["z"][:, t], None)
         torch.testing.assert_close(batched[:, t], one, atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("norm", ["batch", "group"])
+def test_batched_emission_in_training_mode_pools_batchnorm_statistics(norm, no_dequant):
+    """Train mode: with BatchNorm the batched emission normalises over B*(T-1) frames, so it is not
+    the frame-by-frame objective; with GroupNorm (per-sample statistics) it is."""
+    torch.manual_seed(0)
+    model = RFN(rfn_config(norm=norm)).double()
+    x = video(T=5)
+    wake_flow(warm(model, x).train())
+    nll = []
+    for batched in (True, False):
+        model.time_batched_emission = batched
+        torch.manual_seed(1)
+        nll.append(model.elbo_terms(x)["nll"].detach())
+    if norm == "batch":
+        assert (nll[0] - nll[1]).abs().max() > 1e-6
+    else:
+        torch.testing.assert_close(nll[0], nll[1], atol=1e-9, rtol=0)
+
+
+def test_reference_path_gives_the_same_loss_in_eval_mode(no_dequant):
+    torch.manual_seed(0)
+    model = RFN(rfn_config()).double()
+    x = video(T=4)
+    warm(model, x)
+    losses = []
+    for reference in (True, False):
+        model.use_reference_path(reference)
+        torch.manual_seed(3)
+        losses.append(model.loss(x)["loss"])
+    torch.testing.assert_close(losses[0], losses[1], atol=1e-10, rtol=0)
 
 
 @pytest.mark.parametrize("make", [lambda: RFN(rfn_config()), lambda: SRNN(srnn_config(res_q=True))])
@@ -210,18 +251,69 @@ def test_shapes_baselines(cls, likelihood, channels, size, levels):
     assert model.predict(x[:, :1], n_future=2).shape == (2, 1, 2, channels, size, size)
 
 
-def test_zero_temperature_prediction_is_deterministic():
+MODELS = {
+    "rfn": lambda: RFN(rfn_config()),
+    "srnn": lambda: SRNN(srnn_config()),
+    "vrnn": lambda: VRNN(srnn_config(VRNNConfig)),
+}
+
+
+@pytest.mark.parametrize("kind", ["rfn", "srnn-gaussian", "vrnn-gaussian"])
+@pytest.mark.parametrize("context", [1, 3])
+def test_zero_temperature_prediction_is_deterministic(kind, context):
+    """Both temperatures 0: no draw anywhere, the warm-up included (posterior means). (The DMOL
+    output still draws its mixture component at temperature 0, so the baselines use Gaussians here.)"""
     torch.manual_seed(0)
-    model = RFN(rfn_config())
+    if kind == "rfn":
+        model = RFN(rfn_config())
+    else:
+        cls, model_cls = (SRNNConfig, SRNN) if kind.startswith("srnn") else (VRNNConfig, VRNN)
+        model = model_cls(srnn_config(cls, likelihood="gaussian"))
     x = video(T=4)
-    warm(model, x)
+    wake_flow(warm(model, x))
+    name = model.emission_temperature_name
     torch.manual_seed(1)
-    a = model.predict(x[:, :1], 3, flow_temperature=0.0, prior_temperature=0.0)
+    a = model.predict(x[:, :context], 3, n_samples=2, prior_temperature=0.0, **{name: 0.0})
     torch.manual_seed(2)
-    b = model.predict(x[:, :1], 3, flow_temperature=0.0, prior_temperature=0.0)
-    assert torch.equal(a, b)
-    c = model.predict(x[:, :1], 3, n_samples=4)
+    b = model.predict(x[:, :context], 3, n_samples=2, emission_temperature=0.0, prior_temperature=0.0)
+    assert torch.equal(a, b) and torch.equal(a[:, 0], a[:, 1])
+    c = model.predict(x[:, :context], 3, n_samples=4)
     assert not all(torch.equal(c[:, 0], c[:, i]) for i in range(1, 4))
+    if context > 1:  # the warm-up at its default temperature 1 draws from the posterior
+        torch.manual_seed(1)
+        d = model.predict(x[:, :context], 3, n_samples=2, context_temperature=1.0, prior_temperature=0.0, **{name: 0.0})
+        assert not torch.equal(a, d)
+
+
+@pytest.mark.parametrize("kind", sorted(MODELS))
+@pytest.mark.parametrize("context", [1, 3])
+def test_fast_sampling_draws_the_same_frames_as_the_reference_path(kind, context):
+    """Shared warm-up, cached flow inverse, folded norms: same draws in the same order, same frames (float64)."""
+    torch.manual_seed(0)
+    model = MODELS[kind]().double()
+    x = video(T=4)
+    wake_flow(warm(model, x))
+    out = []
+    for reference in (True, False):
+        model.use_reference_path(reference)
+        torch.manual_seed(5)
+        out.append(model.predict(x[:, :context], 3, n_samples=3, prior_temperature=0.8))
+    assert torch.equal(out[0], out[1])
+    assert model.fast_sampling and model.time_batched_emission
+
+
+def test_emission_temperature_names():
+    torch.manual_seed(0)
+    x = video(T=3)
+    rfn, srnn = warm(MODELS["rfn"](), x), warm(MODELS["srnn"](), x)
+    assert rfn.predict(x[:, :2], 1, flow_temperature=0.5).shape == (2, 1, 1, 1, 16, 16)
+    assert srnn.predict(x[:, :2], 1, output_temperature=0.5).shape == (2, 1, 1, 1, 16, 16)
+    with pytest.raises(TypeError, match="'output_temperature'"):
+        srnn.predict(x[:, :2], 1, flow_temperature=0.5)
+    with pytest.raises(TypeError, match="'flow_temperature'"):
+        rfn.reconstruct_and_predict(x, output_temperature=0.5)
+    with pytest.raises(TypeError, match="not both"):
+        rfn.predict(x[:, :2], 1, emission_temperature=0.5, flow_temperature=0.5)
 
 
 def test_reconstruct_and_predict_and_emit():

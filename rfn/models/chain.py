@@ -27,7 +27,7 @@ def posterior_chain(
     step: Callable[[int, torch.Tensor], Pair],
     prior: Callable[[torch.Tensor, torch.Tensor], Pair],
     posterior: Callable[[torch.Tensor, torch.Tensor, torch.Tensor | None], Pair],
-    prior_all: Callable[[torch.Tensor, torch.Tensor], Pair],
+    prior_all: Callable[[torch.Tensor, torch.Tensor], Pair] | None,
     prior_in_loop: bool,
     temperature: float = 1.0,
 ) -> dict[str, torch.Tensor]:
@@ -39,7 +39,9 @@ def posterior_chain(
         step: ``(t, z_{t-1}) -> (h_t, a_t)``, the deterministic state and the posterior's input.
         prior: ``(z_{t-1}, h_t) -> (mu, std)`` for one step.
         posterior: ``(z_{t-1}, a_t, prior mean or None) -> (mu, std)``.
-        prior_all: ``(z_{0..n-1} [B, n, ...], h [B, n, ...]) -> (mu, std)`` for all steps at once.
+        prior_all: ``(z_{0..n-1} [B, n, ...], h [B, n, ...]) -> (mu, std)`` for all steps at once;
+            None skips the prior after the loop (``mu_p`` and ``std_p`` are then None unless
+            ``prior_in_loop``), for callers that only need the chain (the warm-up of ``predict``).
         prior_in_loop: evaluate the prior inside the loop (needed for RES_q or when ``h_t`` reads ``z_{t-1}``).
         temperature: factor on the posterior's standard deviation.
 
@@ -65,6 +67,8 @@ def posterior_chain(
     h_all, z_all = torch.stack(hs, 1), torch.stack(zs, 1)
     if prior_in_loop:
         mu_p, std_p = torch.stack(mps, 1), torch.stack(sps, 1)
+    elif prior_all is None:
+        mu_p = std_p = None
     else:
         mu_p, std_p = prior_all(torch.cat([z0[:, None], z_all[:, :-1]], dim=1), h_all)
     return {

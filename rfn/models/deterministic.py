@@ -95,10 +95,14 @@ class ConvLSTMAutoencoder(nn.Module):
         context: torch.Tensor,
         n_future: int,
         n_samples: int = 1,
-        flow_temperature: float = 0.0,
+        emission_temperature: float = 0.0,
         prior_temperature: float = 1.0,
     ) -> torch.Tensor:
-        """Roll out the mean prediction; returns ``uint8 [B, n_samples, n_future, C, H, W]`` (identical samples)."""
+        """Roll out the mean prediction; returns ``uint8 [B, n_samples, n_future, C, H, W]`` (identical samples).
+
+        The temperatures are accepted for the common ``predict`` signature of the video models
+        and have no effect: this model has no latent variable and always feeds back its mean.
+        """
         cfg = self.config
         check_video(context, cfg, min_frames=1, name="context")
         B = context.shape[0]

@@ -18,7 +18,10 @@ During training both prior and posterior are chained on the *posterior* sample
 of ``z_{t-1}``, as the SRNN evidence lower bound requires: the prior is
 evaluated once, after the posterior loop, on the posterior's samples.
 Because every ``(h_t, z_t)`` is known once the loop has run (teacher forcing),
-the emission is evaluated on all ``B * (T-1)`` frames in one batch.
+the emission is evaluated on all ``B * (T-1)`` frames in one batch. In evaluation
+mode this is exactly the frame-by-frame computation; in training mode a BatchNorm
+in the emission normalises with the statistics of all ``B * (T-1)`` frames rather
+than of the ``B`` frames of one step, a (slightly) different training objective.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from torch import nn
 
 from rfn import pixels
 from rfn.models.chain import posterior_chain
+from rfn.models.sampling import LatentSampling
 from rfn.nets import ConvLSTM, ConvLSTMCell, Extractor, GaussianHead, kl_diag_gaussians, sample_diag_gaussian
 from rfn.nets.layers import check_norm_kind, check_style
 
@@ -119,7 +123,7 @@ def check_video(x: torch.Tensor, cfg: LatentConfig, min_frames: int = 2, name: s
         raise ValueError(f"{name} must be uint8 {want} (batch, time, channels, height, width), got {list(x.shape)}")
 
 
-class RecurrentLatentModel(nn.Module):
+class RecurrentLatentModel(LatentSampling, nn.Module):
     """Base class: extractor, ConvLSTM, latent chain; subclasses add the emission.
 
     The emission protocol (public: :mod:`rfn.models.iwae`, the tests and the book use it to
@@ -131,14 +135,25 @@ class RecurrentLatentModel(nn.Module):
       (bound) of each frame in nats;
     * :meth:`emission_sample` ``(h, z, skips, temperature) -> uint8 [N, C, H, W]``.
 
+    Generation (``predict``, ``reconstruct_and_predict``, ``emit``) comes from
+    :class:`~rfn.models.sampling.LatentSampling`.
+
     ``skips`` is the extractor's pyramid of the previous frames (finest first). Subclasses
     implement the last two.
     """
 
     config: LatentConfig
-    #: evaluate the emission on all ``B * (T-1)`` frames at once (False: frame by frame,
-    #: the reference path of ``benchmarks/throughput.py``; same numbers, slower)
+    #: evaluate the emission on all ``B * (T-1)`` frames at once (False: frame by frame, the
+    #: reference path of ``benchmarks/throughput.py``). In eval mode both give the same numbers.
+    #: In training mode a BatchNorm in the emission's networks (``norm="batch"``) normalises
+    #: with the statistics of the batch it sees: all ``B * (T-1)`` frames here, ``B`` frames
+    #: of one time step there, so the losses (and the running statistics) differ slightly.
     time_batched_emission: bool = True
+    #: ``predict`` shares the context warm-up between samples and caches the flow's inverse
+    #: (False: the plain reference path; same draws, same frames up to float rounding)
+    fast_sampling: bool = True
+    #: the model's own keyword for the emission temperature (besides ``emission_temperature``)
+    emission_temperature_name: str = "emission_temperature"
 
     def __init__(self, config: LatentConfig):
         super().__init__()
@@ -192,43 +207,60 @@ class RecurrentLatentModel(nn.Module):
             mu = mu + mu_p
         return mu, std
 
+    def _check_input(self, x: torch.Tensor, min_frames: int = 2, name: str = "video") -> None:
+        check_video(x, self.config, min_frames, name)
+
     @staticmethod
     def _flat(t: torch.Tensor) -> torch.Tensor:
         return t.flatten(0, 1)
 
     # -------------------------------------------------------------- inference
-    def infer(self, x: torch.Tensor, temperature: float = 1.0) -> dict:
+    def infer(self, x: torch.Tensor, temperature: float = 1.0, repeat: int = 1) -> dict:
         """Run the posterior over a sequence (teacher forcing).
 
         Args:
             x: ``uint8 [B, T, C, H, W]``, ``T >= 2``.
-            temperature: scales the posterior's standard deviation when sampling ``z``.
+            temperature: scales the posterior's standard deviation when sampling ``z``
+                (0: the chain follows the posterior means).
+            repeat: independent latent chains per sequence (row ``b * repeat + s`` is chain ``s``
+                of sequence ``b``); what does not depend on ``z`` runs once per sequence: the
+                extractor and, unless ``z_to_h``, the recurrence and the smoother.
 
         Returns:
-            dict with per-frame tensors for frames ``1..T-1`` (``[B, T-1, ...]``):
+            dict with per-frame tensors for frames ``1..T-1`` (``[B * repeat, T-1, ...]``):
             ``h``, ``z`` (posterior samples), ``mu_q``, ``std_q``, ``mu_p``, ``std_p``
             (prior chained on the posterior samples), ``feats`` (the extractor pyramid of
-            all ``T`` frames), ``state`` (ConvLSTM state after reading frame ``T-2``)
-            and ``z_last`` (the last posterior sample).
+            all ``T`` frames, ``[B, T, ...]``), ``state`` (ConvLSTM state after reading frame
+            ``T-2``) and ``z_last`` (the last posterior sample).
         """
+        check_video(x, self.config)
+        return self._infer(self._features(x), temperature, repeat)
+
+    def _infer(self, feats: list[torch.Tensor], temperature: float, repeat: int = 1, prior: bool = True) -> dict:
         cfg = self.config
-        check_video(x, cfg)
-        B, T = x.shape[:2]
-        feats = self._features(x)
         top = feats[-1]
-        state, z0 = self._initial(B, top)
-        carry = {"state": state}
+        B, T = top.shape[:2]
+        state, _ = self._initial(B, top)
+        _, z0 = self._initial(B * repeat, top)
+        carry = {}
+
+        def rep(t: torch.Tensor) -> torch.Tensor:
+            return t if repeat == 1 else t.repeat_interleave(repeat, dim=0)
 
         if not cfg.z_to_h:
             hs = []
             for t in range(T - 1):
                 h, state = self.rnn(top[:, t], state)
                 hs.append(h)
-            carry["state"] = state
             h_all = torch.stack(hs, 1)
             a_all = torch.cat([h_all, top[:, 1:]], dim=2)
             if cfg.smoothing:
                 a_all, _ = self.smoother(a_all)
+            h_all, a_all = rep(h_all), rep(a_all)
+        else:
+            top = rep(top)
+        carry["state"] = tuple(rep(s) for s in state)
+        B = B * repeat
 
         def step(t: int, z_prev: torch.Tensor):
             if not cfg.z_to_h:
@@ -241,7 +273,14 @@ class RecurrentLatentModel(nn.Module):
             return mu.unflatten(0, (B, T - 1)), std.unflatten(0, (B, T - 1))
 
         out = posterior_chain(
-            T - 1, z0, step, self._prior, self._posterior, prior_all, cfg.res_q or cfg.z_to_h, temperature
+            T - 1,
+            z0,
+            step,
+            self._prior,
+            self._posterior,
+            prior_all if prior else None,
+            cfg.res_q or cfg.z_to_h,
+            temperature,
         )
         out.update(feats=feats, state=carry["state"])
         return out
@@ -335,105 +374,20 @@ class RecurrentLatentModel(nn.Module):
         nll, kl = pixels.bits_per_pixel(terms["nll"], d), pixels.bits_per_pixel(terms["kl"], d)
         return {"nll": nll, "kl": kl, "total": nll + kl}
 
-    # -------------------------------------------------------------- generation
-    def _step(self, frame_feats: list[torch.Tensor], state, z_prev, prior_temperature: float):
-        """One generative step from the previous frame's features: ``h_t``, prior, ``z_t``."""
-        top = frame_feats[-1]
-        inp = torch.cat([top, z_prev], dim=1) if self.config.z_to_h else top
-        h, state = self.rnn(inp, state)
-        mu_p, std_p = self._prior(z_prev, h)
-        z = sample_diag_gaussian(mu_p, std_p, prior_temperature)
-        return h, z, state, (mu_p, std_p)
+    def use_reference_path(self, enabled: bool = True) -> None:
+        """Turn every speed-up off (True) or back on (False), for ``benchmarks/throughput.py``.
 
-    def _frame_features(self, frame: torch.Tensor) -> list[torch.Tensor]:
-        return [f[:, 0] for f in self._features(frame[:, None])]
-
-    @torch.no_grad()
-    def predict(
-        self,
-        context: torch.Tensor,
-        n_future: int,
-        n_samples: int = 1,
-        flow_temperature: float = 1.0,
-        prior_temperature: float = 1.0,
-    ) -> torch.Tensor:
-        """Sample futures after a warm-up on the context frames.
-
-        The context frames are read by the posterior (teacher forcing, as in training);
-        then each new frame draws ``z_t`` from the prior, then ``x_t`` from the emission,
-        and feeds ``x_t`` back. Samples are independent.
-
-        Args:
-            context: ``uint8 [B, Tc, C, H, W]``, ``Tc >= 1``.
-            n_future: frames to generate.
-            n_samples: independent futures per context.
-            flow_temperature: temperature of the emission (the flow's priors for the RFN;
-                the output distribution for SRNN/VRNN).
-            prior_temperature: factor on the standard deviation of ``p(z_t | z_{t-1}, h_t)``.
-
-        Returns:
-            ``uint8 [B, n_samples, n_future, C, H, W]``.
+        The speed-ups: the emission on all frames at once (:attr:`time_batched_emission`),
+        the shared warm-up and cached flow inverse of :meth:`predict` (:attr:`fast_sampling`)
+        and the normalisations folded into convolutions (``fold_norms`` of
+        :class:`~rfn.nets.layers.ConvNormAct` and :class:`~rfn.flows.convnet.ConvNet`).
+        Same function either way up to float rounding (in training mode BatchNorm pools its
+        statistics differently, see :attr:`time_batched_emission`); same random draws.
         """
-        cfg = self.config
-        check_video(context, cfg, min_frames=1, name="context")
-        if n_future < 1 or n_samples < 1:
-            raise ValueError(f"n_future and n_samples must be >= 1, got {n_future} and {n_samples}")
-        B, Tc = context.shape[:2]
-        x = context.repeat_interleave(n_samples, dim=0)
-        if Tc >= 2:
-            post = self.infer(x)
-            state, z_prev = post["state"], post["z_last"]
-        else:
-            state, z_prev = self._initial(x.shape[0], x.new_zeros((), dtype=self._param_dtype()))
-        prev = x[:, -1]
-        frames = []
-        for _ in range(n_future):
-            feats = self._frame_features(prev)
-            h, z_prev, state, _ = self._step(feats, state, z_prev, prior_temperature)
-            prev = self.emission_sample(h, z_prev, feats, flow_temperature)
-            frames.append(prev)
-        out = torch.stack(frames, 1)
-        return out.unflatten(0, (B, n_samples))
-
-    @torch.no_grad()
-    def reconstruct_and_predict(
-        self, x: torch.Tensor, flow_temperature: float = 1.0, prior_temperature: float = 1.0
-    ) -> dict[str, torch.Tensor]:
-        """Posterior reconstructions next to one-step prior predictions (thesis Fig 10.4).
-
-        Both use the true previous frames (teacher forcing) and the same ``h_t``; the
-        reconstruction decodes the posterior's ``z_t``, the prediction a draw of the
-        prior ``p(z_t | z_{t-1}, h_t)`` with ``z_{t-1}`` from the posterior.
-
-        Returns:
-            ``reconstruction`` and ``prediction``, both ``uint8 [B, T-1, C, H, W]``, plus the
-            per-frame ``kl`` and ``nll`` in bits per pixel ``[B, T-1]``.
-        """
-        terms = self.elbo_terms(x)
-        post = terms["post"]
-        _, h, z, skips = self.emission_inputs(post, x)
-        B, T1 = post["z"].shape[:2]
-        z_prior = self._flat(sample_diag_gaussian(post["mu_p"], post["std_p"], prior_temperature))
-        recon = self.emission_sample(h, z, skips, flow_temperature).unflatten(0, (B, T1))
-        pred = self.emission_sample(h, z_prior, skips, flow_temperature).unflatten(0, (B, T1))
-        d = pixels.num_dims(self.config.frame_shape)
-        return {
-            "reconstruction": recon,
-            "prediction": pred,
-            "kl": pixels.bits_per_pixel(terms["kl"], d),
-            "nll": pixels.bits_per_pixel(terms["nll"], d),
-        }
-
-    @torch.no_grad()
-    def emit(
-        self, h: torch.Tensor, z: torch.Tensor, prev_frames: torch.Tensor, temperature: float = 1.0
-    ) -> torch.Tensor:
-        """Decode given states: ``h [N, Ch, h, w]``, ``z [N, Cz, h, w]``, previous frames ``uint8 [N, C, H, W]``.
-
-        Used for interpolation in ``(h_t, z_t)`` (thesis Fig 10.3). Returns ``uint8 [N, C, H, W]``.
-        """
-        pixels.check_uint8(prev_frames, "prev_frames")
-        return self.emission_sample(h, z, self._frame_features(prev_frames), temperature)
+        self.time_batched_emission = self.fast_sampling = not enabled
+        for module in self.modules():
+            if hasattr(type(module), "fold_norms"):
+                module.fold_norms = not enabled
 
     # ------------------------------------------------------------- subclasses
     def emission_log_prob(self, target, h, z, skips) -> torch.Tensor:  # pragma: no cover - abstract

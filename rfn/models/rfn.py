@@ -72,6 +72,7 @@ class RFN(RecurrentLatentModel):
     """
 
     config: RFNConfig
+    emission_temperature_name = "flow_temperature"
 
     def __init__(self, config: RFNConfig):
         super().__init__(config)
@@ -117,6 +118,9 @@ class RFN(RecurrentLatentModel):
     def emission_sample(self, h, z, skips, temperature) -> torch.Tensor:
         x = self.flow.sample(self.condition(h, z, skips), temperature=temperature)
         return pixels.to_uint8(x, self.config.n_bits)
+
+    def _sampling_cache(self):
+        return self.flow.inverse_weights_cached()
 
     @torch.no_grad()
     def trajectory(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
