@@ -174,7 +174,7 @@ def draw_latent_variable_model(path: Path) -> Path:
     _arrow(ax, (1, 2), (1, 0.6), rad=0.35)
     _arrow(ax, (1, 0.6), (1, 2), rad=0.35, dashed=True, color="#2166ac")
     ax.add_patch(Rectangle((-0.75, 0.05), 3.5, 2.85, fill=False, lw=0.8))
-    ax.text(2.7, 0.1, "$n = 1, \\dots, N$", ha="right", va="bottom", fontsize=8)
+    ax.text(2.7, 0.1, "$n = 1, \\dots, M$", ha="right", va="bottom", fontsize=8)
     ax.text(0.55, 1.3, "$p_\\theta(\\mathbf{x}\\mid\\mathbf{z})$", ha="right", va="center")
     ax.text(1.45, 1.3, "$q_\\phi(\\mathbf{z}\\mid\\mathbf{x})$", ha="left", va="center", color="#2166ac")
     ax.text(1, 2.5, "prior $p_\\theta(\\mathbf{z})$", ha="center", va="bottom", fontsize=8.5)
@@ -298,7 +298,7 @@ def draw_rfn_data_path(path: Path, trace: dict) -> Path:
     for l, lv in enumerate(trace["glow"]):
         txt = f"Glow level {l + 1}: squeeze, {trace['steps']} steps\non {fmt_shape(lv['squeezed'])}"
         if lv["z"]:
-            txt += f"\nsplit off $\\mathbf{{z}}_{l + 1}$: {fmt_shape(lv['z'])}"
+            txt += f"\nsplit off $\\mathbf{{u}}_{l + 1}$: {fmt_shape(lv['z'])}"
         else:
             txt += f"\nbase: {fmt_shape(trace['base'])}"
         _box(ax, x4, yrow[l] - 0.1, 2.3, hgt + 0.2, txt, "#efe6f5", fontsize=8)
@@ -336,13 +336,13 @@ def draw_glow_multiscale(path: Path, trace: dict) -> Path:
             _arrow(ax, (x, y + h / 2), (x + gap, y + h / 2), r=0.02)
             x += gap
             _box(ax, x, y, 1.5, h, f"split\nkeep {fmt_shape(lv['kept'])}", fontsize=8)
-            zt = f"$\\mathbf{{z}}_{l + 1}$: {fmt_shape(lv['z'])}\nprior $p(\\mathbf{{z}}_{l + 1}\\mid\\cdot)$"
+            zt = f"$\\mathbf{{u}}_{l + 1}$: {fmt_shape(lv['z'])}\nprior $p(\\mathbf{{u}}_{l + 1}\\mid\\cdot)$"
             _box(ax, x, 0.0, 1.5, 0.85, zt, _LAT, fontsize=8)
             _arrow(ax, (x + 0.75, y), (x + 0.75, 0.85), r=0.02)
             x += 1.5
     _arrow(ax, (x, y + h / 2), (x + gap, y + h / 2), r=0.02)
     x += gap
-    top = f"top $\\mathbf{{z}}_{{{trace['levels']}}}$: {fmt_shape(trace['base'])}\n"
+    top = f"top $\\mathbf{{u}}_{{{trace['levels']}}}$: {fmt_shape(trace['base'])}\n"
     top += "base $\\mathcal{N}(\\mu(\\mathbf{c}), \\sigma(\\mathbf{c})^2)$"
     _box(ax, x, y, 2.0, h, top, _LAT, fontsize=8)
     total = sum(_prod(lv["z"]) for lv in trace["glow"] if lv["z"]) + _prod(trace["base"])
