@@ -44,10 +44,11 @@ from IPython.display import Image, display
 
 from rfn import viz
 from rfn.book import FigureRecorder
-from rfn.book_settings import set_cpu_threads, trained_model
+from rfn.runs import trained_model
+from rfn.runtime import set_cpu_threads
 from rfn.checkpoint import load_checkpoint
 from rfn.data import make_dataset
-from rfn.experiments import cached_json, run_dir
+from rfn.runs import cached_json, run_dir
 from rfn.metrics import best_of_n, get_protocol
 from rfn.metrics.fvd import feature_stats, frechet_distance, fvd_features, fvd_from_features, fvd_videos
 from rfn.runtime import resolve_device

@@ -37,9 +37,10 @@ from IPython.display import Image, Markdown, display
 
 from rfn import viz
 from rfn.book import FigureRecorder
-from rfn.book_settings import set_cpu_threads, trained_model
+from rfn.runs import trained_model
+from rfn.runtime import set_cpu_threads
 from rfn.data import StochasticMovingMNIST, Trajectory
-from rfn.experiments import run_dir
+from rfn.runs import run_dir
 from rfn.runtime import resolve_device
 
 SETTINGS = {  # everything that depends on the profile

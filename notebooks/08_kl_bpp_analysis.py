@@ -47,9 +47,10 @@ from scipy import stats
 
 from rfn import pixels, viz
 from rfn.book import FigureRecorder
-from rfn.book_settings import set_cpu_threads, trained_model
+from rfn.runs import trained_model
+from rfn.runtime import set_cpu_threads
 from rfn.data import Trajectory, make_dataset
-from rfn.experiments import run_dir
+from rfn.runs import run_dir
 from rfn.metrics import psnr, ssim
 from rfn.nets import kl_diag_gaussians, sample_diag_gaussian
 from rfn.runtime import resolve_device

@@ -4,9 +4,11 @@ A stochastic recurrent network (SRNN) whose emission is an exact conditional
 multi-scale Glow, with SRNN/VRNN baselines, the video data sets and metrics
 the thesis uses, and a training engine.
 
-Floors: ``pixels``, ``assets``, ``flows``, ``nets`` and ``data`` import nothing of
-ours above them; ``models`` build on ``flows`` and ``nets``; ``train``,
-``metrics`` and ``cli`` sit on top.
+Layers, each importing only from those below it (``tests/test_layers.py``
+checks): ``pixels``, ``runtime``, ``assets``, ``checkpoint``, ``distributed``;
+then ``flows``, ``nets``, ``data``, ``viz``; then ``models``, ``metrics``; then
+``config``, ``presets``; then ``training``, ``evaluation``; then ``runs``
+(train-or-load for the book) and ``book``; on top the command line ``cli``.
 
 Example:
     >>> import rfn
@@ -22,9 +24,9 @@ def load(path, device=None, expected_model=None):
 
     The checkpoint holds the model's name and config, so nothing else is needed;
     it is read with ``torch.load(weights_only=True)`` and cannot run code.
-    See :func:`rfn.checkpoint.load_model`.
+    See :func:`rfn.models.registry.load_model`.
     """
-    from rfn.checkpoint import load_model
+    from rfn.models.registry import load_model
 
     return load_model(path, device=device, expected_model=expected_model)
 

@@ -1,10 +1,13 @@
-"""Checkpoints: atomic writes, code-free loads, and rebuilding a model from its file.
+"""Checkpoints: atomic writes and code-free loads.
 
 A checkpoint is a plain dictionary of tensors, numbers, strings, lists and
 dicts, so :func:`torch.load` opens it with ``weights_only=True``: loading a
 file cannot run code. It names its model (``model_name``) and stores the
-model's config dataclass as a dict, so :func:`load_model` rebuilds the model
-through :mod:`rfn.models.registry` without pickling any class.
+model's config dataclass as a dict, so :func:`rfn.models.registry.load_model`
+(also ``rfn.load``) rebuilds the model without pickling any class.
+:func:`export_weights` writes the weights-only file of a trained run (model,
+configs and step, no optimiser or random state), as committed under
+``checkpoints/reference/``.
 
 Writes are atomic: the bytes go to a temporary file in the same folder, are
 flushed to disk (``fsync``), and the temporary file is renamed over the
@@ -29,15 +32,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
     "CheckpointError",
+    "export_weights",
     "load_checkpoint",
-    "load_model",
-    "model_from_checkpoint",
     "remove_stale_temporaries",
     "save_checkpoint",
 ]
@@ -206,48 +207,16 @@ def load_checkpoint(
     return data
 
 
-def model_from_checkpoint(
-    data: dict[str, Any], device: str | torch.device | None = None, source: str = "the checkpoint"
-) -> nn.Module:
-    """Rebuild the model held by an already loaded checkpoint dict (see :func:`load_model`)."""
-    from rfn.models.registry import build
-
-    try:
-        model = build(data["model_name"], data["model_config"])
-    except (ValueError, TypeError) as err:
-        raise CheckpointError(f"cannot rebuild the model stored in {source}: {err}") from None
-    try:
-        model.load_state_dict(data["model"], strict=True)
-    except RuntimeError as err:
-        raise CheckpointError(
-            f"the weights in {source} do not fit a {data['model_name']!r} model built from the stored config: "
-            f"{str(err)[:500]}"
-        ) from None
-    return model.to(device if device is not None else "cpu").eval()
+#: what a weights-only export keeps of a training checkpoint
+EXPORT_KEYS = ("model_name", "model_config", "model", "data_config", "train_config", "meta", "step", "torch_version")
 
 
-def load_model(
-    path: str | os.PathLike,
-    device: str | torch.device | None = None,
-    expected_model: str | None = None,
-) -> nn.Module:
-    """Rebuild a trained model from a checkpoint alone, in eval mode.
+def export_weights(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+    """Write the weights-only file of the checkpoint ``src`` (a file or run folder) to ``dst``.
 
-    The model class is looked up by the stored name in the registry and
-    instantiated from the stored config; then its weights are loaded strictly.
-
-    Args:
-        path: checkpoint file (or run folder holding ``last.pt``).
-        device: where the model goes (default: CPU).
-        expected_model: if given, the model name the checkpoint must hold.
-
-    Returns:
-        The model, in ``eval()`` mode, on ``device``.
-
-    Raises:
-        FileNotFoundError, CheckpointError: as :func:`load_checkpoint`; also
-            CheckpointError when the stored model name is not registered or the
-            weights do not fit the rebuilt model.
+    The result loads with :func:`rfn.load` and can start a new run
+    (``rfn train --init-from``), but holds no optimiser or random state, so it
+    cannot resume the run exactly. Returns ``dst``.
     """
-    data = load_checkpoint(path, map_location="cpu", expected_model=expected_model)
-    return model_from_checkpoint(data, device=device, source=str(path))
+    data = load_checkpoint(src)
+    return save_checkpoint(dst, {k: data[k] for k in EXPORT_KEYS if k in data})

@@ -3,7 +3,7 @@
 Usage::
 
     rfn presets
-    rfn train --preset NAME [--set KEY=VALUE ...] --out DIR [--resume] [--steps N] [--device D]
+    rfn train --preset NAME [--set KEY=VALUE ...] --out DIR [--resume] [--steps N] [--device D] [--init-from PATH]
     rfn sample --checkpoint PATH --context N --future M --samples S --out FILE.gif|.mp4|.png
     rfn evaluate ...        (rfn.metrics.evaluate)
     rfn data ...            (rfn.data.cli: prepare BAIR/KTH, look at any data set)
@@ -25,7 +25,6 @@ import importlib
 import importlib.util
 import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
 
 from rfn.data.registry import make_datasets
@@ -41,6 +40,7 @@ overrides (--set, repeatable; values are Python literals, bare words are strings
 examples:
   rfn train --preset quick-smmnist --out runs/quick
   rfn train --preset quick-smmnist --out runs/quick --resume --steps 4000
+  rfn train --preset reference-smmnist --out runs/ref2 --init-from checkpoints/reference/reference-smmnist.pt
   torchrun --nproc_per_node=2 -m rfn.cli train --preset thesis-bair --out runs/bair
 """
 
@@ -82,6 +82,12 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     tr.add_argument("--steps", type=int, default=None, help="total training steps (same as --set train.steps=N)")
     tr.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:1, ... (same as --set train.device=D)")
+    tr.add_argument(
+        "--init-from",
+        default=None,
+        metavar="PATH",
+        help="start a new run from the model weights of this checkpoint (e.g. a committed reference model)",
+    )
 
     sa = sub.add_parser(
         "sample",
@@ -147,40 +153,25 @@ def _presets() -> int:
 
 def _train(args: argparse.Namespace) -> int:
     from rfn import distributed
-    from rfn.models.registry import build
     from rfn.presets import apply_overrides, get_preset
-    from rfn.train import Trainer, seed_everything
+    from rfn.runs import train_preset
 
     overrides = [item for group in args.overrides for item in group]
     if args.steps is not None:
         overrides.append(f"train.steps={args.steps}")
     if args.device is not None:
         overrides.append(f"train.device={args.device}")
-    preset = apply_overrides(get_preset(args.preset), overrides)
-    cfg = preset.train_config()
+    cfg = apply_overrides(get_preset(args.preset), overrides).train_config()
     distributed.init_from_env(cfg.device)
     try:
-        seed_everything(cfg.seed)
-        model = build(preset.model, preset.model_config)
-        data = asdict(preset.data)
-        train_set, val_set = make_datasets(data)
-        trainer = Trainer(
-            model,
-            train_set,
-            val_set,
-            cfg,
-            args.out,
-            data_config=data,
-            resume=args.resume,
-            meta={"preset": preset.name, "overrides": overrides},
-        )
-        rows = trainer.fit()
+        trainer, rows = train_preset(args.preset, args.out, overrides, resume=args.resume, init_from=args.init_from)
         if distributed.is_main():
             last = rows[-1] if rows else {}
-            val = last.get("val_bpp")
-            summary = f"step {trainer.step}: train bpp {last.get('bpp', float('nan')):.4f}"
+            key = "bpp" if "bpp" in last else "loss"
+            val = last.get("val_" + key)
+            summary = f"step {trainer.step}: train {key} {last.get(key, float('nan')):.4f}"
             if val is not None:
-                summary += f", validation bpp {val:.4f}"
+                summary += f", validation {key} {val:.4f}"
             print(f"{summary}; checkpoint {trainer.checkpoint_path}")
     finally:
         distributed.shutdown()
@@ -191,8 +182,9 @@ def _sample(args: argparse.Namespace) -> int:
     import torch
 
     from rfn import viz
-    from rfn.checkpoint import load_checkpoint, model_from_checkpoint
-    from rfn.train import resolve_device
+    from rfn.checkpoint import load_checkpoint
+    from rfn.models.registry import model_from_checkpoint
+    from rfn.runtime import resolve_device
 
     out = Path(args.out)
     if out.suffix.lower() not in (".gif", ".mp4", ".png"):
@@ -261,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
             return _train(args)
         return _sample(args)
     except Exception as err:
-        from rfn.train import NonFiniteError
+        from rfn.training import NonFiniteError
 
         if os.environ.get("RFN_DEBUG"):
             raise

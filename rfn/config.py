@@ -2,7 +2,7 @@
 
 A :class:`Preset` bundles a registered model with its config, a data set with
 its settings, and the training settings that differ from
-:class:`rfn.train.TrainConfig`'s defaults. Presets live in :data:`PRESETS`
+:class:`TrainConfig`'s defaults. Presets live in :data:`PRESETS`
 (:func:`register_preset`, :func:`get_preset`); :func:`apply_overrides` returns a
 copy changed by strings such as ``train.lr=1e-3``, ``model.levels=3`` or
 ``data.seq_len=12``. Values are Python literals checked against the type of
@@ -26,14 +26,138 @@ from __future__ import annotations
 import ast
 import copy
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass, field
 from typing import Any
 
-from rfn.train import TrainConfig
+__all__ = [
+    "IDENTITY_DEFAULTS",
+    "IDENTITY_KEYS",
+    "PRESETS",
+    "DataConfig",
+    "Preset",
+    "TrainConfig",
+    "apply_overrides",
+    "get_preset",
+    "register_preset",
+]
 
-__all__ = ["PRESETS", "DataConfig", "Preset", "apply_overrides", "get_preset", "register_preset"]
+
+@dataclass
+class TrainConfig:
+    """Everything the training loop needs besides the model and the data.
+
+    Defaults follow thesis Tables A.2/A.3 where they give a value (Adam,
+    lr 3e-4, batch 35, 300k steps with linear decay over the final half,
+    beta from 1e-6 to 1); the rest are this project's choices.
+
+    Attributes:
+        lr: Adam learning rate before the decay.
+        batch_size: global batch of data items (split evenly across data-parallel ranks).
+        steps: total optimiser steps of the run.
+        decay_start: step where the linear decay to zero starts; ``None``
+            means ``steps // 2`` (the thesis: 150k of 300k).
+        warmup_steps: steps of a linear learning-rate warm-up from ``lr / warmup_steps``
+            to ``lr`` (0: none, the thesis's schedule; Glow uses one).
+        beta_start: KL weight at step 0.
+        beta_end: KL weight after the warm-up.
+        beta_warmup_steps: steps of the linear beta warm-up (0: ``beta_end`` at once).
+            The thesis gives no length; 10k is this project's choice.
+        grad_clip: maximum global gradient norm, ``None`` for no clipping
+            (the norm is still computed, logged and checked for finiteness).
+        max_nonfinite: skipped non-finite steps tolerated before the run stops.
+        ckpt_every: steps between checkpoints (one is always written at the end).
+        val_every: steps between validations (0: never; always at the end if a
+            validation set is given).
+        val_batches: number of global batches of the validation set per validation.
+        log_every: steps between log rows (CSV, TensorBoard, progress bar).
+        seed: seed of every random generator and of the data order.
+        num_workers: DataLoader worker processes.
+        device: ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+        bf16: bfloat16 autocast on CUDA (ignored on other devices); models
+            keep log-determinants and likelihood sums in float32 themselves.
+        tf32: allow TensorFloat-32 matmuls/convolutions on CUDA.
+        channels_last: convert the model to channels-last memory format.
+        compile: wrap the training forward in :func:`torch.compile`.
+        grad_checkpoint: ask the model to recompute activations in the backward
+            pass (the model must have ``set_grad_checkpointing(bool)``).
+        ddp_find_unused: let DistributedDataParallel look for parameters the loss does not use.
+        progress: show a tqdm progress bar (main process only).
+        tensorboard: write TensorBoard event files to ``out_dir/tb``.
+        keep_previous: keep the checkpoint before ``last.pt`` as ``prev.pt``.
+    """
+
+    lr: float = 3e-4
+    batch_size: int = 35
+    steps: int = 300_000
+    decay_start: int | None = None
+    warmup_steps: int = 0
+    beta_start: float = 1e-6
+    beta_end: float = 1.0
+    beta_warmup_steps: int = 10_000
+    grad_clip: float | None = None
+    max_nonfinite: int = 100
+    ckpt_every: int = 5_000
+    val_every: int = 5_000
+    val_batches: int = 10
+    log_every: int = 100
+    seed: int = 0
+    num_workers: int = 0
+    device: str = "auto"
+    bf16: bool = True
+    tf32: bool = True
+    channels_last: bool = False
+    compile: bool = False
+    grad_checkpoint: bool = False
+    ddp_find_unused: bool = False
+    progress: bool = True
+    tensorboard: bool = True
+    keep_previous: bool = True
+
+    def __post_init__(self) -> None:
+        def need(cond: bool, key: str, what: str) -> None:
+            if not cond:
+                raise ValueError(f"train.{key} must be {what}, got {getattr(self, key)!r}")
+
+        need(self.lr > 0 and math.isfinite(self.lr), "lr", "a positive finite float")
+        for key in ("batch_size", "steps", "ckpt_every", "log_every", "val_batches"):
+            need(isinstance(getattr(self, key), int) and getattr(self, key) >= 1, key, "an integer >= 1")
+        for key in ("warmup_steps", "beta_warmup_steps", "max_nonfinite", "val_every", "num_workers"):
+            need(isinstance(getattr(self, key), int) and getattr(self, key) >= 0, key, "an integer >= 0")
+        need(
+            self.decay_start is None or (isinstance(self.decay_start, int) and 0 <= self.decay_start <= self.steps),
+            "decay_start",
+            f"None or an integer in [0, steps={self.steps}]",
+        )
+        need(0 <= self.beta_start <= self.beta_end, "beta_start", f"in [0, beta_end={self.beta_end}]")
+        need(self.grad_clip is None or self.grad_clip > 0, "grad_clip", "None or a positive float")
+
+    @property
+    def decay_start_step(self) -> int:
+        """The step where the linear learning-rate decay starts (``decay_start`` resolved)."""
+        return self.steps // 2 if self.decay_start is None else self.decay_start
+
+
+# Train settings that define a run: a restart with other values would not continue the same run.
+IDENTITY_KEYS = ("lr", "batch_size", "decay_start", "beta_start", "beta_end", "beta_warmup_steps", "grad_clip", "seed")
+
+
+# Train settings that define a run: a restart with other values would not continue the same run.
+# A key missing from a run written by an older version counts as its default (see IDENTITY_DEFAULTS).
+IDENTITY_KEYS = (
+    "lr",
+    "batch_size",
+    "decay_start",
+    "beta_start",
+    "beta_end",
+    "beta_warmup_steps",
+    "grad_clip",
+    "seed",
+    "warmup_steps",
+)
+IDENTITY_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.name in IDENTITY_KEYS}
 
 
 @dataclass
@@ -42,14 +166,15 @@ class DataConfig:
 
     Attributes:
         name: data set name, e.g. ``"smmnist"``.
-        seq_len: frames per training sequence.
+        seq_len: frames (time steps) per training sequence; ``None`` for data sets of
+            single items (images, image pairs, points).
         root: folder of data on disk (``None``: the data set's default).
         val_split: split used for validation during training.
         kwargs: further keyword arguments of the data set (e.g. ``{"num_digits": 2}``).
     """
 
     name: str
-    seq_len: int = 10
+    seq_len: int | None = 10
     root: str | None = None
     val_split: str = "test"
     kwargs: dict[str, Any] = field(default_factory=dict)
@@ -64,7 +189,7 @@ class Preset:
         model: registered model name (see ``rfn.models.registry.MODELS``).
         model_config: fields of the model's config dataclass that differ from its defaults.
         data: the :class:`DataConfig`.
-        train: fields of :class:`rfn.train.TrainConfig` that differ from its defaults.
+        train: fields of :class:`TrainConfig` that differ from its defaults.
         description: one line for ``rfn presets``.
     """
 
@@ -309,7 +434,7 @@ def apply_overrides(preset: Preset, overrides: list[str] | tuple[str, ...]) -> P
             config_from_dict(cfg_cls, copy.deepcopy(out.model_config))  # the model config's own checks
         except (TypeError, ValueError) as err:
             raise ValueError(f"overrides {list(overrides)} give an invalid {out.model!r} model config: {err}") from None
-    if out.data.seq_len < 2:
+    if out.data.seq_len is not None and out.data.seq_len < 2:
         raise ValueError(
             f"data.seq_len must be at least 2 (one conditioning frame and one to predict), got {out.data.seq_len}"
         )

@@ -6,8 +6,26 @@ small operations down by orders of magnitude. One thread per worker is fastest.
 """
 
 import os
+from types import SimpleNamespace
 
+import pytest
 import torch
+from toy_video_model import RecordingVideos, ToyConfig, ToyVideos, cfg, make_model, params, scramble_global_rng
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     torch.set_num_threads(1)
+
+
+@pytest.fixture
+def toy() -> SimpleNamespace:
+    """The toy video model and data of ``toy_video_model.py``: ``toy.model(seed, **config)``,
+    ``toy.videos(n, ...)``, ``toy.cfg(**train)``, ``toy.params(model)``, ``toy.scramble()``."""
+    return SimpleNamespace(
+        model=make_model,
+        videos=ToyVideos,
+        recording_videos=RecordingVideos,
+        config=ToyConfig,
+        cfg=cfg,
+        params=params,
+        scramble=scramble_global_rng,
+    )

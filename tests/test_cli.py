@@ -12,10 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from toy_video_model import ToyConfig, ToyVideos
-
-from rfn import cli
+from rfn import cli, runs
 from rfn.checkpoint import load_checkpoint
 from rfn.config import PRESETS, DataConfig, Preset, apply_overrides, get_preset, register_preset
 
@@ -41,16 +38,17 @@ TOY = Preset(
 
 
 @pytest.fixture(autouse=True)
-def toy_preset(monkeypatch):
+def toy_preset(monkeypatch, toy):
     register_preset(TOY, replace=True)
 
     def fake_datasets(data, splits=("train", "val")):
         return [
-            ToyVideos(16 if s == "train" else 8, seq_len=data["seq_len"], offset=0 if s == "train" else 500)
+            toy.videos(16 if s == "train" else 8, seq_len=data["seq_len"], offset=0 if s == "train" else 500)
             for s in splits
         ]
 
-    monkeypatch.setattr(cli, "make_datasets", fake_datasets)
+    monkeypatch.setattr(cli, "make_datasets", fake_datasets)  # rfn sample
+    monkeypatch.setattr(runs, "make_datasets", fake_datasets)  # rfn train
     yield
     PRESETS.pop("test-toy", None)
 
@@ -69,7 +67,7 @@ def test_get_preset_unknown_lists_valid():
         get_preset("nope")
 
 
-def test_apply_overrides_sections_types_and_bare_keys():
+def test_apply_overrides_sections_types_and_bare_keys(toy):
     p = apply_overrides(
         TOY,
         [
@@ -90,7 +88,7 @@ def test_apply_overrides_sections_types_and_bare_keys():
     assert p.data.seq_len == 5 and p.data.kwargs == {"seed": 7}
     assert TOY.train["lr"] == 1e-2 and TOY.data.kwargs == {"seed": 1}  # the registered preset is untouched
     assert p.train_config().steps == 300
-    assert ToyConfig(**p.model_config).hidden == 8
+    assert toy.config(**p.model_config).hidden == 8
 
 
 def test_apply_overrides_errors():
@@ -218,15 +216,15 @@ def test_torchrun_two_cpu_processes(tmp_path):
     script = tmp_path / "launch.py"
     script.write_text(
         textwrap.dedent(
-            f"""
+            """
             import sys
-            sys.path.insert(0, {str(Path(__file__).parent)!r})
             from toy_video_model import ToyVideos
             import test_cli
             from rfn import cli
             from rfn.config import register_preset
             register_preset(test_cli.TOY, replace=True)
-            cli.make_datasets = lambda data, splits=("train", "val"): [ToyVideos(16), ToyVideos(8, offset=500)]
+            from rfn import runs
+            runs.make_datasets = lambda data, splits=("train", "val"): [ToyVideos(16), ToyVideos(8, offset=500)]
             sys.exit(cli.main(sys.argv[1:]))
             """
         )
@@ -234,7 +232,13 @@ def test_torchrun_two_cpu_processes(tmp_path):
     out_dir = tmp_path / "ddp"
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", str(script)]
     cmd += ["train", "--preset", "test-toy", "--out", str(out_dir), "--steps", "2"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=240, env={**_env(), "OMP_NUM_THREADS": "1"})
+    proc = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env={**_env(), "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parent)},
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     ckpt = load_checkpoint(out_dir / "last.pt")
     assert ckpt["world_size"] == 2 and ckpt["step"] == 2 and len(ckpt["rng"]) == 2

@@ -1,4 +1,6 @@
-"""A toy sequence model and data set for the training-engine tests (no flows, no BatchNorm).
+"""A toy sequence model, data set and helpers for the training-engine tests (no flows, no BatchNorm).
+
+The tests reach them through the ``toy`` fixture of ``conftest.py``.
 
 The model has what the engine must cope with: a data-dependent initialisation
 on its first training call (like ActNorm), random dequantisation and a
@@ -11,12 +13,15 @@ from __future__ import annotations
 
 import math
 import os
+import random
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from rfn.config import TrainConfig
 from rfn.models.registry import register
 from rfn.pixels import bits_per_pixel, dequantize, to_float, to_uint8
 
@@ -155,7 +160,8 @@ def ddp_worker(rank: int, world: int, port: int, out_dir: str, result: str, cfg_
     """One process of the gloo data-parallel test: train, then save parameters, log rows and indices read."""
     import torch.distributed as dist
 
-    from rfn.train import TrainConfig, Trainer
+    from rfn.config import TrainConfig
+    from rfn.training import Trainer
 
     os.environ["LOCAL_RANK"] = str(rank)
     torch.set_num_threads(1)
@@ -176,3 +182,38 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def cfg(**kw) -> TrainConfig:
+    """A short CPU training config for the toy model; keywords override."""
+    base = dict(
+        lr=1e-2,
+        batch_size=4,
+        steps=8,
+        decay_start=None,
+        beta_start=1e-3,
+        beta_end=1.0,
+        beta_warmup_steps=4,
+        grad_clip=5.0,
+        log_every=2,
+        ckpt_every=100,
+        val_every=4,
+        val_batches=1,
+        device="cpu",
+        progress=False,
+        tensorboard=False,
+    )
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def params(model) -> dict[str, torch.Tensor]:
+    """A copy of every parameter and buffer."""
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
+
+
+def scramble_global_rng() -> None:
+    """Put every global generator in another state (as in a new process)."""
+    torch.manual_seed(12345)
+    np.random.seed(12345)  # noqa: NPY002
+    random.seed(12345)

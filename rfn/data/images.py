@@ -47,6 +47,7 @@ from rfn.data.mnist import load_mnist
 __all__ = [
     "CelebAImages",
     "InnerSquare",
+    "MNISTImages",
     "conditional_celeba",
     "conditional_mnist",
     "join_inner_square",
@@ -117,11 +118,36 @@ class InnerSquare(Dataset):
         return split_inner_square(quantize(image, self.n_bits), self.inner)
 
 
+class MNISTImages(Dataset):
+    """MNIST digits as ``uint8 [1, 28 + 2 pad, 28 + 2 pad]`` images (zero padding, no interpolation).
+
+    Args:
+        split: a split of :func:`rfn.data.mnist.load_mnist` (``"train"`` 50k, ``"valid"``, ``"test"``).
+        pad: zero pixels added on each side (2 gives the 32x32 images of the inner-square task).
+        length: use only the first ``length`` images (``None``: all).
+    """
+
+    def __init__(self, split: str = "train", pad: int = 0, length: int | None = None) -> None:
+        if not isinstance(pad, int) or pad < 0:
+            raise ValueError(f"pad must be an integer >= 0, got {pad!r}")
+        images, labels = load_mnist(split)
+        if length is not None:
+            if not isinstance(length, int) or not 1 <= length <= len(images):
+                raise ValueError(f"length must be an integer in 1..{len(images)} for the {split} split, got {length!r}")
+            images, labels = images[:length], labels[:length]
+        self.images = torch.nn.functional.pad(images, (pad,) * 4).unsqueeze(1)
+        self.labels = labels
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.images[index]
+
+
 def conditional_mnist(split: str = "train", n_bits: int = 2, inner: int = 16) -> InnerSquare:
     """The inner-square task on MNIST zero-padded to 32x32: items ``([1, 32, 32], [1, inner, inner])``."""
-    images, _ = load_mnist(split)
-    padded = torch.nn.functional.pad(images, (2, 2, 2, 2)).unsqueeze(1)
-    return InnerSquare(padded, n_bits=n_bits, inner=inner)
+    return InnerSquare(MNISTImages(split, pad=2).images, n_bits=n_bits, inner=inner)
 
 
 def _celeba_folder(root: Path) -> Path:

@@ -4,13 +4,19 @@ Example:
     >>> x = two_moons(500, noise=0.05, seed=0)
     >>> x.shape, x.dtype
     (torch.Size([500, 2]), torch.float32)
+    >>> ds = TwoMoons("test", length=10)
+    >>> ds[0].shape, bool((ds[3] == two_moons(10, seed=1)[3]).all())
+    (torch.Size([2]), True)
 """
 
 from __future__ import annotations
 
 import torch
+from torch.utils.data import Dataset
 
-__all__ = ["two_moons"]
+__all__ = ["TwoMoons", "two_moons"]
+
+_LENGTH = {"train": 20_000, "test": 5_000}
 
 
 def two_moons(
@@ -42,3 +48,27 @@ def two_moons(
     x, y = make_moons(n_samples=n, noise=noise, random_state=seed)
     points = torch.from_numpy(x).to(dtype)
     return (points, torch.from_numpy(y).long()) if return_labels else points
+
+
+class TwoMoons(Dataset):
+    """A fixed set of two-moons points as a data set: items are float ``[2]``.
+
+    Args:
+        split: ``"train"`` (points of :func:`two_moons` with ``seed``, 20,000 by default) or
+            ``"test"`` (with ``seed + 1``, 5,000 by default).
+        length: number of points (``None``: the default of the split).
+        noise: standard deviation of the Gaussian noise.
+        seed: random state of the training points.
+    """
+
+    def __init__(self, split: str = "train", length: int | None = None, noise: float = 0.05, seed: int = 0) -> None:
+        if split not in _LENGTH:
+            raise ValueError(f"unknown two-moons split {split!r}; choose train or test")
+        n = _LENGTH[split] if length is None else length
+        self.points = two_moons(n, noise=noise, seed=seed + (split == "test"))
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.points[index]

@@ -76,7 +76,7 @@ _UNITS = {"psnr": "dB", "ssim": "", "lpips": ""}
 
 
 def _resolve_device(spec: str | torch.device | None) -> torch.device:
-    from rfn.train import resolve_device
+    from rfn.runtime import resolve_device
 
     return resolve_device("auto" if spec is None else spec)
 
@@ -96,7 +96,8 @@ def _git_commit() -> dict[str, Any]:
 
 def _load(model_or_path, device: torch.device, data_config: dict | None) -> tuple[torch.nn.Module, dict, dict]:
     """Model on ``device`` in eval mode, its data config, and what identifies the checkpoint."""
-    from rfn.checkpoint import load_checkpoint, model_from_checkpoint
+    from rfn.checkpoint import load_checkpoint
+    from rfn.models.registry import model_from_checkpoint
 
     if isinstance(model_or_path, torch.nn.Module):
         if data_config is None:

@@ -9,6 +9,7 @@
 from rfn.models.dense import DenseSRNN, DenseSRNNConfig, DenseVRNN, DenseVRNNConfig  # noqa: F401 (registers dense-srnn, dense-vrnn)
 from rfn.models.deterministic import ConvLSTMAutoencoder, DeterministicConfig
 from rfn.models.image_glow import ConditionalImageGlow, ConditionalImageGlowConfig, ImageGlow, ImageGlowConfig
+from rfn.models.point_flow import PointFlow, PointFlowConfig  # noqa: F401 (registers point-flow)
 from rfn.models.recurrent import LatentConfig, RecurrentLatentModel, check_video
 from rfn.models.registry import MODELS, build, register
 from rfn.models.rfn import RFN, RFNConfig

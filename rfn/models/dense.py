@@ -27,8 +27,9 @@ bound); the KL divergence is in closed form.
 
 Units: the data are continuous, so there are no bits per pixel. :meth:`DenseSRNN.loss`
 reports ``nll``, ``kl`` and ``elbo`` in nats per sequence (summed over the ``T - 1``
-modelled steps and the ``D`` dimensions), and, for the columns the training engine
-expects, ``loss``, ``bpp``, ``nll_bpp`` and ``kl_bpp`` in nats per dimension.
+modelled steps and the ``D`` dimensions) and the objective ``loss`` in nats per
+dimension. The models take float batches ``[B, T, D]`` (registered with batch kind
+``"sequences"``), so the training engine fits them like the video models.
 
 Example:
     >>> cfg = DenseSRNNConfig(x_dim=4, h_dim=8, z_dim=2, a_dim=8, hidden=8)
@@ -36,7 +37,7 @@ Example:
     >>> x = torch.randn(3, 5, 4)
     >>> out = model.loss(x)
     >>> sorted(out)
-    ['bpp', 'elbo', 'kl', 'kl_bpp', 'loss', 'nll', 'nll_bpp']
+    ['elbo', 'kl', 'loss', 'nll']
     >>> model.predict(x[:, :2], n_future=3, n_samples=2).shape
     torch.Size([3, 2, 3, 4])
 """
@@ -163,7 +164,7 @@ class _GaussianMLP(nn.Module):
         return mu, F.softplus(raw) + self.min_std
 
 
-@register("dense-srnn", DenseSRNNConfig)
+@register("dense-srnn", DenseSRNNConfig, batch="sequences")
 class DenseSRNN(nn.Module):
     """SRNN on float vector sequences ``[B, T, D]`` (thesis appendix A.3; Fraccaro et al., 2016).
 
@@ -306,10 +307,8 @@ class DenseSRNN(nn.Module):
 
         Returns:
             ``loss``: ``(NLL + beta KL) / ((T-1) D)``, nats per dimension (to minimise);
-            ``nll``, ``kl``: nats per sequence; ``elbo``: ``-(nll + kl)``, nats per sequence;
-            ``bpp``, ``nll_bpp``, ``kl_bpp``: the negative ELBO and its parts in nats per
-            dimension (continuous data have no bits per pixel; the names are the columns
-            the training engine logs).
+            ``nll``, ``kl``: nats per sequence; ``elbo``: ``-(nll + kl)``, nats per sequence
+            (continuous data have no bits per pixel).
         """
         terms = self.elbo_terms(x)
         nll, kl = terms["nll"].sum(1), terms["kl"].sum(1)
@@ -317,9 +316,6 @@ class DenseSRNN(nn.Module):
         nll_d, kl_d = nll.detach().mean(), kl.detach().mean()
         return {
             "loss": (nll + beta * kl).mean() / dims,
-            "bpp": (nll_d + kl_d) / dims,
-            "nll_bpp": nll_d / dims,
-            "kl_bpp": kl_d / dims,
             "nll": nll_d,
             "kl": kl_d,
             "elbo": -(nll_d + kl_d),
@@ -380,7 +376,7 @@ class DenseSRNN(nn.Module):
         return f"{self.num_parameters() / 1e3:.1f} k parameters"
 
 
-@register("dense-vrnn", DenseVRNNConfig)
+@register("dense-vrnn", DenseVRNNConfig, batch="sequences")
 class DenseVRNN(DenseSRNN):
     """VRNN on vector sequences: ``z_{t-1}`` enters the LSTM, no smoothing (Chung et al., 2015)."""
 

@@ -55,7 +55,7 @@ def _loss_dict(log_prob: torch.Tensor, shape: tuple[int, ...], n_bits: int) -> d
     return {"loss": per_dim, "bpp": bpp, "nll_bpp": bpp, "kl_bpp": zero}
 
 
-@register("glow", ImageGlowConfig)
+@register("glow", ImageGlowConfig, batch="images")
 class ImageGlow(nn.Module):
     """Unconditional Glow on ``uint8`` images.
 
@@ -165,7 +165,7 @@ class _CondEncoder(nn.Module):
         return maps
 
 
-@register("cond-glow", ConditionalImageGlowConfig)
+@register("cond-glow", ConditionalImageGlowConfig, batch="pairs")
 class ConditionalImageGlow(nn.Module):
     """Conditional Glow ``p(target | condition)`` for the image completion task (thesis A.4)."""
 

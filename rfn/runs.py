@@ -1,0 +1,262 @@
+"""Train-or-load: the runs the book's notebooks share, and the one function that trains a preset.
+
+A notebook asks for a model by *kind* and the book's *profile*; the profile and
+kind name a preset (:func:`preset_for`), and every setting of the run lives in
+that preset (:mod:`rfn.presets`). Kinds are the four video models (``"rfn"``,
+``"srnn"``, ``"vrnn"``, ``"deterministic"``, on SM-MNIST) and the book's other
+named runs, which are presets called ``<profile>-<kind>`` (``"glow-mnist"``,
+``"cond-glow-mnist"``, ``"moons-flow"``, ``"sinusoid-srnn-smooth"``,
+``"ablation-rfn-L1"``, ...).
+
+* :func:`train_preset` trains a preset (with ``--set``-style overrides) through
+  :class:`rfn.training.Trainer`; ``rfn train`` calls it too.
+* :func:`ensure_trained` returns the checkpoint of the finished run of a kind at a
+  profile under ``<root>/<profile>/``, training (or resuming) it first when needed;
+  :func:`trained_model` loads it. Heavy runs can be made elsewhere with
+  ``rfn train --preset NAME --out <run_dir>`` and are then picked up.
+* The ``reference`` profile trains nothing: it loads the weights-only files
+  ``checkpoints/reference/<preset>.pt`` (:func:`reference_checkpoint`); kinds
+  without a reference preset use their quick preset's file.
+* :func:`cached_json` stores numbers computed from a checkpoint beside it.
+
+Example:
+    >>> preset_for("rfn", "quick"), preset_for("glow-mnist", "smoke"), preset_for("moons-flow", "reference")
+    ('quick-smmnist', 'smoke-glow-mnist', 'quick-moons-flow')
+    >>> str(run_dir("srnn", "smoke", seed=1, root="artifacts"))
+    'artifacts/smoke/srnn-smmnist-seed1'
+    >>> str(run_dir("glow-mnist", "quick", root="artifacts"))
+    'artifacts/quick/glow-mnist-seed0'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from rfn.data import make_datasets
+from rfn.presets import PRESETS, SCALES, apply_overrides, get_preset
+from rfn.runtime import seed_everything, to_jsonable
+
+__all__ = [
+    "PROFILES",
+    "PROFILE_PRESETS",
+    "VIDEO_KINDS",
+    "cached_json",
+    "ensure_trained",
+    "preset_for",
+    "reference_checkpoint",
+    "run_dir",
+    "train_preset",
+    "trained_model",
+]
+
+#: the book's profiles: the preset scales
+PROFILES = SCALES
+#: the models every results page compares, trained on SM-MNIST
+VIDEO_KINDS = ("rfn", "srnn", "vrnn", "deterministic")
+#: profile -> video kind -> preset
+PROFILE_PRESETS: dict[str, dict[str, str]] = {
+    "smoke": {"rfn": "smoke", "srnn": "smoke-srnn", "vrnn": "smoke-vrnn", "deterministic": "smoke-deterministic"},
+    **{
+        profile: {
+            "rfn": f"{profile}-smmnist",
+            **{kind: f"{profile}-smmnist-{kind}" for kind in ("srnn", "vrnn", "deterministic")},
+        }
+        for profile in ("quick", "reference", "thesis")
+    },
+}
+#: where the reference profile's weights-only files live (relative to the working directory)
+REFERENCE_ROOT = Path("checkpoints") / "reference"
+
+
+def _check_profile(profile: str) -> None:
+    if profile not in PROFILES:
+        hint = " (the profile once called 'full' is 'thesis')" if profile == "full" else ""
+        raise ValueError(f"unknown profile {profile!r}{hint}; choose one of {', '.join(PROFILES)}")
+
+
+def preset_for(kind: str, profile: str) -> str:
+    """The preset that trains model ``kind`` at a book profile."""
+    _check_profile(profile)
+    if kind in VIDEO_KINDS:
+        return PROFILE_PRESETS[profile][kind]
+    name = f"{profile}-{kind}"
+    if name not in PRESETS and profile == "reference":
+        name = f"quick-{kind}"
+    if name not in PRESETS:
+        known = sorted({p.split("-", 1)[1] for p in PRESETS if p.startswith(f"{profile}-")} | set(VIDEO_KINDS))
+        raise ValueError(f"no preset for kind {kind!r} at profile {profile!r}; kinds there: {', '.join(known)}")
+    return name
+
+
+def run_dir(
+    kind: str, profile: str, seed: int = 0, root: str | os.PathLike = "artifacts", dataset: str = "smmnist"
+) -> Path:
+    """Folder of the run that trains ``kind`` at ``profile`` with ``seed``."""
+    preset_for(kind, profile)
+    name = f"{kind}-{dataset}" if kind in VIDEO_KINDS else kind
+    return Path(root) / profile / f"{name}-seed{seed}"
+
+
+def reference_checkpoint(kind: str, root: str | os.PathLike = REFERENCE_ROOT) -> Path:
+    """The weights-only file the ``reference`` profile loads for ``kind``: ``<root>/<preset>.pt``."""
+    return Path(root) / f"{preset_for(kind, 'reference')}.pt"
+
+
+def train_preset(
+    preset_name: str,
+    out: str | os.PathLike,
+    overrides: Sequence[str] = (),
+    resume: bool = False,
+    meta: dict[str, Any] | None = None,
+    init_from: str | os.PathLike | None = None,
+):
+    """Train a preset (with ``--set``-style overrides) into ``out``; returns ``(trainer, rows)``.
+
+    Args:
+        preset_name: a name in :data:`rfn.presets.PRESETS`.
+        out: the run folder.
+        overrides: ``key=value`` strings (``rfn train --set``).
+        resume: continue the run in ``out``.
+        meta: extra plain data stored with the run.
+        init_from: a checkpoint (weights-only or full) whose model weights start a new run;
+            ignored when the run resumes from its own checkpoint.
+
+    The wall and CPU seconds of the training are added up in ``out/train_time.json``.
+    """
+    from rfn.checkpoint import load_checkpoint
+    from rfn.models.registry import MODELS, build, config_from_dict
+    from rfn.training import Trainer
+
+    preset = apply_overrides(get_preset(preset_name), list(overrides))
+    cfg = preset.train_config()
+    seed_everything(cfg.seed)
+    model = build(preset.model, preset.model_config)
+    info = {"preset": preset.name, "overrides": list(overrides), **(meta or {})}
+    if init_from is not None and not (resume and (Path(out) / "last.pt").exists()):
+        start = load_checkpoint(init_from, expected_model=preset.model)
+        if config_from_dict(MODELS[preset.model][0], dict(start["model_config"])) != model.config:
+            raise ValueError(
+                f"--init-from {init_from} holds a {preset.model!r} model with another config than preset "
+                f"{preset.name!r} (with these overrides); start from a checkpoint of the same preset"
+            )
+        model.load_state_dict(start["model"])
+        info["init_from"] = str(init_from)
+    data = asdict(preset.data)
+    train_set, val_set = make_datasets(data)
+    trainer = Trainer(model, train_set, val_set, cfg, out, data_config=data, resume=resume, meta=info)
+    t0, c0 = time.perf_counter(), time.process_time()
+    rows = trainer.fit()
+    if rows and trainer.out_dir.is_dir():
+        timing = trainer.out_dir / "train_time.json"
+        took = json.loads(timing.read_text()) if timing.is_file() else {"wall_s": 0.0, "cpu_s": 0.0}
+        took = {"wall_s": took["wall_s"] + time.perf_counter() - t0, "cpu_s": took["cpu_s"] + time.process_time() - c0}
+        timing.write_text(json.dumps(took))
+    return trainer, rows
+
+
+def _finished(ckpt: Path, steps: int) -> bool:
+    from rfn.checkpoint import load_checkpoint
+
+    try:
+        return int(load_checkpoint(ckpt)["step"]) >= steps
+    except (OSError, ValueError):
+        return False
+
+
+def ensure_trained(
+    kind: str = "rfn",
+    profile: str = "quick",
+    seed: int = 0,
+    root: str | os.PathLike = "artifacts",
+    device: str | None = None,
+    progress: bool = False,
+) -> Path:
+    """The checkpoint of the finished run of ``kind`` at ``profile``; trains (or resumes) it first if needed.
+
+    Args:
+        kind: a video kind or one of the book's named runs (see :func:`preset_for`).
+        profile: ``"smoke"``, ``"quick"``, ``"reference"`` or ``"thesis"``.
+        seed: training seed (part of the run folder's name).
+        root: the notebooks' ``artifacts_dir``.
+        device: ``"cpu"``, ``"cuda"``, ... or ``None``/``"auto"``.
+        progress: show the training progress bar.
+
+    Returns:
+        ``<root>/<profile>/<run>/last.pt``; at the ``reference`` profile the file
+        :func:`reference_checkpoint` names, which must exist (nothing is trained).
+    """
+    name = preset_for(kind, profile)
+    if profile == "reference":
+        path = reference_checkpoint(kind)
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"reference checkpoint {path} is missing; train it with `rfn train --preset {name} --out "
+                f'runs/{name}` (hours on a CPU) and export it with `python -c "from rfn.checkpoint import '
+                f"export_weights; export_weights('runs/{name}', '{path}')\"`, or use the quick profile"
+            )
+        return path
+    extra = [f"train.seed={seed}", f"train.progress={progress}"]
+    if device not in (None, "auto"):
+        extra.append(f"train.device={device}")
+    steps = apply_overrides(get_preset(name), extra).train_config().steps
+    out = run_dir(kind, profile, seed, root)
+    ckpt = out / "last.pt"
+    if not _finished(ckpt, steps):
+        train_preset(name, out, extra, resume=ckpt.exists(), meta={"kind": kind, "profile": profile})
+    return ckpt
+
+
+def trained_model(
+    kind: str,
+    profile: str,
+    seed: int = 0,
+    root: str | os.PathLike = "artifacts",
+    device: str | None = None,
+    dataset: str = "smmnist",
+) -> nn.Module:
+    """The book's model ``kind`` at ``profile`` (see :func:`ensure_trained`), in eval mode on ``device``.
+
+    ``dataset``: the video kinds have book presets on SM-MNIST only; BAIR and KTH
+    runs are trained with ``rfn train --preset thesis-bair`` (or ``thesis-kth``) on prepared data.
+    """
+    from rfn.models.registry import load_model
+
+    if dataset != "smmnist":
+        raise ValueError(
+            f"the book trains SM-MNIST video models only (dataset={dataset!r} given); for BAIR or KTH prepare "
+            "the data (`rfn data prepare`) and train `rfn train --preset thesis-bair` (or thesis-kth)"
+        )
+    device = None if device == "auto" else device
+    return load_model(ensure_trained(kind, profile, seed, root=root, device=device), device=device)
+
+
+def cached_json(path: str | os.PathLike, compute: Callable[[], Any], key: dict[str, Any] | None = None) -> Any:
+    """Return the JSON stored at ``path`` if it was made with the same ``key``; else compute and store it.
+
+    ``key`` describes what the numbers depend on (checkpoint step, protocol, seed, ...);
+    a different key recomputes. The file is written atomically.
+    """
+    path = Path(path)
+    tag = hashlib.sha256(json.dumps(key or {}, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    if path.is_file():
+        try:
+            stored = json.loads(path.read_text())
+            if stored.get("key") == tag:
+                return stored["value"]
+        except (ValueError, KeyError):
+            pass
+    value = compute()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps({"key": tag, "value": to_jsonable(value)}))
+    os.replace(tmp, path)
+    return json.loads(path.read_text())["value"]

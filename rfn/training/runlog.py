@@ -1,0 +1,187 @@
+"""What a run records: ``metrics.csv``, TensorBoard events, and the identity of the run.
+
+:class:`RunLog` appends one row per logged step; :func:`run_identity` and
+:func:`identity_diff` decide whether a folder holds the same run (so it can be
+resumed) or another one. Settings that a run written by an older version does
+not store count as their defaults, so old runs still resume.
+
+Example:
+    >>> info = {"model_name": "m", "model_config": {"a": 1}, "data_config": {"root": "/x"}, "train_config": {"lr": 1.0}}
+    >>> identity_diff(info, {**info, "model_config": {"a": 2}})
+    ['model_config.a: 1 there, 2 now']
+    >>> identity_diff(info, {**info, "train_config": {"lr": 1.0, "warmup_steps": 0}})
+    []
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from rfn.checkpoint import load_checkpoint
+from rfn.config import IDENTITY_DEFAULTS, IDENTITY_KEYS
+
+__all__ = ["RunDirectoryError", "RunLog", "check_run_folder", "identity_diff", "run_identity"]
+
+
+class RunLog:
+    """Rows to ``out_dir/metrics.csv`` (header fixed by the first row) and TensorBoard scalars in ``out_dir/tb``.
+
+    Restarting at ``start_step`` keeps only the rows (and TensorBoard events) up to
+    that step: later ones were written by a run that died and are logged again.
+    """
+
+    def __init__(self, out_dir: Path, start_step: int, tensorboard: bool):
+        self.path = out_dir / "metrics.csv"
+        self.fieldnames: list[str] | None = None
+        self.rows: list[dict[str, str]] = []
+        if self.path.exists():
+            # keep only what the checkpoint we restart from had seen; later rows will be logged again
+            with open(self.path, newline="") as f:
+                reader = csv.DictReader(f)
+                self.fieldnames = list(reader.fieldnames or []) or None
+                self.rows = [r for r in reader if r.get("step") and int(r["step"]) <= start_step]
+            self._rewrite()
+        self.tensorboard, self.tb_dir = tensorboard, out_dir / "tb"
+        # events past the checkpoint we restart from were logged by a run that died; drop them
+        self.purge_step: int | None = start_step + 1 if start_step else None
+        self.writer = None
+
+    def _rewrite(self) -> None:
+        tmp = self.path.with_name(".metrics.csv.tmp")
+        with open(tmp, "w", newline="") as f:
+            if self.fieldnames:
+                w = csv.DictWriter(f, fieldnames=self.fieldnames, restval="")
+                w.writeheader()
+                w.writerows(self.rows)
+        os.replace(tmp, self.path)
+
+    def write(self, row: dict[str, Any]) -> None:
+        row = {k: ("" if v is None else v) for k, v in row.items()}
+        if self.fieldnames is None:
+            self.fieldnames = list(row)
+            self._rewrite()
+        extra = [k for k in row if k not in self.fieldnames]
+        if extra:  # a metric appeared later (rare): widen the header, older rows get blanks
+            self.fieldnames += extra
+            self._rewrite()
+        self.rows.append({k: str(v) for k, v in row.items()})
+        with open(self.path, "a", newline="") as f:
+            csv.DictWriter(f, fieldnames=self.fieldnames, restval="").writerow(row)
+        if self.tensorboard and self.writer is None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(log_dir=str(self.tb_dir), purge_step=self.purge_step)
+            self.purge_step = None
+        if self.writer is not None:
+            step = int(row["step"])
+            for k, v in row.items():
+                if k == "step" or not isinstance(v, (int, float)) or isinstance(v, bool):
+                    continue
+                tag = "val/" + k[4:] if k.startswith("val_") else "train/" + k
+                self.writer.add_scalar(tag, v, step)
+            self.writer.flush()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+
+def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(d, dict):
+        out: dict[str, Any] = {}
+        for k, v in d.items():
+            out.update(_flatten(v, f"{prefix}{k}."))
+        return out
+    return {prefix[:-1]: d}
+
+
+def run_identity(info: dict[str, Any]) -> dict[str, Any]:
+    """What a run is, flattened to dotted keys: model, model config, data (not where it lives), identity train keys."""
+    train = info.get("train_config", {})
+    ident = {
+        "model_name": info.get("model_name"),
+        "model_config": info.get("model_config"),
+        "data_config": info.get("data_config"),
+        "train_config": {k: train.get(k, IDENTITY_DEFAULTS[k]) for k in IDENTITY_KEYS},
+    }
+    flat = _flatten(json.loads(json.dumps(ident)))
+    flat.pop("data_config.root", None)  # where the files are is not what the run is
+    return flat
+
+
+def _model_config_defaults(model_name: Any) -> dict[str, Any]:
+    """Dotted ``model_config.*`` keys -> defaults of the registered model's config (none if unknown)."""
+    from rfn.models.registry import MODELS
+
+    entry = MODELS.get(model_name) if isinstance(model_name, str) else None
+    if entry is None:
+        return {}
+    try:
+        values = dataclasses.asdict(entry[0]())
+    except (TypeError, ValueError):  # a config without defaults for every field
+        return {}
+    return _flatten(json.loads(json.dumps(values, default=str)), "model_config.")
+
+
+def identity_diff(stored: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    """One line per identity key on which two runs (``run.json`` or checkpoint contents) differ.
+
+    A model-config key the stored run lacks (a field added to the model since) counts as its default.
+    """
+    a, b = run_identity(stored), run_identity(now)
+    defaults = _model_config_defaults(now.get("model_name"))
+    return [
+        f"{k}: {a.get(k, defaults.get(k))!r} there, {b.get(k)!r} now"
+        for k in sorted(set(a) | set(b))
+        if a.get(k, defaults.get(k)) != b.get(k)
+    ]
+
+
+class RunDirectoryError(ValueError):
+    """The output folder holds another run, or a run that cannot be resumed with this config."""
+
+
+def check_run_folder(out: Path, info: dict[str, Any], resume: bool, verbose: bool = True) -> Path | None:
+    """Refuse a folder holding another run; return the checkpoint to resume from, if any.
+
+    Args:
+        out: the run folder.
+        info: what the new run is (``run.json`` contents: model, configs, data).
+        resume: continue a run found there (it must be the same run).
+        verbose: print what happens to stderr (the main process only).
+    """
+    if out.exists() and not out.is_dir():
+        raise RunDirectoryError(f"output path {out} exists and is not a folder")
+    run_json, last = out / "run.json", out / "last.pt"
+    if not (run_json.exists() or last.exists()):
+        if resume and verbose:
+            print(f"rfn: nothing to resume in {out}; starting a new run", file=sys.stderr)
+        return None
+    if run_json.exists():
+        try:
+            stored = json.loads(run_json.read_text())
+        except (OSError, json.JSONDecodeError) as err:
+            raise RunDirectoryError(f"{run_json} is unreadable ({err}); move the folder away or fix the file") from None
+    else:
+        stored = load_checkpoint(last)
+    diffs = identity_diff(stored, info)
+    if not resume:
+        detail = ("; its config differs: " + "; ".join(diffs)) if diffs else " with the same config"
+        raise RunDirectoryError(
+            f"output folder {out} already holds a run{detail}. Pass --resume (Trainer(resume=True)) to "
+            f"continue it, or choose another output folder"
+        )
+    if diffs:
+        raise RunDirectoryError(f"cannot resume the run in {out} with this config; it differs: " + "; ".join(diffs))
+    if not last.exists():
+        if verbose:
+            print(f"rfn: {out} has no checkpoint yet; starting the run from step 0", file=sys.stderr)
+        return None
+    return last

@@ -1,0 +1,445 @@
+"""The :class:`Trainer`: one loop for every registered model (what it guarantees: :mod:`rfn.training`)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset
+
+from rfn import distributed as dist_utils
+from rfn.checkpoint import load_checkpoint, remove_stale_temporaries, save_checkpoint
+from rfn.config import TrainConfig
+from rfn.models.registry import check_batch
+from rfn.runtime import derive_seed, resolve_device, seed_everything
+from rfn.training.batches import collate, to_device
+from rfn.training.order import StepBatchSampler, step_indices
+from rfn.training.rng import get_rng_state, set_rng_state
+from rfn.training.runlog import RunDirectoryError, RunLog, check_run_folder
+from rfn.training.schedules import beta_at, lr_factor
+
+__all__ = ["NonFiniteError", "RunDirectoryError", "Trainer"]
+
+_FIRST_METRICS = ("loss", "bpp", "nll_bpp", "kl_bpp")
+
+
+class NonFiniteError(RuntimeError):
+    """Too many training steps had a non-finite loss or gradient norm."""
+
+
+class _LossModule(nn.Module):
+    """Makes ``model.loss`` the ``forward`` so DistributedDataParallel and torch.compile see it."""
+
+    def __init__(self, model: nn.Module):
+        super().__init__()
+        self.model = model
+
+    def forward(self, batch: Any, beta: float) -> dict[str, torch.Tensor]:
+        return self.model.loss(batch, beta=beta)
+
+
+class Trainer:
+    """Train a registered model; see the module docstring for what the loop guarantees.
+
+    Args:
+        model: an ``nn.Module`` with ``NAME`` and ``BATCH`` (from the registry), a dataclass
+            ``config`` and ``loss(batch, beta) -> dict``.
+        train_set: item ``i`` is what one element of the model's batch is (a tensor or a tuple of
+            tensors, see :func:`rfn.models.registry.check_batch`), a deterministic function of ``i``.
+        val_set: same layout, held out; ``None`` to skip validation.
+        config: the :class:`TrainConfig`.
+        out_dir: run folder for checkpoints and logs (created if missing).
+        data_config: description of the data (stored in checkpoints and ``run.json``),
+            e.g. ``{"name": "smmnist", "seq_len": 10}``.
+        resume: continue the run in ``out_dir`` from ``last.pt`` (starts fresh if there is none).
+        meta: extra plain data stored with the run (e.g. ``{"preset": "quick-smmnist"}``).
+
+    Example:
+        ``Trainer(model, train_set, val_set, TrainConfig(steps=1000), "runs/a").fit()``
+        returns the list of logged rows (dicts) and leaves ``runs/a/last.pt``.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        train_set: Dataset,
+        val_set: Dataset | None,
+        config: TrainConfig,
+        out_dir: str | os.PathLike,
+        data_config: dict[str, Any] | None = None,
+        resume: bool = False,
+        meta: dict[str, Any] | None = None,
+    ):
+        if not isinstance(config, TrainConfig):
+            raise TypeError(f"config must be a rfn.config.TrainConfig, got {type(config).__name__}")
+        name = getattr(type(model), "NAME", None)
+        if not isinstance(name, str) or not dataclasses.is_dataclass(getattr(model, "config", None)):
+            raise TypeError(
+                f"{type(model).__name__} cannot be checkpointed: register it with "
+                f"@rfn.models.registry.register(name, ConfigCls) and give it a dataclass `config` attribute"
+            )
+        if not callable(getattr(model, "loss", None)):
+            raise TypeError(f"{type(model).__name__} has no loss(batch, beta) method")
+        self.model = model
+        self.train_set = train_set
+        self.val_set = val_set
+        self.config = config
+        self.out_dir = Path(out_dir)
+        self.data_config = dict(data_config or {})
+        self.meta = dict(meta or {})
+        self.resume = resume
+        self.step = 0
+        self.nonfinite = 0
+        self.history: list[dict[str, Any]] = []
+        self._ready = False
+
+    # -- public ---------------------------------------------------------------------------
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """``out_dir/last.pt``."""
+        return self.out_dir / "last.pt"
+
+    def fit(self, until: int | None = None) -> list[dict[str, Any]]:
+        """Train from the current step to ``config.steps`` (or to ``until``, then stop as if interrupted).
+
+        A checkpoint is written every ``ckpt_every`` steps and when this call
+        stops. Calling ``fit`` again continues where it stopped.
+
+        Returns:
+            The rows logged during this call (also in ``metrics.csv``).
+        """
+        cfg = self.config
+        stop = cfg.steps if until is None else min(int(until), cfg.steps)
+        self._prepare()
+        rows: list[dict[str, Any]] = []
+        if self.step >= stop:
+            return rows
+        try:
+            rows = self._loop(stop)
+        finally:
+            if self._bar is not None:
+                self._bar.close()
+                self._bar = None
+            if self._log is not None:
+                self._log.close()
+        return rows
+
+    @torch.no_grad()
+    def evaluate(self) -> dict[str, float]:
+        """Validation metrics (``model.loss`` at ``beta = 1`` in eval mode), averaged over items.
+
+        Uses the first ``val_batches * batch_size`` items of a fixed permutation
+        of the validation set and a fixed random seed, so repeated calls on the
+        same weights give the same numbers. Under data parallelism the items
+        are shared out over the ranks and the sums reduced.
+        """
+        self._prepare()
+        if self.val_set is None:
+            return {}
+        cfg, device, model = self.config, self.device, self.model
+        n = len(self.val_set)
+        if n < self.world:
+            raise ValueError(f"the validation set has {n} items, fewer than the {self.world} processes")
+        g = torch.Generator().manual_seed(derive_seed("val", cfg.seed))
+        order = torch.randperm(n, generator=g)[: min(n, cfg.val_batches * cfg.batch_size)].tolist()
+        mine = order[self.rank :: self.world]
+        local = cfg.batch_size // self.world
+        was_training = model.training
+        model.eval()
+        keys: list[str] = []
+        sums: torch.Tensor | None = None
+        devices = [device] if device.type == "cuda" else []
+        try:
+            with torch.random.fork_rng(devices=devices):
+                torch.manual_seed(derive_seed("val-noise", cfg.seed, self.rank))
+                for b in range(0, len(mine), local):
+                    idx = mine[b : b + local]
+                    batch = to_device(collate([self.val_set[i] for i in idx]), device, non_blocking=True)
+                    with self._autocast():
+                        out = model.loss(batch, beta=1.0)
+                    keys = keys or self._metric_keys(out)
+                    vals = torch.stack(
+                        [out[k].detach().float().reshape(()) for k in keys] + [torch.ones((), device=device)]
+                    )
+                    vals = vals * len(idx)
+                    sums = vals if sums is None else sums + vals
+        finally:
+            model.train(was_training)
+        assert sums is not None
+        dist_utils.all_reduce(sums)
+        values = sums.tolist()
+        return {k: v / values[-1] for k, v in zip(keys, values[:-1])}
+
+    # -- setup ----------------------------------------------------------------------------
+
+    def _autocast(self):
+        on = self.config.bf16 and self.device.type == "cuda"
+        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=on)
+
+    @staticmethod
+    def _metric_keys(out: dict[str, Any]) -> list[str]:
+        """``loss``, then ``bpp``, ``nll_bpp``, ``kl_bpp`` where present, then the other scalars by name."""
+        if not isinstance(out, dict):
+            raise TypeError(f"model.loss must return a dict of scalar tensors, got {type(out).__name__}")
+        if not isinstance(out.get("loss"), torch.Tensor) or out["loss"].numel() != 1:
+            raise ValueError(f"model.loss must return a scalar tensor under 'loss'; it returned keys {sorted(out)}")
+        # entries are logged when they are scalars; anything larger is the model's own business
+        scalars = [k for k, v in out.items() if isinstance(v, torch.Tensor) and v.numel() == 1]
+        first = [k for k in _FIRST_METRICS if k in scalars]
+        return first + sorted(k for k in scalars if k not in first)
+
+    def _run_info(self) -> dict[str, Any]:
+        return {
+            "model_name": type(self.model).NAME,
+            "model_config": asdict(self.model.config),
+            "train_config": asdict(self.config),
+            "data_config": self.data_config,
+            "meta": self.meta,
+        }
+
+    def _prepare(self) -> None:
+        if self._ready:
+            return
+        cfg = self.config
+        self.rank, self.world = dist_utils.rank(), dist_utils.world_size()
+        self.device = device = resolve_device(cfg.device)
+        self._bar = None
+        self._keys: list[str] | None = None
+        if cfg.batch_size % self.world:
+            raise ValueError(f"train.batch_size {cfg.batch_size} does not split evenly over {self.world} processes")
+        if device.type == "cuda" and cfg.tf32:
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+
+        ckpt_path = check_run_folder(self.out_dir, self._run_info(), self.resume, verbose=dist_utils.is_main())
+        dist_utils.barrier()
+        if dist_utils.is_main():
+            self.out_dir.mkdir(parents=True, exist_ok=True)
+            remove_stale_temporaries(self.out_dir)
+            tmp = self.out_dir / ".run.json.tmp"
+            tmp.write_text(json.dumps(self._run_info(), indent=2, default=str))
+            os.replace(tmp, self.out_dir / "run.json")
+        dist_utils.barrier()
+
+        model = self.model.to(device)
+        if cfg.channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        if cfg.grad_checkpoint:
+            if not callable(getattr(model, "set_grad_checkpointing", None)):
+                raise ValueError(
+                    f"train.grad_checkpoint is on but {type(model).__name__} has no set_grad_checkpointing(bool); "
+                    f"turn it off (--set train.grad_checkpoint=False)"
+                )
+            model.set_grad_checkpointing(True)
+        model.train()
+
+        params = [p for p in model.parameters() if p.requires_grad]
+        try:
+            # the fused kernel can skip a step on a device-side flag: no host sync for the guard
+            self.optimizer = torch.optim.Adam(params, lr=cfg.lr, fused=True)
+            self._fused = True
+        except (RuntimeError, ValueError):
+            self.optimizer = torch.optim.Adam(params, lr=cfg.lr)
+            self._fused = False
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: lr_factor(s, self.config))
+
+        if ckpt_path is not None:
+            self._load(ckpt_path)
+        else:
+            seed_everything(cfg.seed)
+            self._data_dependent_init()
+            if self.rank > 0:
+                # rank 0 keeps the one-process stream; the others draw their own noise
+                seed_everything(derive_seed("rank", cfg.seed, self.rank))
+
+        net: nn.Module = _LossModule(model)
+        if dist_utils.is_distributed():
+            from torch.nn.parallel import DistributedDataParallel
+
+            net = DistributedDataParallel(
+                net,
+                device_ids=[device.index] if device.type == "cuda" else None,
+                find_unused_parameters=cfg.ddp_find_unused,
+            )
+        if cfg.compile:
+            net = torch.compile(net)
+        self.net = net
+        self._log = RunLog(self.out_dir, self.step, cfg.tensorboard) if dist_utils.is_main() else None
+        self._ready = True
+
+    def _data_dependent_init(self) -> None:
+        """One gradient-free ``loss`` on step 0's full global batch, identical on every rank."""
+        cfg = self.config
+        idx = step_indices(len(self.train_set), cfg.batch_size, cfg.seed, 0)
+        batch = collate([self.train_set[i] for i in idx])
+        check_batch(self.model, batch, "training batch")
+        with torch.no_grad(), self._autocast():
+            self.model.loss(to_device(batch, self.device), beta=beta_at(0, cfg))
+
+    def _load(self, path: Path) -> None:
+        data = load_checkpoint(path, map_location=self.device, expected_model=type(self.model).NAME)
+        self.model.load_state_dict(data["model"])
+        self.optimizer.load_state_dict(data["optimizer"])
+        self.scheduler.load_state_dict(data["scheduler"])
+        self.step = int(data["step"])
+        self.nonfinite = int(data.get("nonfinite", 0))
+        states = data.get("rng") or []
+        if len(states) == self.world:
+            set_rng_state(states[self.rank])
+        else:
+            if dist_utils.is_main():
+                print(
+                    f"rfn: {path} was written by {len(states)} process(es), now {self.world}; the data order "
+                    f"continues exactly, the model's random noise does not",
+                    file=sys.stderr,
+                )
+            seed_everything(derive_seed("resume", self.config.seed, self.step, self.rank))
+        if dist_utils.is_main():
+            print(f"rfn: resumed {path} at step {self.step}", file=sys.stderr)
+
+    def _save(self) -> Path:
+        states = dist_utils.all_gather_objects(get_rng_state())
+        path = self.checkpoint_path
+        if dist_utils.is_main():
+            payload = {
+                **self._run_info(),
+                "model": self.model.state_dict(),
+                "optimizer": self.optimizer.state_dict(),
+                "scheduler": self.scheduler.state_dict(),
+                "step": self.step,
+                "nonfinite": self.nonfinite,
+                "rng": states,
+                "world_size": self.world,
+                "torch_version": str(torch.__version__),
+            }
+            save_checkpoint(path, payload, keep_previous=self.config.keep_previous)
+        dist_utils.barrier()
+        return path
+
+    # -- the loop -------------------------------------------------------------------------
+
+    def _loader(self, stop: int) -> DataLoader:
+        cfg = self.config
+        sampler = StepBatchSampler(
+            len(self.train_set), cfg.batch_size, cfg.seed, self.step, stop, self.rank, self.world
+        )
+        return DataLoader(
+            self.train_set,
+            batch_sampler=sampler,
+            num_workers=cfg.num_workers,
+            pin_memory=self.device.type == "cuda",
+            persistent_workers=False,
+            collate_fn=collate,
+            # its own generator: creating the iterator must not consume the global random stream
+            generator=torch.Generator().manual_seed(derive_seed("loader", cfg.seed)),
+        )
+
+    def _check_nonfinite(self) -> None:
+        if self.nonfinite > self.config.max_nonfinite:
+            path = self.checkpoint_path
+            where = f"The last checkpoint is {path}" if path.exists() else "No checkpoint was written yet"
+            raise NonFiniteError(
+                f"{self.nonfinite} training steps were skipped because the loss or gradient norm was not finite "
+                f"(limit train.max_nonfinite={self.config.max_nonfinite}), at step {self.step}. {where}. "
+                f"Lower train.lr, set train.grad_clip, or check the data and the model"
+            )
+
+    def _step(self, batch: Any, beta: float, params: list[torch.Tensor]):
+        """One optimiser step (skipped on every rank if any rank's loss or gradient norm is not finite)."""
+        cfg = self.config
+        with self._autocast():
+            out = self.net(to_device(batch, self.device, non_blocking=True), beta)
+        if self._keys is None:
+            self._keys = self._metric_keys(out)
+        loss = out["loss"]
+        loss.backward()
+        if cfg.grad_clip is not None:
+            norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip, foreach=True)
+        else:
+            norm = torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None], foreach=True)
+        bad = (~(torch.isfinite(loss.detach()) & torch.isfinite(norm))).float()
+        dist_utils.all_reduce(bad, "max")  # one rank's bad loss skips the step everywhere
+        if self._fused:
+            self.optimizer.found_inf = bad
+            self.optimizer.step()
+            del self.optimizer.found_inf
+        elif not bool(bad):  # host sync only where the device has no fused Adam
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scheduler.step()
+        vals = torch.stack([out[k].detach().float().reshape(()) for k in self._keys] + [norm.detach().float()])
+        return torch.where(bad.bool(), torch.zeros_like(vals), vals), bad
+
+    def _row(self, s: int, beta: float, acc: torch.Tensor, n_ok: torch.Tensor, seconds: float, steps: int, val: bool):
+        """The log row after optimiser step ``s``: means of the steps since the last row, validation if due."""
+        cfg = self.config
+        values = dist_utils.all_reduce(torch.cat([acc, n_ok.reshape(1)])).tolist()
+        count = values[-1]
+        row: dict[str, Any] = {"step": self.step, "lr": cfg.lr * lr_factor(s, cfg), "beta": beta}
+        for k, v in zip([*self._keys, "grad_norm"], values[:-1]):
+            row[k] = v / count if count else float("nan")
+        row["nonfinite"] = self.nonfinite
+        row["seq_per_s"] = steps * cfg.batch_size / max(seconds, 1e-9)  # items per second
+        row.update({"val_" + k: None for k in self._keys})
+        if val:
+            row.update({"val_" + k: v for k, v in self.evaluate().items()})
+        if self._bar is not None:
+            shown = {k: f"{row[k]:.4f}" for k in ("bpp", "kl_bpp") if k in row} or {"loss": f"{row['loss']:.4f}"}
+            self._bar.set_postfix(**shown, beta=f"{beta:.3g}", lr=f"{row['lr']:.3g}")
+            if val:
+                key = "bpp" if "bpp" in self._keys else "loss"
+                self._bar.write(f"step {self.step}: validation {key} {row['val_' + key]:.4f}")
+        return row
+
+    def _loop(self, stop: int) -> list[dict[str, Any]]:
+        cfg, device = self.config, self.device
+        if dist_utils.is_main() and cfg.progress:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=cfg.steps, initial=self.step, dynamic_ncols=True, desc="train")
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        acc: torch.Tensor | None = None
+        n_ok = torch.zeros((), device=device)
+        n_bad = torch.zeros((), device=device)
+        rows: list[dict[str, Any]] = []
+        t_last, step_last = time.perf_counter(), self.step
+        for batch in self._loader(stop):
+            s = self.step  # index of this optimiser step
+            beta = beta_at(s, cfg)
+            vals, bad = self._step(batch, beta, params)
+            acc = vals if acc is None else acc + vals
+            n_ok += 1.0 - bad
+            n_bad += bad
+            self.step = s + 1
+            if self._bar is not None:
+                self._bar.update(1)
+            do_val = self.val_set is not None and (
+                (cfg.val_every and self.step % cfg.val_every == 0) or self.step == cfg.steps
+            )
+            do_log = self.step % cfg.log_every == 0 or self.step == stop or do_val
+            do_ckpt = self.step % cfg.ckpt_every == 0 or self.step == stop
+            if do_log or do_ckpt:
+                self.nonfinite += int(n_bad.item())
+                n_bad.zero_()
+                self._check_nonfinite()
+            if do_log:
+                assert acc is not None
+                row = self._row(s, beta, acc, n_ok, time.perf_counter() - t_last, self.step - step_last, do_val)
+                acc, t_last, step_last = None, time.perf_counter(), self.step
+                n_ok.zero_()
+                rows.append(row)
+                self.history.append(row)
+                if self._log is not None:
+                    self._log.write(row)
+            if do_ckpt:
+                self._save()
+        return rows
