@@ -21,6 +21,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import math
 import re
 from pathlib import Path
 
@@ -345,21 +346,14 @@ def draw_glow_multiscale(path: Path, trace: dict) -> Path:
     top = f"top $\\mathbf{{u}}_{{{trace['levels']}}}$: {fmt_shape(trace['base'])}\n"
     top += "base $\\mathcal{N}(\\mu(\\mathbf{c}), \\sigma(\\mathbf{c})^2)$"
     _box(ax, x, y, 2.0, h, top, _LAT, fontsize=8)
-    total = sum(_prod(lv["z"]) for lv in trace["glow"] if lv["z"]) + _prod(trace["base"])
+    total = sum(math.prod(lv["z"]) for lv in trace["glow"] if lv["z"]) + math.prod(trace["base"])
     ax.set_title(
         f"Multi-scale Glow of preset {trace['preset']}, normalising direction f: x → z (left to right). "
-        f"Latent sizes add up to {total}, the {_prod(trace['frame'])} values of the input.",
+        f"Latent sizes add up to {total}, the {math.prod(trace['frame'])} values of the input.",
         fontsize=9,
     )
     ax.set_xlim(-0.1, x + 2.1), ax.set_ylim(-0.1, 2.45), ax.set_aspect("equal"), ax.axis("off")
     return _save(fig, path)
-
-
-def _prod(shape) -> int:
-    out = 1
-    for s in shape:
-        out *= int(s)
-    return out
 
 
 def draw_evaluation_protocol(path: Path, protocol: str = PROTOCOL, n: int = 6) -> Path:
