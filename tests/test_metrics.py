@@ -211,6 +211,37 @@ def test_i3d_reproduces_reference_logits():
     assert err < 1e-4
 
 
+def test_i3d_takes_gray_clips_as_their_rgb_copies():
+    _asset("i3d")
+    gray = torch.rand(1, 1, 9, 224, 224, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    net = i3d.get_i3d("cpu")
+    rgb_logits, gray_logits = net(gray.expand(-1, 3, -1, -1, -1)), net(gray)
+    assert gray_logits.shape == (1, 400)
+    assert torch.allclose(gray_logits, rgb_logits, atol=1e-4), (gray_logits - rgb_logits).abs().max()
+    with pytest.raises(ValueError, match="expects clips"):
+        net(gray.expand(-1, 2, -1, -1, -1))
+
+
+@pytest.mark.parametrize(
+    ("kernel", "stride", "size"),
+    [((1, 1, 1), (1, 1, 1), (5, 6, 7)), ((3, 3, 3), (1, 1, 1), (4, 5, 6)), ((7, 7, 7), (2, 2, 2), (9, 11, 12))],
+)
+def test_i3d_units_equal_a_convolution_after_tensorflow_same_padding(kernel, stride, size):
+    """The pointwise (matrix product) and symmetric (conv's own padding) fast paths change no number."""
+    g = torch.Generator().manual_seed(1)
+    weight = torch.randn(6, 4, *kernel, generator=g, dtype=torch.float64)
+    bias = torch.randn(6, generator=g, dtype=torch.float64)
+    unit = i3d.Unit3D(weight, bias, stride=stride).double().requires_grad_(False)
+    weight, bias = unit.conv.weight, unit.conv.bias  # as stored (through float32)
+    x = torch.randn(2, 4, *size, generator=g, dtype=torch.float64)
+    want = torch.relu(torch.nn.functional.conv3d(
+        torch.nn.functional.pad(x, i3d.same_padding(size, kernel, stride)), weight, bias, stride
+    ))  # fmt: skip
+    for layout in (torch.contiguous_format, torch.channels_last_3d):
+        got = unit(x.contiguous(memory_format=layout))
+        assert got.shape == want.shape and torch.allclose(got, want, atol=1e-12)
+
+
 def test_same_padding_matches_tensorflow_rule():
     assert i3d.same_padding((16, 224, 224), (7, 7, 7), (2, 2, 2)) == [2, 3, 2, 3, 2, 3]
     assert i3d.same_padding((5,), (3,), (1,)) == [1, 1]

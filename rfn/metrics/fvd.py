@@ -141,7 +141,9 @@ def fvd_features(
     starts = range(0, videos.shape[0], batch_size)
     for i in tqdm(starts, desc="I3D features", unit="batch", disable=not progress, leave=False):
         clip = to_signed_unit(videos[i : i + batch_size].to(device), dtype)  # [b, T, C, H, W]
-        clip = resize_frames(clip, I3D_SIZE, resize).expand(-1, -1, 3, -1, -1)
+        clip = resize_frames(clip, I3D_SIZE, resize)
+        if not (isinstance(net, I3D) and clip.shape[2] == 1):  # our I3D takes gray clips as RGB copies, faster
+            clip = clip.expand(-1, -1, 3, -1, -1)
         out.append(net(clip.permute(0, 2, 1, 3, 4)).double().cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, 400))
 
@@ -179,6 +181,7 @@ def frechet_distance(
     d = mu1.shape[0]
     if mu2.shape != (d,) or s1.shape != (d, d) or s2.shape != (d, d):
         raise ValueError(f"need mu [D] and sigma [D, D] of one D, got {mu1.shape}, {s1.shape}, {mu2.shape}, {s2.shape}")
+
     def sqrtm(offset: float):
         eye = np.eye(d) * offset
         with warnings.catch_warnings():

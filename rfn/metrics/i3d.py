@@ -91,23 +91,41 @@ def same_padding(size: tuple[int, ...], kernel: tuple[int, ...], stride: tuple[i
 
 
 class Unit3D(nn.Module):
-    """Conv3d with TF ``SAME`` padding, folded inference BatchNorm, and ReLU (or a bare conv)."""
+    """Conv3d with TF ``SAME`` padding, folded inference BatchNorm, and ReLU (or a bare conv).
+
+    With stride 1 and odd kernels (every unit but the first) ``SAME`` is symmetric, so the
+    convolution pads by itself instead of through a padded copy of its input; a 1x1x1 unit
+    is a matrix product over channels, run as one on the channels-last view (oneDNN would
+    fall back to a slow direct convolution and return a channels-first tensor).
+    """
 
     def __init__(self, weight: torch.Tensor, bias: torch.Tensor, stride=(1, 1, 1), relu: bool = True):
         super().__init__()
-        self.conv = nn.Conv3d(weight.shape[1], weight.shape[0], tuple(weight.shape[2:]), stride=stride)
+        kernel = tuple(weight.shape[2:])
+        self.symmetric = all(s == 1 for s in stride) and all(k % 2 == 1 for k in kernel)
+        padding = tuple(k // 2 for k in kernel) if self.symmetric else 0
+        self.conv = nn.Conv3d(weight.shape[1], weight.shape[0], kernel, stride=stride, padding=padding)
         with torch.no_grad():
             self.conv.weight.copy_(weight)
             self.conv.bias.copy_(bias)
+        self.pointwise = kernel == (1, 1, 1) and self.symmetric
         self.relu = relu
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pad = same_padding(tuple(x.shape[2:]), self.conv.kernel_size, self.conv.stride)
-        x = self.conv(F.pad(x, pad) if any(pad) else x)
-        return F.relu(x) if self.relu else x
+        if self.pointwise:  # [B, C, T, H, W] -> [B, T, H, W, C] @ W^T -> back, channels-last
+            y = F.linear(x.permute(0, 2, 3, 4, 1), self.conv.weight.flatten(1), self.conv.bias)
+            x = y.permute(0, 4, 1, 2, 3)
+        elif self.symmetric:
+            x = self.conv(x)
+        else:
+            pad = same_padding(tuple(x.shape[2:]), self.conv.kernel_size, self.conv.stride)
+            x = self.conv(F.pad(x, pad) if any(pad) else x)
+        return F.relu(x, inplace=True) if self.relu else x
 
 
 def _max_pool_same(x: torch.Tensor, kernel, stride) -> torch.Tensor:
+    if all(s == 1 for s in stride) and all(k % 2 == 1 for k in kernel):  # symmetric: pool's own -inf padding
+        return F.max_pool3d(x, kernel, stride, padding=tuple(k // 2 for k in kernel))
     pad = same_padding(tuple(x.shape[2:]), kernel, stride)
     if any(pad):
         x = F.pad(x, pad, value=float("-inf"))  # TF's max-pool ignores the padding
@@ -207,18 +225,26 @@ class I3D(nn.Module):
 
         Args:
             x: RGB clips ``[B, 3, T, 224, 224]`` in ``[-1, 1]`` with ``T >= 9``
-               (other spatial sizes run but are not what the network was trained on).
+               (other spatial sizes run but are not what the network was trained on);
+               gray clips ``[B, 1, T, 224, 224]`` give the logits of their RGB copies
+               ``x.expand(-1, 3, -1, -1, -1)`` up to float rounding, in a third of the first layer's time.
 
         Returns:
             ``[B, 400]`` logits (pre-softmax), the FVD embedding.
         """
-        if x.dim() != 5 or x.shape[1] != 3:
+        if x.dim() != 5 or x.shape[1] not in (1, 3):
             raise ValueError(f"I3D expects clips [B, 3, T, H, W] in [-1, 1], got shape {tuple(x.shape)}")
         if x.shape[2] < MIN_FRAMES:
             raise ValueError(f"I3D needs clips of at least {MIN_FRAMES} frames, got {x.shape[2]}")
-        if self.conv1a.conv.weight.is_contiguous(memory_format=torch.channels_last_3d):
-            x = x.contiguous(memory_format=torch.channels_last_3d)  # match the weights' layout
-        x = self.conv1a(x)
+        channels_last = self.conv1a.conv.weight.is_contiguous(memory_format=torch.channels_last_3d)
+        if x.shape[1] == 1:  # gray: the RGB filters see one channel three times, so apply their sum once
+            conv = self.conv1a.conv
+            pad = same_padding(tuple(x.shape[2:]), conv.kernel_size, conv.stride)
+            x = F.relu(F.conv3d(F.pad(x, pad), conv.weight.sum(1, keepdim=True), conv.bias, conv.stride), inplace=True)
+        else:
+            x = self.conv1a(x.contiguous(memory_format=torch.channels_last_3d) if channels_last else x)
+        if channels_last:
+            x = x.contiguous(memory_format=torch.channels_last_3d)  # every later layer runs channels-last
         x = _max_pool_same(x, *_POOLS["MaxPool3d_2a_3x3"])
         x = self.conv2c(self.conv2b(x))
         x = _max_pool_same(x, *_POOLS["MaxPool3d_3a_3x3"])
