@@ -1,7 +1,7 @@
 # Two commands set everything up on a fresh machine:
 #   make test   creates .venv, fetches the offline assets, runs the test suite
 #   make book   creates .venv, fetches assets, executes the notebooks, builds the book
-# PROFILE picks the notebooks' scale: full on a CUDA machine, quick on a CPU.
+# PROFILE picks the notebooks' scale (smoke, quick, reference, thesis): thesis on a CUDA machine, quick on a CPU.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -9,7 +9,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-PROFILE ?= $(shell $(PY) -c "import torch; print('full' if torch.cuda.is_available() else 'quick')" 2>/dev/null || echo quick)
+PROFILE ?= $(shell $(PY) -c "import torch; print('thesis' if torch.cuda.is_available() else 'quick')" 2>/dev/null || echo quick)
 PYTEST_ARGS ?=
 JOBS ?= 2
 

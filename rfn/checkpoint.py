@@ -219,4 +219,5 @@ def export_weights(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
     cannot resume the run exactly. Returns ``dst``.
     """
     data = load_checkpoint(src)
+    Path(dst).parent.mkdir(parents=True, exist_ok=True)
     return save_checkpoint(dst, {k: data[k] for k in EXPORT_KEYS if k in data})

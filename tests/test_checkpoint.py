@@ -131,3 +131,31 @@ def test_checkpoint_errors_are_clear(tmp_path):
         load_model(tmp_path / "alien.pt")
     with pytest.raises(CheckpointError, match="do not fit a 'toy-video' model"):
         load_model(good)
+
+
+OLD_RUN = Path(__file__).parent / "fixtures" / "checkpoint_3c67061"
+
+
+def test_checkpoint_of_an_earlier_version_loads_and_resumes(tmp_path):
+    """`rfn train --preset smoke --steps 2` at commit 3c67061 (before rfn.training): load it, resume it to step 4."""
+    import shutil
+
+    import rfn
+    from rfn.config import TrainConfig
+    from rfn.data import make_datasets
+    from rfn.models.registry import build
+
+    data = load_checkpoint(OLD_RUN / "last.pt")
+    assert data["step"] == 2 and "warmup_steps" not in data["train_config"]
+    model = rfn.load(OLD_RUN / "last.pt")
+    for k, v in data["model"].items():
+        assert torch.equal(model.state_dict()[k], v), k
+    run = tmp_path / "run"
+    shutil.copytree(OLD_RUN, run)
+    fresh = build(data["model_name"], data["model_config"])
+    cfg = TrainConfig(**{**data["train_config"], "steps": 4})  # a field added since takes its default
+    train_set, val_set = make_datasets(data["data_config"])
+    trainer = Trainer(fresh, train_set, val_set, cfg, run, data_config=data["data_config"], resume=True)
+    rows = trainer.fit()
+    assert trainer.step == 4 and [r["step"] for r in rows] == [3, 4]
+    assert all(torch.isfinite(torch.tensor(r["loss"])) for r in rows)

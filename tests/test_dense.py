@@ -8,9 +8,10 @@ from dataclasses import asdict
 import pytest
 import torch
 
-from rfn.checkpoint import load_model, save_checkpoint
+from rfn.checkpoint import save_checkpoint
 from rfn.models import MODELS
 from rfn.models.dense import DenseSRNN, DenseSRNNConfig, DenseVRNN, DenseVRNNConfig
+from rfn.models.registry import load_model
 from rfn.nets import kl_diag_gaussians
 
 TINY = dict(x_dim=5, h_dim=6, z_dim=3, a_dim=6, hidden=7)

@@ -55,8 +55,7 @@ from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
 from rfn.models.chain import posterior_chain
 from rfn.models.registry import register
-from rfn.nets import gaussian_log_density as gaussian_log_prob
-from rfn.nets import kl_diag_gaussians, sample_diag_gaussian
+from rfn.nets import gaussian_log_density, kl_diag_gaussians, sample_diag_gaussian
 
 OUTPUT_STDS = ("learned", "predicted")
 
@@ -294,7 +293,7 @@ class DenseSRNN(nn.Module):
         """
         post = self.infer(x)
         mean, std = self.emission(post["h"], post["z"])
-        nll = -gaussian_log_prob(x[:, 1:], mean, std).sum(-1)
+        nll = -gaussian_log_density(x[:, 1:], mean, std).sum(-1)
         kl = kl_diag_gaussians(post["mu_q"], post["std_q"], post["mu_p"], post["std_p"]).sum(-1)
         return {"nll": nll, "kl": kl, "post": post}
 

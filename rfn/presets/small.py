@@ -10,8 +10,8 @@ and ``thesis-`` prefixes); the book's ``reference`` profile uses the quick ones.
     (depth 8, width 64).
 ``<scale>-glow-mnist``
     :class:`~rfn.models.ImageGlow` on 8-bit 28x28 MNIST (notebook 02, Fig 2.1):
-    Adam at 1e-3 with a linear warm-up (as in Glow), gradient clipping at 50, no
-    decay. Smoke L=2, K=1, 5 steps; quick L=2, K=4, width 64, 800 steps x 32;
+    Adam at 1e-3 with a linear warm-up (as in Glow), gradient clipping at 50, the
+    thesis's linear decay over the second half. Smoke L=2, K=1, 5 steps; quick L=2, K=4, width 64, 800 steps x 32;
     thesis L=2, K=16, width 256, 20k steps x 128.
 ``<scale>-cond-glow-mnist``
     :class:`~rfn.models.ConditionalImageGlow` completing the 16x16 centre of
@@ -85,7 +85,7 @@ _GLOW = {  # scale -> (glow config, glow train, cond-glow config, cond-glow trai
 
 def _glow_train(train: dict) -> dict:
     steps = train["steps"]
-    return {**_ONE_RUN, "lr": 1e-3, "grad_clip": 50.0, "decay_start": steps, "ckpt_every": min(steps, 5000),
+    return {**_ONE_RUN, "lr": 1e-3, "grad_clip": 50.0, "ckpt_every": min(steps, 5000),
             "val_every": steps, "val_batches": max(1, 2000 // train["batch_size"]), **train}  # fmt: skip
 
 

@@ -1,0 +1,118 @@
+"""Import layers: every ``rfn`` module imports only from its own layer or those below (the table in rfn/__init__.py).
+
+Each module under ``rfn/`` is parsed with :mod:`ast`; every import (at the top or inside a
+function) of another ``rfn`` module is checked against :data:`LAYERS`. Also: each shared
+helper is defined exactly once under ``rfn/``.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1] / "rfn"
+
+#: lowest first; a module may import from its own layer and every layer below it
+LAYERS = [
+    {"rfn.pixels", "rfn.runtime", "rfn.assets", "rfn.checkpoint", "rfn.distributed"},
+    {"rfn.flows", "rfn.nets", "rfn.data", "rfn.viz"},
+    {"rfn.models", "rfn.metrics"},
+    {"rfn.config", "rfn.presets"},
+    {"rfn.training", "rfn.evaluation"},
+    {"rfn.runs", "rfn.book", "rfn.diagrams"},
+    {"rfn.cli"},
+]
+#: the command line: no library module may import it
+CLI = "rfn.cli"
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _layer(module: str) -> int | None:
+    for i, members in enumerate(LAYERS):
+        if any(module == m or module.startswith(m + ".") for m in members):
+            return i
+    return None
+
+
+def _is_entry_point(module: str) -> bool:
+    """Command lines (``rfn.cli``, ``rfn/*/cli.py``, ``__main__`` modules) and the package facade ``rfn``."""
+    return module == "rfn" or module == CLI or module.endswith((".cli", ".__main__"))
+
+
+def _imports(path: Path, module: str) -> list[tuple[int, str]]:
+    """(line, imported rfn module) for every import in the file, including those inside functions."""
+    out = []
+    package = module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, a.name) for a in node.names if a.name.split(".")[0] == "rfn"]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative import
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module or ""
+            if name.split(".")[0] != "rfn":
+                continue
+            if name == "rfn":  # from rfn import cli, runs
+                out += [(node.lineno, f"rfn.{a.name}") for a in node.names]
+            else:
+                out.append((node.lineno, name))
+    return out
+
+
+def _modules():
+    return sorted(p for p in ROOT.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_every_module_has_a_layer():
+    missing = [m for m in map(lambda p: _module_name(p), _modules()) if _layer(m) is None and not _is_entry_point(m)]
+    assert not missing, f"modules outside the layer table (add them to LAYERS and to rfn/__init__.py): {missing}"
+
+
+def test_imports_point_down_only():
+    bad = []
+    for path in _modules():
+        module = _module_name(path)
+        if _is_entry_point(module):
+            continue
+        own = _layer(module)
+        for line, target in _imports(path, module):
+            if target == CLI or target.startswith(CLI + "."):
+                bad.append(f"{path.relative_to(ROOT.parent)}:{line}: imports the command line {target}")
+                continue
+            layer = _layer(target)
+            if layer is not None and own is not None and layer > own:
+                bad.append(
+                    f"{path.relative_to(ROOT.parent)}:{line}: {module} (layer {own}) imports {target} (layer {layer})"
+                )
+    assert not bad, "imports that point up the layer table:\n" + "\n".join(bad)
+
+
+HELPERS = (
+    "resolve_device",
+    "seed_everything",
+    "derive_seed",
+    "git_commit",
+    "to_jsonable",
+    "gaussian_log_density",
+    "set_cpu_threads",
+)
+
+
+@pytest.mark.parametrize("name", HELPERS)
+def test_shared_helper_is_defined_once(name):
+    where = [
+        f"{path.relative_to(ROOT.parent)}:{node.lineno}"
+        for path in _modules()
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name
+    ]
+    assert len(where) == 1, f"{name} is defined {len(where)} times: {where}"

@@ -1,0 +1,67 @@
+"""Train-or-load for the book (rfn.runs): profiles, run folders, the reference profile, --init-from."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from rfn import runs
+from rfn.checkpoint import export_weights, load_checkpoint
+from rfn.presets import PRESETS
+
+
+def test_every_profile_names_a_preset_for_every_video_kind():
+    for profile in runs.PROFILES:
+        for kind in runs.VIDEO_KINDS:
+            assert runs.preset_for(kind, profile) in PRESETS
+    assert runs.preset_for("rfn", "reference") == "reference-smmnist"
+    assert runs.preset_for("sinusoid-srnn-smooth", "thesis") == "thesis-sinusoid-srnn-smooth"
+    with pytest.raises(ValueError, match="the profile once called 'full' is 'thesis'"):
+        runs.preset_for("rfn", "full")
+    with pytest.raises(ValueError, match="no preset for kind 'nope' at profile 'quick'; kinds there: .*glow-mnist"):
+        runs.preset_for("nope", "quick")
+
+
+def test_book_quick_runs_live_in_the_presets():
+    steps = {kind: PRESETS[runs.preset_for(kind, "quick")].train["steps"] for kind in runs.VIDEO_KINDS}
+    assert steps == {"rfn": 1000, "srnn": 800, "vrnn": 800, "deterministic": 600}
+    assert PRESETS["quick-smmnist"].train["lr"] == 2e-3
+
+
+def test_ensure_trained_trains_once_then_loads(tmp_path):
+    ckpt = runs.ensure_trained("moons-flow", "smoke", seed=3, root=tmp_path, device="cpu")
+    assert ckpt == tmp_path / "smoke" / "moons-flow-seed3" / "last.pt"
+    first = load_checkpoint(ckpt)
+    assert first["step"] == PRESETS["smoke-moons-flow"].train["steps"] and first["train_config"]["seed"] == 3
+    mtime = ckpt.stat().st_mtime_ns
+    model = runs.trained_model("moons-flow", "smoke", seed=3, root=tmp_path, device="cpu")
+    assert ckpt.stat().st_mtime_ns == mtime and not model.training  # loaded, not trained again
+    assert (ckpt.parent / "train_time.json").is_file()
+
+
+def test_reference_profile_loads_committed_weights_only(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"reference checkpoint .*moons-flow.pt is missing; train it with"):
+        runs.ensure_trained("moons-flow", "reference")
+    trainer, _ = runs.train_preset("smoke-moons-flow", tmp_path / "run", ["train.steps=2"])
+    path = runs.reference_checkpoint("moons-flow")
+    monkeypatch.setitem(PRESETS, "quick-moons-flow", PRESETS["smoke-moons-flow"])
+    export_weights(tmp_path / "run", path)
+    assert "optimizer" not in load_checkpoint(path)
+    model = runs.trained_model("moons-flow", "reference")
+    for k, v in trainer.model.state_dict().items():
+        assert torch.equal(model.state_dict()[k], v), k
+    # --init-from: a new run starts from those weights
+    t2, _ = runs.train_preset("smoke-moons-flow", tmp_path / "run2", ["train.steps=1"], init_from=path)
+    assert t2.meta["init_from"] == str(path)
+    with pytest.raises(ValueError, match="another config than preset"):
+        runs.train_preset("smoke-moons-flow", tmp_path / "run3", ["model.depth=2"], init_from=path)
+
+
+def test_cached_json_recomputes_on_a_new_key(tmp_path):
+    calls = []
+    value = runs.cached_json(tmp_path / "r.json", lambda: calls.append(1) or {"x": torch.tensor([1.5])}, {"k": 1})
+    assert value == {"x": [1.5]}
+    assert runs.cached_json(tmp_path / "r.json", lambda: calls.append(1), {"k": 1}) == {"x": [1.5]}
+    runs.cached_json(tmp_path / "r.json", lambda: calls.append(1) or 2, {"k": 2})
+    assert len(calls) == 2
