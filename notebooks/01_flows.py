@@ -12,22 +12,25 @@
 # (45 s of CPU time), `full` about three times `quick`. The model is tiny, so a GPU brings no
 # speed-up here.
 #
-# **Checkpoint:** none; the flow is trained from scratch on this page.
+# **Checkpoint:** none kept between runs; the flow (preset `<profile>-moons-flow`) is trained
+# from scratch on this page through the training engine, in stages so its density can be drawn.
 #
 # **Writes:** `figures/<profile>/fig_flows_change_of_variables.png`,
 # `fig_flows_two_moons.png`, `fig_flows_two_moons_training.gif`, `tab_flows_logdet_check.csv`.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | reference | thesis
 device = "auto"  # auto | cpu | cuda
 seed = 0
 figures_dir = "figures"  # figures go to figures_dir/<profile>/
+artifacts_dir = "artifacts"  # the run: artifacts_dir/<profile>/moons-flow-seed<seed>/
 
 # %%
 import copy
 import inspect
 import math
 import random
+import shutil
 import time
 
 import matplotlib.pyplot as plt
@@ -41,14 +44,17 @@ from torch import nn
 
 from rfn import viz
 from rfn.book import FigureRecorder
-from rfn.data.moons import two_moons
+from rfn.data import make_dataset
 from rfn.flows import ActNorm, AffineCoupling, FlowStep, InvConv1x1, Squeeze
+from rfn.presets import get_preset
+from rfn.runs import preset_for, run_dir, train_preset
 from rfn.runtime import resolve_device
 
-SETTINGS = {  # everything that depends on the profile
-    "smoke": {"steps": 30, "depth": 4, "hidden": 32, "batch": 256, "snapshots": 4, "grid": 48},
-    "quick": {"steps": 1500, "depth": 8, "hidden": 64, "batch": 256, "snapshots": 24, "grid": 96},
-    "full": {"steps": 5000, "depth": 8, "hidden": 64, "batch": 256, "snapshots": 40, "grid": 128},
+SETTINGS = {  # what the page draws at each profile (the training settings are the preset's)
+    "smoke": {"snapshots": 4, "grid": 48},
+    "quick": {"snapshots": 24, "grid": 96},
+    "reference": {"snapshots": 24, "grid": 96},
+    "thesis": {"snapshots": 40, "grid": 128},
 }[profile]
 
 random.seed(seed)
@@ -340,37 +346,12 @@ display(check.style.set_uuid("logdet_check").format("{:.3g}"))
 # flow can do.
 
 # %%
-torch.manual_seed(seed)
-train = two_moons(20_000, noise=0.05, seed=seed).to(dev)
-test = two_moons(5_000, noise=0.05, seed=seed + 1).to(dev)
-flow = nn.ModuleList([FlowStep(2, SETTINGS["hidden"], clamp="sigmoid") for _ in range(SETTINGS["depth"])]).to(dev)
-
-
-def to_base(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Normalising direction: points [N, 2] -> base values [N, 2] and summed log|det J| [N]."""
-    h = points[:, :, None, None]
-    logdet = torch.zeros(points.shape[0], device=points.device, dtype=points.dtype)
-    for step in flow:
-        h, ld = step(h)
-        logdet = logdet + ld
-    return h.flatten(1), logdet
-
-
-def log_prob(points: torch.Tensor) -> torch.Tensor:
-    z, logdet = to_base(points)
-    return (-0.5 * z.pow(2) - 0.5 * math.log(2 * math.pi)).sum(dim=1) + logdet
-
-
-def sample(n: int) -> torch.Tensor:
-    """Generating direction: base samples through the inverse of every step, last step first."""
-    h = torch.randn(n, 2, 1, 1, device=dev)
-    for step in reversed(flow):
-        h, _ = step.inverse(h)
-    return h.flatten(1)
-
-
+PRESET = preset_for("moons-flow", profile)  # every setting of this run: rfn.presets.small
+train_cfg = get_preset(PRESET).train
+train = make_dataset("two-moons", split="train", seq_len=None).points.to(dev)
+test = make_dataset("two-moons", split="test", seq_len=None).points.to(dev)
 gauss = torch.distributions.MultivariateNormal(train.mean(0), torch.cov(train.T))
-print(f"parameters: {sum(p.numel() for p in flow.parameters()):,}")
+print(f"preset {PRESET}: {train_cfg['steps']} steps, batch {train_cfg['batch_size']}")
 print(f"Gaussian baseline, test NLL: {-gauss.log_prob(test).mean().item():.3f} nats per point")
 
 # %%
@@ -383,32 +364,34 @@ grid_pts = torch.stack([gx.flatten(), gy.flatten()], dim=1).to(dev)
 
 
 @torch.no_grad()
-def density_image() -> np.ndarray:
-    return log_prob(grid_pts).exp().view(gx.shape).flip(0).cpu().numpy()  # rows from top (high y) down
+def density_image(model) -> np.ndarray:
+    was = model.training
+    model.eval()
+    img = model.log_prob(grid_pts).exp().view(gx.shape).flip(0).cpu().numpy()  # rows from top (high y) down
+    model.train(was)
+    return img
 
 
-with torch.no_grad():
-    log_prob(train[:2048])  # data-dependent ActNorm initialisation on a first batch
-opt = torch.optim.Adam(flow.parameters(), lr=2e-3)
-sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, SETTINGS["steps"])
-gen = torch.Generator().manual_seed(seed)
-snap_every = max(1, SETTINGS["steps"] // SETTINGS["snapshots"])
-history, snapshots = [], [(0, density_image())]
+# The run goes through the training engine (the same as `rfn train --preset PRESET`) in
+# stages, so that the density can be drawn between them; a fresh folder each time.
+out = run_dir("moons-flow", profile, seed, root=artifacts_dir)
+shutil.rmtree(out, ignore_errors=True)
+stops = np.unique(np.linspace(0, train_cfg["steps"], SETTINGS["snapshots"] + 1).astype(int))[1:]
+overrides = [f"train.seed={seed}", f"train.device={dev}"]
+snapshots = []
 t0 = time.perf_counter()
-for step in range(1, SETTINGS["steps"] + 1):
-    idx = torch.randint(0, train.shape[0], (SETTINGS["batch"],), generator=gen).to(dev)
-    loss = -log_prob(train[idx]).mean()
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    sched.step()
-    history.append(loss.item())
-    if step % snap_every == 0 or step == SETTINGS["steps"]:
-        snapshots.append((step, density_image()))
+for stop in stops:
+    trainer, _ = train_preset(PRESET, out, overrides, resume=stop != stops[0], until=int(stop))
+    if not snapshots:
+        snapshots.append((0, None))
+    snapshots.append((int(stop), density_image(trainer.model)))
 train_s = time.perf_counter() - t0
+flow = trainer.model.eval()
+history = pd.read_csv(out / "metrics.csv")
+snapshots = snapshots[1:]
 with torch.no_grad():
-    test_nll = -log_prob(test).mean().item()
-print(f"{SETTINGS['steps']} steps in {train_s:.1f} s ({1000 * train_s / SETTINGS['steps']:.1f} ms/step)")
+    test_nll = -flow.log_prob(test).mean().item()
+print(f"{train_cfg['steps']} steps in {train_s:.1f} s; {sum(p.numel() for p in flow.parameters()):,} parameters")
 print(f"flow test NLL: {test_nll:.3f} nats per point; Gaussian: {-gauss.log_prob(test).mean().item():.3f}")
 
 # %% [markdown]
@@ -418,8 +401,8 @@ print(f"flow test NLL: {test_nll:.3f} nats per point; Gaussian: {-gauss.log_prob
 
 # %%
 with torch.no_grad():
-    drawn = sample(3000).cpu()
-    z_test, _ = to_base(test)
+    drawn = flow.sample(3000).cpu()
+    z_test, _ = flow.encode(test)
     z_test = z_test.cpu()
 fig, axes = plt.subplots(2, 3, figsize=(15, 8))
 axes = axes.flatten()
@@ -432,7 +415,7 @@ axes[1].imshow(gauss_img, extent=extent, cmap="magma", aspect="auto", interpolat
 axes[1].set(title="best Gaussian (a linear flow)")
 axes[1].grid(False)
 axes[2].imshow(snapshots[-1][1], extent=extent, cmap="magma", aspect="auto", interpolation="bilinear")
-axes[2].set(title=f"learned density $p(\\mathbf{{x}})$, {SETTINGS['depth']} Glow steps")
+axes[2].set(title=f"learned density $p(\\mathbf{{x}})$, {flow.config.depth} Glow steps")
 axes[2].grid(False)
 axes[3].scatter(*drawn.T, s=2, alpha=0.5, color="C1")
 axes[3].set(title="samples $T(\\mathbf{u})$, $\\mathbf{u} \\sim \\mathcal{N}(0, I)$", xlim=extent[:2], ylim=extent[2:])
@@ -441,7 +424,7 @@ circle = np.linspace(0, 2 * np.pi, 200)
 for r in (1, 2, 3):
     axes[4].plot(r * np.cos(circle), r * np.sin(circle), "k-", lw=0.6)
 axes[4].set(title="test points in base space $T^{-1}(\\mathbf{x})$", xlim=(-4, 4), ylim=(-4, 4), aspect="equal")
-axes[5].plot(np.array(history) / math.log(2), lw=0.8, label="flow (training batches)")
+axes[5].plot(history["step"], history["loss"] / math.log(2), lw=0.8, label="flow (training batches)")
 axes[5].axhline(-gauss.log_prob(test).mean().item() / math.log(2), color="k", ls="--", lw=1, label="Gaussian (test)")
 axes[5].axhline(test_nll / math.log(2), color="C3", ls=":", lw=1.5, label="flow (test)")
 axes[5].set(title="negative log-likelihood", xlabel="step", ylabel="bits per point")
@@ -473,14 +456,7 @@ display(Image(filename=str(gif_path)))
 
 # %%
 flow64 = copy.deepcopy(flow).double().cpu()
-
-
-def to_base64(points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    h, logdet = points[:, :, None, None], torch.zeros(points.shape[0], dtype=torch.float64)
-    for step in flow64:
-        h, ld = step(h)
-        logdet = logdet + ld
-    return h.flatten(1), logdet
+to_base64 = flow64.encode
 
 
 probe = test[:5].double().cpu()
@@ -491,11 +467,8 @@ autograd_ld = torch.stack(
         for pt in probe
     ]
 )
-u = torch.randn(5, 2, 1, 1, dtype=torch.float64)
-h = u
-for step in reversed(flow64):
-    h, _ = step.inverse(h)
-u_back, _ = to_base64(h.flatten(1))
+u = torch.randn(5, 2, dtype=torch.float64)
+u_back, _ = to_base64(flow64.decode(u))
 table = pd.DataFrame(
     {
         "x1": probe[:, 0].numpy(),
@@ -506,7 +479,7 @@ table = pd.DataFrame(
 )
 display(table.style.set_uuid("trained_logdet").format("{:.6f}"))
 print(f"max |difference| = {(reported - autograd_ld).abs().max().item():.2e}")
-print(f"max |encode(sample(u)) - u| = {(u_back - u.flatten(1)).abs().max().item():.2e}")
+print(f"max |encode(sample(u)) - u| = {(u_back - u).abs().max().item():.2e}")
 assert torch.allclose(reported, autograd_ld, atol=1e-8)
 
 # %%

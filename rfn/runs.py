@@ -118,6 +118,7 @@ def train_preset(
     resume: bool = False,
     meta: dict[str, Any] | None = None,
     init_from: str | os.PathLike | None = None,
+    until: int | None = None,
 ):
     """Train a preset (with ``--set``-style overrides) into ``out``; returns ``(trainer, rows)``.
 
@@ -129,6 +130,7 @@ def train_preset(
         meta: extra plain data stored with the run.
         init_from: a checkpoint (weights-only or full) whose model weights start a new run;
             ignored when the run resumes from its own checkpoint.
+        until: stop after this step as if interrupted (a later call with ``resume=True`` continues).
 
     The wall and CPU seconds of the training are added up in ``out/train_time.json``.
     """
@@ -154,7 +156,7 @@ def train_preset(
     train_set, val_set = make_datasets(data)
     trainer = Trainer(model, train_set, val_set, cfg, out, data_config=data, resume=resume, meta=info)
     t0, c0 = time.perf_counter(), time.process_time()
-    rows = trainer.fit()
+    rows = trainer.fit(until)
     if rows and trainer.out_dir.is_dir():
         timing = trainer.out_dir / "train_time.json"
         took = json.loads(timing.read_text()) if timing.is_file() else {"wall_s": 0.0, "cpu_s": 0.0}
