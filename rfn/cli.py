@@ -5,7 +5,7 @@ Usage::
     rfn presets
     rfn train --preset NAME [--set KEY=VALUE ...] --out DIR [--resume] [--steps N] [--device D] [--init-from PATH]
     rfn sample --checkpoint PATH --context N --future M --samples S --out FILE.gif|.mp4|.png
-    rfn evaluate ...        (rfn.metrics.evaluate)
+    rfn evaluate ...        (rfn.evaluation.cli)
     rfn data ...            (rfn.data.cli: prepare BAIR/KTH, look at any data set)
 
 Several GPUs (or CPU processes, with the gloo backend)::
@@ -46,7 +46,7 @@ examples:
 
 # the modules that implement the dispatched commands (module attribute so tests can point elsewhere)
 DATA_CLI = "rfn.data.cli"
-EVALUATE_CLI = "rfn.metrics.evaluate"
+EVALUATE_CLI = "rfn.evaluation.cli"
 
 
 def build_parser() -> argparse.ArgumentParser:
