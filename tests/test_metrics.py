@@ -481,3 +481,46 @@ def test_frechet_distance_with_fewer_samples_than_features_is_finite():
         a, b = rng.normal(size=(8, 400)), rng.normal(size=(8, 400)) + shift
         d = fvd.frechet_distance(a.mean(0), np.cov(a, rowvar=False), b.mean(0), np.cov(b, rowvar=False))
         assert np.isfinite(d) and d > 0
+
+
+# ----------------------------------------------------------------------------- frame measures of the analysis pages
+
+
+def test_centre_of_mass_tracks_a_moving_blob():
+    from rfn.metrics.frames import centre_of_mass
+
+    video = torch.zeros(3, 1, 8, 10, dtype=torch.uint8)
+    for t in range(3):
+        video[t, 0, 2 + t, 4 + 2 * t : 6 + 2 * t] = 255  # a 1x2 blob moving down 1 and right 2 per frame
+    assert centre_of_mass(video).tolist() == [[2.0, 4.5], [3.0, 6.5], [4.0, 8.5]]
+    weighted = torch.zeros(1, 1, 3, dtype=torch.uint8)
+    weighted[0, 0] = torch.tensor([255, 0, 85], dtype=torch.uint8)  # mass 3:1 at columns 0 and 2
+    assert centre_of_mass(weighted)[1].item() == pytest.approx(0.5)
+    assert centre_of_mass(torch.zeros(1, 4, 4, dtype=torch.uint8)).tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="channels"):
+        centre_of_mass(torch.zeros(3, 4, 4, dtype=torch.uint8))
+
+
+def test_speckle_is_zero_on_flat_frames_and_large_on_noise():
+    from rfn.metrics.frames import speckle
+
+    g = torch.Generator().manual_seed(0)
+    noise = torch.randint(0, 256, (2, 3, 1, 16, 16), generator=g, dtype=torch.uint8)
+    smooth = torch.arange(16, dtype=torch.uint8).mul(8).expand(2, 3, 1, 16, 16)
+    assert speckle(torch.full((4, 1, 8, 8), 77, dtype=torch.uint8)) == 0.0
+    assert speckle(noise) > 40 > 5 > speckle(smooth) > 0
+
+
+def test_ink_overlap_shares():
+    from rfn.metrics.frames import ink_overlap
+
+    a = torch.zeros(3, 6, 6, dtype=torch.bool)
+    b = torch.zeros(3, 6, 6, dtype=torch.bool)
+    a[:, :2, :2] = True  # 4 pixels
+    b[0, 4:, 4:] = True  # apart
+    b[1, :3, :3] = True  # covers all of a
+    b[2, 1:3, 1:3] = True  # 1 of its 4 pixels on a
+    assert ink_overlap(a, b).tolist() == [0.0, 1.0, 0.25]
+    assert ink_overlap(a, torch.zeros_like(b)).tolist() == [0.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="bool"):
+        ink_overlap(a.float(), b)

@@ -8,6 +8,9 @@ only place where that contract is checked and where frames are mapped to the
 ranges the networks and the pixel metrics expect, so a wrong dtype, shape or
 range fails with one clear message wherever it enters. :func:`default_device`
 is the one rule for where the networks run when no device is given.
+:func:`centre_of_mass`, :func:`speckle` and :func:`ink_overlap` are the simple
+measures of frames the book's analysis pages use (where the digits are, how noisy a
+frame is, how much two digits overlap).
 
 Example:
     >>> import torch
@@ -22,7 +25,17 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["FLOAT_RANGE_TOL", "check_frames", "check_pair", "default_device", "to_pixel_range", "to_signed_unit"]
+__all__ = [
+    "FLOAT_RANGE_TOL",
+    "centre_of_mass",
+    "check_frames",
+    "check_pair",
+    "default_device",
+    "ink_overlap",
+    "speckle",
+    "to_pixel_range",
+    "to_signed_unit",
+]
 
 #: Floats may overshoot ``[-1, 1]`` by this much (rounding in a model's output).
 FLOAT_RANGE_TOL = 1e-4
@@ -104,3 +117,66 @@ def to_pixel_range(x: torch.Tensor, dtype: torch.dtype = torch.float64) -> torch
 def default_device() -> torch.device:
     """CUDA when available, else CPU: where the metric networks run when no device is given."""
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def centre_of_mass(frames: torch.Tensor) -> torch.Tensor:
+    """Brightness-weighted (row, column) centre of every frame, in pixels from the top-left pixel.
+
+    Args:
+        frames: ``uint8 [..., 1, H, W]`` gray frames (or floats in ``[-1, 1]``).
+
+    Returns:
+        ``float64 [..., 2]``; an all-black frame gives ``(0, 0)``.
+
+    Example:
+        >>> f = torch.zeros(1, 4, 5, dtype=torch.uint8); f[0, 1, 3] = 255
+        >>> centre_of_mass(f).tolist()
+        [1.0, 3.0]
+    """
+    check_frames(frames, "frames", channels=(1,))
+    f = to_pixel_range(frames).squeeze(-3)  # [..., H, W], black = 0
+    h, w = f.shape[-2:]
+    mass = f.sum((-2, -1)).clamp(min=1e-9)
+    rows = (f.sum(-1) * torch.arange(h, dtype=f.dtype, device=f.device)).sum(-1) / mass
+    cols = (f.sum(-2) * torch.arange(w, dtype=f.dtype, device=f.device)).sum(-1) / mass
+    return torch.stack([rows, cols], -1)
+
+
+def speckle(frames: torch.Tensor) -> float:
+    """Pixel noise: the mean ``|frame - its 3x3 box blur|`` in gray levels over all frames ``[..., C, H, W]``.
+
+    Smooth frames score near 0, salt-and-pepper noise high (the blur ignores the padding at the border).
+
+    Example:
+        >>> speckle(torch.full((2, 1, 6, 6), 200, dtype=torch.uint8))
+        0.0
+    """
+    import torch.nn.functional as F
+
+    check_frames(frames, "frames")
+    f = to_pixel_range(frames, torch.float32).flatten(0, -4) if frames.dim() > 3 else to_pixel_range(frames)[None]
+    blur = F.avg_pool2d(f, 3, stride=1, padding=1, count_include_pad=False)
+    return (f - blur).abs().mean().item()
+
+
+def ink_overlap(ink_a: torch.Tensor, ink_b: torch.Tensor) -> torch.Tensor:
+    """Share of the smaller of two inked areas that the other covers, per frame.
+
+    Args:
+        ink_a, ink_b: ``bool [..., H, W]`` masks of where each digit has ink (drawn alone).
+
+    Returns:
+        ``float64 [...]`` in ``[0, 1]`` (0 where either mask is empty).
+
+    Example:
+        >>> a = torch.zeros(1, 4, 4, dtype=torch.bool); a[0, :2, :2] = True
+        >>> b = torch.zeros(1, 4, 4, dtype=torch.bool); b[0, 1:, 1:] = True
+        >>> ink_overlap(a, b).tolist()
+        [0.25]
+    """
+    if ink_a.shape != ink_b.shape or ink_a.dtype != torch.bool or ink_b.dtype != torch.bool:
+        raise ValueError(f"ink masks must be bool tensors of one shape, got {ink_a.dtype} {tuple(ink_a.shape)} "
+                         f"and {ink_b.dtype} {tuple(ink_b.shape)}")  # fmt: skip
+    both = (ink_a & ink_b).sum((-2, -1)).double()
+    smaller = torch.minimum(ink_a.sum((-2, -1)), ink_b.sum((-2, -1))).double().clamp(min=1)
+    return both / smaller
