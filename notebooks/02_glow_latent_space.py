@@ -16,10 +16,10 @@
 # estimate: 20-30 minutes on one GPU). With the checkpoints in place a rerun takes about
 # a minute.
 #
-# **Checkpoints:** trained on this page and cached:
-# `artifacts/<profile>/glow-mnist-seed<seed>/last.pt` (unconditional `ImageGlow`) and
-# `artifacts/<profile>/cond-glow-mnist-seed<seed>/last.pt` (`ConditionalImageGlow`). A
-# checkpoint made with other settings is retrained.
+# **Checkpoints:** trained on this page (presets `<profile>-glow-mnist` and
+# `<profile>-cond-glow-mnist`) and cached: `artifacts/<profile>/glow-mnist-seed<seed>/last.pt`
+# (unconditional `ImageGlow`) and `artifacts/<profile>/cond-glow-mnist-seed<seed>/last.pt`
+# (`ConditionalImageGlow`).
 #
 # **Writes:** `figures/<profile>/fig2_1a_glow_latent_tsne.png`,
 # `fig2_1b_glow_latent_interpolation.png`, `fig_glow_mnist_temperature_samples.png`,
@@ -27,18 +27,17 @@
 # `figA_5_conditional_glow_inpainting.png`, `tab_glow_mnist_bpp.csv`.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | reference | thesis
 device = "auto"  # auto | cpu | cuda
 seed = 0
 figures_dir = "figures"  # figures go to figures_dir/<profile>/
 artifacts_dir = "artifacts"  # checkpoints: artifacts_dir/<profile>/{glow,cond-glow}-mnist-seed<seed>/
 
 # %%
+import json
 import math
 import random
 import time
-from dataclasses import asdict
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -51,38 +50,20 @@ from sklearn.neighbors import NearestNeighbors
 
 from rfn import viz
 from rfn.book import FigureRecorder
-from rfn.checkpoint import load_checkpoint, model_from_checkpoint, save_checkpoint
 from rfn.data import conditional_mnist, join_inner_square, load_mnist
 from rfn.data.images import quantize
-from rfn.models import ConditionalImageGlow, ConditionalImageGlowConfig, ImageGlow, ImageGlowConfig
+from rfn.presets import get_preset
+from rfn.runs import preset_for, run_dir, trained_model
 from rfn.runtime import resolve_device
 
-SETTINGS = {  # everything that depends on the profile
-    # glow / cond: model configs; *_train: optimiser steps, batch, learning rate, warm-up steps
+SETTINGS = {  # what the page measures at each profile (the models' settings are their presets')
     # n_test: test images behind every bits-per-pixel number; tsne: test digits on the t-SNE map
-    "smoke": {
-        "glow": ImageGlowConfig(levels=2, steps=1, hidden=16),
-        "glow_train": {"steps": 5, "batch": 16, "lr": 1e-3, "warmup": 2},
-        "cond": ConditionalImageGlowConfig(levels=2, steps=1, hidden=16, cond_features=8),
-        "cond_train": {"steps": 5, "batch": 16, "lr": 1e-3, "warmup": 2},
-        "n_test": 200, "tsne": 200, "log_every": 1,
-    },
-    "quick": {
-        "glow": ImageGlowConfig(levels=2, steps=4, hidden=64),
-        "glow_train": {"steps": 800, "batch": 32, "lr": 1e-3, "warmup": 50},
-        "cond": ConditionalImageGlowConfig(levels=2, steps=4, hidden=64, cond_features=32),
-        "cond_train": {"steps": 400, "batch": 64, "lr": 1e-3, "warmup": 50},
-        "n_test": 2000, "tsne": 1000, "log_every": 25,
-    },
-    "full": {
-        "glow": ImageGlowConfig(levels=2, steps=16, hidden=256),
-        "glow_train": {"steps": 20_000, "batch": 128, "lr": 1e-3, "warmup": 500},
-        # the thesis's A.4 flow: L = 4 levels of K = 15 steps
-        "cond": ConditionalImageGlowConfig(levels=4, steps=15, hidden=128, cond_features=64),
-        "cond_train": {"steps": 20_000, "batch": 128, "lr": 1e-3, "warmup": 500},
-        "n_test": 10_000, "tsne": 3000, "log_every": 200,
-    },
-}[profile]  # fmt: skip
+    "smoke": {"n_test": 200, "tsne": 200},
+    "quick": {"n_test": 2000, "tsne": 1000},
+    "reference": {"n_test": 2000, "tsne": 1000},
+    "thesis": {"n_test": 10_000, "tsne": 3000},
+}[profile]
+GLOW, COND = preset_for("glow-mnist", profile), preset_for("cond-glow-mnist", profile)  # see rfn.presets.small
 
 random.seed(seed)
 np.random.seed(seed)  # noqa: NPY002 (seeds any library code that draws from NumPy's global generator)
@@ -93,10 +74,9 @@ if dev.type == "cpu":
     torch.set_num_threads(1)
 viz.set_book_style()
 rec = FigureRecorder("02_glow_latent_space", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
-art = Path(artifacts_dir) / profile
 start = time.perf_counter()
 print(f"profile={profile} seed={seed} device={dev} torch={torch.__version__}")
-print({k: v for k, v in SETTINGS.items() if not k.startswith(("glow", "cond"))})
+print(SETTINGS, "presets:", GLOW, COND)
 
 # %% [markdown]
 # ## 1. An unconditional Glow on MNIST
@@ -106,10 +86,10 @@ print({k: v for k, v in SETTINGS.items() if not k.startswith(("glow", "cond"))})
 # (dequantisation), and the loss is the negative log-likelihood in bits per pixel. MNIST's
 # 28×28 digits fit two levels (28 → 14 → 7) without padding.
 #
-# The training loop below is the plain one of `scripts/train_glow_mnist.py`: Adam, a linear
-# learning-rate warm-up, gradient clipping. Its result is stored with
-# `rfn.checkpoint.save_checkpoint` (the model's name, its config and its weights, nothing
-# pickled), so the next run of this page loads it instead of training.
+# The model is the preset `<profile>-glow-mnist` (`rfn.presets.small`: Adam, a linear
+# learning-rate warm-up, gradient clipping), trained by the project's training engine, the
+# same as `rfn train --preset quick-glow-mnist`; the next run of this page loads its
+# checkpoint instead of training.
 
 # %%
 train_x, train_y = load_mnist("train")
@@ -131,67 +111,27 @@ def test_bpp(model, batches) -> float:
     return float(np.average(values, weights=counts))
 
 
-def train_or_load(name: str, make_model, make_batch, train: dict, evaluate) -> tuple[torch.nn.Module, dict]:
-    """Load ``artifacts/<profile>/<name>-seed<seed>/last.pt`` if it was trained with these settings; else train it.
-
-    ``make_batch(indices)`` returns one training batch; ``evaluate(model)`` the test bits per pixel.
-    Returns the model (eval mode) and its log (losses and test bpp over the steps).
-    """
-    folder = art / f"{name}-seed{seed}"
-    path = folder / "last.pt"
-    model = make_model()
-    if path.is_file():
-        data = load_checkpoint(path)
-        same = data.get("train") == train and data.get("seed") == seed
-        if same and model_from_checkpoint(data).config == model.config:
-            print(f"loaded {path} (trained {data['step']} steps, {data['log']['seconds']:.0f} s)")
-            return model_from_checkpoint(data, device=dev), data["log"]
-        print(f"{path} was trained with other settings; training again")
-    torch.manual_seed(seed)
-    model = model.to(dev)
-    g = torch.Generator().manual_seed(seed)
-    n_train = make_batch(None)
-    with torch.no_grad():  # data-dependent ActNorm initialisation on a first, larger batch
-        model.loss(make_batch(torch.randint(0, n_train, (4 * train["batch"],), generator=g)))
-    opt = torch.optim.Adam(model.parameters(), lr=train["lr"])
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / train["warmup"]))
-    log = {"step": [], "train_bpp": [], "test_step": [0], "test_bpp": [evaluate(model)]}
-    t0 = time.perf_counter()
-    model.train()
-    for step in range(1, train["steps"] + 1):
-        out = model.loss(make_batch(torch.randint(0, n_train, (train["batch"],), generator=g)))
-        opt.zero_grad(set_to_none=True)
-        out["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 50.0)
-        opt.step()
-        sched.step()
-        if step % SETTINGS["log_every"] == 0 or step == train["steps"]:
-            log["step"].append(step)
-            log["train_bpp"].append(out["bpp"].item())
-    log["seconds"] = time.perf_counter() - t0
-    log["test_step"].append(train["steps"])
-    log["test_bpp"].append(evaluate(model))
-    folder.mkdir(parents=True, exist_ok=True)
-    payload = {"model_name": type(model).NAME, "model_config": asdict(model.config), "model": model.state_dict()}
-    save_checkpoint(path, {**payload, "train": train, "seed": seed, "step": train["steps"], "log": log})
-    print(f"trained {train['steps']} steps in {log['seconds']:.0f} s -> {path}")
-    return model.eval(), log
-
-
-def glow_batch(idx):
-    return len(train_x) if idx is None else train_x[idx.to(dev)]
+def run_log(kind: str, model, batches) -> dict:
+    """Training curve (metrics.csv), training time and final test bpp of the book's run of ``kind``."""
+    folder = run_dir(kind, profile, seed, root=artifacts_dir)
+    rows = pd.read_csv(folder / "metrics.csv") if (folder / "metrics.csv").is_file() else pd.DataFrame()
+    timing = folder / "train_time.json"
+    seconds = json.loads(timing.read_text())["wall_s"] if timing.is_file() else float("nan")
+    steps = get_preset(preset_for(kind, profile)).train["steps"]
+    return {
+        "step": rows.get("step", pd.Series(dtype=float)).tolist(),
+        "train_bpp": rows.get("bpp", pd.Series(dtype=float)).tolist(),
+        "test_step": [steps],
+        "test_bpp": [test_bpp(model, batches)],
+        "seconds": seconds,
+    }
 
 
 test_batches = [test_x[i : min(i + 500, SETTINGS["n_test"])].to(dev) for i in range(0, SETTINGS["n_test"], 500)]
-glow, glow_log = train_or_load(
-    "glow-mnist",
-    lambda: ImageGlow(SETTINGS["glow"]),
-    glow_batch,
-    SETTINGS["glow_train"],
-    lambda m: test_bpp(m, test_batches),
-)
-print(f"{sum(p.numel() for p in glow.parameters()):,} parameters; config {SETTINGS['glow']}")
-print(f"test bpp: {glow_log['test_bpp'][0]:.3f} at initialisation -> {glow_log['test_bpp'][-1]:.3f}")
+glow = trained_model("glow-mnist", profile, seed, root=artifacts_dir, device=dev)  # trains it if missing
+glow_log = run_log("glow-mnist", glow, test_batches)
+print(f"{sum(p.numel() for p in glow.parameters()):,} parameters; config {glow.config}")
+print(f"test bpp after {glow_log['test_step'][-1]} steps: {glow_log['test_bpp'][-1]:.3f}")
 
 # %% [markdown]
 # ## 2. The latent space: a t-SNE map (Fig 2.1a)
@@ -396,33 +336,16 @@ plt.show()
 # log-likelihood of the centre given the border, in bits per pixel of the 256 centre pixels.
 
 # %%
-cond_imgs = quantize(pad_train, 2).to(dev)  # 2-bit 32x32 training images
-
-
-def cond_batch(idx):
-    if idx is None:
-        return len(cond_imgs)
-    full = cond_imgs[idx.to(dev)]
-    target = full[..., 8:24, 8:24].clone()
-    condition = full.clone()
-    condition[..., 8:24, 8:24] = 0
-    return condition, target
 
 
 cond_test_batches = []
 for i in range(0, SETTINGS["n_test"], 500):
     items = [cond_test[k] for k in range(i, min(i + 500, SETTINGS["n_test"]))]
     cond_test_batches.append((torch.stack([a for a, _ in items]).to(dev), torch.stack([b for _, b in items]).to(dev)))
-assert torch.equal(cond_batch(torch.tensor([0]))[1].cpu(), cond_train[0][1][None])  # same split as rfn.data
-cglow, cglow_log = train_or_load(
-    "cond-glow-mnist",
-    lambda: ConditionalImageGlow(SETTINGS["cond"]),
-    cond_batch,
-    SETTINGS["cond_train"],
-    lambda m: test_bpp(m, cond_test_batches),
-)
-print(f"{sum(p.numel() for p in cglow.parameters()):,} parameters; config {SETTINGS['cond']}")
-print(f"test bpp of the centre given the border: {cglow_log['test_bpp'][0]:.3f} -> {cglow_log['test_bpp'][-1]:.3f}")
+cglow = trained_model("cond-glow-mnist", profile, seed, root=artifacts_dir, device=dev)  # trains it if missing
+cglow_log = run_log("cond-glow-mnist", cglow, cond_test_batches)
+print(f"{sum(p.numel() for p in cglow.parameters()):,} parameters; config {cglow.config}")
+print(f"test bpp of the centre given the border: {cglow_log['test_bpp'][-1]:.3f}")
 
 # %% [markdown]
 # ## 6. Completions (Fig A.5)
@@ -470,7 +393,7 @@ plt.show()
 # is far from converged.
 
 # %%
-glow_train, cond_train_cfg = SETTINGS["glow_train"], SETTINGS["cond_train"]
+glow_train, cond_train_cfg = get_preset(GLOW).train, get_preset(COND).train
 compute = "GPU" if dev.type == "cuda" else "CPU"
 table = pd.DataFrame(
     [
@@ -479,16 +402,16 @@ table = pd.DataFrame(
             "ours": glow_log["test_bpp"][-1],
             "reference": "1.05 (Kingma & Dhariwal 2018, Glow paper, converged); thesis: no number",
             "protocol": f"first {SETTINGS['n_test']} MNIST test digits, 8 bits, 28×28, one dequantisation draw",
-            "compute": f"{profile}: {glow_train['steps']} steps × batch {glow_train['batch']} on {compute} "
-            f"({glow_log['seconds']:.0f} s); L={SETTINGS['glow'].levels}, K={SETTINGS['glow'].steps}",
+            "compute": f"{profile}: {glow_train['steps']} steps × batch {glow_train['batch_size']} on {compute} "
+            f"({glow_log['seconds']:.0f} s); L={glow.config.levels}, K={glow.config.steps}",
         },
         {
             "experiment": "conditional Glow, centre | border (A.4), test bpp",
             "ours": cglow_log["test_bpp"][-1],
             "reference": "thesis: no number (2-bit CelebA, L=4, K=15, lr 1e-4, 40 epochs)",
             "protocol": f"first {SETTINGS['n_test']} test digits padded to 32×32, 2 bits, 16×16 centre",
-            "compute": f"{profile}: {cond_train_cfg['steps']} steps × batch {cond_train_cfg['batch']} on {compute} "
-            f"({cglow_log['seconds']:.0f} s); L={SETTINGS['cond'].levels}, K={SETTINGS['cond'].steps}",
+            "compute": f"{profile}: {cond_train_cfg['steps']} steps × batch {cond_train_cfg['batch_size']} "
+            f"on {compute} ({cglow_log['seconds']:.0f} s); L={cglow.config.levels}, K={cglow.config.steps}",
         },
     ]
 ).set_index("experiment")

@@ -16,10 +16,10 @@
 #
 # **Checkpoints:** the deterministic ConvLSTM autoencoder,
 # `artifacts/<profile>/deterministic-smmnist-seed<seed>/last.pt`, trained here through
-# `rfn.experiments.ensure_trained` if it is missing (notebook 04 reuses the same run); the
+# `rfn.runs.trained_model` if it is missing (notebook 04 reuses the same run); the
 # SRNN and RFN of notebook 04 (`artifacts/<profile>/{srnn,rfn}-smmnist-seed<seed>/`) are
 # shown beside it only if they have already been trained (this page never trains them);
-# the twelve sinusoid models, `artifacts/<profile>/sinusoid/<model>-seed<seed>/last.pt`,
+# the twelve sinusoid models, `artifacts/<profile>/sinusoid-<variant>-seed<seed>/last.pt`,
 # trained here.
 #
 # **Writes:** `figures/<profile>/fig2_2_convlstm_blur.png`, `fig2_2_convlstm_blur.gif`,
@@ -27,17 +27,17 @@
 # `figA_2_sinusoid_fits.png`, `fig_sinusoid_training.png`.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | reference | thesis
 device = "auto"  # auto | cpu | cuda
 seed = 0
 figures_dir = "figures"  # figures go to figures_dir/<profile>/
 artifacts_dir = "artifacts"  # checkpoints: artifacts_dir/<profile>/...
 
 # %%
+import json
 import random
 import time
-from dataclasses import asdict, replace
-from pathlib import Path
+from dataclasses import replace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -47,45 +47,32 @@ from IPython.display import Image, Markdown, display
 
 from rfn import viz
 from rfn.book import FigureRecorder
-from rfn.checkpoint import load_checkpoint, load_model, model_from_checkpoint, save_checkpoint
+from rfn.checkpoint import load_checkpoint
 from rfn.data import Sinusoid, Trajectory, make_dataset
-from rfn.experiments import ensure_trained, preset_for, run_dir
-from rfn.models import DenseSRNN, DenseSRNNConfig, DenseVRNN, DenseVRNNConfig
-from rfn.presets import apply_overrides, get_preset
+from rfn.models.registry import load_model
+from rfn.presets import get_preset
+from rfn.presets.small import SINUSOID_VARIANTS
+from rfn.runs import ensure_trained, preset_for, run_dir, trained_model
 from rfn.runtime import resolve_device
-from rfn.train import TrainConfig, beta_at, lr_factor
 
-try:  # the training settings the book shares between pages (notebook 04 trains with the same)
-    from rfn.book_settings import training_overrides
-except ImportError:  # not there: the presets as they are
-
-    def training_overrides(profile: str, kind: str) -> list[str]:
-        return ["train.progress=False"]
-
-
-SETTINGS = {  # everything that depends on the profile
+SETTINGS = {  # what the page measures at each profile (the models' settings are their presets)
     # blur_*: Fig 2.2 (context frames, predicted frames, test sequences, possible futures drawn per sequence)
-    # sin_model: sizes of the sinusoid models; sin_train: their training; sin_*: data and evaluation
+    # sin_*: sinusoid validation sequences, context and future patches, sampled futures (Fig A.2)
     "smoke": {
         "blur_context": 2, "blur_future": 6, "blur_sequences": 8, "blur_futures": 8,
-        "sin_model": {"h_dim": 16, "a_dim": 16, "z_dim": 4, "hidden": 16},
-        "sin_train": {"steps": 3, "batch": 16, "lr": 3e-3, "beta_warmup": 1},
-        "sin_train_len": 64, "sin_val_len": 32, "sin_context": 5, "sin_future": 5, "sin_samples": 8,
+        "sin_val_len": 32, "sin_context": 5, "sin_future": 5, "sin_samples": 8,
     },
     "quick": {
         "blur_context": 3, "blur_future": 13, "blur_sequences": 100, "blur_futures": 100,
-        "sin_model": {"h_dim": 64, "a_dim": 64, "z_dim": 8, "hidden": 64},
-        "sin_train": {"steps": 150, "batch": 64, "lr": 3e-3, "beta_warmup": 50},
-        "sin_train_len": 4000, "sin_val_len": 256, "sin_context": 10, "sin_future": 8, "sin_samples": 50,
+        "sin_val_len": 256, "sin_context": 10, "sin_future": 8, "sin_samples": 50,
     },
-    "full": {
+    "thesis": {
         "blur_context": 3, "blur_future": 22, "blur_sequences": 1000, "blur_futures": 500,
-        # the appendix's sizes: h_t 100, z_t 15
-        "sin_model": {"h_dim": 100, "a_dim": 100, "z_dim": 15, "hidden": 100},
-        "sin_train": {"steps": 5000, "batch": 64, "lr": 1e-3, "beta_warmup": 1000},
-        "sin_train_len": 10_000, "sin_val_len": 1000, "sin_context": 10, "sin_future": 8, "sin_samples": 200,
+        "sin_val_len": 1000, "sin_context": 10, "sin_future": 8, "sin_samples": 200,
     },
-}[profile]  # fmt: skip
+}
+SETTINGS["reference"] = SETTINGS["quick"]
+SETTINGS = SETTINGS[profile]  # fmt: skip
 
 random.seed(seed)
 np.random.seed(seed)  # noqa: NPY002 (seeds any library code that draws from NumPy's global generator)
@@ -123,17 +110,9 @@ print(SETTINGS)
 
 # %%
 t0 = time.perf_counter()
-det = ensure_trained(
-    "deterministic",
-    profile,
-    seed,
-    root=artifacts_dir,
-    overrides=training_overrides(profile, "deterministic"),
-    device=None if dev.type == "cpu" else str(dev),
-)
+det = trained_model("deterministic", profile, seed, root=artifacts_dir, device=dev)  # trains it if missing
 det_preset = get_preset(preset_for("deterministic", profile))
-det_run = run_dir("deterministic", profile, seed, root=artifacts_dir)
-det_ckpt = load_checkpoint(det_run / "last.pt")
+det_ckpt = load_checkpoint(ensure_trained("deterministic", profile, seed, root=artifacts_dir))
 print(
     f"deterministic ConvLSTM autoencoder: {sum(p.numel() for p in det.parameters()):,} parameters, "
     f"{det_ckpt['step']} steps of preset {det_preset.name!r} ({time.perf_counter() - t0:.0f} s to train or load)"
@@ -142,8 +121,7 @@ print(
 
 def finished_run(kind: str):
     """The model of notebook 04's run of ``kind`` if that run has finished; else None (never trains)."""
-    overrides = [*training_overrides(profile, kind), f"train.seed={seed}"]
-    steps = apply_overrides(get_preset(preset_for(kind, profile)), overrides).train_config().steps
+    steps = get_preset(preset_for(kind, profile)).train["steps"]
     path = run_dir(kind, profile, seed, root=artifacts_dir) / "last.pt"
     if path.is_file() and int(load_checkpoint(path)["step"]) >= steps:
         return load_model(path, device=dev)
@@ -368,33 +346,20 @@ plt.show()
 # (`output_std="predicted"`) rather than held in one parameter per dimension; in short
 # runs a single learned parameter needs thousands of steps to shrink from its initial
 # value to the noise level (0.1), and every configuration would be ranked by how far it
-# got. The training engine (`rfn.train.Trainer`) is made for `uint8` video, so these float
-# sequences get a short loop with the engine's schedules (`lr_factor`, `beta_at`): Adam,
-# a KL warm-up and a linear learning-rate decay over the second half.
+# got. Each configuration is a preset (`<profile>-sinusoid-<model>[-smooth][-resq][-init]`,
+# `rfn.presets.small`) trained by the project's training engine: Adam, a KL warm-up and a
+# linear learning-rate decay over the second half.
 #
 # The loss is the negative ELBO of a validation sequence in nats: the output's negative
 # log-density summed over the 29 modelled patches (the first patch is the conditioning
 # step, as everywhere in this project) and their 100 points, plus the KL terms.
 
 # %%
-train_set = Sinusoid("train", length=SETTINGS["sin_train_len"], seed=seed)
-train_seqs = torch.stack([train_set[i] for i in range(len(train_set))]).to(dev)  # [N, 30, 100]
 val_noisy = torch.stack([val_set[i][0] for i in range(len(val_set))]).to(dev)
 val_clean = torch.stack([val_set[i][1] for i in range(len(val_set))])
-D = train_seqs.shape[-1]
-configs = []
-for res_q in (False, True):
-    for learn_init in (False, True):
-        for smoothing in (False, True):
-            configs.append(("SRNN", smoothing, res_q, learn_init))
-        configs.append(("VRNN", False, res_q, learn_init))
-base = {"x_dim": D, "output_std": "predicted", **SETTINGS["sin_model"]}
-
-
-def build(model: str, smoothing: bool, res_q: bool, learn_init: bool):
-    if model == "SRNN":
-        return DenseSRNN(DenseSRNNConfig(**base, smoothing=smoothing, res_q=res_q, learn_init=learn_init))
-    return DenseVRNN(DenseVRNNConfig(**base, res_q=res_q, learn_init=learn_init))
+D = val_noisy.shape[-1]
+configs = [(m.upper(), *flags) for m, *flags in SINUSOID_VARIANTS.values()]  # (model, smoothing, RES_q, init)
+kind_of = {(m.upper(), *flags): f"sinusoid-{name}" for name, (m, *flags) in SINUSOID_VARIANTS.items()}
 
 
 @torch.no_grad()
@@ -408,41 +373,14 @@ def validation_loss(model) -> dict[str, float]:
 
 
 def train_or_load(key: tuple) -> tuple[torch.nn.Module, dict]:
-    """Train one configuration, or load it if a checkpoint with the same settings exists."""
-    name = "{}-smooth{:d}-resq{:d}-init{:d}".format(*key).lower()
-    path = Path(artifacts_dir) / profile / "sinusoid" / f"{name}-seed{seed}" / "last.pt"
-    model = build(*key)
-    train = dict(SETTINGS["sin_train"], train_len=SETTINGS["sin_train_len"])
-    if path.is_file():
-        data = load_checkpoint(path)
-        if data.get("train") == train and model_from_checkpoint(data).config == model.config:
-            return model_from_checkpoint(data, device=dev), data["log"]
-    tc = TrainConfig(
-        lr=train["lr"], steps=train["steps"], batch_size=train["batch"], beta_warmup_steps=train["beta_warmup"]
-    )
-    torch.manual_seed(seed)
-    model = build(*key).to(dev).train()
-    opt = torch.optim.Adam(model.parameters(), lr=tc.lr)
-    g = torch.Generator().manual_seed(seed)  # the same batches for every configuration
-    log = {"step": [], "train_neg_elbo": []}
-    t0 = time.perf_counter()
-    for step in range(tc.steps):
-        for group in opt.param_groups:
-            group["lr"] = tc.lr * lr_factor(step, tc)
-        x = train_seqs[torch.randint(0, len(train_seqs), (tc.batch_size,), generator=g).to(dev)]
-        out = model.loss(x, beta=beta_at(step, tc))
-        opt.zero_grad(set_to_none=True)
-        out["loss"].backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 100.0)
-        opt.step()
-        log["step"].append(step + 1)
-        log["train_neg_elbo"].append(-out["elbo"].item())
-    log["seconds"] = time.perf_counter() - t0
-    log["val"] = validation_loss(model)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"model_name": type(model).NAME, "model_config": asdict(model.config), "model": model.state_dict()}
-    save_checkpoint(path, {**payload, "train": train, "step": tc.steps, "log": log})
-    return model.eval(), log
+    """The book's run of one configuration (preset ``<profile>-sinusoid-...``), trained if missing, and its log."""
+    model = trained_model(kind_of[key], profile, seed, root=artifacts_dir, device=dev)
+    folder = run_dir(kind_of[key], profile, seed, root=artifacts_dir)
+    rows = pd.read_csv(folder / "metrics.csv")
+    timing = folder / "train_time.json"
+    seconds = json.loads(timing.read_text())["wall_s"] if timing.is_file() else float("nan")
+    log = {"step": rows["step"].tolist(), "train_neg_elbo": (-rows["elbo"]).tolist(), "seconds": seconds}
+    return model, {**log, "val": validation_loss(model)}
 
 
 t0 = time.perf_counter()
@@ -477,7 +415,8 @@ THESIS = {  # Table A.1 of the thesis: (model, smoothing, RES_q, learned init) -
 }  # fmt: skip
 oracle = val_clean.shape[1] - 1
 oracle = (oracle * D) * 0.5 * np.log(2 * np.pi * np.e * val_set.noise**2)
-train_cfg = SETTINGS["sin_train"]
+train_cfg = get_preset(preset_for(kind_of[configs[0]], profile)).train
+base = get_preset(preset_for(kind_of[configs[0]], profile)).model_config
 compute = "GPU" if dev.type == "cuda" else "CPU"
 table_rows = []
 for key, thesis_value in THESIS.items():
@@ -502,7 +441,7 @@ rec.record(rec.path("tabA_1_sinusoid_ablation.csv"))
 print(
     f"protocol (ours): {len(val_set)} validation sequences of 30 patches × {D} points, 29 modelled; one posterior "
     f"draw; lower is better; oracle floor {oracle:.0f}. Compute: {profile} profile, {train_cfg['steps']} steps × "
-    f"batch {train_cfg['batch']} on {compute}, h {base['h_dim']}, z {base['z_dim']}. "
+    f"batch {train_cfg['batch_size']} on {compute}, h {base['h_dim']}, z {base['z_dim']}. "
     "Thesis: validation loss of its setting (h 100, z 15, trained until the loss plateaued)."
 )
 display(

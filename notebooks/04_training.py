@@ -14,21 +14,21 @@
 # the end gives each run's speed). The deterministic baseline (600 steps, 1 minute) is
 # usually trained already by notebook 03 and only loaded here. A second run loads the
 # checkpoints and takes about 20 s;
-# `full` trains the thesis's models (300k steps each), days on a GPU, and is meant to be
-# done beforehand with `rfn train --preset thesis-smmnist --out artifacts/full/rfn-smmnist-seed0`
+# `thesis` trains the thesis's models (300k steps each), days on a GPU, and is meant to be
+# done beforehand with `rfn train --preset thesis-smmnist --out artifacts/thesis/rfn-smmnist-seed0`
 # (and likewise `thesis-smmnist-srnn`, `thesis-smmnist-vrnn`).
 #
 # **Checkpoint:** this page *writes* the checkpoints the later pages read:
 # `artifacts/<profile>/{rfn,srnn,vrnn,deterministic}-smmnist-seed<seed>/last.pt`. A run that
 # has finished is loaded instead of retrained, and a partial one resumes. The training
-# settings of every profile live in one place, `rfn.book_settings.BOOK_TRAINING`.
+# settings of every profile live in one place, the presets (`rfn.presets`).
 #
 # **Writes:** `figures/<profile>/tabA_2_rfn_hyperparameters.csv`, `tabA_3_srnn_hyperparameters.csv`,
 # `fig_training_curves.png`, `fig_training_reconstructions.png`, `fig_training_first_predictions.png`,
 # `fig_training_first_predictions.gif`, `tab_training_runs.csv`.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | reference | thesis
 device = "auto"  # auto | cpu | cuda
 seed = 0
 figures_dir = "figures"  # figures go to figures_dir/<profile>/
@@ -48,18 +48,18 @@ from IPython.display import Image, display
 
 from rfn import viz
 from rfn.book import FigureRecorder
-from rfn.book_settings import set_cpu_threads, trained_model, training_overrides
 from rfn.checkpoint import load_checkpoint
 from rfn.data import make_dataset
-from rfn.experiments import preset_for, run_dir
 from rfn.models.registry import MODELS, config_from_dict
-from rfn.presets import apply_overrides, get_preset
-from rfn.runtime import resolve_device
+from rfn.presets import get_preset
+from rfn.runs import preset_for, run_dir, trained_model
+from rfn.runtime import resolve_device, set_cpu_threads
 
 SETTINGS = {  # everything that depends on the profile
     "smoke": {"show": 2, "context": 2, "future": 4, "gif_sequences": 2},
     "quick": {"show": 3, "context": 4, "future": 12, "gif_sequences": 4},
-    "full": {"show": 3, "context": 5, "future": 20, "gif_sequences": 4},
+    "reference": {"show": 3, "context": 4, "future": 12, "gif_sequences": 4},
+    "thesis": {"show": 3, "context": 5, "future": 20, "gif_sequences": 4},
 }[profile]
 KINDS = ["rfn", "srnn", "vrnn", "deterministic"]
 LABELS = {"rfn": "RFN", "srnn": "SRNN", "vrnn": "VRNN", "deterministic": "ConvLSTM (deterministic)"}
@@ -79,8 +79,8 @@ print(f"profile={profile} seed={seed} device={dev} torch threads={threads} setti
 
 
 def book_preset(kind: str):
-    """The preset this page trains ``kind`` with: the profile's preset plus the book's overrides."""
-    return apply_overrides(get_preset(preset_for(kind, profile)), training_overrides(profile, kind))
+    """The preset this page trains ``kind`` with (every setting is in rfn.presets)."""
+    return get_preset(preset_for(kind, profile))
 
 
 # %% [markdown]
@@ -88,7 +88,7 @@ def book_preset(kind: str):
 #
 # The thesis trains every model on 64×64 frames, 10 frames per sequence, each frame
 # predicted from the one before it, for 300k steps; that takes days on a GPU. The
-# `full` profile uses exactly those settings (the presets `thesis-smmnist*`). The `quick`
+# `thesis` profile uses exactly those settings (the presets `thesis-smmnist*`). The `quick`
 # profile keeps the architecture and the objective and shrinks everything else so that a
 # 2-core CPU can train all four models in about ten minutes: 32×32 frames with 16-pixel
 # digits, 8 frames per sequence, three levels instead of four, narrow networks, a higher
@@ -159,8 +159,8 @@ def settings_of(preset) -> dict:
 def hyper_table(thesis: dict, kinds: list[str]) -> pd.DataFrame:
     cols = {"thesis": pd.Series(thesis)}
     for kind in kinds:
-        cols[f"{LABELS[kind]} full"] = pd.Series(settings_of(get_preset(preset_for(kind, "full"))))
-        if profile != "full":
+        cols[f"{LABELS[kind]} thesis"] = pd.Series(settings_of(get_preset(preset_for(kind, "thesis"))))
+        if profile != "thesis":
             cols[f"{LABELS[kind]} {profile}"] = pd.Series(settings_of(book_preset(kind)))
     table = pd.DataFrame(cols).loc[list(thesis)].fillna("-").astype(str)
     table.index.name = "setting"
@@ -181,9 +181,9 @@ display(tab_a3)
 # %% [markdown]
 # ## 2. Training (or loading) the four models
 #
-# `trained_model` (from `rfn.book_settings`) calls `rfn.experiments.ensure_trained`: if
+# `trained_model` (from `rfn.runs`) calls `rfn.runs.ensure_trained`: if
 # `artifacts/<profile>/<kind>-smmnist-seed<seed>/last.pt` holds a finished run it is loaded,
-# otherwise the normal training engine (`rfn.train.Trainer`, the same as `rfn train`) runs
+# otherwise the normal training engine (`rfn.training.Trainer`, the same as `rfn train`) runs
 # and writes the checkpoint, `metrics.csv` and TensorBoard logs there. Every model
 # optimises the same kind of objective: the negative evidence lower bound of frames
 # $2..T$ given frame 1, in bits per pixel, with the KL term weighted by $\beta$ during the
@@ -258,7 +258,7 @@ plt.show()
 # their strokes; frames come out as speckled blobs in the right places (the RFN's flow and
 # the baselines' per-pixel output distributions both sample pixel noise at temperature 1).
 # The KL is small, so the posterior and the prior rows look alike. The thesis's models
-# trained for days; the `full` profile trains them.
+# trained for days; the `thesis` profile trains them.
 
 # %%
 train_len = book_preset("rfn").data.seq_len
@@ -357,7 +357,6 @@ for kind in KINDS:
         {
             "model": LABELS[kind],
             "preset": preset_for(kind, profile),
-            "overrides": " ".join(training_overrides(profile, kind)) or "-",
             "parameters (M)": round(sum(p.numel() for p in models[kind].parameters()) / 1e6, 3),
             "steps": int(df["step"].iloc[-1]),
             "batch": tc.batch_size,

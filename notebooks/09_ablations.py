@@ -11,13 +11,13 @@
 # **Run time** (measured with `python -m rfn.book run --only 09`): `smoke` about 10 s;
 # `quick` about 5 minutes on 2 CPU cores (24 training runs of 9 s of CPU time each on
 # average, then their evaluation; 7 minutes when other jobs shared the cores), and 15 s when
-# the runs are already cached; `full` (36 runs of 5000 steps; an estimate, not measured)
+# the runs are already cached; `thesis` (36 runs of 5000 steps; an estimate, not measured)
 # one to two hours on a GPU.
 #
 # **Checkpoint:** none shared. The page trains its own short runs with
-# `rfn.experiments.train_preset` into `artifacts/<profile>/ablations/<variant>-seed<s>-<hash>/`
-# and caches each run's numbers there (`result.json`), so a second run of the page only
-# reads them.
+# `rfn.runs.trained_model` (presets `<profile>-ablation-<variant>`) into
+# `artifacts/<profile>/ablation-<variant>-seed<s>/` and caches each run's numbers there
+# (`result.json`), so a second run of the page only reads them.
 #
 # **Writes:** `figures/<profile>/fig9_1_srnn_smoothing_resq.png`, `fig9_2_srnn_overshooting.png`,
 # `tab9_1_skip_connections.csv`, `fig9_3_skip_connections.png`, `tab9_2_flow_depth.csv`,
@@ -31,18 +31,16 @@
 # ends up.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | reference | thesis
 device = "auto"  # auto | cpu | cuda
 seed = 0
 figures_dir = "figures"  # figures go to figures_dir/<profile>/
 artifacts_dir = "artifacts"  # ablation runs go to artifacts_dir/<profile>/ablations/
 
 # %%
-import hashlib
 import json
 import time
 import warnings
-from pathlib import Path
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
 import matplotlib.pyplot as plt
@@ -53,73 +51,47 @@ from IPython.display import Markdown, display
 
 from rfn import viz
 from rfn.book import FigureRecorder
-from rfn.book_settings import set_cpu_threads
-from rfn.checkpoint import load_model
 from rfn.data import make_dataset
-from rfn.experiments import cached_json, train_preset
 from rfn.metrics import best_of_n
-from rfn.runtime import resolve_device
+from rfn.presets import get_preset
+from rfn.presets.ablations import ABLATION_LEVELS, ablation_variants
+from rfn.runs import cached_json, preset_for, run_dir, trained_model
+from rfn.runtime import resolve_device, set_cpu_threads
 
-# Each profile: the presets the variants start from, the overrides every variant shares,
-# the seeds, and the evaluation protocol. Quick: 16x16 one-digit SM-MNIST (the smoke
-# presets' data), 6-frame training sequences, narrow networks, a fixed number of steps.
-_QUICK_COMMON = [
-    "data.seq_len=6",
-    "train.batch_size=16",
-    "train.lr=2e-3",
-    "train.beta_warmup_steps=30",
-    "train.val_every=0",
-    "train.val_batches=1",
-    "train.ckpt_every=1000",
-    "train.log_every=20",
-    "model.h_channels=16",
-    "model.a_channels=16",
-    "model.head_hidden=16",
-]
+# Each profile: the seeds and the evaluation protocol. The runs' settings are the presets
+# `<profile>-ablation-<variant>` (rfn.presets.ablations).
 SETTINGS = {
     "smoke": {
-        "presets": {"rfn": "smoke", "srnn": "smoke-srnn"},
-        "common": {"rfn": ["train.val_batches=1"], "srnn": ["train.val_batches=1"]},
-        "steps": {"rfn": 2, "srnn": 2},
         "seeds": 1,
-        "levels": (1, 2, 3),
         "bpp_sequences": 4,
         "eval": {"sequences": 2, "samples": 2, "context": 2, "future": 3},
         "metrics": ("ssim", "psnr"),
         "scale": "16x16 one-digit SM-MNIST, 4-frame sequences, 2 steps (a code check, not a result)",
     },
     "quick": {
-        "presets": {"rfn": "smoke", "srnn": "smoke-srnn"},
-        "common": {
-            "rfn": [*_QUICK_COMMON, "model.flow_steps=2", "model.flow_hidden=16", "model.base_hidden=16"],
-            "srnn": list(_QUICK_COMMON),
-        },
-        "steps": {"rfn": 240, "srnn": 100},
         "seeds": 2,
-        "levels": (1, 2, 3),
         "bpp_sequences": 64,
         "eval": {"sequences": 16, "samples": 8, "context": 3, "future": 7},
         "metrics": ("ssim", "psnr"),
         "scale": "16x16 one-digit SM-MNIST, 6-frame sequences, batch 16, 240 (RFN) or 100 (SRNN) steps on 1 CPU core",
     },
-    "full": {
-        "presets": {"rfn": "quick-smmnist", "srnn": "quick-smmnist-srnn"},
-        "common": {kind: ["train.val_every=0", "train.progress=False"] for kind in ("rfn", "srnn")},
-        "steps": {"rfn": 5000, "srnn": 5000},
+    "thesis": {
         "seeds": 3,
-        "levels": (2, 3, 4),
         "bpp_sequences": 512,
         "eval": {"sequences": 64, "samples": 100, "context": 5, "future": 10},
         "metrics": ("ssim", "psnr", "lpips"),
         "scale": "32x32 two-digit SM-MNIST, 8-frame sequences, batch 12, 5000 steps on a GPU",
     },
-}[profile]  # fmt: skip
+}
+SETTINGS["reference"] = SETTINGS["quick"]
+SETTINGS = SETTINGS[profile]
+SCALE = "quick" if profile == "reference" else profile  # the ablation presets' scale
 SEEDS = [seed + k for k in range(SETTINGS["seeds"])]
 
 torch.manual_seed(seed)
 np.random.seed(seed)  # noqa: NPY002 (seeds any library code that draws from NumPy's global generator)
 dev = torch.device(resolve_device(device))
-set_cpu_threads(dev)  # one thread for the book's small models on a CPU (see rfn.book_settings)
+set_cpu_threads(dev)  # one thread for the book's small models on a CPU (see rfn.runtime.CPU_THREADS)
 viz.set_book_style()
 rec = FigureRecorder("09_ablations", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 start = time.perf_counter()
@@ -129,9 +101,10 @@ print(f"scale: {SETTINGS['scale']}")
 # %% [markdown]
 # ## 1. The variants
 #
-# Every variant is one preset plus `key=value` overrides (the same strings `rfn train --set`
-# takes). Variants that two experiments share are trained once: the SRNN with smoothing and
-# without $\text{RES}_q$ is the $D = 1$ row of the overshooting experiment, and the RFN with
+# Every variant is one preset, `<profile>-ablation-<variant>` (`rfn.presets.ablations`: the
+# scale's base preset changed by the `key=value` settings listed there). Variants that two
+# experiments share are trained once: the SRNN with smoothing and without $\text{RES}_q$ is
+# the $D = 1$ row of the overshooting experiment, and the RFN with
 # skip connections to the conditioning network at the middle depth is a row of both RFN
 # tables.
 #
@@ -148,26 +121,15 @@ print(f"scale: {SETTINGS['scale']}")
 #   our smaller frames the same bottleneck sizes come from smaller $L$.
 
 # %%
-L_mid = SETTINGS["levels"][1]
-VARIANTS = {  # name -> (model kind, overrides on top of the profile's common ones)
-    "srnn-neither": ("srnn", ["model.smoothing=False", "model.res_q=False"]),
-    "srnn-smoothing": ("srnn", ["model.smoothing=True", "model.res_q=False"]),
-    "srnn-resq": ("srnn", ["model.smoothing=False", "model.res_q=True"]),
-    "srnn-both": ("srnn", ["model.smoothing=True", "model.res_q=True"]),
-    "srnn-D2": ("srnn", ["model.smoothing=True", "model.overshooting=2"]),
-    "srnn-D3": ("srnn", ["model.smoothing=True", "model.overshooting=3"]),
-    "rfn-skip-none": ("rfn", ["model.skip=none", f"model.levels={L_mid}"]),
-    "rfn-skip-cond": ("rfn", ["model.skip=cond", f"model.levels={L_mid}"]),
-    "rfn-skip-flow": ("rfn", ["model.skip=flow", f"model.levels={L_mid}"]),
-    "rfn-skip-both": ("rfn", ["model.skip=both", f"model.levels={L_mid}"]),
-    **{f"rfn-L{L}": ("rfn", ["model.skip=cond", f"model.levels={L}"]) for L in SETTINGS["levels"] if L != L_mid},
-}
+LEVELS = ABLATION_LEVELS[SCALE]
+L_mid = LEVELS[1]
+VARIANTS = ablation_variants(SCALE)  # name -> (model kind, the settings that make the variant)
 EXPERIMENTS = {  # figure -> {label: variant}
     "Fig 9.1": {"neither": "srnn-neither", "smoothing": "srnn-smoothing", "RES_q": "srnn-resq", "both": "srnn-both"},
     "Fig 9.2": {"D = 1": "srnn-smoothing", "D = 2": "srnn-D2", "D = 3": "srnn-D3"},
     "Table 9.1": {"none": "rfn-skip-none", "conditioning net": "rfn-skip-cond", "flow": "rfn-skip-flow",
                   "both": "rfn-skip-both"},
-    "Table 9.2": {f"L = {L}": ("rfn-skip-cond" if L == L_mid else f"rfn-L{L}") for L in SETTINGS["levels"]},
+    "Table 9.2": {f"L = {L}": ("rfn-skip-cond" if L == L_mid else f"rfn-L{L}") for L in LEVELS},
 }  # fmt: skip
 print(f"{len(VARIANTS)} variants x {len(SEEDS)} seed(s) = {len(VARIANTS) * len(SEEDS)} training runs")
 
@@ -191,19 +153,7 @@ print(f"{len(VARIANTS)} variants x {len(SEEDS)} seed(s) = {len(VARIANTS) * len(S
 # overrides and the protocol, so changing either recomputes.
 
 # %%
-ROOT = Path(artifacts_dir) / profile / "ablations"
 EV = SETTINGS["eval"]
-
-
-def run_overrides(name: str, run_seed: int) -> tuple[str, list[str]]:
-    kind, extra = VARIANTS[name]
-    steps = SETTINGS["steps"][kind]
-    return SETTINGS["presets"][kind], [
-        *SETTINGS["common"][kind],
-        *extra,
-        f"train.steps={steps}",
-        f"train.seed={run_seed}",
-    ]
 
 
 @torch.no_grad()
@@ -228,30 +178,27 @@ def evaluate(model, data: dict, eval_seed: int) -> dict:
 
 
 def run_variant(name: str, run_seed: int) -> dict:
-    preset, overrides = run_overrides(name, run_seed)
-    tag = hashlib.sha256(json.dumps([preset, overrides]).encode()).hexdigest()[:8]
-    out = ROOT / f"{name}-seed{run_seed}-{tag}"
-    key = {"preset": preset, "overrides": overrides, "eval": EV, "bpp": SETTINGS["bpp_sequences"],
-           "metrics": SETTINGS["metrics"], "version": 2}  # fmt: skip
+    kind = f"ablation-{name}"
+    preset = preset_for(kind, profile)
+    out = run_dir(kind, profile, run_seed, root=artifacts_dir)
+    key = {"preset": get_preset(preset), "eval": EV, "bpp": SETTINGS["bpp_sequences"],
+           "metrics": SETTINGS["metrics"], "version": 3}  # fmt: skip
 
     def compute() -> dict:
-        t0, c0 = time.perf_counter(), time.process_time()
-        trainer, rows = train_preset(preset, out, overrides, resume=(out / "last.pt").exists(), meta={"ablation": name})
-        timing = out / "train_time.json"  # kept apart, so a re-evaluation does not overwrite how long training took
-        if rows:
-            timing.write_text(json.dumps({"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0}))
+        model = trained_model(kind, profile, run_seed, root=artifacts_dir, device=dev)  # trains it if missing
+        timing = out / "train_time.json"
         took = json.loads(timing.read_text()) if timing.exists() else {"wall_s": float("nan"), "cpu_s": float("nan")}
-        model = load_model(out / "last.pt", device=dev)
         data = json.loads((out / "run.json").read_text())["data_config"]
+        history = pd.read_csv(out / "metrics.csv")
         result = evaluate(model, data, eval_seed=1000 + run_seed)
         result.update(
             variant=name,
             seed=run_seed,
-            steps=trainer.step,
+            steps=int(history["step"].iloc[-1]),
             parameters=model.num_parameters(),
             train_wall_s=took["wall_s"],
             train_cpu_s=took["cpu_s"],
-            final_train_bpp=trainer.history[-1]["bpp"] if trainer.history else None,
+            final_train_bpp=float(history["bpp"].iloc[-1]),
             train_frames=data["seq_len"],
             data=data,
         )
@@ -437,7 +384,7 @@ plt.show()
 # the trend in parameters and the size of the bpp differences can be compared.
 
 # %%
-levels = SETTINGS["levels"]
+levels = LEVELS
 thesis_rows = [
     ("L = 3", "≈22 M", "2.654 ± 0.0211"),
     ("L = 4", "≈36 M", "2.636 ± 0.0212"),
@@ -479,7 +426,7 @@ plt.show()
 # thesis's result. The RFN
 # variants' parameter counts grow in the same order as the thesis's (none < conditioning
 # net < flow < both; deeper flows much larger), but far less steeply, because our coupling
-# networks are narrow. The `full` profile runs the same page at 32×32 with 5000 GPU steps
+# networks are narrow. The `thesis` profile runs the same page at 32×32 with 5000 GPU steps
 # per run and three seeds.
 
 # %%
