@@ -237,7 +237,7 @@ def _reference() -> None:
             Preset(
                 f"reference-smmnist-{model}",
                 model,
-                {**_REFERENCE_BOTTLENECK, "z_channels": 8, "smoothing": smoothing, "likelihood": "dmol", "n_mix": 5},
+                {**_REFERENCE_BOTTLENECK, "z_channels": 16, "smoothing": smoothing, "likelihood": "dmol", "n_mix": 5},
                 _REFERENCE_DATA,
                 dict(_REFERENCE_TRAIN),
                 f"{model.upper()} (DMOL) on 32x32 SM-MNIST, the book's reference baseline (hours on one CPU core)",
