@@ -13,7 +13,7 @@
 #
 # **Run time** (2-core CPU, measured): `smoke` about 15 s (no FVD, and no LPIPS on its
 # 16-pixel frames); `quick` about 3.5 minutes (best-of-10 on 64 test sequences, the named
-# protocol `smmnist-quick`; FVD on 16 clips per set, 1.7 minutes of it); `full` with the
+# protocol `smmnist-quick`; FVD on 16 clips per set, 1.7 minutes of it); `thesis` with the
 # thesis's protocol on a GPU (best-of-100 on 256 sequences, FVD on 256 clips), about an
 # hour. Numbers are cached beside the checkpoints, so a second run takes about 30 s.
 #
@@ -27,7 +27,7 @@
 # `figA_11_smmnist_best_ssim.png`, `figA_12_smmnist_worst_ssim.png`, `figA_18_srnn_smmnist_samples.png`.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | reference | thesis
 device = "auto"  # auto | cpu | cuda
 seed = 0
 figures_dir = "figures"  # figures go to figures_dir/<profile>/
@@ -48,15 +48,13 @@ from IPython.display import Image, display
 
 from rfn import viz
 from rfn.book import FigureRecorder
-from rfn.runs import trained_model
-from rfn.runtime import set_cpu_threads
 from rfn.checkpoint import load_checkpoint
 from rfn.data import make_dataset
-from rfn.runs import cached_json, run_dir
+from rfn.evaluation import EvaluationOptions, EvaluationWarning, evaluate
 from rfn.metrics import frame_scores, get_protocol, select_best
-from rfn.metrics.evaluate import EvaluationWarning, evaluate
-from rfn.metrics.fvd import feature_stats, frechet_distance, fvd_features, fvd_from_features, fvd_videos
-from rfn.runtime import resolve_device
+from rfn.metrics.fvd import fvd_features, fvd_from_features, fvd_videos
+from rfn.runs import cached_json, ensure_trained, trained_model
+from rfn.runtime import resolve_device, set_cpu_threads
 
 SETTINGS = {  # everything that depends on the profile
     "smoke": {
@@ -83,7 +81,19 @@ SETTINGS = {  # everything that depends on the profile
         "ssim_show": 3,
         "batch_size": 64,
     },
-    "full": {
+    "reference": {
+        "protocol": get_protocol("smmnist-quick"),
+        "iw_k": 20,
+        "bpp_frames": 10,
+        "fvd_clips": 16,
+        "strip_sequences": 4,
+        "long_frames": 50,
+        "ssim_pool": 16,
+        "ssim_samples": 10,
+        "ssim_show": 3,
+        "batch_size": 64,
+    },
+    "thesis": {
         "protocol": get_protocol("smmnist-thesis").replace(n_test_sequences=256, fvd_repeats=1),
         "iw_k": 20,
         "bpp_frames": 10,
@@ -109,7 +119,7 @@ viz.set_book_style()
 rec = FigureRecorder("05_results", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 page_start = time.perf_counter()
 models = {kind: trained_model(kind, profile, seed, root=artifacts_dir, device=dev, dataset=dataset) for kind in KINDS}
-ckpts = {kind: run_dir(kind, profile, seed, artifacts_dir) / "last.pt" for kind in KINDS}
+ckpts = {kind: ensure_trained(kind, profile, seed, root=artifacts_dir) for kind in KINDS}  # trained above
 steps = {kind: int(load_checkpoint(ckpts[kind])["step"]) for kind in KINDS}
 run_data = load_checkpoint(ckpts["rfn"])["data_config"]
 train_frames = run_data["seq_len"]
@@ -154,19 +164,6 @@ def show_rows(panels, title: str, scale: int = 2, figwidth: float | None = None,
     fig.suptitle(f"{title}\n{note or COMPUTE}", fontsize=9)
     fig.tight_layout()
     return fig
-
-
-def fvd_of(real: np.ndarray, fake: np.ndarray) -> float:
-    """FVD from I3D features ``[N, 400]``. With fewer clips than features the covariances are
-    singular and the matrix square root can pick up a small imaginary part, which
-    ``frechet_distance`` rejects; then a ridge of 1e-8 of the mean variance is added to both
-    covariances, which moves the distance by far less than its sampling error."""
-    try:
-        return fvd_from_features(real, fake)
-    except ValueError:
-        (mu1, s1), (mu2, s2) = feature_stats(real), feature_stats(fake)
-        ridge = 1e-8 * max(np.trace(s1), np.trace(s2)) / s1.shape[0] * np.eye(s1.shape[0])
-        return frechet_distance(mu1, s1 + ridge, mu2, s2 + ridge)
 
 
 def sample(kind: str, context: torch.Tensor, n_future: int, n: int = 1, **temps) -> torch.Tensor:
@@ -221,7 +218,7 @@ display(Image(filename=str(gif)))
 # shows a typical sample rather than the luckiest. The bits per pixel are the negative
 # ELBO of 10-frame test sequences given their first frame (the thesis's protocol), and the
 # importance-weighted bound with $K$ samples, which is tighter (the thesis reports the
-# bound with $K = 20$ for the baselines). Both are computed by `rfn.metrics.evaluate`, the
+# bound with $K = 20$ for the baselines). Both are computed by `rfn.evaluation.evaluate`, the
 # same code as `rfn evaluate --protocol ...` on the command line.
 
 
@@ -238,9 +235,7 @@ def evaluation(kind: str) -> dict:
 
     def compute() -> dict:
         t0 = time.perf_counter()
-        out = evaluate(
-            ckpts[kind],
-            proto,
+        options = EvaluationOptions(
             iw_k=SETTINGS["iw_k"],
             bpp_frames=SETTINGS["bpp_frames"],
             device=dev,
@@ -248,6 +243,7 @@ def evaluation(kind: str) -> dict:
             fvd=False,  # FVD below, with one set of real clips shared by the three models
             progress=False,
         )
+        out = evaluate(ckpts[kind], proto, options)
         out["wall_s"] = time.perf_counter() - t0
         return out
 
@@ -383,11 +379,11 @@ def fvd_table() -> dict:
     real_a, _ = fvd_videos(x[:n_fvd], x[:n_fvd, None, ctx:], proto)
     real_b, _ = fvd_videos(x[n_fvd:], x[n_fvd:, None, ctx:], proto)
     feats_a, feats_b = fvd_features(real_a, **kw), fvd_features(real_b, **kw)
-    out = {"real vs real": fvd_of(feats_a, feats_b)}
+    out = {"real vs real": fvd_from_features(feats_a, feats_b)}
     for kind in KINDS:
-        fake = sample(kind, x[:n_fvd, :ctx], total - ctx, flow_temperature=proto.flow_temperature)
+        fake = sample(kind, x[:n_fvd, :ctx], total - ctx, emission_temperature=proto.flow_temperature)
         _, fake_clips = fvd_videos(x[:n_fvd], fake, proto)
-        out[kind] = fvd_of(feats_a, fvd_features(fake_clips, **kw))
+        out[kind] = fvd_from_features(feats_a, fvd_features(fake_clips, **kw))
     out["clips"] = n_fvd
     out["wall_s"] = time.perf_counter() - t0
     return out
@@ -433,7 +429,7 @@ if n_fvd:
         + " (thesis: SRNN 245 < VRNN 274 < RFN 633)"
     )
 else:
-    print(f"{profile} profile: FVD skipped (I3D at 224x224 takes about a second per clip on a CPU); run quick or full")
+    print(f"{profile} profile: FVD skipped (I3D at 224x224 is slow on a CPU); run quick, reference or thesis")
 
 # %% [markdown]
 # ### Reading the `quick` numbers
@@ -446,7 +442,7 @@ else:
 # black-frame line in Fig 9.7), whereas the baselines' per-pixel output distributions
 # draw bright speckle wherever they are unsure. With models trained for days, which
 # draw digits, the thesis found the SRNN and the VRNN ahead on every SM-MNIST measure; the
-# `full` profile is the run that can confirm or refute that.
+# `thesis` profile is the run that can confirm or refute that.
 
 # %% [markdown]
 # ## 4. Three futures from one context (Fig A.9)

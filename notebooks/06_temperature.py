@@ -10,7 +10,7 @@
 #
 # **Run time** (2-core CPU, measured): `smoke` about 11 s (no FVD); `quick` about 2 minutes
 # (six temperatures, best-of-5 on 12 held-out sequences, FVD on 12 clips per temperature);
-# `full` about 30 minutes on a GPU (best-of-100, 256 clips). The sweep's numbers are cached,
+# `thesis` about 30 minutes on a GPU (best-of-100, 256 clips). The sweep's numbers are cached,
 # so a second run takes about 25 s.
 #
 # **Checkpoint:** `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt` from notebook 04
@@ -22,7 +22,7 @@
 # `tab9_3_fvd_temperature.csv`, `fig9_5_temperature_similarity.png`.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | reference | thesis
 device = "auto"  # auto | cpu | cuda
 seed = 0
 figures_dir = "figures"  # figures go to figures_dir/<profile>/
@@ -39,19 +39,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
-import torch.nn.functional as F
 from IPython.display import Image, display
 
 from rfn import viz
 from rfn.book import FigureRecorder
-from rfn.runs import trained_model
-from rfn.runtime import set_cpu_threads
 from rfn.checkpoint import load_checkpoint
 from rfn.data import make_dataset
-from rfn.runs import cached_json, run_dir
 from rfn.metrics import best_of_n, get_protocol
-from rfn.metrics.fvd import feature_stats, frechet_distance, fvd_features, fvd_from_features, fvd_videos
-from rfn.runtime import resolve_device
+from rfn.metrics.frames import centre_of_mass, speckle
+from rfn.metrics.fvd import fvd_features, fvd_from_features, fvd_videos
+from rfn.runs import cached_json, ensure_trained, trained_model
+from rfn.runtime import resolve_device, set_cpu_threads
 
 SETTINGS = {  # everything that depends on the profile
     "smoke": {
@@ -72,7 +70,16 @@ SETTINGS = {  # everything that depends on the profile
         "measure_samples": 6,
         "show_every": 2,
     },
-    "full": {
+    "reference": {
+        "temperatures": [0.1, 0.3, 0.5, 0.7, 0.9, 1.0],
+        "future": 24,
+        "sequences": 12,
+        "samples": 5,
+        "fvd": True,
+        "measure_samples": 6,
+        "show_every": 2,
+    },
+    "thesis": {
         "temperatures": [0.1, 0.3, 0.5, 0.7, 0.9, 1.0],
         "future": 40,
         "sequences": 256,
@@ -91,7 +98,7 @@ viz.set_book_style()
 rec = FigureRecorder("06_temperature", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 page_start = time.perf_counter()
 model = trained_model("rfn", profile, seed, root=artifacts_dir, device=dev, dataset=dataset)
-ckpt = run_dir("rfn", profile, seed, artifacts_dir) / "last.pt"
+ckpt = ensure_trained("rfn", profile, seed, root=artifacts_dir)  # the checkpoint loaded above
 stored = load_checkpoint(ckpt)
 data_kw, train_frames = dict(stored["data_config"]["kwargs"]), stored["data_config"]["seq_len"]
 size = data_kw.get("image_size", 64)
@@ -113,19 +120,6 @@ ctx = proto.context_frames
 heldout = make_dataset("smmnist", "test", seq_len=proto.total_frames, seed=1, **data_kw)
 print(f"profile={profile} seed={seed} device={dev} torch threads={threads}")
 print("compute:", COMPUTE)
-
-
-def fvd_of(real: np.ndarray, fake: np.ndarray) -> float:
-    """FVD from I3D features ``[N, 400]``. With fewer clips than features the covariances are
-    singular and the matrix square root can pick up a small imaginary part, which
-    ``frechet_distance`` rejects; then a ridge of 1e-8 of the mean variance is added to both
-    covariances, which moves the distance by far less than its sampling error."""
-    try:
-        return fvd_from_features(real, fake)
-    except ValueError:
-        (mu1, s1), (mu2, s2) = feature_stats(real), feature_stats(fake)
-        ridge = 1e-8 * max(np.trace(s1), np.trace(s2)) / s1.shape[0] * np.eye(s1.shape[0])
-        return frechet_distance(mu1, s1 + ridge, mu2, s2 + ridge)
 
 
 def sample(context: torch.Tensor, n_future: int, n: int = 1, **temps) -> torch.Tensor:
@@ -225,28 +219,13 @@ display(Image(filename=str(gif)))
 
 
 # %%
-def centre_of_mass(f: torch.Tensor) -> torch.Tensor:
-    """``float [..., H, W]`` -> ``[..., 2]`` brightness-weighted (row, column) centre."""
-    h, w = f.shape[-2:]
-    mass = f.sum((-2, -1)).clamp(min=1.0)
-    rows = (f.sum(-1) * torch.arange(h)).sum(-1) / mass
-    cols = (f.sum(-2) * torch.arange(w)).sum(-1) / mass
-    return torch.stack([rows, cols], -1)
-
-
-def speckle(frames: torch.Tensor) -> float:
-    """Mean |frame - 3x3 box blur| in gray levels over ``uint8 [..., 1, H, W]`` frames."""
-    f = frames.float().flatten(0, -4)
-    return (f - F.avg_pool2d(f, 3, stride=1, padding=1, count_include_pad=False)).abs().mean().item()
-
-
 def measure(s: torch.Tensor, truth: torch.Tensor) -> dict:
     """Brightness, motion spread and noise of samples ``uint8 [B, m, T, 1, H, W]`` of ``truth [B, T, 1, H, W]``."""
     f = s.float().squeeze(-3)  # [B, m, T, H, W]
     mass = f.sum((-2, -1))  # [B, m, T]
     true_mass = truth.float().sum((-3, -2, -1)).mean()
     alive = (mass > 0.2 * true_mass).all(1)  # [B, T]: every sample still shows a digit
-    spread = centre_of_mass(f).std(1).norm(dim=-1)  # [B, T]
+    spread = centre_of_mass(s).std(1).norm(dim=-1)  # [B, T]
     return {
         "brightness": (mass.mean() / true_mass).item(),
         "motion spread (px)": spread[alive].mean().item() if alive.any() else float("nan"),
@@ -316,7 +295,7 @@ def temperature_sweep() -> dict:
         real_a, _ = fvd_videos(x[:n], x[:n, None, ctx:], proto)
         real_b, _ = fvd_videos(x[n:], x[n:, None, ctx:], proto)
         feats = fvd_features(real_a, **kw)
-        out["fvd"]["real vs real"] = fvd_of(feats, fvd_features(real_b, **kw))
+        out["fvd"]["real vs real"] = fvd_from_features(feats, fvd_features(real_b, **kw))
     lpips_ok = size >= 32  # AlexNet's pooling needs frames of at least 31 pixels
     metrics = ("psnr", "ssim", "lpips") if lpips_ok else ("psnr", "ssim")
     for T in TEMPS:
@@ -325,7 +304,7 @@ def temperature_sweep() -> dict:
         out["curves"][str(T)] = {m: res[m].best_curve.tolist() for m in metrics}
         if SETTINGS["fvd"]:
             _, fake = fvd_videos(x[:n], s[:, :1], proto)
-            out["fvd"][str(T)] = fvd_of(feats, fvd_features(fake, **kw))
+            out["fvd"][str(T)] = fvd_from_features(feats, fvd_features(fake, **kw))
     out["wall_s"] = time.perf_counter() - t0
     return out
 
@@ -395,5 +374,5 @@ if SETTINGS["fvd"]:
         f"at 0.7 on BAIR. Real against real clips of this size score {sweep['fvd']['real vs real']:.1f}."
     )
 else:
-    print(f"{profile} profile: FVD skipped (I3D at 224x224 takes about a second per clip on a CPU); run quick or full")
+    print(f"{profile} profile: FVD skipped (I3D at 224x224 is slow on a CPU); run quick, reference or thesis")
 print(f"wall time of this page: {time.perf_counter() - page_start:.0f} s")

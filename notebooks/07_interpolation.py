@@ -5,12 +5,12 @@
 # $(\mathbf{h}_t, \mathbf{z}_t)$ between two sequences that begin with the same frame.
 #
 # **Run time** (measured with `python -m rfn.book run --only 07`): `smoke` about 10 s,
-# `quick` about 15 s on 2 CPU cores, `full` (not measured here) should take well under a
+# `quick` about 15 s on 2 CPU cores, `thesis` (not measured here) should take well under a
 # minute on a GPU. This excludes training, which notebook 04 does before this page.
 #
 # **Checkpoint:** the RFN of notebook 04, `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt`
-# (`quick`: 32×32 two-digit SM-MNIST, 1000 steps on a CPU, as `rfn.book_settings` sets;
-# `full`: the thesis's scale). It is trained first if it is missing.
+# (`quick`: 32×32 two-digit SM-MNIST, 1000 steps on a CPU, as the presets set;
+# `thesis`: the thesis's scale). It is trained first if it is missing.
 #
 # **Writes:** `figures/<profile>/fig10_3_latent_interpolation.png`, `.gif`,
 # `fig10_3_latent_interpolation_paths.png`, `fig10_3_pixel_blend.png`.
@@ -20,14 +20,13 @@
 # it was trained on (a second digit that happens to be absent).
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | reference | thesis
 device = "auto"  # auto | cpu | cuda
 seed = 0
 figures_dir = "figures"  # figures go to figures_dir/<profile>/
 artifacts_dir = "artifacts"  # checkpoints: artifacts_dir/<profile>/<model>-smmnist-seed<seed>/
 
 # %%
-import json
 import time
 
 import matplotlib.pyplot as plt
@@ -37,22 +36,23 @@ from IPython.display import Image, Markdown, display
 
 from rfn import viz
 from rfn.book import FigureRecorder
-from rfn.runs import trained_model
-from rfn.runtime import set_cpu_threads
+from rfn.checkpoint import load_checkpoint
 from rfn.data import StochasticMovingMNIST, Trajectory
-from rfn.runs import run_dir
-from rfn.runtime import resolve_device
+from rfn.metrics.frames import centre_of_mass
+from rfn.runs import ensure_trained, trained_model
+from rfn.runtime import resolve_device, set_cpu_threads
 
 SETTINGS = {  # everything that depends on the profile
     "smoke": {"frames": 6, "weights": 3, "speed": 1, "temperature": 0.5},
     "quick": {"frames": 8, "weights": 7, "speed": 2, "temperature": 0.5},
-    "full": {"frames": 10, "weights": 7, "speed": 4, "temperature": 0.5},
+    "reference": {"frames": 8, "weights": 7, "speed": 2, "temperature": 0.5},
+    "thesis": {"frames": 10, "weights": 7, "speed": 4, "temperature": 0.5},
 }[profile]
 
 torch.manual_seed(seed)
 np.random.seed(seed)  # noqa: NPY002 (seeds any library code that draws from NumPy's global generator)
 dev = torch.device(resolve_device(device))
-set_cpu_threads(dev)  # one thread for the book's small models on a CPU (see rfn.book_settings)
+set_cpu_threads(dev)  # one thread for the book's small models on a CPU (rfn.runtime.CPU_THREADS)
 viz.set_book_style()
 rec = FigureRecorder("07_interpolation", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 start = time.perf_counter()
@@ -61,15 +61,15 @@ print(f"profile={profile} seed={seed} device={dev} torch={torch.__version__} set
 # %% [markdown]
 # ## 1. The model
 #
-# `rfn.book_settings.trained_model` loads the RFN that notebook 04 trained for this profile
-# and seed (through `rfn.experiments.ensure_trained` with notebook 04's training settings),
+# `rfn.runs.trained_model` loads the RFN that notebook 04 trained for this profile
+# and seed (through `rfn.runs.ensure_trained` with the profile's preset),
 # or trains it first if this page runs alone. The data settings (canvas and digit size) are read
-# from the run's `run.json`, so the sequences below match what the model saw.
+# from the run's checkpoint, so the sequences below match what the model saw.
 
 # %%
 model = trained_model("rfn", profile, seed, root=artifacts_dir, device=str(dev))  # notebook 04's RFN
 model.eval()
-run_info = json.loads((run_dir("rfn", profile, seed, artifacts_dir) / "run.json").read_text())
+run_info = load_checkpoint(ensure_trained("rfn", profile, seed, root=artifacts_dir))  # the run loaded above
 data_kwargs = run_info["data_config"]["kwargs"]
 image_size, digit_size = data_kwargs.get("image_size", 64), data_kwargs.get("digit_size", 32)
 print(f"RFN: {model.num_parameters() / 1e6:.2f} M parameters, trained on {run_info['data_config']}")
@@ -208,18 +208,9 @@ display(Image(filename=str(gif)))
 
 
 # %%
-def centre_of_mass(video: torch.Tensor) -> np.ndarray:
-    """``uint8 [N, T, 1, H, W]`` -> ``[N, T, 2]`` intensity-weighted (row, column) of every frame."""
-    v = video.double().squeeze(2)
-    mass = v.sum((-1, -2)).clamp_min(1e-9)
-    rows_ = torch.arange(v.shape[-2], dtype=torch.float64).view(-1, 1)
-    cols = torch.arange(v.shape[-1], dtype=torch.float64).view(1, -1)
-    return torch.stack([(v * rows_).sum((-1, -2)) / mass, (v * cols).sum((-1, -2)) / mass], -1).numpy()
-
-
 fade = np.linspace(0.25, 1.0, ds.seq_len)
 overlay = (interp.squeeze(2).double().numpy() / 255.0 * fade[None, :, None, None]).max(1)  # [W, H, W]
-com_interp, com_truth = centre_of_mass(interp), centre_of_mass(x)
+com_interp, com_truth = centre_of_mass(interp).numpy(), centre_of_mass(x).numpy()  # [N, T, 2] (row, column)
 colours = plt.cm.viridis(np.linspace(0, 1, len(weights)))
 
 fig = plt.figure(figsize=(2.0 * len(weights) + 3.5, 3.6))

@@ -12,12 +12,12 @@
 # SM-MNIST and says so.
 #
 # **Run time** (measured with `python -m rfn.book run --only 08`): `smoke` about 10 s,
-# `quick` about 1 minute on 2 CPU cores, `full` (not measured here) a few minutes on a GPU.
+# `quick` about 1 minute on 2 CPU cores, `thesis` (not measured here) a few minutes on a GPU.
 # This excludes training, which notebook 04 does before this page.
 #
 # **Checkpoint:** the RFN of notebook 04, `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt`
-# (`quick`: 32×32 two-digit SM-MNIST, 1000 steps on a CPU, as `rfn.book_settings` sets;
-# `full`: the thesis's scale). It is trained first if it is missing.
+# (`quick`: 32×32 two-digit SM-MNIST, 1000 steps on a CPU, as the presets set;
+# `thesis`: the thesis's scale). It is trained first if it is missing.
 #
 # **Writes:** `figures/<profile>/fig10_4_prior_vs_posterior_smmnist.png`,
 # `fig10_4_kl_at_bounces.png`, `fig10_5_frozen_future_nll.png`, `fig10_6_bpp_vs_quality.png`,
@@ -26,14 +26,13 @@
 # `tab10_4_kl_by_event.csv`, `tab10_7_parameter_spikes.csv`.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | full
+profile = "quick"  # smoke | quick | reference | thesis
 device = "auto"  # auto | cpu | cuda
 seed = 0
 figures_dir = "figures"  # figures go to figures_dir/<profile>/
 artifacts_dir = "artifacts"  # checkpoints: artifacts_dir/<profile>/<model>-smmnist-seed<seed>/
 
 # %%
-import json
 import time
 import warnings
 
@@ -47,13 +46,13 @@ from scipy import stats
 
 from rfn import pixels, viz
 from rfn.book import FigureRecorder
-from rfn.runs import trained_model
-from rfn.runtime import set_cpu_threads
+from rfn.checkpoint import load_checkpoint
 from rfn.data import Trajectory, make_dataset
-from rfn.runs import run_dir
 from rfn.metrics import psnr, ssim
+from rfn.metrics.frames import ink_overlap
 from rfn.nets import kl_diag_gaussians, sample_diag_gaussian
-from rfn.runtime import resolve_device
+from rfn.runs import ensure_trained, trained_model
+from rfn.runtime import resolve_device, set_cpu_threads
 
 SETTINGS = {  # everything that depends on the profile
     # sequences: test sequences for Figs 10.4/10.6; frames: their length (the models train on 8-10)
@@ -62,14 +61,16 @@ SETTINGS = {  # everything that depends on the profile
               "sync_sequences": 8, "sync_frames": 12, "temperature": 0.5},
     "quick": {"sequences": 96, "frames": 10, "frozen_context": 4, "frozen_frames": 20, "frozen_draws": 4,
               "sync_sequences": 96, "sync_frames": 30, "temperature": 0.5},
-    "full": {"sequences": 512, "frames": 10, "frozen_context": 4, "frozen_frames": 30, "frozen_draws": 8,
+    "reference": {"sequences": 96, "frames": 10, "frozen_context": 4, "frozen_frames": 20, "frozen_draws": 4,
+                  "sync_sequences": 96, "sync_frames": 30, "temperature": 0.5},
+    "thesis": {"sequences": 512, "frames": 10, "frozen_context": 4, "frozen_frames": 30, "frozen_draws": 8,
              "sync_sequences": 400, "sync_frames": 30, "temperature": 0.5},
 }[profile]  # fmt: skip
 
 torch.manual_seed(seed)
 np.random.seed(seed)  # noqa: NPY002 (seeds any library code that draws from NumPy's global generator)
 dev = torch.device(resolve_device(device))
-set_cpu_threads(dev)  # one thread for the book's small models on a CPU (see rfn.book_settings)
+set_cpu_threads(dev)  # one thread for the book's small models on a CPU (rfn.runtime.CPU_THREADS)
 viz.set_book_style()
 rec = FigureRecorder("08_kl_bpp_analysis", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 start = time.perf_counter()
@@ -93,25 +94,23 @@ print(f"profile={profile} seed={seed} device={dev} torch={torch.__version__} set
 #   $\mathbf{z}_t^{p}$ drawn from the prior: how likely the true frame is under a one-step
 #   *prediction*. The flow's likelihood is exact, so this needs no bound.
 #
-# The small helper below evaluates the flow's exact NLL for given states. It uses only the
-# model's public pieces: `model.condition` turns $(\mathbf{h}_t, \mathbf{z}_t)$ and the skip
-# features of the previous frame into the flow's condition maps, and `model.flow.log_prob`
-# is the conditional Glow's log-density.
+# The small helper below evaluates the flow's exact NLL for given states through the model's
+# public emission protocol: `model.emission_inputs` lines up every frame with its
+# $(\mathbf{h}_t, \mathbf{z}_t)$ and the skip features of the previous frame, and
+# `model.emission_log_prob` is the conditional Glow's discrete log-likelihood of the frame.
 
 # %%
 model = trained_model("rfn", profile, seed, root=artifacts_dir, device=str(dev))  # notebook 04's RFN
 model.eval()
 cfg = model.config
-run_info = json.loads((run_dir("rfn", profile, seed, artifacts_dir) / "run.json").read_text())
+run_info = load_checkpoint(ensure_trained("rfn", profile, seed, root=artifacts_dir))  # the run loaded above
 data_kwargs = dict(run_info["data_config"]["kwargs"])
 print(f"RFN: {model.num_parameters() / 1e6:.2f} M parameters, trained on {run_info['data_config']}")
 
 
 def flow_nll_bpp(target: torch.Tensor, h: torch.Tensor, z: torch.Tensor, skips: list[torch.Tensor]) -> torch.Tensor:
     """Exact ``-log p(x | h, z, skips)`` of ``uint8 [N, C, H, W]`` frames in bits per pixel, ``[N]``."""
-    xf = pixels.preprocess(target, cfg.n_bits, dtype=h.dtype)
-    log_p = model.flow.log_prob(xf, model.condition(h, z, skips))
-    return pixels.bits_per_pixel(pixels.discrete_nll(log_p, cfg.frame_shape, cfg.n_bits), cfg.frame_shape)
+    return -pixels.bits_per_pixel(model.emission_log_prob(target, h, z, skips), cfg.frame_shape)
 
 
 @torch.no_grad()
@@ -120,10 +119,9 @@ def step_terms(x: torch.Tensor, draw_seed: int) -> dict[str, torch.Tensor]:
     torch.manual_seed(draw_seed)
     post = model.infer(x)
     B, T1 = post["z"].shape[:2]
-    skips = [f[:, :-1].flatten(0, 1) for f in post["feats"]]  # features of x_{t-1} for frame t
-    target, h = x[:, 1:].flatten(0, 1), post["h"].flatten(0, 1)
+    target, h, z_post, skips = model.emission_inputs(post, x)  # frame t with h_t, z_t and the features of x_{t-1}
     # same order of random draws as reconstruct_and_predict: posterior, dequantisation noise, prior
-    nll_post = flow_nll_bpp(target, h, post["z"].flatten(0, 1), skips).view(B, T1)
+    nll_post = flow_nll_bpp(target, h, z_post, skips).view(B, T1)
     z_prior = sample_diag_gaussian(post["mu_p"], post["std_p"]).flatten(0, 1)
     kl = kl_diag_gaussians(post["mu_q"], post["std_q"], post["mu_p"], post["std_p"]).flatten(2).sum(2)
     return {
@@ -417,17 +415,19 @@ plt.show()
 
 
 # %%
-def ink_overlap(ds) -> np.ndarray:
+def mean_overlap(ds) -> np.ndarray:
     """``[T]``: share of the smaller digit's ink that the other digit covers, averaged over the sequences."""
     shares = []
     for i in range(SETTINGS["sync_sequences"]):
         tr = ds.trajectory(i)
         ink = [  # each digit drawn alone along its own path; "ink" = brighter than a quarter
-            ds.render(Trajectory(tr.digits[[d]], tr.positions[:, [d]], tr.velocities[:, [d]], tr.events[:, [d]])) > 64
+            torch.from_numpy(
+                ds.render(Trajectory(tr.digits[[d]], tr.positions[:, [d]], tr.velocities[:, [d]], tr.events[:, [d]]))
+                > 64
+            )
             for d in range(2)
         ]
-        both = (ink[0] & ink[1]).sum((1, 2))
-        shares.append(both / np.minimum(ink[0].sum((1, 2)), ink[1].sum((1, 2))).clip(1))
+        shares.append(ink_overlap(ink[0], ink[1]).numpy())
     return np.mean(shares, 0)
 
 
@@ -438,7 +438,7 @@ def parameter_curves(num_digits: int) -> tuple[dict[str, np.ndarray], np.ndarray
     its = [ds[i] for i in range(SETTINGS["sync_sequences"])]
     xs = torch.stack([it["frames"] for it in its]).to(dev)
     ev = its[0]["events"].any(-1).numpy()  # [T, D], the same for every sequence
-    overlap = ink_overlap(ds) if num_digits == 2 else np.zeros(ds.seq_len)
+    overlap = mean_overlap(ds) if num_digits == 2 else np.zeros(ds.seq_len)
     torch.manual_seed(seed)
     tr = model.trajectory(xs)
     kl_t = kl_diag_gaussians(tr["mu_q"], tr["std_q"], tr["mu_p"], tr["std_p"]).flatten(2).sum(2)
@@ -538,7 +538,7 @@ plt.show()
 # and 10.8, and the ratio table). Numbers from the `quick` profile come from a small model
 # trained for a few hundred CPU steps, not the thesis's 300k GPU steps: its KL is small, so
 # the prior and posterior rows may look alike, and the effects are weaker than in a fully
-# trained model. The `full` profile runs the same code on the thesis-scale checkpoint.
+# trained model. The `thesis` profile runs the same code on the thesis-scale checkpoint.
 #
 # What we found in the `quick` profile: (1) holds: the KL per frame is highest at frame 1,
 # next highest on the frame after a wall touch, and lowest where nothing hits a wall, and it
