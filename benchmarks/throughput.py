@@ -1,46 +1,70 @@
-"""RFN training and sampling throughput: a plain reference path against the fast path, in one run.
+"""Training and sampling speed of the recurrent video models: the reference path against the fast path.
 
-    python benchmarks/throughput.py                       # CUDA: thesis BAIR config, batch 35
-    python benchmarks/throughput.py --device cpu --preset quick-smmnist --batch 12
-    python benchmarks/throughput.py --preset thesis-bair --batch 70 --compile --json out.json
+    python benchmarks/throughput.py --device cpu --preset quick-smmnist --batch 12 --threads 1
+    python benchmarks/throughput.py --device cpu --preset quick-smmnist-srnn --batch 12 --threads 1
+    python benchmarks/throughput.py --device cpu --preset quick-smmnist-srnn --against /tmp/rfn-before
+    python benchmarks/throughput.py --json out.json           # CUDA: thesis BAIR configuration, batch 35
 
-(a) reference: fp32, eager, the Glow emission evaluated frame by frame inside
-    the time loop (what the thesis code does);
-(b) fast: the normal code path: emission on all ``B * (T-1)`` frames at once,
-    plus, on CUDA, bfloat16 autocast (log-determinants and likelihood sums stay
-    in float32), channels-last and, with ``--compile``, ``torch.compile``.
+Paths (two copies of one model, same weights):
 
-Prints training sequences/s, sampling frames/s (``--context`` frames of warm-up
-then ``--future`` predicted frames), peak memory, FLOPs per training sequence
-from ``torch.utils.flop_counter``, achieved TFLOP/s, and the fraction of a
-matmul peak measured in the same run (bf16 8192^3 on CUDA, fp32 2048^3 on
-the CPU). Also checks that both paths give the same bits per pixel on the same
-batch (within 0.5%). ``--json`` writes everything with the device name, torch
-version, date and commit; add the runs that matter to ``benchmarks/RESULTS.md``.
+(a) reference: ``model.use_reference_path()``: fp32, eager, contiguous tensors, the emission
+    evaluated frame by frame inside the time loop (what the thesis code does), every
+    normalisation run layer by layer, ``predict`` warming every sample up on its own and
+    rebuilding the flow's inverse weights per frame; ``torch.optim.Adam`` as it comes.
+(b) fast: the model's defaults (emission on all ``B * (T-1)`` frames, normalisations folded
+    into convolutions, shared warm-up and cached flow inverse in ``predict``) plus
+    channels-last tensors and fused Adam (``--no-channels-last``, ``--no-fused-adam`` to
+    drop them); on CUDA also bfloat16 autocast and, with ``--compile``, ``torch.compile``.
+
+How it measures, so that machine load cannot read as a speed difference: after warm-up the
+two paths alternate (A, B, A, B, ...) in one process for ``--rounds`` rounds; every step's
+wall time and process CPU time are kept, and the medians, their spread (min-max) and the
+fast/reference ratio of the medians are printed. Sampling draws ``--samples`` futures of
+``--future`` frames after ``--context`` frames for every sequence of the batch, alternating
+the same way. Peak memory is measured per path in a fresh process each (``--only``):
+``ru_maxrss`` only rises, so a shared process would report the larger path's peak for both.
+
+Equality checks (on the weights before training, the flow's zero-initialised output layers
+given small weights so that frames depend on the condition): bits per pixel of one batch
+through both paths with the same dequantisation noise in eval mode (relative difference
+must stay under 1e-5), and samples from the same seed through both paths: both draw the
+same random numbers in the same order, so frames agree up to float rounding (a pixel whose
+value sits on a bin edge can move one level and then feed back); the fraction of equal
+pixels is printed. ``--against DIR`` instead times the fast path of this checkout against
+the default path of the checkout in ``DIR`` (a ``git worktree`` of an older commit),
+alternating fresh processes. ``--json`` writes everything with the machine, load and
+command; add the runs that matter to ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import datetime as dt
 import json
+import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import time
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
-
-from rfn.models.registry import build
-from rfn.presets import apply_overrides, get_preset
 
 
 def sync(device: torch.device) -> None:
     if device.type == "cuda":
         torch.cuda.synchronize(device)
+
+
+def rss_mib() -> float:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def peak_mib(device: torch.device) -> float:
@@ -49,34 +73,10 @@ def peak_mib(device: torch.device) -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def reset_peak(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-
-
-def timeit(fn, device, warmup: int, iters: int) -> float:
-    for _ in range(warmup):
-        fn()
-    sync(device)
-    start = time.perf_counter()
-    for _ in range(iters):
-        fn()
-    sync(device)
-    return (time.perf_counter() - start) / iters
-
-
-def matmul_peak(device: torch.device) -> tuple[float, str]:
-    """Measured matmul TFLOP/s: bf16 8192^3 on CUDA, fp32 2048^3 on the CPU."""
-    n, dtype = (8192, torch.bfloat16) if device.type == "cuda" else (2048, torch.float32)
-    a = torch.randn(n, n, device=device, dtype=dtype)
-    b = torch.randn(n, n, device=device, dtype=dtype)
-    t = timeit(lambda: a @ b, device, 2, 5 if device.type == "cuda" else 3)
-    return 2 * n**3 / t / 1e12, f"{str(dtype).replace('torch.', '')} {n}^3 matmul"
-
-
 def commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+        return out.stdout.strip() or "unknown"
     except OSError:
         return "unknown"
 
@@ -87,73 +87,167 @@ def make_batch(cfg, batch: int, frames: int, device, seed: int = 0) -> torch.Ten
     return torch.randint(0, 256, shape, dtype=torch.uint8, generator=g).to(device)
 
 
-def bench_path(model, x, args, device, fast: bool) -> dict:
-    """Train and sample timings of one path."""
-    model.time_batched_emission = fast
-    use_bf16 = fast and device.type == "cuda" and not args.no_bf16
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
-    if fast and device.type == "cuda":
-        model.to(memory_format=torch.channels_last)
-    loss_fn = torch.compile(model.loss) if (fast and args.compile) else model.loss
-    opt = torch.optim.Adam(model.parameters(), lr=1e-5, fused=device.type == "cuda")
+# ---------------------------------------------------------------------------- the two paths
+class Path:
+    """One model copy set up as the reference or the fast path, with its optimiser."""
 
-    def train_step():
-        with autocast:
-            out = loss_fn(x, 1.0)
-        opt.zero_grad(set_to_none=True)
+    def __init__(self, name: str, model, x, args, device):
+        self.name, self.x, self.args, self.device = name, x, args, device
+        self.model = model
+        fast = name == "fast"
+        if hasattr(model, "use_reference_path"):  # absent in checkouts older than the switch
+            model.use_reference_path(not fast)
+        else:
+            model.time_batched_emission = fast
+        self.channels_last = fast and not args.no_channels_last
+        if self.channels_last:
+            model.to(memory_format=torch.channels_last)
+        self.bf16 = fast and device.type == "cuda" and not args.no_bf16
+        fused = fast and not args.no_fused_adam
+        self.opt = torch.optim.Adam(model.parameters(), lr=1e-5, fused=fused or None)
+        self.loss_fn = torch.compile(model.loss) if (fast and args.compile) else model.loss
+
+    def autocast(self):
+        return torch.autocast("cuda", dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
+
+    def train_step(self) -> None:
+        self.model.train()
+        with self.autocast():
+            out = self.loss_fn(self.x, 1.0)
+        self.opt.zero_grad(set_to_none=True)
         out["loss"].backward()
-        opt.step()
+        self.opt.step()
 
-    model.train()
-    reset_peak(device)
-    t_train = timeit(train_step, device, args.warmup, args.iters)
-    peak_train = peak_mib(device)
+    @torch.no_grad()
+    def sample(self, seed: int = 0) -> torch.Tensor:
+        self.model.eval()
+        torch.manual_seed(seed)
+        with self.autocast():
+            return self.model.predict(self.x[:, : self.args.context], self.args.future, self.args.samples)
 
-    model.eval()
-    context = x[:, : args.context]
+    @torch.no_grad()
+    def bpp(self) -> float:
+        self.model.eval()
+        torch.manual_seed(123)
+        with self.autocast():
+            return float(self.model.loss(self.x)["bpp"])
 
-    def sample_step():
-        with autocast:
-            model.predict(context, n_future=args.future)
 
-    reset_peak(device)
-    t_sample = timeit(sample_step, device, 1, max(1, args.iters // 2))
-    peak_sample = peak_mib(device)
-    model.time_batched_emission = True
+def timed(fn, device) -> tuple[float, float]:
+    sync(device)
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    sync(device)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def interleave(paths: list[Path], what: str, rounds: int, warmup: int, device) -> dict:
+    """Alternate the paths ``rounds`` times after ``warmup`` calls each; wall and CPU seconds per call."""
+    fns = {p.name: (p.train_step if what == "train" else p.sample) for p in paths}
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times = {name: {"wall": [], "cpu": []} for name in fns}
+    for _ in range(rounds):
+        for name, fn in fns.items():
+            wall, cpu = timed(fn, device)
+            times[name]["wall"].append(wall)
+            times[name]["cpu"].append(cpu)
+    return times
+
+
+def summary(values: list[float]) -> dict:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "n": len(values)}
+
+
+# ---------------------------------------------------------------------------- setting up
+def build_model(args, device):
+    from rfn.models.registry import build
+    from rfn.presets import apply_overrides, get_preset
+
+    preset = apply_overrides(get_preset(args.preset), [f"model.{item}" for item in args.set])
+    torch.manual_seed(0)
+    model = build(preset.model, preset.model_config).to(device)
+    x = make_batch(model.config, args.batch, args.frames, device)
+    with torch.no_grad():
+        model.loss(x)  # data-dependent initialisation
+        g = torch.Generator().manual_seed(1)
+        for name, p in model.named_parameters():  # wake the flow's zero-initialised output layers
+            if name.startswith("flow.") and ".out." in name:
+                p.copy_(0.05 * torch.randn(p.shape, generator=g).to(p))
+    return preset, model, x
+
+
+def only(args, device) -> dict:
+    """One path in this (fresh) process: peak memory of its training steps, or of its sampling."""
+    _, model, x = build_model(args, device)
+    path = Path(args.only, model, x, args, device)
+    fn = path.train_step if args.phase == "train" else path.sample
+    fn()  # warm-up (allocator, oneDNN primitives)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    base = rss_mib() if device.type == "cpu" else torch.cuda.memory_allocated(device) / 2**20
+    times = []
+    for _ in range(args.steps):
+        times.append(timed(fn, device))
     return {
-        "train_seq_per_s": x.shape[0] / t_train,
-        "train_ms_per_step": 1e3 * t_train,
-        "train_peak_mib": peak_train,
-        "sample_frames_per_s": x.shape[0] * args.future / t_sample,
-        "sample_peak_mib": peak_sample,
-        "bf16": use_bf16,
-        "compile": bool(fast and args.compile),
-        "time_batched_emission": fast,
+        "path": args.only,
+        "phase": args.phase,
+        "peak_mib": peak_mib(device),
+        "before_mib": base,
+        "wall": [t[0] for t in times],
+        "cpu": [t[1] for t in times],
     }
 
 
-def same_bpp(model, x, device, args) -> tuple[float, float]:
-    """Bits per pixel of one batch through both paths with identical noise (eval mode)."""
-    model.eval()
-    vals = []
-    for fast in (False, True):
-        model.time_batched_emission = fast
-        torch.manual_seed(123)
-        use_bf16 = fast and device.type == "cuda" and not args.no_bf16
-        ctx = torch.autocast("cuda", dtype=torch.bfloat16) if use_bf16 else contextlib.nullcontext()
-        with torch.no_grad(), ctx:
-            vals.append(float(model.loss(x)["bpp"]))
-    model.time_batched_emission = True
-    return vals[0], vals[1]
+def run_child(argv: list[str], src: str | None = None) -> dict:
+    env = dict(os.environ)
+    if src:
+        env["PYTHONPATH"] = os.pathsep.join([src, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    cwd = src or None
+    out = subprocess.run(
+        [sys.executable, os.path.abspath(__file__), *argv], capture_output=True, text=True, env=env, cwd=cwd
+    )
+    if out.returncode:
+        raise SystemExit(f"child {' '.join(argv)} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def flops_per_sequence(model, cfg, frames: int, device) -> float:
-    x = make_batch(cfg, 2, frames, device, seed=1)
-    model.train()
-    with FlopCounterMode(display=False) as counter:
-        model.loss(x)["loss"].backward()
-    model.zero_grad(set_to_none=True)
-    return counter.get_total_flops() / 2
+def child_argv(args, **extra) -> list[str]:
+    argv = ["--device", args.device, "--preset", args.preset, "--batch", str(args.batch), "--frames", str(args.frames)]
+    argv += ["--context", str(args.context), "--future", str(args.future), "--samples", str(args.samples)]
+    for item in args.set:
+        argv += ["--set", item]
+    if args.threads:
+        argv += ["--threads", str(args.threads)]
+    for flag in ("no_channels_last", "no_fused_adam", "no_bf16"):
+        if getattr(args, flag):
+            argv.append("--" + flag.replace("_", "-"))
+    for key, value in extra.items():
+        argv += [f"--{key}", str(value)]
+    return argv
+
+
+def against(args) -> dict:
+    """This checkout's fast path against the default path of the checkout in ``args.against``,
+    alternating fresh processes (``--rounds`` each), ``--steps`` timed training steps per process."""
+    runs = {"before": [], "after": []}
+    for _ in range(args.rounds):
+        runs["before"].append(run_child(child_argv(args, only="fast", phase="train", steps=args.steps), args.against))
+        runs["after"].append(run_child(child_argv(args, only="fast", phase="train", steps=args.steps)))
+    out = {}
+    for name, rs in runs.items():
+        out[name] = {k: summary([statistics.median(r[k]) for r in rs]) for k in ("wall", "cpu")}
+        out[name]["peak_mib"] = max(r["peak_mib"] for r in rs)
+    print(f"training step, {args.rounds} alternating processes x {args.steps} steps, median of per-process medians:")
+    for name, r in out.items():
+        print(
+            f"  {name:7s} wall {1e3 * r['wall']['median']:7.1f} ms [{1e3 * r['wall']['min']:.1f}-"
+            f"{1e3 * r['wall']['max']:.1f}]  cpu {1e3 * r['cpu']['median']:7.1f} ms  peak {r['peak_mib']:.0f} MiB"
+        )
+    for k in ("wall", "cpu"):
+        print(f"  speed-up after/before ({k}): x{out['before'][k]['median'] / out['after'][k]['median']:.2f}")
+    return out
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -161,23 +255,26 @@ def main(argv: list[str] | None = None) -> dict:
     cuda = torch.cuda.is_available()
     ap.add_argument("--device", default="cuda" if cuda else "cpu")
     ap.add_argument(
-        "--preset",
-        default=None,
-        help="model config from this preset (default: thesis-bair on CUDA, quick-smmnist on the CPU)",
+        "--preset", default=None, help="model from this preset (default: thesis-bair on CUDA, quick-smmnist on the CPU)"
     )
-    ap.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE", help="model config override, e.g. --set flow_steps=4"
-    )
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="model config override")
     ap.add_argument("--batch", type=int, default=None, help="sequences per step (default 35 CUDA, 12 CPU)")
-    ap.add_argument("--frames", type=int, default=10, help="frames per training sequence")
+    ap.add_argument("--frames", type=int, default=8, help="frames per training sequence")
     ap.add_argument("--context", type=int, default=3)
     ap.add_argument("--future", type=int, default=10)
-    ap.add_argument("--iters", type=int, default=None)
-    ap.add_argument("--warmup", type=int, default=None)
+    ap.add_argument("--samples", type=int, default=5, help="futures per sequence when sampling")
+    ap.add_argument("--rounds", type=int, default=None, help="alternations of the two paths (default 10 CPU, 20 CUDA)")
+    ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--steps", type=int, default=3, help="timed steps per fresh process (peak memory, --against)")
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--no-bf16", action="store_true")
-    ap.add_argument("--skip-reference", action="store_true")
+    ap.add_argument("--no-channels-last", action="store_true")
+    ap.add_argument("--no-fused-adam", action="store_true")
+    ap.add_argument("--no-memory", action="store_true", help="skip the per-path peak-memory processes")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--against", default=None, metavar="DIR", help="compare with the checkout in DIR (see above)")
+    ap.add_argument("--only", choices=("reference", "fast"), default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--phase", choices=("train", "sample"), default="train", help=argparse.SUPPRESS)
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
 
@@ -187,78 +284,91 @@ def main(argv: list[str] | None = None) -> dict:
     on_gpu = device.type == "cuda"
     args.preset = args.preset or ("thesis-bair" if on_gpu else "quick-smmnist")
     args.batch = args.batch or (35 if on_gpu else 12)
-    args.iters = args.iters or (10 if on_gpu else 2)
-    args.warmup = args.warmup if args.warmup is not None else (3 if on_gpu else 1)
+    args.rounds = args.rounds or (20 if on_gpu else 10)
     if on_gpu:
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    if args.only:
+        print(json.dumps(only(args, device)))
+        return {}
+    name = torch.cuda.get_device_name(device) if on_gpu else (platform.processor() or platform.machine())
+    meta = {
+        "device": str(device),
+        "device_name": name,
+        "cpus": os.cpu_count(),
+        "load_before": os.getloadavg(),
+        "torch": torch.__version__,
+        "python": sys.version.split()[0],
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "commit": commit(),
+        "command": " ".join([os.path.basename(sys.executable), *sys.argv]),
+        "args": vars(args),
+    }
+    if args.against:
+        out = {"meta": meta, "against": against(args)}
+        meta["load_after"] = os.getloadavg()
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(out, f, indent=2)
+        return out
 
-    preset = apply_overrides(get_preset(args.preset), [f"model.{item}" for item in args.set])
-    torch.manual_seed(0)
-    model = build(preset.model, preset.model_config).to(device)
-    cfg = model.config
-    x = make_batch(cfg, args.batch, args.frames, device)
-    with torch.no_grad():
-        model.loss(x)  # data-dependent initialisation
+    preset, model, x = build_model(args, device)
+    paths = [Path(n, copy.deepcopy(model), x, args, device) for n in ("reference", "fast")]
+    ref, fast = paths
     params = sum(p.numel() for p in model.parameters())
+    print(
+        f"{preset.model.upper()} from preset {args.preset}: {params / 1e6:.2f} M parameters, "
+        f"{model.config.channels}x{model.config.image_size[0]}x{model.config.image_size[1]}, {args.frames} frames, "
+        f"batch {args.batch}; {device} ({name}), torch {torch.__version__}, threads {torch.get_num_threads()}, "
+        f"load {meta['load_before'][0]:.1f}"
+    )
 
-    flops = flops_per_sequence(model, cfg, args.frames, device)
-    peak_tflops, peak_what = matmul_peak(device)
-    bpp_ref, bpp_fast = same_bpp(model, x, device, args)
+    bpp = {p.name: p.bpp() for p in paths}
+    rel = abs(bpp["fast"] - bpp["reference"]) / abs(bpp["reference"])
+    s_ref, s_fast = ref.sample(seed=7), fast.sample(seed=7)
+    same = (s_ref == s_fast).double().mean().item()
+    max_diff = (s_ref.int() - s_fast.int()).abs().max().item()
+    print(
+        f"same batch and noise, eval mode: bpp reference {bpp['reference']:.6f}, fast {bpp['fast']:.6f} (rel. {rel:.1e})"
+    )
+    print(f"samples from one seed: {100 * same:.4f}% of pixels equal, largest difference {max_diff} levels")
 
     results = {}
-    if not args.skip_reference:
-        results["reference"] = bench_path(model, x, args, device, fast=False)
-    results["fast"] = bench_path(model, x, args, device, fast=True)
-    for r in results.values():
-        r["tflops"] = flops * r["train_seq_per_s"] / 1e12
-        r["fraction_of_peak"] = r["tflops"] / peak_tflops
+    for what in ("train", "sample"):
+        times = interleave(paths, what, args.rounds, args.warmup, device)
+        results[what] = {n: {k: summary(v) for k, v in t.items()} for n, t in times.items()}
+    if not args.no_memory:
+        for what in ("train", "sample"):
+            for n in ("reference", "fast"):
+                child = run_child(child_argv(args, only=n, phase=what, steps=args.steps))
+                results[what][n]["peak_mib"] = child["peak_mib"]
+                results[what][n]["before_mib"] = child["before_mib"]
+    meta["load_after"] = os.getloadavg()
 
-    name = torch.cuda.get_device_name(device) if on_gpu else (platform.processor() or platform.machine())
-    print(
-        f"{preset.model.upper()} from preset {args.preset}: {params / 1e6:.1f} M parameters, "
-        f"{cfg.channels}x{cfg.image_size[0]}x{cfg.image_size[1]}, {args.frames} frames, batch {args.batch}; "
-        f"{device} ({name}), torch {torch.__version__}, threads {torch.get_num_threads()}"
-    )
-    print(
-        f"FLOPs per training sequence (fwd+bwd): {flops / 1e9:.1f} GFLOP; "
-        f"measured peak ({peak_what}): {peak_tflops:.2f} TFLOP/s"
-    )
-    rel = abs(bpp_fast - bpp_ref) / abs(bpp_ref)
-    print(f"same batch, same noise: reference bpp {bpp_ref:.5f}, fast bpp {bpp_fast:.5f} (rel. diff {rel:.2e})")
-    print(
-        f"{'path':10s} {'train seq/s':>12s} {'ms/step':>9s} {'sample fr/s':>12s} {'peak MiB':>9s} "
-        f"{'TFLOP/s':>8s} {'% peak':>7s}"
-    )
-    for k, r in results.items():
-        print(
-            f"{k:10s} {r['train_seq_per_s']:12.2f} {r['train_ms_per_step']:9.1f} {r['sample_frames_per_s']:12.1f} "
-            f"{r['train_peak_mib']:9.0f} {r['tflops']:8.3f} {100 * r['fraction_of_peak']:6.2f}%"
-        )
-    if "reference" in results:
-        ref, fast = results["reference"], results["fast"]
-        print(
-            f"speed-up fast/reference: training x{fast['train_seq_per_s'] / ref['train_seq_per_s']:.2f}, "
-            f"sampling x{fast['sample_frames_per_s'] / ref['sample_frames_per_s']:.2f}"
-        )
-    ok = rel < 5e-3
-    print("bpp check:", "ok (within 0.5%)" if ok else "FAILED (paths differ by more than 0.5%)")
+    units = {"train": (args.batch, "seq/s"), "sample": (args.batch * args.samples * args.future, "frames/s")}
+    for what, res in results.items():
+        per, unit = units[what]
+        print(f"{what}: median [min-max] over {args.rounds} alternating rounds")
+        for n, r in res.items():
+            w, c = r["wall"], r["cpu"]
+            mem = f"  peak {r['peak_mib']:.0f} MiB (+{r['peak_mib'] - r['before_mib']:.0f})" if "peak_mib" in r else ""
+            print(
+                f"  {n:9s} wall {1e3 * w['median']:8.1f} ms [{1e3 * w['min']:.1f}-{1e3 * w['max']:.1f}]  "
+                f"cpu {1e3 * c['median']:8.1f} ms  {per / w['median']:8.1f} {unit}{mem}"
+            )
+        for k in ("wall", "cpu"):
+            ratio = res["fast"][k]["median"] / res["reference"][k]["median"]
+            res[f"ratio_{k}"] = ratio
+            print(f"  fast / reference ({k} time): {ratio:.3f}")
+    print(f"load average before {meta['load_before'][0]:.1f}, after {meta['load_after'][0]:.1f}")
+    ok = rel < 1e-5
+    print("bpp check:", "ok" if ok else "FAILED (the paths differ by more than 1e-5 relative)")
     out = {
-        "meta": {
-            "device": str(device),
-            "device_name": name,
-            "torch": torch.__version__,
-            "python": sys.version.split()[0],
-            "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-            "commit": commit(),
-            "args": vars(args),
-            "parameters": params,
-            "flops_per_sequence": flops,
-            "peak_tflops": peak_tflops,
-            "peak_what": peak_what,
-            "bpp_reference": bpp_ref,
-            "bpp_fast": bpp_fast,
-        },
+        "meta": meta,
+        "parameters": params,
+        "bpp": bpp,
+        "samples_equal_fraction": same,
+        "samples_max_diff": max_diff,
         "results": results,
     }
     if args.json:

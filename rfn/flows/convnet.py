@@ -62,16 +62,29 @@ class ConvNet(nn.Module):
         nn.init.normal_(self.conv1.weight, std=0.05)
         nn.init.normal_(self.conv2.weight, std=0.05)
 
+    _frozen: tuple[torch.Tensor, ...] | None = None
+
     @staticmethod
-    def _folded(conv: nn.Conv2d, norm: ActNorm, x: torch.Tensor) -> torch.Tensor:
+    def _fold(conv: nn.Conv2d, norm: ActNorm) -> tuple[torch.Tensor, torch.Tensor]:
         scale = torch.exp(norm.log_scale).flatten()
-        bias = -norm.loc.flatten() * scale
-        return F.conv2d(x, conv.weight * scale[:, None, None, None], bias, conv.stride, conv.padding)
+        return conv.weight * scale[:, None, None, None], -norm.loc.flatten() * scale
+
+    def _foldable(self) -> bool:
+        return self.fold_norms and self.norm1._initialized and self.norm2._initialized
+
+    def freeze_folded(self, enabled: bool = True) -> None:
+        """Compute the folded weights once and reuse them until ``freeze_folded(False)`` (sampling)."""
+        with torch.no_grad():
+            frozen = enabled and self._foldable()
+            self._frozen = (
+                (*self._fold(self.conv1, self.norm1), *self._fold(self.conv2, self.norm2)) if frozen else None
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.fold_norms and self.norm1._initialized and self.norm2._initialized:
-            h = torch.relu(self._folded(self.conv1, self.norm1, x))
-            h = torch.relu(self._folded(self.conv2, self.norm2, h))
+        if self._frozen is not None or self._foldable():
+            w1, b1, w2, b2 = self._frozen or (*self._fold(self.conv1, self.norm1), *self._fold(self.conv2, self.norm2))
+            h = torch.relu_(F.conv2d(x, w1, b1, padding=self.conv1.padding))
+            h = torch.relu_(F.conv2d(h, w2, b2))
         else:
             h = torch.relu(self.norm1(self.conv1(x))[0])
             h = torch.relu(self.norm2(self.conv2(h))[0])

@@ -223,6 +223,12 @@ class Glow(nn.Module):
                 )
         return list(cond)
 
+    def _channels_last(self) -> bool:
+        """Whether the model was moved to channels-last (``model.to(memory_format=torch.channels_last)``):
+        then the squeezes keep every level's tensors channels-last too, so no convolution converts."""
+        w = self.levels[0][0].coupling.net.conv1.weight
+        return w.is_contiguous(memory_format=torch.channels_last) and not w.is_contiguous()
+
     def _ready_for_checkpointing(self) -> bool:
         return (
             self.config.checkpoint
@@ -260,11 +266,12 @@ class Glow(nn.Module):
         self._check_input(x)
         cond = self._check_cond(cond, x.shape[0], tuple(x.shape[2:]))
         use_ckpt = self._ready_for_checkpointing()
+        channels_last = self._channels_last()
         latents, logdet, log_prior = [], 0.0, 0.0
         h = x
         for l, steps in enumerate(self.levels):
             c = cond[l] if cond is not None else None
-            h = squeeze2d(h)
+            h = squeeze2d(h, channels_last)
             if use_ckpt:
                 h, ld = checkpoint(self._run_steps, steps, h, c, use_reentrant=False)
             else:
@@ -312,6 +319,7 @@ class Glow(nn.Module):
     def _decode(self, top, cond, zs, temperature: float = 1.0, generator=None) -> torch.Tensor:
         hw = None if cond is not None else (top.shape[2] << self.config.levels, top.shape[3] << self.config.levels)
         cond = self._check_cond(cond, top.shape[0], hw)
+        channels_last = self._channels_last()
         h = top
         for l in range(self.config.levels - 1, -1, -1):
             c = cond[l] if cond is not None else None
@@ -320,7 +328,7 @@ class Glow(nn.Module):
                 h = self.splits[l].inverse(h, z, c, temperature, generator)
             for step in reversed(self.levels[l]):
                 h, _ = step.inverse(h, c)
-            h = unsqueeze2d(h)
+            h = unsqueeze2d(h, channels_last)
         return h
 
     @torch.no_grad()

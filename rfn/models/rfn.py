@@ -119,9 +119,6 @@ class RFN(RecurrentLatentModel):
         x = self.flow.sample(self.condition(h, z, skips), temperature=temperature)
         return pixels.to_uint8(x, self.config.n_bits)
 
-    def _sampling_cache(self):
-        return self.flow.inverse_weights_cached()
-
     @torch.no_grad()
     def trajectory(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Prior, posterior and base-distribution parameters per step (thesis Fig 10.7).

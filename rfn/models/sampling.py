@@ -58,9 +58,19 @@ class LatentSampling:
             value = named[own]
         return 1.0 if value is None else float(value)
 
+    @contextlib.contextmanager
     def _sampling_cache(self):
-        """Context in which the emission may cache what does not change between frames (RFN: the flow's inverse)."""
-        return contextlib.nullcontext()
+        """Within: weights that do not change between frames are built once (folded normalisations, the flow's
+        inverse 1x1 convolutions)."""
+        frozen = [m for m in self.modules() if callable(getattr(m, "freeze_folded", None))]
+        with contextlib.ExitStack() as stack:
+            for m in frozen:
+                m.freeze_folded(True)
+            stack.callback(lambda: [m.freeze_folded(False) for m in frozen])
+            flow = getattr(self, "flow", None)
+            if flow is not None:
+                stack.enter_context(flow.inverse_weights_cached())
+            yield
 
     @torch.no_grad()
     def predict(

@@ -162,12 +162,11 @@ def dmol_pixel_log_prob(
     lower = (centre_k - half - mean) * inv_s
     # log(F(upper) - F(lower)) = log F(upper) + log F(-lower) + log(1 - exp(-(upper - lower))),
     # with upper - lower = inv_s / bins computed without cancellation.
-    log_mid = F.logsigmoid(upper) + F.logsigmoid(-lower) + torch.log(-torch.expm1(-inv_s / bins))
+    log_cdf_upper, log_sf_lower = F.logsigmoid(upper), F.logsigmoid(-lower)  # each computed once
+    log_mid = log_cdf_upper + log_sf_lower + torch.log(-torch.expm1(-inv_s / bins))
     value = torch.div(x, 2 ** (8 - n_bits), rounding_mode="floor").unsqueeze(2)  # 0..bins-1
     # The lowest bin reaches down to -inf and the highest up to +inf.
-    log_bin = torch.where(
-        value == 0, F.logsigmoid(upper), torch.where(value == bins - 1, F.logsigmoid(-lower), log_mid)
-    )
+    log_bin = torch.where(value == 0, log_cdf_upper, torch.where(value == bins - 1, log_sf_lower, log_mid))
     per_component = log_bin.sum(dim=1) + F.log_softmax(logits, dim=1)  # [B, K, H, W]
     return torch.logsumexp(per_component, dim=1)
 

@@ -142,25 +142,35 @@ class ConvNormAct(nn.Sequential):
 
     #: fold an eval-mode BatchNorm into the convolution
     fold_norms: bool = True
+    _frozen: tuple[torch.Tensor, torch.Tensor] | None = None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        conv, norm, act = self[0], self[1], self[2]
-        if not (
-            self.fold_norms and not self.training and isinstance(norm, nn.BatchNorm2d) and norm.track_running_stats
-        ):
-            return act(norm(conv(x)))
+    def _foldable(self) -> bool:
+        norm = self[1]
+        return self.fold_norms and not self.training and isinstance(norm, nn.BatchNorm2d) and norm.track_running_stats
+
+    def _folded(self) -> tuple[torch.Tensor, torch.Tensor]:
+        conv, norm = self[0], self[1]
         scale = norm.weight * torch.rsqrt(norm.running_var + norm.eps)
         shift = norm.bias - norm.running_mean * scale
         if conv.bias is not None:
             shift = shift + conv.bias * scale
+        view = (1, -1, 1, 1) if isinstance(conv, nn.ConvTranspose2d) else (-1, 1, 1, 1)
+        return conv.weight * scale.view(view), shift
+
+    def freeze_folded(self, enabled: bool = True) -> None:
+        """Compute the folded weight once and reuse it until ``freeze_folded(False)`` (sampling)."""
+        with torch.no_grad():
+            self._frozen = self._folded() if enabled and self._foldable() else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        conv, norm, act = self[0], self[1], self[2]
+        if self._frozen is None and not self._foldable():
+            return act(norm(conv(x)))
+        w, b = self._folded() if self._frozen is None else self._frozen
         if isinstance(conv, nn.ConvTranspose2d):
-            w = conv.weight * scale[None, :, None, None]
-            y = F.conv_transpose2d(
-                x, w, shift, conv.stride, conv.padding, conv.output_padding, conv.groups, conv.dilation
-            )
+            y = F.conv_transpose2d(x, w, b, conv.stride, conv.padding, conv.output_padding, conv.groups, conv.dilation)
         else:
-            w = conv.weight * scale[:, None, None, None]
-            y = F.conv2d(x, w, shift, conv.stride, conv.padding, conv.dilation, conv.groups)
+            y = F.conv2d(x, w, b, conv.stride, conv.padding, conv.dilation, conv.groups)
         return act(y)
 
 
