@@ -329,7 +329,8 @@ def main(argv: list[str] | None = None) -> dict:
     same = (s_ref == s_fast).double().mean().item()
     max_diff = (s_ref.int() - s_fast.int()).abs().max().item()
     print(
-        f"same batch and noise, eval mode: bpp reference {bpp['reference']:.6f}, fast {bpp['fast']:.6f} (rel. {rel:.1e})"
+        f"same batch and noise, eval mode: bpp reference {bpp['reference']:.6f}, "
+        f"fast {bpp['fast']:.6f} (rel. {rel:.1e})"
     )
     print(f"samples from one seed: {100 * same:.4f}% of pixels equal, largest difference {max_diff} levels")
 
