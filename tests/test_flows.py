@@ -112,6 +112,8 @@ def test_layer_inverse_and_logdet(kind, channels, conditional):
     assert ld.shape == (B,)
     x_rec, ld_inv = layer.inverse(y, cond)
     torch.testing.assert_close(x_rec, x, atol=1e-10, rtol=0)
+    if hasattr(layer, "invert"):  # the inverse without log-determinant (sampling)
+        torch.testing.assert_close(layer.invert(y, cond), x_rec, atol=1e-12, rtol=1e-12)
     torch.testing.assert_close(ld + ld_inv, torch.zeros(B, dtype=DT), atol=1e-10, rtol=0)
     ref = jacobian_logdet(lambda v: layer(v, None if cond is None else cond[:1])[0], x[:1])
     torch.testing.assert_close(ld[:1], ref, atol=1e-8, rtol=0)

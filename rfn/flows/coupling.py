@@ -60,7 +60,7 @@ class AffineCoupling(nn.Module):
             self.clamp_scale = nn.Parameter(torch.ones(1, self.channels_b, 1, 1))
             self.clamp_shift = nn.Parameter(torch.zeros(1, self.channels_b, 1, 1))
 
-    def _params(self, x_a: torch.Tensor, cond: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _shift_raw(self, x_a: torch.Tensor, cond: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         if self.cond_channels:
             if cond is None:
                 raise ValueError(f"this coupling layer is conditional ({self.cond_channels} channels): pass cond")
@@ -72,7 +72,10 @@ class AffineCoupling(nn.Module):
             h = self.net(torch.cat([x_a, cond.to(x_a.dtype)], dim=1))
         else:
             h = self.net(x_a)
-        shift, raw = h[:, 0::2], h[:, 1::2]
+        return h[:, 0::2], h[:, 1::2]
+
+    def _params(self, x_a: torch.Tensor, cond: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        shift, raw = self._shift_raw(x_a, cond)
         if self.clamp == "sigmoid":
             log_s = F.logsigmoid(raw + 2.0)
         elif self.clamp == "tanh":
@@ -94,3 +97,19 @@ class AffineCoupling(nn.Module):
         shift, log_s = self._params(y_a, cond)
         x_b = (y_b - shift) * torch.exp(-log_s)
         return torch.cat([y_a, x_b], dim=1), -sum_per_sample(log_s)
+
+    def invert(self, y: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """The inverse map alone, without its log-determinant (sampling).
+
+        With the sigmoid clamp ``1 / s = 1 + exp(-(r + 2))``: one transcendental function
+        instead of a log-sigmoid and an exponential, and no sum.
+        """
+        y_a, y_b = y[:, : self.channels_a], y[:, self.channels_a :]
+        shift, raw = self._shift_raw(y_a, cond)
+        if self.clamp == "sigmoid":
+            inv_scale = torch.exp(-2.0 - raw).add_(1.0)
+        elif self.clamp == "tanh":
+            inv_scale = torch.exp(-(self.clamp_scale * torch.tanh(raw) + self.clamp_shift))
+        else:
+            return torch.cat([y_a, y_b - shift], dim=1)
+        return torch.cat([y_a, (y_b - shift) * inv_scale], dim=1)

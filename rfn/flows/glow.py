@@ -139,6 +139,12 @@ class FlowStep(nn.Module):
         ld = -(ld_pixel * (y.shape[2] * y.shape[3])).expand(y.shape[0])
         return y, ld
 
+    def invert(self, y: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """The inverse map alone, without log-determinants (sampling)."""
+        w, b, _ = self._inverse_weights() if self._inverse_cache is None else self._inverse_cache
+        y = self.coupling.invert(y, cond)
+        return F.conv2d(y, w.to(y.dtype), b.to(y.dtype))
+
     def forward(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         x, ld12 = self._actnorm_invconv(x)
         x, ld3 = self.coupling(x, cond)
@@ -327,7 +333,7 @@ class Glow(nn.Module):
                 z = zs[l] if zs is not None else None
                 h = self.splits[l].inverse(h, z, c, temperature, generator)
             for step in reversed(self.levels[l]):
-                h, _ = step.inverse(h, c)
+                h = step.invert(h, c)
             h = unsqueeze2d(h, channels_last)
         return h
 

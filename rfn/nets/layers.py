@@ -162,16 +162,21 @@ class ConvNormAct(nn.Sequential):
         with torch.no_grad():
             self._frozen = self._folded() if enabled and self._foldable() else None
 
+    def _act_(self, y: torch.Tensor) -> torch.Tensor:
+        """The activation, in place on ``y`` (a fresh tensor that nothing else needs for its backward)."""
+        act = self[2]
+        return F.leaky_relu(y, act.negative_slope, inplace=True) if isinstance(act, nn.LeakyReLU) else act(y)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         conv, norm, act = self[0], self[1], self[2]
         if self._frozen is None and not self._foldable():
-            return act(norm(conv(x)))
+            return self._act_(norm(conv(x))) if self.fold_norms else act(norm(conv(x)))
         w, b = self._folded() if self._frozen is None else self._frozen
         if isinstance(conv, nn.ConvTranspose2d):
             y = F.conv_transpose2d(x, w, b, conv.stride, conv.padding, conv.output_padding, conv.groups, conv.dilation)
         else:
             y = F.conv2d(x, w, b, conv.stride, conv.padding, conv.dilation, conv.groups)
-        return act(y)
+        return self._act_(y)
 
 
 def conv_block(
