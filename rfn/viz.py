@@ -258,3 +258,68 @@ def set_book_style(context: str = "notebook") -> None:
             "image.cmap": "gray",
         }
     )
+
+
+def show_video_grid(
+    ax,
+    videos,
+    row_labels: list[str],
+    context: int | None = None,
+    first_frame: int = 0,
+    scale: int = 2,
+    pad: int = 2,
+    border: int = 1,
+    xlabel: str = "frame t",
+) -> np.ndarray:
+    """Draw :func:`video_grid` of ``videos`` on a matplotlib axes with one label per row and frame numbers.
+
+    Args:
+        ax: the axes.
+        videos: ``uint8 [N, T, C, H, W]``; ``row_labels`` has N entries.
+        row_labels: the y tick labels, one per sequence.
+        context: coloured frames as in :func:`video_grid` (green context, red predicted).
+        first_frame: the frame index of column 0 (x ticks are integers from it).
+        scale, pad, border: as in :func:`video_grid`.
+        xlabel: the x-axis label.
+
+    Returns:
+        The drawn image ``uint8 [H', W', 3]``.
+    """
+    grid = video_grid(videos, context=context, pad=pad, border=border, scale=scale)
+    v = _as_videos(videos)
+    if len(row_labels) != v.shape[0]:
+        raise ValueError(f"row_labels has {len(row_labels)} entries for {v.shape[0]} sequences; give one per row")
+    b = border if context is not None else 0
+    cell_h, cell_w = v.shape[2] * scale + 2 * b + pad, v.shape[3] * scale + 2 * b + pad
+    ax.imshow(grid)
+    ax.set_yticks([pad + (r + 0.5) * cell_h - pad / 2 for r in range(v.shape[0])], row_labels)
+    ax.set_xticks(
+        [pad + (t + 0.5) * cell_w - pad / 2 for t in range(v.shape[1])],
+        [str(first_frame + t) for t in range(v.shape[1])],
+    )
+    ax.tick_params(length=0)
+    ax.set_xlabel(xlabel)
+    ax.grid(False)
+    return grid
+
+
+def figure_problems(fig) -> list[str]:
+    """What a book figure lacks, one line each (empty when it has a title and every panel is labelled).
+
+    A figure needs a title (``suptitle`` or a title on every panel); a panel that plots data needs
+    x and y labels; an image panel needs a title or row labels (y tick labels or a y label).
+    Colour bars are not panels.
+    """
+    problems = []
+    suptitle = fig._suptitle.get_text() if getattr(fig, "_suptitle", None) is not None else ""
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>" and ax.has_data()]
+    if not suptitle and not all(ax.get_title() for ax in panels):
+        problems.append("no figure title (fig.suptitle) and a panel without a title")
+    for i, ax in enumerate(panels):
+        name = f"panel {i} ({ax.get_title() or 'untitled'})"
+        if ax.images:
+            if not (ax.get_title() or ax.get_ylabel() or any(t.get_text() for t in ax.get_yticklabels())):
+                problems.append(f"{name}: an image without a title or row labels")
+        elif not (ax.get_xlabel() and ax.get_ylabel()):
+            problems.append(f"{name}: missing x or y label")
+    return problems

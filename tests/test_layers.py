@@ -21,7 +21,7 @@ LAYERS = [
     {"rfn.models", "rfn.metrics"},
     {"rfn.config", "rfn.presets"},
     {"rfn.training", "rfn.evaluation"},
-    {"rfn.runs", "rfn.book", "rfn.diagrams"},
+    {"rfn.runs", "rfn.book", "rfn.diagrams", "rfn.pages"},
     {"rfn.cli"},
 ]
 #: the command line: no library module may import it
