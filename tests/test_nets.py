@@ -548,3 +548,25 @@ def test_conv_block_folds_batchnorm_in_eval_mode_only(transposed, norm):
         block.fold_norms = False
         plain = block(x)
         torch.testing.assert_close(folded, plain, atol=1e-12, rtol=1e-12)
+
+
+@pytest.mark.parametrize("train", [True, False])
+def test_extractor_fast_path_pools_before_the_activation_with_the_same_numbers(train):
+    torch.manual_seed(0)
+    ext = Extractor(2, levels=2, style="vgg").double().train(train)
+    x = torch.randn(3, 2, 8, 8, dtype=torch.float64, requires_grad=True)
+    ext.train()(x)
+    ext.train(train)
+    outs, grads = [], []
+    for fast in (True, False):
+        for m in ext.modules():
+            if hasattr(type(m), "fold_norms"):
+                m.fold_norms = fast
+        x.grad = None
+        feats = ext(x)
+        sum((f**2).sum() for f in feats).backward()
+        outs.append([f.detach() for f in feats])
+        grads.append(x.grad.clone())
+    for a, b in zip(*outs):
+        torch.testing.assert_close(a, b, atol=1e-12, rtol=1e-12)
+    torch.testing.assert_close(grads[0], grads[1], atol=1e-12, rtol=1e-12)

@@ -71,7 +71,13 @@ class Extractor(nn.Module):
 
     Attributes:
         out_channels: list of the output channels per level, finest first.
+        fold_norms: the fast path (``vgg``): each block's second activation runs after its
+            max-pool (the same numbers, the leaky ReLU being increasing) and eval-mode
+            BatchNorms are folded (:class:`~rfn.nets.layers.ConvNormAct`); False runs every
+            layer in order (the reference path of ``benchmarks/throughput.py``).
     """
+
+    fold_norms: bool = True
 
     def __init__(
         self,
@@ -136,6 +142,10 @@ class Extractor(nn.Module):
             )
         features = []
         for block in self.blocks:
-            x = block(x)
+            if self.fold_norms and self.style == "vgg":
+                # the leaky ReLU is increasing, so it commutes with the max-pool: pool first, activate a quarter
+                x = block[1]._act_(block[2](block[1].pre_activation(block[0](x))))
+            else:
+                x = block(x)
             features.append(x)
         return features

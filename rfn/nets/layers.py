@@ -167,16 +167,22 @@ class ConvNormAct(nn.Sequential):
         act = self[2]
         return F.leaky_relu(y, act.negative_slope, inplace=True) if isinstance(act, nn.LeakyReLU) else act(y)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        conv, norm, act = self[0], self[1], self[2]
+    def pre_activation(self, x: torch.Tensor) -> torch.Tensor:
+        """Convolution and normalisation (folded where it can be), without the activation."""
+        conv, norm = self[0], self[1]
         if self._frozen is None and not self._foldable():
-            return self._act_(norm(conv(x))) if self.fold_norms else act(norm(conv(x)))
+            return norm(conv(x))
         w, b = self._folded() if self._frozen is None else self._frozen
         if isinstance(conv, nn.ConvTranspose2d):
-            y = F.conv_transpose2d(x, w, b, conv.stride, conv.padding, conv.output_padding, conv.groups, conv.dilation)
-        else:
-            y = F.conv2d(x, w, b, conv.stride, conv.padding, conv.dilation, conv.groups)
-        return self._act_(y)
+            return F.conv_transpose2d(
+                x, w, b, conv.stride, conv.padding, conv.output_padding, conv.groups, conv.dilation
+            )
+        return F.conv2d(x, w, b, conv.stride, conv.padding, conv.dilation, conv.groups)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.fold_norms:  # the reference: layer by layer
+            return self[2](self[1](self[0](x)))
+        return self._act_(self.pre_activation(x))
 
 
 def conv_block(
