@@ -1,7 +1,9 @@
 # Two commands set everything up on a fresh machine:
 #   make test   creates .venv, fetches the offline assets, runs the test suite
 #   make book   creates .venv, fetches assets, executes the notebooks, builds the book
-# PROFILE picks the notebooks' scale (smoke, quick, reference, thesis): thesis on a CUDA machine, quick on a CPU.
+# PROFILE picks the notebooks' scale (smoke, quick, reference, thesis): thesis on a CUDA machine; on a CPU,
+# reference once every reference checkpoint is committed under checkpoints/reference/, else quick.
+#   make reference   trains the reference models on this machine (hours; resumable) and exports their weights
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -9,11 +11,15 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
-PROFILE ?= $(shell $(PY) -c "import torch; print('thesis' if torch.cuda.is_available() else 'quick')" 2>/dev/null || echo quick)
+REFERENCE_PRESETS := reference-smmnist reference-smmnist-srnn reference-smmnist-vrnn reference-smmnist-deterministic
+REFERENCE_MISSING := $(filter-out $(wildcard checkpoints/reference/*.pt),$(REFERENCE_PRESETS:%=checkpoints/reference/%.pt))
+CPU_PROFILE := $(if $(REFERENCE_MISSING),quick,reference)
+PROFILE ?= $(shell $(PY) -c "import torch; print('thesis' if torch.cuda.is_available() else '$(CPU_PROFILE)')" 2>/dev/null || echo $(CPU_PROFILE))
+RUNS ?= runs
 PYTEST_ARGS ?=
 JOBS ?= 2
 
-.PHONY: help env assets test lint book notebooks book-html mathjax bench clean
+.PHONY: help env assets test lint book notebooks book-html mathjax bench reference clean
 
 help:
 	@echo "make test      set up .venv + assets, run the tests"
@@ -21,6 +27,7 @@ help:
 	@echo "make assets    fetch and verify the offline assets (MNIST, LPIPS, I3D)"
 	@echo "make lint      ruff"
 	@echo "make bench     CPU benchmarks"
+	@echo "make reference train (or resume) the reference models in $(RUNS)/ and export their weights (hours)"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -57,6 +64,14 @@ book: notebooks book-html
 
 bench: env assets
 	$(PY) benchmarks/flow_throughput.py --device cpu
+
+# One preset after another, one torch thread each; a stopped run resumes where its last checkpoint left it.
+reference: env assets
+	for preset in $(REFERENCE_PRESETS); do \
+	  OMP_NUM_THREADS=1 $(VENV)/bin/rfn train --preset $$preset --out $(RUNS)/$$preset --resume && \
+	  $(PY) -c "import sys; from rfn.checkpoint import export_weights; export_weights(*sys.argv[1:])" \
+	    $(RUNS)/$$preset/last.pt checkpoints/reference/$$preset.pt || exit 1; \
+	done
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache
