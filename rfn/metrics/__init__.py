@@ -16,6 +16,8 @@ The functions named like their modules stay in them, so that
 * :mod:`~rfn.metrics.fvd`: I3D features, Fréchet distance, FVD, protocol-aware video sets.
 * :mod:`~rfn.metrics.bestofn`: best-of-N per-frame curves (max PSNR/SSIM, min LPIPS).
 * :mod:`~rfn.metrics.protocol`: named evaluation protocols of the thesis tables.
+* :mod:`~rfn.metrics.digits`: digit identity of SM-MNIST frames (a small committed classifier).
+* :mod:`~rfn.metrics.frames`: frame checks and measures (centre of mass, speckle, ink overlap).
 
 Example:
     >>> from rfn.metrics import get_protocol
@@ -24,6 +26,7 @@ Example:
 """
 
 from rfn.metrics.bestofn import HIGHER_IS_BETTER, BestOfN, best_of_n, frame_scores, select_best
+from rfn.metrics.digits import digit_identity, digit_identity_curves, load_digit_classifier
 from rfn.metrics.fvd import feature_stats, frechet_distance, fvd_features, fvd_from_features, fvd_videos
 from rfn.metrics.i3d import I3D, get_i3d
 from rfn.metrics.image import mse, psnr, ssim
@@ -38,6 +41,8 @@ __all__ = [
     "BestOfN",
     "Protocol",
     "best_of_n",
+    "digit_identity",
+    "digit_identity_curves",
     "feature_stats",
     "frame_scores",
     "frechet_distance",
@@ -47,6 +52,7 @@ __all__ = [
     "get_i3d",
     "get_lpips",
     "get_protocol",
+    "load_digit_classifier",
     "mse",
     "protocol_names",
     "psnr",
