@@ -60,3 +60,59 @@ def test_the_old_profile_name_says_its_new_name(tmp_path):
         book.FigureRecorder("01_flows", profile="full", seed=0, device="cpu", figures_dir=tmp_path)
     with pytest.raises(book.BookError, match="is not one of"):
         book.check_profile("huge")
+
+
+def _figure(title: bool = True, labels: bool = True, image: bool = False):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots()
+    if image:
+        ax.imshow(np.zeros((4, 4)))
+        if labels:
+            ax.set_yticks([1, 3], ["truth", "sample"])
+    else:
+        ax.plot([1, 2, 3], [0.0, 1.0, 0.5])
+        if labels:
+            ax.set(xlabel="frame t", ylabel="PSNR (dB)")
+    if title:
+        fig.suptitle("a figure")
+    return fig
+
+
+def test_savefig_refuses_a_figure_without_a_title(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from rfn.book.figures import FigureError
+
+    rec = book.FigureRecorder("05_results", profile="smoke", seed=0, device="cpu", figures_dir=tmp_path)
+    fig = _figure(title=False)
+    with pytest.raises(FigureError, match=r"05_results: fig_untitled.png: no figure title"):
+        rec.savefig(fig, "fig_untitled.png")
+    assert not (tmp_path / "smoke" / "fig_untitled.png").exists()
+    fig.axes[0].set_title("per-frame PSNR")  # a title on the only panel is enough
+    assert rec.savefig(fig, "fig_untitled.png").is_file()
+    plt.close("all")
+
+
+def test_savefig_names_the_missing_axis_label_and_accepts_labelled_images(tmp_path):
+    import matplotlib.pyplot as plt
+
+    from rfn.book.figures import FigureError, check_figure
+
+    rec = book.FigureRecorder("06_temperature", profile="smoke", seed=0, device="cpu", figures_dir=tmp_path)
+    fig = _figure(labels=False)
+    with pytest.raises(FigureError, match=r"fig_curves.png: panel 0 \(untitled\): missing x or y label"):
+        rec.savefig(fig, "fig_curves.png")
+    fig.axes[0].set_xlabel("frame t")
+    with pytest.raises(FigureError, match="missing x or y label"):  # the y label is still missing
+        check_figure(fig)
+    fig.axes[0].set_ylabel("SSIM")
+    check_figure(fig)
+    with pytest.raises(FigureError, match="pixel-number ticks instead of row or column labels"):
+        check_figure(_figure(title=True, labels=False, image=True))
+    assert rec.savefig(_figure(title=True, labels=True, image=True), "fig_grid.png").is_file()
+    plt.close("all")

@@ -9,6 +9,11 @@ notebook, written by :func:`rfn.book.execute.run`). Notebooks save through
     rec = FigureRecorder("01_flows", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
     rec.savefig(fig, "fig_flows_two_moons_density.png")   # -> figures/quick/fig_flows_...png
     rec.record(some_path_written_elsewhere)               # a GIF or a CSV table made by rfn.viz
+
+Every matplotlib figure :meth:`FigureRecorder.savefig` saves is checked first
+(:func:`check_figure`): a title (``suptitle``, or one on each panel that shows data),
+x and y labels on each panel that plots data, and a title or row labels on each image
+panel. A figure that lacks one is not written; the error names the file and what is missing.
 """
 
 from __future__ import annotations
@@ -22,11 +27,72 @@ from typing import Any
 
 from rfn.book.layout import MANIFEST, PROFILES, BookError, check_profile
 from rfn.runtime import git_commit, resolve_device
+from rfn.viz import figure_problems
 
-__all__ = ["FIGURE_SUFFIXES", "FigureRecorder", "now", "record_figure", "update_manifest"]
+__all__ = [
+    "FIGURE_SUFFIXES",
+    "FigureError",
+    "FigureRecorder",
+    "check_figure",
+    "now",
+    "record_figure",
+    "update_manifest",
+]
 
 #: File types a notebook may record: figures and tables.
 FIGURE_SUFFIXES = frozenset({".png", ".gif", ".mp4", ".svg", ".pdf", ".csv", ".md", ".json"})
+
+
+class FigureError(BookError):
+    """A book figure lacks a title or an axis label (:func:`check_figure`)."""
+
+
+def _is_label(text: str) -> bool:
+    """A tick label that names something (not empty, not a pixel or frame number)."""
+    try:
+        float(text.replace("\u2212", "-"))
+    except ValueError:
+        return bool(text.strip())
+    return False
+
+
+def check_figure(fig, name: str = "figure") -> None:
+    """Raise :class:`FigureError` naming ``name`` and every missing title or label of ``fig``.
+
+    The rules are :func:`rfn.viz.figure_problems`: the figure has a ``suptitle`` or each panel
+    that shows data has a title; a panel that plots data has x and y labels; an image panel has
+    a title, an axis label, or row or column labels (tick labels that are not pixel numbers).
+
+    Example:
+        >>> import matplotlib
+        >>> matplotlib.use("Agg")
+        >>> import matplotlib.pyplot as plt
+        >>> fig, ax = plt.subplots(); _ = ax.plot([0, 1], [1, 2])
+        >>> try:
+        ...     check_figure(fig, "fig_demo.png")
+        ... except FigureError as err:
+        ...     print(err)  # doctest: +NORMALIZE_WHITESPACE
+        fig_demo.png: no figure title (fig.suptitle) and a panel without a title; panel 0 (untitled): missing x or y
+        label; add them before saving (ax.set(title=..., xlabel=..., ylabel=...))
+        >>> _ = ax.set(title="a line", xlabel="frame t", ylabel="value")
+        >>> check_figure(fig, "fig_demo.png"); plt.close(fig)
+    """
+    problems = figure_problems(fig)
+    panels = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>" and ax.has_data()]
+    for i, ax in enumerate(panels):
+        named = ax.get_title() or ax.get_xlabel() or ax.get_ylabel()
+        ticks = [t.get_text() for t in (*ax.get_xticklabels(), *ax.get_yticklabels()) if ax.axison]
+        if (
+            ax.images
+            and not named
+            and not any(_is_label(t) for t in ticks)
+            and not any(f"panel {i} " in p for p in problems)
+        ):
+            problems.append(f"panel {i} (untitled): an image with pixel-number ticks instead of row or column labels")
+    if problems:
+        raise FigureError(
+            f"{name}: {'; '.join(problems)}; add them before saving (ax.set(title=..., xlabel=..., ylabel=...))"
+        )
 
 
 def now() -> str:
@@ -167,7 +233,12 @@ class FigureRecorder:
         return Path(path)
 
     def savefig(self, fig, name: str, dpi: int = 120, **extra: Any) -> Path:
-        """Save a matplotlib figure as ``figures/<profile>/name`` and record it."""
+        """Check a matplotlib figure (:func:`check_figure`), save it as ``figures/<profile>/name`` and record it.
+
+        Raises:
+            FigureError: the figure lacks a title or an axis label (nothing is written).
+        """
         path = self.path(name)
+        check_figure(fig, f"{self.notebook}: {name}")
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
         return self.record(path, **extra)
