@@ -15,6 +15,13 @@ target with :func:`os.replace`. A process killed mid-write leaves the previous
 checkpoint untouched; at worst a stale ``.NAME.tmp-PID`` file stays behind,
 which :func:`remove_stale_temporaries` clears.
 
+Integrity: every checkpoint stores ``digest``, the SHA-256 of its contents (every
+tensor's dtype, shape and bytes and every plain value, in a fixed order;
+:func:`payload_digest`), and :func:`load_checkpoint` recomputes it, so flipped
+bytes inside a tensor are refused instead of loading silently. Checkpoints written
+before the digest existed have none and load as before. :func:`load_run_checkpoint`
+falls back from a damaged ``last.pt`` to ``prev.pt`` with a warning naming both.
+
 Example:
     >>> import tempfile, pathlib, torch
     >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -25,9 +32,11 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +48,8 @@ __all__ = [
     "CheckpointError",
     "export_weights",
     "load_checkpoint",
+    "load_run_checkpoint",
+    "payload_digest",
     "remove_stale_temporaries",
     "save_checkpoint",
 ]
@@ -89,6 +100,38 @@ def _check_plain(obj: Any, where: str) -> None:
     )
 
 
+def _digest_update(h: Any, obj: Any) -> None:
+    if isinstance(obj, torch.Tensor):
+        t = obj.detach()
+        h.update(f"T{t.dtype}{tuple(t.shape)}".encode())
+        if t.numel():
+            flat = t.to("cpu").contiguous().reshape(-1)
+            h.update(memoryview(flat.view(torch.uint8).numpy()))
+    elif isinstance(obj, dict):
+        h.update(f"D{len(obj)}".encode())
+        for k in sorted(obj, key=lambda k: (type(k).__name__, repr(k))):
+            h.update(f"K{type(k).__name__}:{k!r}".encode())
+            _digest_update(h, obj[k])
+    elif isinstance(obj, (list, tuple)):
+        h.update(f"L{type(obj).__name__}{len(obj)}".encode())
+        for v in obj:
+            _digest_update(h, v)
+    else:
+        h.update(f"V{type(obj).__name__}:{obj!r}".encode())
+
+
+def payload_digest(data: dict[str, Any]) -> str:
+    """``"sha256:<hex>"`` of a checkpoint's contents (all keys but ``digest``), independent of the file's bytes.
+
+    >>> a = payload_digest({"x": torch.zeros(2), "step": 1})
+    >>> a == payload_digest({"step": 1, "x": torch.zeros(2)}), a == payload_digest({"x": torch.ones(2), "step": 1})
+    (True, False)
+    """
+    h = hashlib.sha256()
+    _digest_update(h, {k: v for k, v in data.items() if k != "digest"})
+    return "sha256:" + h.hexdigest()
+
+
 def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any], keep_previous: bool = False) -> Path:
     """Write ``payload`` to ``path`` atomically (temporary file, fsync, rename).
 
@@ -112,6 +155,7 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any], keep_previ
         raise FileNotFoundError(f"cannot write checkpoint {path}: the folder {path.parent} does not exist")
     data = {"format": FORMAT, "format_version": FORMAT_VERSION, **payload}
     _check_plain(data, "checkpoint")  # what cannot be loaded without running code must not be written
+    data["digest"] = payload_digest(data)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
         with open(tmp, "wb") as f:
@@ -197,6 +241,11 @@ def load_checkpoint(
             f"{path} has checkpoint format version {version!r}; this rfn reads versions up to {FORMAT_VERSION}; "
             f"update rfn"
         )
+    if "digest" in data and payload_digest(data) != data["digest"]:
+        raise CheckpointError(
+            f"{path} is damaged: its contents do not match the digest stored with it (flipped or overwritten "
+            f"bytes); use the run folder's prev.pt or another copy"
+        )
     missing = [k for k in _REQUIRED if k not in data]
     if missing:
         raise CheckpointError(f"{path} is an incomplete rfn checkpoint: it lacks {missing}")
@@ -205,6 +254,55 @@ def load_checkpoint(
             f"{path} holds a {data['model_name']!r} model, but a {expected_model!r} model was expected"
         )
     return data
+
+
+def load_run_checkpoint(
+    path: str | os.PathLike,
+    map_location: str | torch.device | None = "cpu",
+    expected_model: str | None = None,
+    set_aside: bool = False,
+) -> tuple[dict[str, Any], Path]:
+    """Load a run's ``last.pt`` (or the folder holding it); if it is damaged, fall back to ``prev.pt``.
+
+    Args:
+        path: ``last.pt`` or its run folder.
+        map_location, expected_model: as for :func:`load_checkpoint`.
+        set_aside: on a fallback, rename the damaged file to ``last.pt.damaged`` so that the
+            next checkpoint does not keep it as ``prev.pt`` (what a resuming run does).
+
+    Returns:
+        ``(data, path_loaded)``. A fallback prints a warning naming both files.
+
+    Raises:
+        CheckpointError: ``last.pt`` is damaged and there is no usable ``prev.pt``
+            (the message names both), or the checkpoint holds another model.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "last.pt"
+    prev = _previous_path(path)
+    try:
+        data = load_checkpoint(path, map_location)
+    except CheckpointError as err:
+        if not prev.is_file():
+            raise
+        try:
+            data = load_checkpoint(prev, map_location)
+        except CheckpointError as err2:
+            raise CheckpointError(f"{err}; the previous checkpoint is unusable too: {err2}") from None
+        aside = ""
+        if set_aside:
+            os.replace(path, path.with_name(path.name + ".damaged"))
+            aside = f" (kept as {path.name}.damaged)"
+        print(
+            f"rfn: warning: {path} is damaged{aside}: {str(err)[:200]}; continuing from the previous checkpoint "
+            f"{prev} at step {data.get('step')}",
+            file=sys.stderr,
+        )
+        path = prev
+    if expected_model is not None and data["model_name"] != expected_model:
+        raise CheckpointError(f"{path} holds a {data['model_name']!r} model, but a {expected_model!r} model was expected")
+    return data, path
 
 
 #: what a weights-only export keeps of a training checkpoint

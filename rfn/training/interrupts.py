@@ -1,0 +1,129 @@
+"""Stopping a run cleanly: SIGINT/SIGTERM, and failures told in one line.
+
+While :class:`StopSignals` is active (the trainer's :meth:`~rfn.training.Trainer.fit`),
+the first SIGINT (Ctrl-C) or SIGTERM only sets a flag: the trainer finishes the
+optimiser step it is in, writes a checkpoint atomically and raises :class:`Interrupted`,
+which ``rfn train`` reports with the checkpoint's path and the command that resumes,
+exiting with 130 (SIGINT) or 143 (SIGTERM). A second signal aborts at once with
+:class:`KeyboardInterrupt`; every file the run writes is replaced atomically
+(temporary file, then rename), so an abort leaves the previous checkpoint and whole
+``metrics.csv`` rows. Under data parallelism the ranks agree on stopping at the
+next logged step.
+
+:func:`describe_failure` turns operating-system and resource errors (read-only or
+full disk, permission, out of memory) into the one line the CLI prints.
+
+Example:
+    >>> import os, signal
+    >>> with StopSignals() as stop:
+    ...     os.kill(os.getpid(), signal.SIGTERM)
+    ...     stop.signum == signal.SIGTERM
+    True
+"""
+
+from __future__ import annotations
+
+import errno
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["Interrupted", "StopSignals", "describe_failure", "pending_from_payload", "pending_to_payload"]
+
+
+class Interrupted(Exception):
+    """Training stopped on a signal after writing a checkpoint.
+
+    Attributes:
+        signum: the signal; ``exit_code`` is ``128 + signum`` (130 for SIGINT, 143 for SIGTERM).
+        step: the step of the checkpoint.
+        checkpoint: its path.
+    """
+
+    def __init__(self, signum: int, step: int, checkpoint: Path):
+        self.signum, self.step, self.checkpoint = int(signum), int(step), Path(checkpoint)
+        self.exit_code = 128 + self.signum
+        name = signal.Signals(self.signum).name
+        super().__init__(f"interrupted by {name} after step {step}; checkpoint {checkpoint}")
+
+
+class StopSignals:
+    """Context manager: the first SIGINT/SIGTERM sets :attr:`signum`, a second raises ``KeyboardInterrupt``.
+
+    Outside the main thread (where handlers cannot be installed) it does nothing.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, Any] = {}
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:
+            raise KeyboardInterrupt(f"second {signal.Signals(signum).name}: aborted at once")
+        self.signum = signum
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for s in self.SIGNALS:
+                self._previous[s] = signal.signal(s, self._handle)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+        self._previous.clear()
+
+
+def pending_to_payload(acc: torch.Tensor | None, n_ok: torch.Tensor, since: int, seconds: float) -> dict | None:
+    """The sums of the steps since the last ``metrics.csv`` row, for the checkpoint (``None`` if there are none)."""
+    if acc is None:
+        return None
+    return {"sum": acc.detach().cpu(), "n_ok": float(n_ok), "since": int(since), "seconds": float(seconds)}
+
+
+def pending_from_payload(data: dict | None, device: torch.device) -> tuple[torch.Tensor | None, float, int, float]:
+    """Inverse of :func:`pending_to_payload`: ``(acc, n_ok, since_step, seconds)``; nothing pending for ``None``."""
+    if not data:
+        return None, 0.0, -1, 0.0
+    return data["sum"].to(device), float(data["n_ok"]), int(data["since"]), float(data["seconds"])
+
+
+_DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+_NO_WRITE = (errno.EROFS, errno.EACCES, errno.EPERM)
+
+
+def describe_failure(err: BaseException, batch_size: int | None = None) -> str | None:
+    """One line (what, where, what to do) for an operating-system or resource error; ``None`` for others.
+
+    >>> print(describe_failure(OSError(errno.EROFS, "Read-only file system", "runs/a/last.pt")))
+    cannot write runs/a/last.pt: the file system is read-only; choose a writable --out
+    >>> describe_failure(KeyError("x")) is None
+    True
+    """
+    text = str(err)
+    if isinstance(err, torch.OutOfMemoryError) or "out of memory" in text.lower():
+        hint = f" with batch size {batch_size}" if batch_size else ""
+        first = text.strip().splitlines()[0][:160] if text.strip() else "out of memory"
+        fix = "lower train.batch_size (--set train.batch_size=N)" if batch_size else "ask for fewer items at once"
+        return f"out of memory{hint} ({first}); {fix}, or use a device with more memory"
+    if isinstance(err, OSError) and err.errno is not None:
+        where = err.filename or "a file"
+        if err.errno in _DISK_FULL:
+            return f"cannot write {where}: the disk is full; free space or choose another --out (nothing was replaced)"
+        if err.errno == errno.EROFS:
+            return f"cannot write {where}: the file system is read-only; choose a writable --out"
+        if err.errno in _NO_WRITE:
+            return f"cannot write {where}: permission denied; choose a folder you can write to (--out)"
+        if err.errno == errno.ENAMETOOLONG:
+            return f"the path {where} is too long; choose a shorter one"
+        if err.errno in (errno.ENOTDIR, errno.EISDIR, errno.ENOENT, errno.EEXIST):
+            return f"{err.strerror}: {where}"
+    if isinstance(err, RuntimeError) and ("inline_container" in text or "No space left" in text):
+        # torch.save reports a failed write (mostly a full disk) from its zip writer
+        return "cannot write the checkpoint: the write failed (disk full?); free space or choose another --out"
+    return None
