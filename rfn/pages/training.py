@@ -1,0 +1,227 @@
+"""Notebook 04, training the RFN and its baselines: hyperparameter tables, learning curves, reconstructions.
+
+The four video runs (``rfn``, ``srnn``, ``vrnn``, ``deterministic``) are trained or loaded by
+:func:`rfn.runs.trained_model`; this module reads their presets into the thesis's tables
+A.2/A.3, draws their ``metrics.csv`` curves, and shows posterior reconstructions next to
+one-step prior predictions with the digit identity of each (:mod:`rfn.metrics.digits`).
+
+Example:
+    >>> row = settings_of(get_preset("quick-smmnist"))
+    >>> row["frame size"], row["levels L"]
+    ('32x32', 3)
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import torch
+
+from rfn import viz
+from rfn.metrics.digits import digit_identity, load_digit_classifier, smmnist_labels
+from rfn.models.registry import MODELS, config_from_dict
+from rfn.presets import get_preset
+from rfn.runs import preset_for
+
+__all__ = [
+    "LABELS",
+    "THESIS_A2",
+    "THESIS_A3",
+    "curves_figure",
+    "hyper_table",
+    "identity_readable",
+    "reconstructions_figure",
+    "runs_table",
+    "settings_of",
+]
+
+LABELS = {"rfn": "RFN", "srnn": "SRNN", "vrnn": "VRNN", "deterministic": "ConvLSTM (deterministic)"}
+
+THESIS_A2 = {  # thesis Table A.2 (RFN), SM-MNIST column
+    "frame size": "64x64",
+    "frames per sequence": 10,
+    "levels L": 4,
+    "flow steps per level K": 10,
+    "coupling channels": 256,
+    "base network channels": 512,
+    "z channels": 3,
+    "h channels": 256,
+    "a channels (smoothing)": 256,
+    "batch size": 35,
+    "learning rate": 3e-4,
+    "steps": "300k",
+    "lr decay": "linear to 0 over the last 150k",
+    "beta": "1e-6 -> 1 (warm-up length not given)",
+    "smoothing / RES_q / overshooting": "on / off / D=1",
+}
+THESIS_A3 = {  # thesis Table A.3 (SRNN/VRNN), SM-MNIST column
+    "frame size": "64x64",
+    "frames per sequence": 10,
+    "levels L": 4,
+    "z channels": 15,
+    "h channels": 256,
+    "a channels (smoothing)": "256 (SRNN only)",
+    "output distribution": "discretised mixture of logistics",
+    "batch size": 100,
+    "learning rate": 3e-4,
+    "steps": "300k (or until no improvement for 20 epochs)",
+    "lr decay": "linear to 0 over the last 150k",
+    "beta": "1e-6 -> 1",
+    "smoothing / RES_q / overshooting": "SRNN on, VRNN off / off / D=1",
+}
+
+
+def settings_of(preset) -> dict:
+    """The Table A.2/A.3 rows of a preset, read from its full model and training configs."""
+    cfg = config_from_dict(MODELS[preset.model][0], preset.model_config)
+    tc = preset.train_config()
+    h, w = cfg.image_size
+    decay = tc.decay_start if tc.decay_start is not None else tc.steps // 2
+    return {
+        "frame size": f"{h}x{w}",
+        "frames per sequence": preset.data.seq_len,
+        "levels L": cfg.levels,
+        "flow steps per level K": getattr(cfg, "flow_steps", "-"),
+        "coupling channels": getattr(cfg, "flow_hidden", "-"),
+        "base network channels": getattr(cfg, "base_hidden", "-"),
+        "z channels": cfg.z_channels,
+        "h channels": cfg.h_channels,
+        "a channels (smoothing)": cfg.a_channels if cfg.smoothing else "-",
+        "output distribution": getattr(cfg, "likelihood", "conditional Glow"),
+        "batch size": tc.batch_size,
+        "learning rate": tc.lr,
+        "steps": tc.steps,
+        "lr decay": f"linear to 0 from step {decay}",
+        "beta": f"{tc.beta_start:g} -> {tc.beta_end:g} over {tc.beta_warmup_steps} steps",
+        "smoothing / RES_q / overshooting": f"{'on' if cfg.smoothing else 'off'} / {'on' if cfg.res_q else 'off'} "
+        f"/ D={cfg.overshooting}",
+    }
+
+
+def hyper_table(thesis: dict, kinds: list[str], profile: str) -> pd.DataFrame:
+    """The thesis's column beside our thesis preset and (unless ``profile`` is thesis) this profile's preset."""
+    cols = {"thesis": pd.Series(thesis)}
+    for kind in kinds:
+        cols[f"{LABELS[kind]} thesis"] = pd.Series(settings_of(get_preset(preset_for(kind, "thesis"))))
+        if profile != "thesis":
+            cols[f"{LABELS[kind]} {profile}"] = pd.Series(settings_of(get_preset(preset_for(kind, profile))))
+    table = pd.DataFrame(cols).loc[list(thesis)].fillna("-").astype(str)
+    table.index.name = "setting"
+    return table
+
+
+def curves_figure(curves: dict[str, pd.DataFrame], title: str):
+    """Four panels from each run's ``metrics.csv``: bound (train and validation), KL, beta, learning rate.
+
+    ``curves``: kind -> DataFrame with ``step``, ``bpp``, ``val_bpp``, ``kl_bpp``, ``beta``, ``lr``.
+    One legend outside the panels.
+    """
+    import matplotlib.pyplot as plt
+
+    colours = dict(zip(curves, plt.rcParams["axes.prop_cycle"].by_key()["color"]))
+    colours["deterministic"] = "0.45"  # gray: the baseline without a latent variable
+    fig, axes = plt.subplots(2, 2, figsize=(12, 7.5))
+    for kind, df in curves.items():
+        c, label = colours[kind], LABELS.get(kind, kind)
+        axes[0, 0].plot(df["step"], df["bpp"], color=c, label=f"{label} (train)")
+        val = df.dropna(subset=["val_bpp"])
+        axes[0, 0].plot(val["step"], val["val_bpp"], "o--", color=c, ms=4, lw=1, label=f"{label} (validation)")
+        if kind != "deterministic":
+            axes[0, 1].plot(df["step"], df["kl_bpp"], color=c)
+        axes[1, 0].plot(df["step"], df["beta"], color=c)
+        axes[1, 1].plot(df["step"], df["lr"], color=c)
+    axes[0, 0].set(title="negative ELBO (bits per pixel)", xlabel="training step", ylabel="bpp", yscale="log")
+    axes[0, 1].set(title="KL term (bits per pixel)", xlabel="training step", ylabel="bpp")
+    axes[1, 0].set(title=r"KL weight $\beta$ (warm-up from $10^{-6}$)", xlabel="training step", ylabel=r"$\beta$")
+    axes[1, 1].set(title="learning rate", xlabel="training step", ylabel="lr")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.legend(*axes[0, 0].get_legend_handles_labels(), fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 0.93))
+    return fig
+
+
+def identity_readable(frames: torch.Tensor, num_digits: int) -> bool:
+    """Whether the committed digit classifier reads these SM-MNIST frames (its frame size and digit count)."""
+    cfg = load_digit_classifier().config
+    return frames.shape[-1] == frames.shape[-2] == cfg.image_size and num_digits == cfg.num_digits
+
+
+@torch.no_grad()
+def reconstructions_figure(models: dict[str, torch.nn.Module], x: torch.Tensor, dataset=None, title: str = ""):
+    """Per test sequence: the true frames 2..T, then each model's posterior reconstruction and prior prediction.
+
+    Args:
+        models: kind -> a latent-variable video model (``reconstruct_and_predict``).
+        x: ``uint8 [B, T, 1, H, W]`` test sequences (items ``0..B-1`` of ``dataset``).
+        dataset: the SM-MNIST test set; when given and the committed digit classifier reads its
+            frames, every row label carries the share of frames whose digits it recognises.
+
+    Returns:
+        ``(figure, stats)``: stats is a DataFrame of the KL, NLL and bound per model and, with
+        ``dataset``, digit identity (share of frames showing the true digits) of the truth, the
+        reconstructions and the predictions.
+    """
+    import matplotlib.pyplot as plt
+
+    labels = smmnist_labels(dataset, range(len(x))) if dataset is not None else None
+    outs = {kind: model.reconstruct_and_predict(x) for kind, model in models.items()}
+    rows = {"truth": x[:, 1:].cpu()}
+    for kind, out in outs.items():
+        rows[f"{LABELS[kind]} posterior"] = out["reconstruction"].cpu()
+        rows[f"{LABELS[kind]} prior"] = out["prediction"].cpu()
+    identity = {name: digit_identity(v, labels).mean(1) for name, v in rows.items()} if labels is not None else {}
+    B = len(x)
+    fig, axes = plt.subplots(1, B, figsize=(4.4 * B + 1, 0.62 * len(rows) + 1.4), squeeze=False)
+    for j in range(B):
+        names = [f"{n} ({identity[n][j]:.0%} digits kept)" if identity else n for n in rows]
+        viz.show_video_grid(
+            axes[0, j],
+            torch.stack([v[j] for v in rows.values()]),
+            names if j == 0 else [""] * len(rows),
+            first_frame=1,
+            scale=1,
+            pad=1,
+        )
+        axes[0, j].set_title(f"test sequence {j}", fontsize=9)
+        if j and identity:
+            axes[0, j].set_yticks(axes[0, j].get_yticks(), [f"{identity[n][j]:.0%}" for n in rows])
+    fig.suptitle(title)
+    fig.tight_layout()
+    stats = []
+    for kind, out in outs.items():
+        row = {
+            "model": LABELS[kind],
+            "KL (bpp) per frame": out["kl"].mean().item(),
+            "NLL (bpp) per frame": out["nll"].mean().item(),
+            "bound (bpp)": (out["kl"] + out["nll"]).mean().item(),
+        }
+        if identity:
+            row["digits kept: truth"] = identity["truth"].mean().item()
+            row["digits kept: posterior"] = identity[f"{LABELS[kind]} posterior"].mean().item()
+            row["digits kept: prior"] = identity[f"{LABELS[kind]} prior"].mean().item()
+        stats.append(row)
+    return fig, pd.DataFrame(stats).set_index("model")
+
+
+def runs_table(
+    curves: dict[str, pd.DataFrame], models: dict, profile: str, wall: dict[str, float], device
+) -> pd.DataFrame:
+    """One row per run: preset, parameters, steps, batch, last train and validation bound, speed, wall time."""
+    rows = []
+    for kind, df in curves.items():
+        tc = get_preset(preset_for(kind, profile)).train_config()
+        last_val = df.dropna(subset=["val_bpp"]).iloc[-1]
+        rows.append(
+            {
+                "model": LABELS[kind],
+                "preset": preset_for(kind, profile),
+                "parameters (M)": round(sum(p.numel() for p in models[kind].parameters()) / 1e6, 3),
+                "steps": int(df["step"].iloc[-1]),
+                "batch": tc.batch_size,
+                "train bpp (last log)": round(float(df["bpp"].iloc[-1]), 4),
+                "validation bpp": round(float(last_val["val_bpp"]), 4),
+                "s/step (median)": round(tc.batch_size / df["seq_per_s"].median(), 3),
+                "this page's wall time (s)": round(wall[kind], 1),
+                "device": str(device),
+            }
+        )
+    return pd.DataFrame(rows).set_index("model")

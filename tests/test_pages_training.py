@@ -1,0 +1,53 @@
+"""rfn.pages.training: the hyperparameter tables read the presets; reconstructions carry digit identity."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import pandas as pd
+import torch
+
+from rfn.data import make_dataset
+from rfn.pages import training as page
+from rfn.viz import figure_problems
+
+
+class _Echo(torch.nn.Module):
+    """Reconstructs the true frames and predicts black ones: identity should be the truth's and 0."""
+
+    def reconstruct_and_predict(self, x):
+        B, T = x.shape[:2]
+        return {"reconstruction": x[:, 1:], "prediction": torch.zeros_like(x[:, 1:]),
+                "kl": torch.full((B, T - 1), 0.1), "nll": torch.ones(B, T - 1)}  # fmt: skip
+
+
+def test_hyper_table_sets_the_thesis_beside_both_presets():
+    table = page.hyper_table(page.THESIS_A3, ["srnn", "vrnn"], "quick")
+    assert list(table.columns) == ["thesis", "SRNN thesis", "SRNN quick", "VRNN thesis", "VRNN quick"]
+    assert table.loc["frame size", "SRNN thesis"] == "64x64" and table.loc["frame size", "SRNN quick"] == "32x32"
+
+
+def test_reconstructions_report_digit_identity():
+    data = make_dataset("smmnist", "test", 4, image_size=32, digit_size=16, num_digits=2)
+    x = torch.stack([data[i] for i in range(3)])
+    assert page.identity_readable(x, data.num_digits)
+    fig, stats = page.reconstructions_figure({"rfn": _Echo()}, x, dataset=data, title="t")
+    assert figure_problems(fig) == []
+    plt.close(fig)
+    row = stats.loc["RFN"]
+    assert row["digits kept: posterior"] == row["digits kept: truth"] > 0.5 and row["digits kept: prior"] == 0.0
+    assert row["bound (bpp)"] == torch.tensor(1.1).item()
+
+
+def test_identity_is_not_read_on_small_frames():
+    assert not page.identity_readable(torch.zeros(1, 3, 1, 16, 16, dtype=torch.uint8), 2)
+
+
+def test_curves_figure_is_labelled():
+    df = pd.DataFrame({"step": [1, 2], "bpp": [3.0, 2.0], "val_bpp": [None, 2.5], "kl_bpp": [0.1, 0.2],
+                       "beta": [0.5, 1.0], "lr": [1e-3, 5e-4]})  # fmt: skip
+    fig = page.curves_figure({"rfn": df, "deterministic": df}, "t")
+    assert figure_problems(fig) == []
+    plt.close(fig)
