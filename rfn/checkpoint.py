@@ -301,7 +301,9 @@ def load_run_checkpoint(
         )
         path = prev
     if expected_model is not None and data["model_name"] != expected_model:
-        raise CheckpointError(f"{path} holds a {data['model_name']!r} model, but a {expected_model!r} model was expected")
+        raise CheckpointError(
+            f"{path} holds a {data['model_name']!r} model, but a {expected_model!r} model was expected"
+        )
     return data, path
 
 

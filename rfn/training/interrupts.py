@@ -31,7 +31,15 @@ from typing import Any
 
 import torch
 
-__all__ = ["Interrupted", "StopSignals", "describe_failure", "pending_from_payload", "pending_to_payload"]
+__all__ = [
+    "Interrupted",
+    "StopSignals",
+    "describe_failure",
+    "out_of_memory",
+    "pending_from_payload",
+    "pending_to_payload",
+    "resume_checkpoint",
+]
 
 
 class Interrupted(Exception):
@@ -67,6 +75,19 @@ class StopSignals:
             raise KeyboardInterrupt(f"second {signal.Signals(signum).name}: aborted at once")
         self.signum = signum
 
+    def requested(self, at_log: bool = True, device: torch.device | str = "cpu") -> bool:
+        """Whether a signal asks to stop now. Under data parallelism the ranks agree (one all-reduce) at logged
+        steps only, so that no step waits for the others."""
+        from rfn import distributed
+
+        if not distributed.is_distributed():
+            return self.signum is not None
+        if not at_log:
+            return False
+        flag = distributed.all_reduce(torch.tensor(float(self.signum or 0), device=device), "max")
+        self.signum = int(flag.item()) or None
+        return self.signum is not None
+
     def __enter__(self) -> StopSignals:
         if threading.current_thread() is threading.main_thread():
             for s in self.SIGNALS:
@@ -93,6 +114,39 @@ def pending_from_payload(data: dict | None, device: torch.device) -> tuple[torch
     return data["sum"].to(device), float(data["n_ok"]), int(data["since"]), float(data["seconds"])
 
 
+def resume_checkpoint(
+    path: Path | None, model: torch.nn.Module, steps: int, device: torch.device
+) -> tuple[dict[str, Any], Path] | None:
+    """The checkpoint a run resumes from (``prev.pt`` if ``last.pt`` is damaged), refused if it is past ``steps``.
+
+    Raises:
+        RunDirectoryError: the checkpoint's step is beyond ``steps`` (nothing in the folder changes).
+    """
+    from rfn import distributed
+    from rfn.checkpoint import load_run_checkpoint
+    from rfn.training.runlog import RunDirectoryError
+
+    if path is None:
+        return None
+    data, path = load_run_checkpoint(
+        path, map_location=device, expected_model=type(model).NAME, set_aside=distributed.is_main()
+    )
+    if int(data["step"]) > steps:
+        raise RunDirectoryError(
+            f"the run in {path.parent} is at step {data['step']}, past the {steps} steps asked for; pass --steps "
+            f"{data['step']} or more to continue it (or another --out for a shorter run)"
+        )
+    return data, path
+
+
+def out_of_memory(err: BaseException, device: torch.device, step: int, batch_size: int) -> torch.OutOfMemoryError:
+    """The out-of-memory error of a training step, with the device, step and batch size named first."""
+    first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+    return torch.OutOfMemoryError(
+        f"out of memory on {device} at step {step} with train.batch_size={batch_size} ({first[:200]})"
+    )
+
+
 _DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 _NO_WRITE = (errno.EROFS, errno.EACCES, errno.EPERM)
 
@@ -107,10 +161,14 @@ def describe_failure(err: BaseException, batch_size: int | None = None) -> str |
     """
     text = str(err)
     if isinstance(err, torch.OutOfMemoryError) or "out of memory" in text.lower():
-        hint = f" with batch size {batch_size}" if batch_size else ""
-        first = text.strip().splitlines()[0][:160] if text.strip() else "out of memory"
-        fix = "lower train.batch_size (--set train.batch_size=N)" if batch_size else "ask for fewer items at once"
-        return f"out of memory{hint} ({first}); {fix}, or use a device with more memory"
+        first = text.strip().splitlines()[0][:300] if text.strip() else "out of memory"
+        if "batch_size=" in first:
+            fix = "lower it (--set train.batch_size=N) or turn on train.grad_checkpoint"
+        elif batch_size:
+            first, fix = f"{first} (batch size {batch_size})", "lower the batch size"
+        else:
+            fix = "ask for fewer samples or sequences at once"
+        return f"{first}; {fix}, or use a device with more memory"
     if isinstance(err, OSError) and err.errno is not None:
         where = err.filename or "a file"
         if err.errno in _DISK_FULL:

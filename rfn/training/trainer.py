@@ -16,11 +16,20 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
 from rfn import distributed as dist_utils
-from rfn.checkpoint import load_checkpoint, remove_stale_temporaries, save_checkpoint
+from rfn.checkpoint import remove_stale_temporaries, save_checkpoint
 from rfn.config import TrainConfig
 from rfn.models.registry import check_batch
 from rfn.runtime import derive_seed, resolve_device, seed_everything
 from rfn.training.batches import collate, to_device
+from rfn.training.interrupts import (
+    Interrupted,
+    StopSignals,
+    out_of_memory,
+    pending_from_payload,
+    pending_to_payload,
+    resume_checkpoint,
+)
+from rfn.training.lock import RunLock
 from rfn.training.order import StepBatchSampler, step_indices
 from rfn.training.rng import get_rng_state, set_rng_state
 from rfn.training.runlog import RunDirectoryError, RunLog, check_run_folder
@@ -100,6 +109,11 @@ class Trainer:
         self.nonfinite = 0
         self.history: list[dict[str, Any]] = []
         self._ready = False
+        # the run folder's lock, the signal flag, and the sums of the steps since the last row (for checkpoints)
+        self._lock: RunLock | None = None
+        self._stop: StopSignals | None = None
+        self._pending: dict | None = None
+        self._pending_now: dict | None = None
 
     # -- public ---------------------------------------------------------------------------
 
@@ -121,16 +135,24 @@ class Trainer:
         stop = cfg.steps if until is None else min(int(until), cfg.steps)
         self._prepare()
         rows: list[dict[str, Any]] = []
-        if self.step >= stop:
-            return rows
+        if self._lock is not None:
+            self._lock.acquire()  # held until this call returns, however it ends
         try:
-            rows = self._loop(stop)
+            if self.step >= stop:
+                return rows
+            with StopSignals() as self._stop:
+                rows = self._loop(stop)
+        except torch.OutOfMemoryError as err:
+            raise out_of_memory(err, self.device, self.step, cfg.batch_size) from None
         finally:
+            self._stop = None
             if self._bar is not None:
                 self._bar.close()
                 self._bar = None
             if self._log is not None:
                 self._log.close()
+            if self._lock is not None:
+                self._lock.release()
         return rows
 
     @torch.no_grad()
@@ -224,6 +246,10 @@ class Trainer:
         dist_utils.barrier()
         if dist_utils.is_main():
             self.out_dir.mkdir(parents=True, exist_ok=True)
+            self._lock = RunLock(self.out_dir).acquire()
+        # read before run.json is rewritten: a refused resume changes nothing
+        loaded = resume_checkpoint(ckpt_path, self.model, self.config.steps, self.device)
+        if dist_utils.is_main():
             remove_stale_temporaries(self.out_dir)
             tmp = self.out_dir / ".run.json.tmp"
             tmp.write_text(json.dumps(self._run_info(), indent=2, default=str))
@@ -252,8 +278,8 @@ class Trainer:
             self._fused = False
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: lr_factor(s, self.config))
 
-        if ckpt_path is not None:
-            self._load(ckpt_path)
+        if loaded is not None:
+            self._load(loaded)
         else:
             seed_everything(cfg.seed)
             self._data_dependent_init()
@@ -285,13 +311,14 @@ class Trainer:
         with torch.no_grad(), self._autocast():
             self.model.loss(to_device(batch, self.device), beta=beta_at(0, cfg))
 
-    def _load(self, path: Path) -> None:
-        data = load_checkpoint(path, map_location=self.device, expected_model=type(self.model).NAME)
+    def _load(self, loaded: tuple[dict[str, Any], Path]) -> None:
+        data, path = loaded
         self.model.load_state_dict(data["model"])
         self.optimizer.load_state_dict(data["optimizer"])
         self.scheduler.load_state_dict(data["scheduler"])
         self.step = int(data["step"])
         self.nonfinite = int(data.get("nonfinite", 0))
+        self._pending = data.get("log_pending")
         states = data.get("rng") or []
         if len(states) == self.world:
             set_rng_state(states[self.rank])
@@ -318,6 +345,7 @@ class Trainer:
                 "step": self.step,
                 "nonfinite": self.nonfinite,
                 "rng": states,
+                "log_pending": self._pending_now,
                 "world_size": self.world,
                 "torch_version": str(torch.__version__),
             }
@@ -326,6 +354,10 @@ class Trainer:
         return path
 
     # -- the loop -------------------------------------------------------------------------
+
+    def _stopping(self, at_log: bool) -> bool:
+        """Whether a SIGINT/SIGTERM asks to stop after this step (ranks agree at logged steps)."""
+        return self._stop is not None and self._stop.requested(at_log, self.device)
 
     def _loader(self, stop: int) -> DataLoader:
         cfg = self.config
@@ -412,6 +444,11 @@ class Trainer:
         n_bad = torch.zeros((), device=device)
         rows: list[dict[str, Any]] = []
         t_last, step_last = time.perf_counter(), self.step
+        acc, ok, since, seconds = pending_from_payload(self._pending, device)  # a row begun before a restart
+        if acc is not None:
+            n_ok += ok
+            t_last, step_last = t_last - seconds, since
+        self._pending = None
         for batch in self._loader(stop):
             s = self.step  # index of this optimiser step
             beta = beta_at(s, cfg)
@@ -427,7 +464,8 @@ class Trainer:
             )
             do_log = self.step % cfg.log_every == 0 or self.step == stop or do_val
             do_ckpt = self.step % cfg.ckpt_every == 0 or self.step == stop
-            if do_log or do_ckpt:
+            stopping = self._stopping(do_log)
+            if do_log or do_ckpt or stopping:
                 self.nonfinite += int(n_bad.item())
                 n_bad.zero_()
                 self._check_nonfinite()
@@ -440,6 +478,10 @@ class Trainer:
                 self.history.append(row)
                 if self._log is not None:
                     self._log.write(row)
-            if do_ckpt:
+            if do_ckpt or stopping:
+                self._pending_now = pending_to_payload(acc, n_ok, step_last, time.perf_counter() - t_last)
                 self._save()
+            if stopping:
+                assert self._stop is not None and self._stop.signum is not None
+                raise Interrupted(self._stop.signum, self.step, self.checkpoint_path)
         return rows
