@@ -21,8 +21,9 @@ two paths alternate (A, B, A, B, ...) in one process for ``--rounds`` rounds; ev
 wall time and process CPU time are kept, and the medians, their spread (min-max) and the
 fast/reference ratio of the medians are printed. Sampling draws ``--samples`` futures of
 ``--future`` frames after ``--context`` frames for every sequence of the batch, alternating
-the same way. Peak memory is measured per path in a fresh process each (``--only``):
-``ru_maxrss`` only rises, so a shared process would report the larger path's peak for both.
+the same way. Peak memory is measured per path in a fresh process each (``--only``),
+from after one warm-up step (Linux ``VmHWM``, reset through ``/proc/self/clear_refs``; CUDA's
+allocator peak): a shared process would report the larger path's peak for both.
 
 Equality checks (on the weights before training, the flow's zero-initialised output layers
 given small weights so that frames depend on the condition): bits per pixel of one batch
@@ -31,9 +32,10 @@ must stay under 1e-5), and samples from the same seed through both paths: both d
 same random numbers in the same order, so frames agree up to float rounding (a pixel whose
 value sits on a bin edge can move one level and then feed back); the fraction of equal
 pixels is printed. ``--against DIR`` instead times the fast path of this checkout against
-the default path of the checkout in ``DIR`` (a ``git worktree`` of an older commit),
-alternating fresh processes. ``--json`` writes everything with the machine, load and
-command; add the runs that matter to ``benchmarks/RESULTS.md``.
+the checkout in ``DIR`` (say ``git archive <commit> | tar -x -C DIR``) as its trainer ran it
+on the CPU (default model path, contiguous tensors, plain Adam), alternating fresh
+processes. ``--json`` writes everything with the machine, load and command; add the runs
+that matter to ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
@@ -59,18 +61,37 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def rss_mib() -> float:
+def _status_mib(key: str) -> float:
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(key + ":"):
                 return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def reset_peak(device: torch.device) -> None:
+    """Start a new peak: CUDA's allocator statistics, or Linux's resident-set high-water mark."""
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+        return
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")  # resets VmHWM to the current RSS
+    except OSError:
+        pass
+
+
+def current_mib(device: torch.device) -> float:
+    if device.type == "cuda":
+        return torch.cuda.memory_allocated(device) / 2**20
+    return _status_mib("VmRSS")
 
 
 def peak_mib(device: torch.device) -> float:
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = _status_mib("VmHWM")
+    return peak if peak == peak else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def commit() -> str:
@@ -184,9 +205,8 @@ def only(args, device) -> dict:
     path = Path(args.only, model, x, args, device)
     fn = path.train_step if args.phase == "train" else path.sample
     fn()  # warm-up (allocator, oneDNN primitives)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
-    base = rss_mib() if device.type == "cpu" else torch.cuda.memory_allocated(device) / 2**20
+    base = current_mib(device)
+    reset_peak(device)  # the peak of the timed steps alone, not of building and initialising the model
     times = []
     for _ in range(args.steps):
         times.append(timed(fn, device))
@@ -229,11 +249,14 @@ def child_argv(args, **extra) -> list[str]:
 
 
 def against(args) -> dict:
-    """This checkout's fast path against the default path of the checkout in ``args.against``,
-    alternating fresh processes (``--rounds`` each), ``--steps`` timed training steps per process."""
+    """This checkout's fast path against the checkout in ``args.against`` as its trainer ran it on the CPU
+    (its default model path, contiguous tensors, plain Adam), alternating fresh processes (``--rounds``
+    each), ``--steps`` timed training steps per process."""
     runs = {"before": [], "after": []}
     for _ in range(args.rounds):
-        runs["before"].append(run_child(child_argv(args, only="fast", phase="train", steps=args.steps), args.against))
+        old_defaults = ["--no-channels-last", "--no-fused-adam"]
+        before = [*child_argv(args, only="fast", phase="train", steps=args.steps), *old_defaults]
+        runs["before"].append(run_child(before, args.against))
         runs["after"].append(run_child(child_argv(args, only="fast", phase="train", steps=args.steps)))
     out = {}
     for name, rs in runs.items():

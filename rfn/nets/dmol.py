@@ -112,11 +112,11 @@ def _split(
     k = p // per_mix
     # Likelihood sums stay in at least float32 even under reduced-precision autocast.
     params = params.to(torch.promote_types(params.dtype, torch.float32))
-    logits = params[:, :k]
-    means = params[:, k : k + channels * k].reshape(b, channels, k, h, w)
-    log_scales = params[:, k + channels * k : k + 2 * channels * k].reshape(b, channels, k, h, w)
-    log_scales = log_scales.clamp(min=min_log_scale)
-    coeffs = torch.tanh(params[:, k + 2 * channels * k :]).reshape(b, _pairs(channels), k, h, w)
+    # one split (its backward is one concatenation; slicing would zero-fill a full-size gradient per piece)
+    logits, means, log_scales, coeffs = torch.split(params, [k, channels * k, channels * k, _pairs(channels) * k], 1)
+    means = means.reshape(b, channels, k, h, w)
+    log_scales = log_scales.reshape(b, channels, k, h, w).clamp(min=min_log_scale)
+    coeffs = torch.tanh(coeffs).reshape(b, _pairs(channels), k, h, w)
     return logits, means, log_scales, coeffs
 
 
@@ -159,10 +159,10 @@ def dmol_pixel_log_prob(
     mean = torch.stack(shifted, dim=1)  # [B, C, K, H, W]
     inv_s = torch.exp(-log_scales)
     upper = (centre_k + half - mean) * inv_s
-    lower = (centre_k - half - mean) * inv_s
+    neg_lower = (mean - (centre_k - half)) * inv_s  # exactly -lower, lower = (centre - half - mean) / s
     # log(F(upper) - F(lower)) = log F(upper) + log F(-lower) + log(1 - exp(-(upper - lower))),
     # with upper - lower = inv_s / bins computed without cancellation.
-    log_cdf_upper, log_sf_lower = F.logsigmoid(upper), F.logsigmoid(-lower)  # each computed once
+    log_cdf_upper, log_sf_lower = F.logsigmoid(upper), F.logsigmoid(neg_lower)  # each computed once
     log_mid = log_cdf_upper + log_sf_lower + torch.log(-torch.expm1(-inv_s / bins))
     value = torch.div(x, 2 ** (8 - n_bits), rounding_mode="floor").unsqueeze(2)  # 0..bins-1
     # The lowest bin reaches down to -inf and the highest up to +inf.
