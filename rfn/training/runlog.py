@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import os
 import sys
@@ -42,10 +43,11 @@ class RunLog:
         self.rows: list[dict[str, str]] = []
         if self.path.exists():
             # keep only what the checkpoint we restart from had seen; later rows will be logged again
-            with open(self.path, newline="") as f:
-                reader = csv.DictReader(f)
-                self.fieldnames = list(reader.fieldnames or []) or None
-                self.rows = [r for r in reader if r.get("step") and int(r["step"]) <= start_step]
+            text = self.path.read_text()
+            # a last line without its newline was cut by a killed process, even where its fields look complete
+            reader = csv.DictReader(io.StringIO(text if text.endswith("\n") else text[: text.rfind("\n") + 1]))
+            self.fieldnames = list(reader.fieldnames or []) or None
+            self.rows = [r for r in reader if _whole(r, self.fieldnames) and int(r["step"]) <= start_step]
             self._rewrite()
         self.tensorboard, self.tb_dir = tensorboard, out_dir / "tb"
         # events past the checkpoint we restart from were logged by a run that died; drop them
@@ -71,8 +73,10 @@ class RunLog:
             self.fieldnames += extra
             self._rewrite()
         self.rows.append({k: str(v) for k, v in row.items()})
+        line = io.StringIO()
+        csv.DictWriter(line, fieldnames=self.fieldnames, restval="").writerow(row)
         with open(self.path, "a", newline="") as f:
-            csv.DictWriter(f, fieldnames=self.fieldnames, restval="").writerow(row)
+            f.write(line.getvalue())  # one write: a killed process leaves at most one torn last line
         if self.tensorboard and self.writer is None:
             from torch.utils.tensorboard import SummaryWriter
 
@@ -91,6 +95,17 @@ class RunLog:
         if self.writer is not None:
             self.writer.close()
             self.writer = None
+
+
+def _whole(row: dict[str, Any], fieldnames: list[str] | None) -> bool:
+    """A ``metrics.csv`` row with every column (a torn last line, cut by a killed process, lacks some)."""
+    if None in row or any(row.get(k) is None for k in fieldnames or ()):
+        return False
+    try:
+        int(row["step"])
+    except (KeyError, TypeError, ValueError):
+        return False
+    return True
 
 
 def _flatten(d: Any, prefix: str = "") -> dict[str, Any]:
@@ -172,6 +187,12 @@ def check_run_folder(out: Path, info: dict[str, Any], resume: bool, verbose: boo
     else:
         stored = load_checkpoint(last)
     diffs = identity_diff(stored, info)
+    if not last.exists() and not _logged(out):
+        # a run that never took a step (it failed while starting) holds nothing to keep: start it afresh
+        if verbose:
+            what = "a run that never took a step" if diffs else "no checkpoint yet"
+            print(f"rfn: {out} holds {what}; starting the run from step 0 with this config", file=sys.stderr)
+        return None
     if not resume:
         detail = ("; its config differs: " + "; ".join(diffs)) if diffs else " with the same config"
         raise RunDirectoryError(
@@ -185,3 +206,12 @@ def check_run_folder(out: Path, info: dict[str, Any], resume: bool, verbose: boo
             print(f"rfn: {out} has no checkpoint yet; starting the run from step 0", file=sys.stderr)
         return None
     return last
+
+
+def _logged(out: Path) -> bool:
+    """Whether ``out/metrics.csv`` holds a row (a run that took steps, though it may have no checkpoint)."""
+    try:
+        with open(out / "metrics.csv") as f:
+            return sum(1 for line in f if line.strip()) > 1
+    except OSError:
+        return False
