@@ -27,6 +27,7 @@ import os
 import sys
 from pathlib import Path
 
+from rfn import __version__
 from rfn.data.registry import make_datasets
 
 __all__ = ["build_parser", "main"]
@@ -57,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Run `rfn COMMAND --help` for the options of a command.",
     )
+    parser.add_argument("--version", action="version", version=f"rfn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("presets", help="list the named experiment presets")
