@@ -11,7 +11,8 @@
 # **Run time** (measured with `python -m rfn.book run --only 09`): `smoke` about 10 s;
 # `quick` about 5 minutes on 2 CPU cores (24 training runs of 9 s of CPU time each on
 # average, then their evaluation; 7 minutes when other jobs shared the cores), and 15 s when
-# the runs are already cached; `thesis` (36 runs of 5000 steps; an estimate, not measured)
+# the runs are already cached; `reference` runs the quick ablations (there are no reference
+# weights for them); `thesis` (36 runs of 5000 steps; an estimate, not measured)
 # one to two hours on a GPU.
 #
 # **Checkpoint:** none shared. The page trains its own short runs with
@@ -37,26 +38,21 @@ seed = 0
 figures_dir = "figures"  # figures go to figures_dir/<profile>/
 artifacts_dir = "artifacts"  # ablation runs go to artifacts_dir/<profile>/ablations/
 
-# %%
-import json
+# %% tags=["hide-input"]
 import time
 import warnings
 
 warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
 from rfn import viz
 from rfn.book import FigureRecorder
-from rfn.data import make_dataset
-from rfn.metrics import best_of_n
-from rfn.presets import get_preset
+from rfn.pages import ablations as page
 from rfn.presets.ablations import ABLATION_LEVELS, ablation_variants
-from rfn.runs import cached_json, preset_for, run_dir, trained_model
-from rfn.runtime import resolve_device, set_cpu_threads
+from rfn.runtime import resolve_device, seed_everything, set_cpu_threads
 
 # Each profile: the seeds and the evaluation protocol. The runs' settings are the presets
 # `<profile>-ablation-<variant>` (rfn.presets.ablations).
@@ -87,9 +83,9 @@ SETTINGS["reference"] = SETTINGS["quick"]
 SETTINGS = SETTINGS[profile]
 SCALE = "quick" if profile == "reference" else profile  # the ablation presets' scale
 SEEDS = [seed + k for k in range(SETTINGS["seeds"])]
+EV = SETTINGS["eval"]
 
-torch.manual_seed(seed)
-np.random.seed(seed)  # noqa: NPY002 (seeds any library code that draws from NumPy's global generator)
+seed_everything(seed)
 dev = torch.device(resolve_device(device))
 set_cpu_threads(dev)  # one thread for the book's small models on a CPU (see rfn.runtime.CPU_THREADS)
 viz.set_book_style()
@@ -122,21 +118,14 @@ print(f"scale: {SETTINGS['scale']}")
 
 # %%
 LEVELS = ABLATION_LEVELS[SCALE]
-L_mid = LEVELS[1]
 VARIANTS = ablation_variants(SCALE)  # name -> (model kind, the settings that make the variant)
-EXPERIMENTS = {  # figure -> {label: variant}
-    "Fig 9.1": {"neither": "srnn-neither", "smoothing": "srnn-smoothing", "RES_q": "srnn-resq", "both": "srnn-both"},
-    "Fig 9.2": {"D = 1": "srnn-smoothing", "D = 2": "srnn-D2", "D = 3": "srnn-D3"},
-    "Table 9.1": {"none": "rfn-skip-none", "conditioning net": "rfn-skip-cond", "flow": "rfn-skip-flow",
-                  "both": "rfn-skip-both"},
-    "Table 9.2": {f"L = {L}": ("rfn-skip-cond" if L == L_mid else f"rfn-L{L}") for L in LEVELS},
-}  # fmt: skip
+EXPERIMENTS = page.experiments(LEVELS)  # figure -> {label: variant}
 print(f"{len(VARIANTS)} variants x {len(SEEDS)} seed(s) = {len(VARIANTS) * len(SEEDS)} training runs")
 
 # %% [markdown]
 # ## 2. Train, evaluate, cache
 #
-# For each variant and seed, `run_variant` trains the run (or resumes or skips a finished
+# For each variant and seed, `rfn.pages.ablations.run_variant` trains the run (or resumes or skips a finished
 # one), then measures on held-out sequences (the SM-MNIST test split, digits from MNIST's
 # test images):
 #
@@ -153,84 +142,22 @@ print(f"{len(VARIANTS)} variants x {len(SEEDS)} seed(s) = {len(VARIANTS) * len(S
 # overrides and the protocol, so changing either recomputes.
 
 # %%
-EV = SETTINGS["eval"]
-
-
-@torch.no_grad()
-def evaluate(model, data: dict, eval_seed: int) -> dict:
-    """Test bpp (mean and std over sequences) and best-of-N curves of one trained model."""
-    kw = dict(data["kwargs"])
-    ds = make_dataset(data["name"], split="test", seq_len=data["seq_len"], **kw)
-    torch.manual_seed(eval_seed)
-    x = ds.batch(range(SETTINGS["bpp_sequences"])).to(dev)
-    per_seq = torch.cat([model.bpp_per_frame(x[i : i + 64])["total"].mean(1) for i in range(0, len(x), 64)]).cpu()
-    ds_eval = make_dataset(data["name"], split="test", seq_len=EV["context"] + EV["future"], **kw)
-    xe = ds_eval.batch(range(EV["sequences"])).to(dev)
-    torch.manual_seed(eval_seed)
-    samples = model.predict(xe[:, : EV["context"]], EV["future"], n_samples=EV["samples"])
-    scores = best_of_n(xe[:, EV["context"] :].cpu(), samples.cpu(), SETTINGS["metrics"], device=dev)
-    return {
-        "bpp_mean": per_seq.mean().item(),
-        "bpp_std": per_seq.std().item(),
-        "curves": {m: r.best_curve.tolist() for m, r in scores.items()},
-        "summary": {m: r.best_per_sequence.mean().item() for m, r in scores.items()},
-    }
-
-
-def run_variant(name: str, run_seed: int) -> dict:
-    kind = f"ablation-{name}"
-    preset = preset_for(kind, profile)
-    out = run_dir(kind, profile, run_seed, root=artifacts_dir)
-    key = {"preset": get_preset(preset), "eval": EV, "bpp": SETTINGS["bpp_sequences"],
-           "metrics": SETTINGS["metrics"], "version": 3}  # fmt: skip
-
-    def compute() -> dict:
-        model = trained_model(kind, profile, run_seed, root=artifacts_dir, device=dev)  # trains it if missing
-        timing = out / "train_time.json"
-        took = json.loads(timing.read_text()) if timing.exists() else {"wall_s": float("nan"), "cpu_s": float("nan")}
-        data = json.loads((out / "run.json").read_text())["data_config"]
-        history = pd.read_csv(out / "metrics.csv")
-        result = evaluate(model, data, eval_seed=1000 + run_seed)
-        result.update(
-            variant=name,
-            seed=run_seed,
-            steps=int(history["step"].iloc[-1]),
-            parameters=model.num_parameters(),
-            train_wall_s=took["wall_s"],
-            train_cpu_s=took["cpu_s"],
-            final_train_bpp=float(history["bpp"].iloc[-1]),
-            train_frames=data["seq_len"],
-            data=data,
-        )
-        return result
-
-    return cached_json(out / "result.json", compute, key)
-
-
 results = {}
 for name in VARIANTS:
     for s in SEEDS:
         t0 = time.perf_counter()
-        r = run_variant(name, s)
-        results[(name, s)] = r
-        print(f"{name:16s} seed {s}: {r['parameters']:>8,d} parameters, test bpp {r['bpp_mean']:.3f} "
-              f"± {r['bpp_std']:.3f}, trained in {r['train_wall_s']:.0f} s ({r['train_cpu_s']:.0f} s CPU); "
-              f"this call {time.perf_counter() - t0:.1f} s")  # fmt: skip
-
-runs = pd.DataFrame(
-    [
-        {"variant": n, "seed": s, "parameters": r["parameters"], "steps": r["steps"], "test bpp": r["bpp_mean"],
-         "bpp std over sequences": r["bpp_std"], **{f"best {m}": v for m, v in r["summary"].items()},
-         "train wall s": r["train_wall_s"], "train CPU s": r["train_cpu_s"]}
-        for (n, s), r in results.items()
-    ]
-)  # fmt: skip
+        r = results[(name, s)] = page.run_variant(name, s, profile, artifacts_dir, SETTINGS, dev)
+        print(
+            f"{name:16s} seed {s}: {r['parameters']:>8,d} parameters, test bpp {r['bpp_mean']:.3f} "
+            f"± {r['bpp_std']:.3f}, trained in {r['train_wall_s']:.0f} s; now {time.perf_counter() - t0:.1f} s"
+        )
+runs = page.runs_table(results)
 runs.to_csv(rec.path("tab9_ablation_runs.csv"), index=False)
 rec.record(rec.path("tab9_ablation_runs.csv"), reproduces="Figs 9.1-9.4, Tables 9.1-9.2 (every run)")
 display(runs.style.set_uuid("ablation_runs").format(precision=3).hide(axis="index"))
 
 # %% [markdown]
-# ## 3. Helpers for the figures and tables
+# ## 3. How to read the figures and tables
 #
 # Curves are averaged over seeds; the shaded band spans the seeds' own curves, so a
 # difference that stays inside the bands is not one this budget can resolve. The dashed
@@ -241,74 +168,9 @@ display(runs.style.set_uuid("ablation_runs").format(precision=3).hide(axis="inde
 # motion at this budget, and its curves say little about the variant.
 
 # %%
-METRIC_LABEL = {"ssim": "max SSIM (higher is better)", "psnr": "max PSNR, dB (higher is better)",
-                "lpips": "min LPIPS (lower is better)"}  # fmt: skip
-train_frames = results[("srnn-smoothing", SEEDS[0])]["train_frames"]
-
-
-@torch.no_grad()
-def reference_curves(data: dict) -> dict[str, dict[str, np.ndarray]]:
-    """Scores of two trivial predictions on the evaluation sequences: black frames, the last context frame."""
-    ds_eval = make_dataset(data["name"], split="test", seq_len=EV["context"] + EV["future"], **data["kwargs"])
-    xe = ds_eval.batch(range(EV["sequences"]))
-    truth = xe[:, EV["context"] :]
-    guesses = {
-        "black frames": torch.zeros_like(truth),
-        "last context frame": xe[:, EV["context"] - 1 : EV["context"]].expand_as(truth).contiguous(),
-    }
-    out = {}
-    for name, guess in guesses.items():
-        scores = best_of_n(truth, guess[:, None], SETTINGS["metrics"], device=dev)  # one "sample"
-        # a still digit makes the repeated frame exact (PSNR = +inf); cap it at 8-bit's 48 dB ceiling
-        out[name] = {m: r.scores[:, 0].clamp(max=48.13).mean(0).numpy() for m, r in scores.items()}
-    return out
-
-
-REFERENCE = reference_curves(results[("srnn-smoothing", SEEDS[0])]["data"])
-
-
-def plot_curves(experiment: str, title: str):
-    metrics = SETTINGS["metrics"]
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics), 3.6), squeeze=False)
-    t_axis = np.arange(EV["context"], EV["context"] + EV["future"])
-    for ax, m in zip(axes[0], metrics):
-        for label, variant in EXPERIMENTS[experiment].items():
-            curves = np.array([results[(variant, s)]["curves"][m] for s in SEEDS])
-            line = ax.plot(t_axis, curves.mean(0), "-o", ms=3, label=label)[0]
-            if len(SEEDS) > 1:
-                ax.fill_between(t_axis, curves.min(0), curves.max(0), color=line.get_color(), alpha=0.15)
-        for (name, ref), style in zip(REFERENCE.items(), (":", "-.")):
-            ax.plot(t_axis, ref[m], style, color="0.45", lw=1.2, label=name)
-        ax.axvline(train_frames - 1, color="gray", ls="--", lw=1)
-        ax.set_xlabel("frame t")
-        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-        ax.set_ylabel(METRIC_LABEL[m])
-    axes[0][0].legend(fontsize=8)
-    fig.suptitle(title, y=1.02)
-    fig.tight_layout()
-    return fig
-
-
-def spread_table(experiment: str, thesis: dict | None = None) -> pd.DataFrame:
-    rows = []
-    for label, variant in EXPERIMENTS[experiment].items():
-        bpps = [results[(variant, s)]["bpp_mean"] for s in SEEDS]
-        row = {
-            "variant": label,
-            "parameters (ours)": results[(variant, SEEDS[0])]["parameters"],
-            "test bpp (ours, mean over seeds)": float(np.mean(bpps)),
-            "seed spread (max - min)": float(np.ptp(bpps)) if len(bpps) > 1 else float("nan"),
-            **{f"bpp seed {s}": b for s, b in zip(SEEDS, bpps)},
-            "bpp std over sequences": float(np.mean([results[(variant, s)]["bpp_std"] for s in SEEDS])),
-        }
-        for m in SETTINGS["metrics"]:
-            row[f"best-of-{EV['samples']} {m}"] = float(np.mean([results[(variant, s)]["summary"][m] for s in SEEDS]))
-        if thesis is not None:
-            row.update(thesis[label])
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("variant")
-
-
+first = results[("srnn-smoothing", SEEDS[0])]
+train_frames = first["train_frames"]
+REFERENCE = page.reference_curves(first["data"], SETTINGS, dev)
 protocol = (
     f"ours: {SETTINGS['scale']}; seeds {SEEDS}; bpp = negative ELBO on {SETTINGS['bpp_sequences']} test sequences "
     f"(1 conditioning frame); best-of-{EV['samples']} on {EV['sequences']} test sequences, warm-up {EV['context']}, "
@@ -323,10 +185,11 @@ print(protocol)
 # SSIM a little and both together no better than one.
 
 # %%
-fig = plot_curves("Fig 9.1", f"Fig 9.1: SRNN with and without smoothing and RES_q ({profile} profile)")
+fig = page.curves_figure(results, EXPERIMENTS["Fig 9.1"], SEEDS, REFERENCE, SETTINGS, train_frames,
+                         f"Fig 9.1: SRNN with and without smoothing and RES_q ({profile} profile)")  # fmt: skip
 rec.savefig(fig, "fig9_1_srnn_smoothing_resq.png", reproduces="Fig 9.1")
 plt.show()
-t91 = spread_table("Fig 9.1")
+t91 = page.spread_table(results, EXPERIMENTS["Fig 9.1"], SEEDS, SETTINGS)
 display(t91.style.set_uuid("srnn_smoothing").format(precision=3))
 print(protocol + "; thesis: curves only (best-of-100, converged SRNNs on 64x64 SM-MNIST)")
 
@@ -338,10 +201,11 @@ print(protocol + "; thesis: curves only (best-of-100, converged SRNNs on 64x64 S
 # overshooting to fix.
 
 # %%
-fig = plot_curves("Fig 9.2", f"Fig 9.2: SRNN with latent overshooting D = 1, 2, 3 ({profile} profile)")
+fig = page.curves_figure(results, EXPERIMENTS["Fig 9.2"], SEEDS, REFERENCE, SETTINGS, train_frames,
+                         f"Fig 9.2: SRNN with latent overshooting D = 1, 2, 3 ({profile} profile)")  # fmt: skip
 rec.savefig(fig, "fig9_2_srnn_overshooting.png", reproduces="Fig 9.2")
 plt.show()
-t92 = spread_table("Fig 9.2")
+t92 = page.spread_table(results, EXPERIMENTS["Fig 9.2"], SEEDS, SETTINGS)
 display(t92.style.set_uuid("srnn_overshooting").format(precision=3))
 print(protocol + "; thesis: curves only (best-of-100), no significant difference")
 
@@ -355,23 +219,16 @@ print(protocol + "; thesis: curves only (best-of-100), no significant difference
 # parameters: our networks are about a thousand times smaller.
 
 # %%
-THESIS_91 = {  # Table 9.1: SM-MNIST, L = 5, K = 10, validation bpp ± one std
-    "none": {"parameters (thesis)": "≈33 M", "validation bpp (thesis)": "0.940 ± 0.024"},
-    "conditioning net": {"parameters (thesis)": "≈35 M", "validation bpp (thesis)": "0.946 ± 0.019"},
-    "flow": {"parameters (thesis)": "≈58 M", "validation bpp (thesis)": "0.991 ± 0.021"},
-    "both": {"parameters (thesis)": "≈60 M", "validation bpp (thesis)": "1.017 ± 0.030"},
-}
-t_skip = spread_table("Table 9.1", THESIS_91)
-base_params = t_skip.loc["none", "parameters (ours)"]
-t_skip.insert(1, "parameters vs none (ours)", t_skip["parameters (ours)"] / base_params)
-t_skip.insert(len(t_skip.columns), "parameters vs none (thesis)", [1.0, 35 / 33, 58 / 33, 60 / 33])
+t_skip = page.spread_table(results, EXPERIMENTS["Table 9.1"], SEEDS, SETTINGS, page.THESIS_91)
+t_skip.insert(1, "parameters vs none (ours)", t_skip["parameters (ours)"] / t_skip.loc["none", "parameters (ours)"])
+t_skip["parameters vs none (thesis)"] = [1.0, 35 / 33, 58 / 33, 60 / 33]
 t_skip.to_csv(rec.path("tab9_1_skip_connections.csv"))
 rec.record(rec.path("tab9_1_skip_connections.csv"), reproduces="Table 9.1")
 display(t_skip.style.set_uuid("skip_table").format(precision=3))
-print(protocol + f"; RFN L = {L_mid}")
+print(protocol + f"; RFN L = {LEVELS[1]}")
 print("thesis: SM-MNIST 64x64, L = 5, K = 10, trained for days on a GPU; validation bpp ± one std over sequences")
-
-fig = plot_curves("Table 9.1", f"Fig 9.3: RFN skip connections ({profile} profile, L = {L_mid})")
+fig = page.curves_figure(results, EXPERIMENTS["Table 9.1"], SEEDS, REFERENCE, SETTINGS, train_frames,
+                         f"Fig 9.3: RFN skip connections ({profile} profile, L = {LEVELS[1]})")  # fmt: skip
 rec.savefig(fig, "fig9_3_skip_connections.png", reproduces="Fig 9.3")
 plt.show()
 
@@ -384,37 +241,27 @@ plt.show()
 # the trend in parameters and the size of the bpp differences can be compared.
 
 # %%
-levels = LEVELS
-thesis_rows = [
-    ("L = 3", "≈22 M", "2.654 ± 0.0211"),
-    ("L = 4", "≈36 M", "2.636 ± 0.0212"),
-    ("L = 5", "≈61 M", "2.665 ± 0.0216"),
-]
-THESIS_92 = {
-    f"L = {L}": {"thesis row (BAIR, K = 5)": name, "parameters (thesis)": p, "validation bpp (thesis)": b}
-    for L, (name, p, b) in zip(levels, thesis_rows)
-}  # same bottleneck size per row: our frames are smaller, so our L is smaller
-t_depth = spread_table("Table 9.2", THESIS_92)
+t_depth = page.spread_table(results, EXPERIMENTS["Table 9.2"], SEEDS, SETTINGS, page.thesis_92(LEVELS))
 t_depth.to_csv(rec.path("tab9_2_flow_depth.csv"))
 rec.record(rec.path("tab9_2_flow_depth.csv"), reproduces="Table 9.2 (SM-MNIST instead of BAIR)")
 display(t_depth.style.set_uuid("depth_table").format(precision=3))
 print(protocol + "; skips to the conditioning network")
 print("thesis: BAIR 64x64, K = 5, skips to the conditioning network; rows paired by bottleneck size "
       "(thesis L = 3, 4, 5 at 64x64 ~ ours at our frame size)")  # fmt: skip
-
-fig = plot_curves("Table 9.2", f"Fig 9.4: RFN flow depth on SM-MNIST ({profile} profile)")
+fig = page.curves_figure(results, EXPERIMENTS["Table 9.2"], SEEDS, REFERENCE, SETTINGS, train_frames,
+                         f"Fig 9.4: RFN flow depth on SM-MNIST ({profile} profile)")  # fmt: skip
 rec.savefig(fig, "fig9_4_flow_depth.png", reproduces="Fig 9.4 (SM-MNIST instead of BAIR)")
 plt.show()
 
 # %% [markdown]
 # ## 8. What the numbers say
 #
-# The cell below compares, for each experiment, the largest difference in test bpp between
+# The table below compares, for each experiment, the largest difference in test bpp between
 # variants with the spread between seeds of the same variant. Where the first is not clearly
 # larger than the second, this page cannot tell the variants apart, and neither could the
 # thesis for most of these comparisons (its differences in Table 9.1 are within about one
-# standard deviation). It also sets each variant's best-of-N SSIM against that of predicting
-# black frames.
+# standard deviation). Its last column counts the variants whose best-of-N SSIM beats that
+# of predicting black frames.
 #
 # What we found in the `quick` profile (2 seeds, 16×16 frames, a few hundred CPU steps): no
 # ablation separates its variants by more than the seed-to-seed spread, in bpp or in the
@@ -430,25 +277,13 @@ plt.show()
 # per run and three seeds.
 
 # %%
-for exp, table in (("Fig 9.1", t91), ("Fig 9.2", t92), ("Table 9.1", t_skip), ("Table 9.2", t_depth)):
-    means = table["test bpp (ours, mean over seeds)"]
-    spread = table["seed spread (max - min)"].max()
-    if len(SEEDS) == 1:
-        verdict = "one seed only: no estimate of the noise"
-    else:
-        verdict = "larger than twice the seed spread" if np.ptp(means) > 2 * spread else "within the seed noise"
-    print(f"{exp}: best {means.idxmin()} ({means.min():.3f} bpp), worst {means.idxmax()} ({means.max():.3f}); "
-          f"range {np.ptp(means):.3f} vs largest seed spread {spread:.3f} -> {verdict}")  # fmt: skip
-black = {m: REFERENCE["black frames"][m].mean() for m in SETTINGS["metrics"]}
-for exp in EXPERIMENTS:
-    beats = []
-    for label, variant in EXPERIMENTS[exp].items():
-        ssim_mean = np.mean([results[(variant, s)]["summary"]["ssim"] for s in SEEDS])
-        beats.append(f"{label} {ssim_mean:.3f}")
-    print(f"{exp}: best-of-{EV['samples']} SSIM {', '.join(beats)}; black frames score {black['ssim']:.3f}")
+tables = {"Fig 9.1": t91, "Fig 9.2": t92, "Table 9.1": t_skip, "Table 9.2": t_depth}
+black_ssim = float(np.mean(REFERENCE["black frames"]["ssim"]))
+display(page.verdicts(tables, len(SEEDS), black_ssim).style.set_uuid("verdicts").format(precision=3))
+print(f"black frames: best-of-{EV['samples']} SSIM {black_ssim:.3f}")
 print(f"train time per run: {runs['train wall s'].mean():.1f} s wall, {runs['train CPU s'].mean():.1f} s CPU (mean)")
 
-# %%
+# %% tags=["remove-input"]
 elapsed = time.perf_counter() - start
 summary = f"**This page ran in {elapsed:.0f} s** (profile `{profile}`, device `{dev}`, seed {seed})"
 display(Markdown(f"{summary}; figures in `{rec.folder}`."))

@@ -1,0 +1,66 @@
+"""rfn.pages.ablations: experiment tables, seed-spread verdicts, reference curves and the curve figure."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from rfn.pages import ablations as page
+from rfn.viz import figure_problems
+
+SETTINGS = {"seeds": 2, "bpp_sequences": 2, "metrics": ("ssim", "psnr"),
+            "eval": {"sequences": 2, "samples": 2, "context": 2, "future": 3}}  # fmt: skip
+
+
+def _results(variants, seeds, bpp):
+    return {
+        (v, s): {"bpp_mean": bpp(v, s), "bpp_std": 0.1, "parameters": 100 + i,
+                 "curves": {"ssim": [0.5, 0.4, 0.3], "psnr": [20.0, 18.0, 17.0]},
+                 "summary": {"ssim": 0.4, "psnr": 18.0}}
+        for i, v in enumerate(variants) for s in seeds
+    }  # fmt: skip
+
+
+def test_shared_variants_and_thesis_rows():
+    exp = page.experiments((1, 2, 3))
+    assert exp["Fig 9.2"]["D = 1"] == exp["Fig 9.1"]["smoothing"]
+    assert exp["Table 9.2"]["L = 2"] == exp["Table 9.1"]["conditioning net"]
+    assert page.thesis_92((1, 2, 3))["L = 1"]["thesis row (BAIR, K = 5)"] == "L = 3"
+
+
+def test_spread_table_and_verdicts():
+    variants = page.experiments((1, 2, 3))["Fig 9.2"]
+    noisy = _results(variants.values(), [0, 1], lambda v, s: 1.0 + 0.5 * s)  # seeds differ, variants do not
+    table = page.spread_table(noisy, variants, [0, 1], SETTINGS)
+    assert table["seed spread (max - min)"].tolist() == [0.5, 0.5, 0.5]
+    assert table["test bpp (ours, mean over seeds)"].tolist() == [1.25] * 3
+    assert page.verdicts({"Fig 9.2": table}, 2).loc["Fig 9.2", "verdict"] == "within the seed noise"
+    clear = _results(variants.values(), [0, 1], lambda v, s: {"srnn-D3": 3.0}.get(v, 1.0) + 0.01 * s)
+    out = page.verdicts({"x": page.spread_table(clear, variants, [0, 1], SETTINGS)}, 2, black_ssim=0.5)
+    assert out.loc["x", "verdict"] == "larger than twice the seed spread"
+    assert out.loc["x", "variants above black frames (SSIM)"] == "0 of 3"
+
+
+def test_reference_curves_of_black_frames_and_the_last_frame():
+    data = {"name": "smmnist", "kwargs": {"image_size": 16, "digit_size": 8, "num_digits": 1}}
+    ref = page.reference_curves(data, SETTINGS, "cpu")
+    assert set(ref) == {"black frames", "last context frame"}
+    assert all(len(ref[k]["psnr"]) == 3 and np.all(ref[k]["psnr"] <= page.PSNR_CAP) for k in ref)
+
+
+def test_curves_figure_is_labelled():
+    variants = page.experiments((1, 2, 3))["Fig 9.1"]
+    results = _results(variants.values(), [0, 1], lambda v, s: 1.0)
+    ref = {"black frames": {"ssim": np.zeros(3), "psnr": np.zeros(3)}}
+    fig = page.curves_figure(results, variants, [0, 1], ref, SETTINGS, train_frames=4, title="t")
+    assert figure_problems(fig) == []
+    plt.close(fig)
+
+
+@pytest.mark.parametrize("metric", ["ssim", "psnr", "lpips"])
+def test_every_metric_has_an_axis_label(metric):
+    assert metric in page.METRIC_LABEL
