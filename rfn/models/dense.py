@@ -55,6 +55,7 @@ from torch.nn.utils.parametrizations import weight_norm as _weight_norm
 
 from rfn.models.chain import posterior_chain
 from rfn.models.registry import register
+from rfn.models.validation import check_arguments
 from rfn.nets import gaussian_log_density, kl_diag_gaussians, sample_diag_gaussian
 
 OUTPUT_STDS = ("learned", "predicted")
@@ -309,6 +310,7 @@ class DenseSRNN(nn.Module):
             ``nll``, ``kl``: nats per sequence; ``elbo``: ``-(nll + kl)``, nats per sequence
             (continuous data have no bits per pixel).
         """
+        check_arguments(f"{type(self).__name__}.loss", locals())
         terms = self.elbo_terms(x)
         nll, kl = terms["nll"].sum(1), terms["kl"].sum(1)
         dims = terms["nll"].shape[1] * self.config.x_dim
@@ -347,6 +349,7 @@ class DenseSRNN(nn.Module):
         Returns:
             float ``[B, n_samples, n_future, D]``.
         """
+        check_arguments(f"{type(self).__name__}.predict", locals())
         cfg = self.config
         check_sequence(context, cfg.x_dim, min_steps=1, name="context")
         if n_future < 1 or n_samples < 1:

@@ -17,6 +17,7 @@ from torch import nn
 from rfn import pixels
 from rfn.models.recurrent import check_video
 from rfn.models.registry import register
+from rfn.models.validation import check_arguments
 from rfn.nets import ConvLSTMCell, Extractor, GaussianLikelihood, PyramidDecoder
 from rfn.nets.layers import check_norm_kind, check_style
 
@@ -78,6 +79,7 @@ class ConvLSTMAutoencoder(nn.Module):
 
     def loss(self, x: torch.Tensor, beta: float = 1.0) -> dict[str, torch.Tensor]:
         """Gaussian NLL bound of frames ``1..T-1`` in nats per dimension (``bpp`` in bits)."""
+        check_arguments(f"{type(self).__name__}.loss", locals())
         cfg = self.config
         check_video(x, cfg)
         B, T = x.shape[:2]
@@ -103,6 +105,7 @@ class ConvLSTMAutoencoder(nn.Module):
         The temperatures are accepted for the common ``predict`` signature of the video models
         and have no effect: this model has no latent variable and always feeds back its mean.
         """
+        check_arguments(f"{type(self).__name__}.predict", locals())
         cfg = self.config
         check_video(context, cfg, min_frames=1, name="context")
         B = context.shape[0]

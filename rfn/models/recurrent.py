@@ -34,6 +34,7 @@ from torch import nn
 from rfn import pixels
 from rfn.models.chain import posterior_chain
 from rfn.models.sampling import LatentSampling
+from rfn.models.validation import check_arguments
 from rfn.nets import ConvLSTM, ConvLSTMCell, Extractor, GaussianHead, kl_diag_gaussians, sample_diag_gaussian
 from rfn.nets.layers import check_norm_kind, check_style
 
@@ -350,6 +351,7 @@ class RecurrentLatentModel(LatentSampling, nn.Module):
         ``bpp`` is the negative ELBO (``beta = 1``, no free bits) in bits per pixel of the
         modelled frames; ``nll_bpp`` and ``kl_bpp`` split it.
         """
+        check_arguments(f"{type(self).__name__}.loss", locals())
         cfg = self.config
         terms = self.elbo_terms(x)
         nll, kl = terms["nll"], terms["kl"]

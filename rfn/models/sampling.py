@@ -23,6 +23,7 @@ import contextlib
 import torch
 
 from rfn import pixels
+from rfn.models.validation import check_arguments
 from rfn.nets import sample_diag_gaussian
 
 __all__ = ["LatentSampling"]
@@ -106,6 +107,7 @@ class LatentSampling:
         Returns:
             ``uint8 [B, n_samples, n_future, C, H, W]``.
         """
+        check_arguments(f"{type(self).__name__}.predict", locals())
         temp = self._emission_temperature(emission_temperature, named_temperature, "predict")
         if context_temperature is None:
             context_temperature = 0.0 if temp == 0 and prior_temperature == 0 else 1.0
