@@ -120,7 +120,8 @@ for kind in KINDS:
     t0 = time.perf_counter()
     models[kind] = trained_model(kind, profile, seed, root=artifacts_dir, device=dev)
     wall[kind] = time.perf_counter() - t0
-    done = "trained" if before < get_preset(preset_for(kind, profile)).train_config().steps else "loaded"
+    steps = get_preset(preset_for(kind, profile)).train_config().steps
+    done = "loaded" if profile == "reference" or before >= steps else "trained"
     n_params = sum(p.numel() for p in models[kind].parameters())
     print(f"{page.LABELS[kind]:>26}: {n_params / 1e6:.3f} M parameters, {done} in {wall[kind]:.0f} s")
 
