@@ -186,6 +186,7 @@ def _sample(args: argparse.Namespace) -> int:
     from rfn import viz
     from rfn.checkpoint import load_checkpoint
     from rfn.models.registry import model_from_checkpoint
+    from rfn.models.validation import check_arguments
     from rfn.runtime import resolve_device
 
     out = Path(args.out)
@@ -194,6 +195,8 @@ def _sample(args: argparse.Namespace) -> int:
     for name in ("context", "future", "samples", "sequences"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    temperatures = {"--flow-temperature": args.flow_temperature, "--prior-temperature": args.prior_temperature}
+    check_arguments("sample", temperatures)
     device = resolve_device(args.device)
     ckpt = load_checkpoint(args.checkpoint)
     model = model_from_checkpoint(ckpt, device=device, source=str(args.checkpoint))
@@ -254,11 +257,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             return _train(args)
         return _sample(args)
-    except Exception as err:
+    except (Exception, KeyboardInterrupt) as err:
         from rfn.training import NonFiniteError
+        from rfn.training.interrupts import cli_failure
 
         if os.environ.get("RFN_DEBUG"):
             raise
+        failure = cli_failure(err, argv)  # a signal, or an OS/resource error (read-only, disk full, memory)
+        if failure is not None:
+            print(f"rfn {command}: {failure[0]}", file=sys.stderr)
+            return failure[1]
         if isinstance(err, NonFiniteError):
             print(f"rfn {command}: stopped: {err}", file=sys.stderr)
             return 1

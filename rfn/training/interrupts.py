@@ -34,6 +34,7 @@ import torch
 __all__ = [
     "Interrupted",
     "StopSignals",
+    "cli_failure",
     "describe_failure",
     "out_of_memory",
     "pending_from_payload",
@@ -179,9 +180,29 @@ def describe_failure(err: BaseException, batch_size: int | None = None) -> str |
             return f"cannot write {where}: permission denied; choose a folder you can write to (--out)"
         if err.errno == errno.ENAMETOOLONG:
             return f"the path {where} is too long; choose a shorter one"
-        if err.errno in (errno.ENOTDIR, errno.EISDIR, errno.ENOENT, errno.EEXIST):
-            return f"{err.strerror}: {where}"
+        if err.errno == errno.ENOENT:
+            return f"{where} does not exist ({err.strerror}); check the path, or create the folder first"
+        if err.errno in (errno.ENOTDIR, errno.EISDIR, errno.EEXIST):
+            return f"{where}: {err.strerror}; choose another path"
     if isinstance(err, RuntimeError) and ("inline_container" in text or "No space left" in text):
         # torch.save reports a failed write (mostly a full disk) from its zip writer
         return "cannot write the checkpoint: the write failed (disk full?); free space or choose another --out"
     return None
+
+
+def cli_failure(err: BaseException, argv: list[str]) -> tuple[str, int] | None:
+    """``(line, exit status)`` that ``rfn`` reports for an interruption or an OS/resource error, else ``None``.
+
+    >>> line, code = cli_failure(Interrupted(2, 40, Path("runs/a/last.pt")), ["train", "--out", "runs/a"])
+    >>> print(line, code)
+    interrupted by SIGINT after step 40; checkpoint runs/a/last.pt; resume with: rfn train --out runs/a --resume 130
+    """
+    import shlex
+
+    if isinstance(err, Interrupted):
+        again = [a for a in argv if a != "--resume"] + ["--resume"]
+        return f"{err}; resume with: {shlex.join(['rfn', *again])}", err.exit_code
+    if isinstance(err, KeyboardInterrupt):
+        return "aborted at once; every file is whole (the last checkpoint written is kept)", 130
+    line = describe_failure(err)
+    return (line, 2) if line is not None else None
