@@ -1,0 +1,402 @@
+"""Notebook 05, results on SM-MNIST: the runs it compares, frame strips, best-of-N, bits per pixel, FVD, pitfalls.
+
+Also the helpers the later result pages (06-08) share: :class:`Run` (what a trained run
+is, read from its checkpoint, which may be a weights-only reference file), seeded sampling
+(:func:`seeded_predict`) and labelled frame strips (:func:`frames_figure`).
+
+The numbers come from the package: :func:`rfn.evaluation.evaluate` (bits per pixel and
+best-of-N), :mod:`rfn.metrics.fvd`, :mod:`rfn.metrics.bestofn` and :mod:`rfn.metrics.digits`;
+this module only arranges them into the page's figures and tables, and adds the yardsticks
+that teach how to read them: predictions without a model (:func:`baseline_curves`), the FVD
+of real against real clips (:func:`fvd_study`), and how fast a best-of-N score grows with N
+when the best is chosen per frame rather than per sequence (:func:`best_of_n_growth`).
+
+Example:
+    >>> import torch
+    >>> s = torch.tensor([[[0.0, 1.0], [1.0, 0.0]]])  # [B=1, N=2, T=2]: each sample wins one frame
+    >>> g = best_of_n_growth(s, higher_is_better=True)
+    >>> g["per frame"], g["per sequence"]
+    ([0.5, 1.0], [0.5, 0.5])
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rfn import viz
+from rfn.checkpoint import load_checkpoint
+from rfn.metrics import HIGHER_IS_BETTER, frame_scores, fvd_features, fvd_from_features, fvd_videos
+from rfn.metrics.digits import ClassifierConfig
+from rfn.runs import cached_json, ensure_trained
+
+__all__ = [
+    "LABELS",
+    "Run",
+    "baseline_curves",
+    "best_of_n_figure",
+    "best_of_n_growth",
+    "bpp_table",
+    "cached_evaluation",
+    "curves_figure",
+    "digits_readable",
+    "frames_figure",
+    "fvd_floor_figure",
+    "fvd_study",
+    "fvd_table",
+    "growth_figure",
+    "load_run",
+    "ranked",
+    "seeded_predict",
+]
+
+#: how the pages name the video models
+LABELS = {"rfn": "RFN", "srnn": "SRNN", "vrnn": "VRNN", "deterministic": "deterministic"}
+
+
+@dataclass(frozen=True)
+class Run:
+    """A trained run as the pages need it, read from its checkpoint (full or weights-only).
+
+    Attributes:
+        kind: ``"rfn"``, ``"srnn"``, ...; profile and seed as given to :func:`load_run`.
+        checkpoint: the file :func:`rfn.runs.ensure_trained` returned.
+        step: training steps done; batch_size: the training batch.
+        data: the run's ``data_config`` (``name``, ``seq_len``, ``kwargs``).
+        cache_dir: where the pages store numbers computed from it (beside the checkpoint; for a
+            reference file, ``<root>/reference/<kind>`` so that ``checkpoints/`` stays as committed).
+    """
+
+    kind: str
+    profile: str
+    seed: int
+    checkpoint: Path
+    step: int
+    batch_size: int
+    data: dict
+    cache_dir: Path
+
+    @property
+    def train_frames(self) -> int:
+        """Length of the training sequences: the model's horizon."""
+        return int(self.data["seq_len"])
+
+    @property
+    def data_kwargs(self) -> dict:
+        """The SM-MNIST settings of the run (canvas, digit size, digits), for :func:`rfn.data.make_dataset`."""
+        return dict(self.data.get("kwargs", {}))
+
+    @property
+    def image_size(self) -> int:
+        return int(self.data_kwargs.get("image_size", 64))
+
+    def checkpoint_id(self) -> str:
+        """A short hash of the checkpoint file: cached numbers are recomputed when the model changes."""
+        return hashlib.sha256(self.checkpoint.read_bytes()).hexdigest()[:16]
+
+    def describe(self) -> str:
+        """One line: ``"RFN: 1000 steps at batch 12, 32x32 frames, 8-frame sequences"``."""
+        size = self.image_size
+        return (
+            f"{LABELS.get(self.kind, self.kind)}: {self.step} steps at batch {self.batch_size}, "
+            f"{size}x{size} frames, {self.train_frames}-frame sequences"
+        )
+
+
+def load_run(kind: str, profile: str, seed: int = 0, root: str | os.PathLike = "artifacts") -> Run:
+    """The run of ``kind`` at ``profile`` (trained first if missing; the reference profile loads its file)."""
+    path = ensure_trained(kind, profile, seed, root=root)
+    ckpt = load_checkpoint(path)
+    return Run(
+        kind=kind,
+        profile=profile,
+        seed=int(seed),
+        checkpoint=Path(path),
+        step=int(ckpt["step"]),
+        batch_size=int(ckpt["train_config"]["batch_size"]),
+        data=dict(ckpt["data_config"]),
+        cache_dir=Path(root) / "reference" / kind if profile == "reference" else Path(path).parent,
+    )
+
+
+def seeded_predict(model, context: torch.Tensor, n_future: int, n: int = 1, seed: int = 0, **temps) -> torch.Tensor:
+    """``model.predict`` after seeding torch, so a re-run draws the same futures: ``uint8 [B, n, n_future, C, H, W]``.
+
+    ``context`` is moved to the model's device; ``temps`` are ``predict``'s temperatures.
+    """
+    device = next(model.parameters()).device
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        return model.predict(context.to(device), n_future=n_future, n_samples=n, **temps).cpu()
+
+
+def frames_figure(
+    videos: torch.Tensor,
+    row_labels: list[str],
+    title: str,
+    context: int | None = None,
+    frame_numbers: list[int] | None = None,
+    scale: int = 2,
+):
+    """One labelled row per video ``uint8 [N, T, C, H, W]``; x ticks are frame numbers (1-based by default).
+
+    ``context``: the first frames get a green border, the others red (:func:`rfn.viz.video_grid`).
+    ``frame_numbers``: the number under each column when the columns skip frames.
+    """
+    import matplotlib.pyplot as plt
+
+    n, t, _, h, w = videos.shape
+    fig, ax = plt.subplots(figsize=(min(16.0, 0.02 * t * (w * scale + 4) + 2.0), 0.02 * n * (h * scale + 4) + 1.0))
+    viz.show_video_grid(ax, videos, row_labels, context=context, first_frame=1, scale=scale)
+    if frame_numbers is not None:
+        if len(frame_numbers) != t:
+            raise ValueError(f"frame_numbers has {len(frame_numbers)} entries for {t} columns; give one per column")
+        ax.set_xticks(ax.get_xticks(), [str(k) for k in frame_numbers])
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def cached_evaluation(run: Run, protocol, options) -> dict:
+    """:func:`rfn.evaluation.evaluate` of the run under ``protocol``, cached beside its checkpoint.
+
+    ``options``: an :class:`rfn.evaluation.EvaluationOptions`; the cache is keyed by the checkpoint's
+    hash, the protocol and the options.
+    """
+    from dataclasses import asdict
+
+    from rfn.evaluation import evaluate
+
+    key = {"checkpoint": run.checkpoint_id(), "protocol": protocol.to_dict(), "options": asdict(options)}
+
+    def compute() -> dict:
+        t0 = time.perf_counter()
+        out = evaluate(run.checkpoint, protocol, options)
+        out["wall_s"] = time.perf_counter() - t0
+        return out
+
+    return cached_json(run.cache_dir / f"book_eval_{protocol.name}.json", compute, key)
+
+
+def baseline_curves(videos: torch.Tensor, context: int, metrics, device=None) -> dict[str, dict[str, list[float]]]:
+    """Per-frame scores of two predictions without a model: all-black frames, and the last warm-up frame held.
+
+    Args:
+        videos: ``uint8 [B, T, C, H, W]`` test sequences; frames ``context..T-1`` are predicted.
+        metrics: names known to :func:`rfn.metrics.frame_scores` (``"psnr"``, ``"ssim"``, ``"lpips"``).
+
+    Returns:
+        ``{"black frames": {metric: [T - context]}, "last warm-up frame": {...}}`` (means over sequences).
+    """
+    future = videos[:, context:]
+    guesses = {
+        "black frames": torch.zeros_like(future),
+        "last warm-up frame": videos[:, context - 1 : context].expand_as(future).contiguous(),
+    }
+    return {
+        name: {m: frame_scores(future, g[:, None], m, device=device).mean((0, 1)).tolist() for m in metrics}
+        for name, g in guesses.items()
+    }
+
+
+def _frame_axis(ax, frames, train_frames: int | None, ylabel: str, title: str) -> None:
+    import matplotlib.pyplot as plt
+
+    if train_frames is not None and train_frames <= max(frames):
+        ax.axvline(train_frames + 0.5, color="k", ls=":", lw=1, label=f"training length ({train_frames} frames)")
+    ax.set(title=title, xlabel="frame t", ylabel=ylabel)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+
+
+def best_of_n_figure(results: dict[str, dict], baselines: dict, train_frames: int, title: str):
+    """Fig 9.7: best-of-N (solid) and mean (dashed) per-frame curves of each model, with the baselines in gray.
+
+    ``results``: model label -> the ``best_of_n`` part of an evaluation; ``baselines``: :func:`baseline_curves`.
+    """
+    import matplotlib.pyplot as plt
+
+    first = next(iter(results.values()))
+    metrics = [m for m in ("psnr", "ssim", "lpips") if m in first]
+    frames = first["frames"]
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.6 * len(metrics) + 2.2, 3.8), squeeze=False)
+    for ax, m in zip(axes[0], metrics):
+        for (label, b), c in zip(results.items(), colours):
+            ax.plot(frames, b[m]["best_curve"], "-", color=c, label=f"{label}: best of {b['samples']}")
+            ax.plot(frames, b[m]["mean_curve"], "--", color=c, lw=1, alpha=0.8, label=f"{label}: mean of samples")
+        for (name, ref), style in zip(baselines.items(), (":", "-.")):
+            if m in ref:
+                ax.plot(frames, ref[m], style, color="0.45", lw=1.4, label=name)
+        better = "higher" if HIGHER_IS_BETTER[m] else "lower"
+        unit = " (dB)" if m == "psnr" else ""
+        _frame_axis(ax, frames, train_frames, f"{m.upper()}{unit}", f"{m.upper()} ({better} is better)")
+    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def bpp_table(results: dict[str, dict], thesis: dict[str, str], compute: dict[str, str]) -> pd.DataFrame:
+    """Table 9.5: negative ELBO, its KL part and the importance-weighted bound per model, beside the thesis's."""
+    rows = []
+    for label, res in results.items():
+        bpp = res["bpp"]
+        iw = bpp.get("iw") or {}
+        bound = f"{iw['bound']:.4f} ± {iw['sem']:.4f}" if iw.get("sem") is not None else iw.get("bound", "-")
+        rows.append(
+            {
+                "model": label,
+                "negative ELBO (bpp)": round(bpp["nelbo"], 4),
+                "KL part (bpp)": round(bpp["kl"], 4),
+                f"IW bound K={iw.get('k', '-')} (bpp)": bound,
+                "our protocol": f"{bpp['frames']} frames, 1 conditioning, {bpp['sequences']} test sequences",
+                "our compute": compute[label],
+                "thesis (Table 9.5)": thesis.get(label, "-"),
+            }
+        )
+    return pd.DataFrame(rows).set_index("model")
+
+
+def fvd_study(models: dict[str, Any], videos: torch.Tensor, protocol, seed: int = 0, device=None) -> dict:
+    """FVD of each model's samples against real clips, and of real against real clips for several set sizes.
+
+    Args:
+        models: label -> video model; each draws one future per sequence of the first half of ``videos``.
+        videos: ``uint8 [2n, total_frames, C, H, W]``: two disjoint halves of ``n`` test sequences.
+        protocol: the FVD protocol (context, clip frames, resize).
+
+    Returns:
+        ``{"clips": n, "models": {label: fvd}, "floor": {clips: fvd of real half A vs real half B}, "wall_s"}``;
+        the floor uses the first ``k`` clips of each half for ``k`` in 4, 8, ... up to ``n``.
+    """
+    n = videos.shape[0] // 2
+    kw = dict(device=device, resize=protocol.fvd_resize, batch_size=4)
+    ctx = protocol.context_frames
+    t0 = time.perf_counter()
+    real_a, _ = fvd_videos(videos[:n], videos[:n, None, ctx:], protocol)
+    real_b, _ = fvd_videos(videos[n:], videos[n:, None, ctx:], protocol)
+    feats_a, feats_b = fvd_features(real_a, **kw), fvd_features(real_b, **kw)
+    sizes = sorted({k for k in (4, 8, 16, 32, 64, 128, 256) if k < n} | {n})
+    out: dict[str, Any] = {"clips": n, "floor": {str(k): fvd_from_features(feats_a[:k], feats_b[:k]) for k in sizes}}
+    out["models"] = {}
+    for label, model in models.items():
+        fake = seeded_predict(
+            model,
+            videos[:n, :ctx],
+            protocol.predicted_frames,
+            seed=seed,
+            emission_temperature=protocol.flow_temperature,
+        )
+        _, fake_clips = fvd_videos(videos[:n], fake, protocol)
+        out["models"][label] = fvd_from_features(feats_a, fvd_features(fake_clips, **kw))
+    out["wall_s"] = time.perf_counter() - t0
+    return out
+
+
+def fvd_table(study: dict, thesis: dict[str, str], protocol_text: str) -> pd.DataFrame:
+    """Table 9.4: the models' FVDs after the real-vs-real floor of the same number of clips."""
+    n = study["clips"]
+    rows = [{"model": f"real vs real ({n} clips each)", "FVD": round(study["floor"][str(n)], 1), "thesis": "-"}]
+    rows += [{"model": k, "FVD": round(v, 1), "thesis": thesis.get(k, "-")} for k, v in study["models"].items()]
+    table = pd.DataFrame(rows).set_index("model")
+    table["our protocol"] = protocol_text
+    return table.rename(columns={"thesis": "thesis (Table 9.4)"})
+
+
+def fvd_floor_figure(study: dict, title: str):
+    """FVD between two disjoint sets of real clips against the clips per set, with the models' FVDs as lines."""
+    import matplotlib.pyplot as plt
+
+    sizes = [int(k) for k in study["floor"]]
+    fig, ax = plt.subplots(figsize=(6.8, 3.6))
+    ax.plot(sizes, [study["floor"][str(k)] for k in sizes], "o-", color="0.3", label="real vs real")
+    for (label, value), c in zip(study["models"].items(), plt.rcParams["axes.prop_cycle"].by_key()["color"]):
+        ax.axhline(value, color=c, ls="--", lw=1.2, label=f"{label} ({study['clips']} clips)")
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes, [str(k) for k in sizes])
+    ax.set(title=title, xlabel="clips per set", ylabel="FVD")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def best_of_n_growth(scores: torch.Tensor, higher_is_better: bool) -> dict[str, list[float]]:
+    """How a best-of-N score grows with N when the best is picked per frame or per sequence.
+
+    Args:
+        scores: ``[B, N, T]`` per-frame scores of N samples of B sequences (:func:`rfn.metrics.frame_scores`).
+
+    Returns:
+        ``{"n": [1..N], "per frame": [...], "per sequence": [...]}``: the mean over sequences and frames of
+        the best of the first ``n`` samples, chosen independently at every frame (an oracle that may pick a
+        different sample per frame) or as the one sample with the best mean over the frames (the protocol's).
+    """
+    s = scores.double() if higher_is_better else -scores.double()
+    per_frame, per_seq = [], []
+    for n in range(1, s.shape[1] + 1):
+        head = s[:, :n]
+        per_frame.append(head.amax(1).mean().item())
+        per_seq.append(head.gather(1, head.mean(2).argmax(1)[:, None, None].expand(-1, 1, s.shape[2])).mean().item())
+    sign = 1.0 if higher_is_better else -1.0
+    return {"n": list(range(1, s.shape[1] + 1)), "per frame": [sign * v for v in per_frame],
+            "per sequence": [sign * v for v in per_seq]}  # fmt: skip
+
+
+def growth_figure(growth: dict[str, dict], title: str):
+    """One panel per metric: :func:`best_of_n_growth` per frame against per sequence."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(growth), figsize=(4.6 * len(growth) + 2.2, 3.6), squeeze=False)
+    for ax, (m, g) in zip(axes[0], growth.items()):
+        ax.plot(g["n"], g["per frame"], "o-", ms=3, label="best per frame (a different sample may win each frame)")
+        ax.plot(g["n"], g["per sequence"], "s-", ms=3, label="best per sequence (one sample for all frames)")
+        ax.set(title=m.upper(), xlabel="samples N", ylabel=f"mean {m.upper()}" + (" (dB)" if m == "psnr" else ""))
+        ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def digits_readable(data_kwargs: dict) -> bool:
+    """Whether the committed digit classifier reads this run's frames (32x32, two 16-pixel digits)."""
+    c = ClassifierConfig()
+    return (
+        data_kwargs.get("image_size", 64) == c.image_size
+        and data_kwargs.get("digit_size", 32) == c.digit_size
+        and data_kwargs.get("num_digits", 2) == c.num_digits
+    )
+
+
+def curves_figure(curves: dict[str, dict], frames: list[int], train_frames: int | None, title: str, ylabel: str):
+    """Per-frame curves, one colour per label: ``{"label": {"mean": [...], "best": [...], "samples": N}}``.
+
+    Solid: best of N per frame; dashed: mean over samples (the layout of
+    :func:`rfn.metrics.digits.identity_by_horizon`).
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.2, 3.6))
+    for (label, c), colour in zip(curves.items(), plt.rcParams["axes.prop_cycle"].by_key()["color"]):
+        ax.plot(frames, c["best"], "-", color=colour, label=f"{label}: best of {c['samples']}")
+        ax.plot(frames, c["mean"], "--", color=colour, lw=1, label=f"{label}: mean of samples")
+    _frame_axis(ax, frames, train_frames, ylabel, title)
+    ax.set_ylim(-0.02, 1.02)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def ranked(scores: torch.Tensor) -> tuple[np.ndarray, torch.Tensor]:
+    """Sequences ranked by their best-of-N mean score ``[B, N, T]`` (higher is better): order and best sample."""
+    mean = scores.double().mean(2)
+    best = mean.argmax(1)
+    return np.argsort(-mean.amax(1).numpy()), best
