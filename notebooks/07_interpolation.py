@@ -26,7 +26,7 @@ seed = 0
 figures_dir = "figures"  # figures go to figures_dir/<profile>/
 artifacts_dir = "artifacts"  # checkpoints: artifacts_dir/<profile>/<model>-smmnist-seed<seed>/
 
-# %%
+# %% tags=["hide-input"]
 import time
 
 import matplotlib.pyplot as plt
@@ -35,11 +35,12 @@ import torch
 from IPython.display import Image, Markdown, display
 
 from rfn import viz
-from rfn.book import FigureRecorder
-from rfn.checkpoint import load_checkpoint
-from rfn.data import StochasticMovingMNIST, Trajectory
+from rfn.book.figures import FigureRecorder
+from rfn.data import StochasticMovingMNIST
 from rfn.metrics.frames import centre_of_mass
-from rfn.runs import ensure_trained, trained_model
+from rfn.pages import interpolation as page
+from rfn.pages.results import load_run
+from rfn.runs import trained_model
 from rfn.runtime import resolve_device, set_cpu_threads
 
 SETTINGS = {  # everything that depends on the profile
@@ -66,13 +67,11 @@ print(f"profile={profile} seed={seed} device={dev} torch={torch.__version__} set
 # or trains it first if this page runs alone. The data settings (canvas and digit size) are read
 # from the run's checkpoint, so the sequences below match what the model saw.
 
-# %%
+# %% tags=["hide-input"]
 model = trained_model("rfn", profile, seed, root=artifacts_dir, device=str(dev))  # notebook 04's RFN
-model.eval()
-run_info = load_checkpoint(ensure_trained("rfn", profile, seed, root=artifacts_dir))  # the run loaded above
-data_kwargs = run_info["data_config"]["kwargs"]
-image_size, digit_size = data_kwargs.get("image_size", 64), data_kwargs.get("digit_size", 32)
-print(f"RFN: {model.num_parameters() / 1e6:.2f} M parameters, trained on {run_info['data_config']}")
+run = load_run("rfn", profile, seed, root=artifacts_dir)  # what it was trained on (works for weights-only files)
+image_size, digit_size = run.image_size, run.data_kwargs.get("digit_size", 32)
+print(f"{run.describe()}; {model.num_parameters() / 1e6:.2f} M parameters")
 
 # %% [markdown]
 # ## 2. Two sequences that share their first frame
@@ -90,49 +89,9 @@ print(f"RFN: {model.num_parameters() / 1e6:.2f} M parameters, trained on {run_in
 ds = StochasticMovingMNIST(
     "test", seq_len=SETTINGS["frames"], num_digits=1, image_size=image_size, digit_size=digit_size, seed=seed
 )
-base = ds.trajectory(0)
-limit = image_size - digit_size
-
-
-def reflected_path(start: np.ndarray, velocity: tuple[int, int], frames: int) -> Trajectory:
-    """One digit from ``start`` with constant ``velocity``, reflected at the walls (``int64 [T, 1, 2]``)."""
-    pos = np.array(start, dtype=np.int64)
-    vel = np.array(velocity, dtype=np.int64)
-    positions, velocities = [], []
-    events = np.zeros((frames, 1, 4), dtype=bool)
-    for t in range(frames):
-        if t > 0:
-            pos = pos + vel
-        for axis in range(2):
-            if pos[axis] < 0 or pos[axis] > limit:
-                events[t, 0, 2 * axis + int(pos[axis] > limit)] = True
-                pos[axis] = min(max(pos[axis], 0), limit)
-                vel[axis] = -vel[axis]
-        positions.append(pos.copy())
-        velocities.append(vel.copy())
-    return Trajectory(
-        digits=base.digits,
-        positions=np.stack(positions)[:, None],
-        velocities=np.stack(velocities)[:, None],
-        events=events,
-    )
-
-
-s = SETTINGS["speed"]
-centre = np.array([limit // 2, limit // 2])
-paths = {"A": reflected_path(centre, (-s, s), ds.seq_len), "B": reflected_path(centre, (s, s // 2 + 1), ds.seq_len)}
-x = torch.from_numpy(np.stack([ds.render(p) for p in paths.values()])).unsqueeze(2)  # uint8 [2, T, 1, H, W]
-assert torch.equal(x[0, 0], x[1, 0]), "the two sequences must share their first frame"
-for name, p in paths.items():
-    print(
-        f"sequence {name}: velocity (vy, vx) = {tuple(p.velocities[0, 0].tolist())}, wall hits at frames "
-        f"{sorted(set(np.nonzero(p.events.any(axis=(1, 2)))[0].tolist()))}"
-    )
-fig, ax = plt.subplots(figsize=(1.0 * ds.seq_len, 2.4))
-ax.imshow(viz.video_grid(x, scale=2))
-ax.set_axis_off()
-ax.set_title("the two ground-truth sequences (A above, B below); frame 0 is the same")
-plt.show()
+x, info = page.two_paths(ds, SETTINGS["speed"])  # uint8 [2, T, 1, H, W], frame 0 shared
+for name, d in info.items():
+    print(f"sequence {name}: " + ", ".join(f"{k} {v}" for k, v in d.items()))
 
 # %% [markdown]
 # ## 3. Interpolating $(\mathbf{h}_t, \mathbf{z}_t)$
@@ -156,19 +115,8 @@ plt.show()
 # without changing where the digit is (notebook 06 shows what the temperature does).
 
 # %%
-with torch.no_grad():
-    post = model.infer(x.to(dev), temperature=0.0)
-h, z = post["h"], post["z"]  # [2, T-1, C, h, w] each: frames 1..T-1
-weights = torch.linspace(0, 1, SETTINGS["weights"], device=dev)
-torch.manual_seed(seed)  # the flow's sampling noise: the same for every run of this page
-frames = [x[0, 0].expand(len(weights), -1, -1, -1).to(dev)]  # shared frame 0 for every row
-with torch.no_grad():
-    for t in range(h.shape[1]):
-        w = weights.view(-1, 1, 1, 1)
-        h_w = (1 - w) * h[0, t] + w * h[1, t]
-        z_w = (1 - w) * z[0, t] + w * z[1, t]
-        frames.append(model.emit(h_w, z_w, frames[-1], temperature=SETTINGS["temperature"]))
-interp = torch.stack(frames, 1).cpu()  # uint8 [W, T, 1, H, W]
+weights = torch.linspace(0, 1, SETTINGS["weights"])
+interp = page.interpolate(model, x, weights, SETTINGS["temperature"], seed)  # uint8 [W, T, 1, H, W]
 print(f"decoded {tuple(interp.shape)} (weights x frames x C x H x W)")
 
 # %% [markdown]
@@ -176,23 +124,11 @@ print(f"decoded {tuple(interp.shape)} (weights x frames x C x H x W)")
 # latents) to $w = 1$ (B's), then ground truth B. Time runs to the right.
 
 # %%
-rows = torch.cat([x[:1], interp, x[1:]], 0)
-grid = viz.video_grid(rows, scale=3, pad=2)
-fig, ax = plt.subplots(figsize=(1.25 * ds.seq_len + 1, 1.25 * len(rows)))
-ax.imshow(grid)
-cell = (grid.shape[0] - 2) / len(rows)
-labels = ["truth A"] + [f"w = {w:.2f}" for w in weights.tolist()] + ["truth B"]
-ax.set_yticks([2 + cell * (i + 0.5) for i in range(len(rows))], labels)
-cell_w = (grid.shape[1] - 2) / ds.seq_len
-ax.set_xticks([2 + cell_w * (j + 0.5) for j in range(ds.seq_len)], [f"t={j}" for j in range(ds.seq_len)])
-ax.tick_params(length=0)
-ax.grid(False)
-for side in ax.spines.values():
-    side.set_visible(False)
-ax.set_title("Fig 10.3: decoding a straight line between the latent states of A and B")
+fig = page.interpolation_figure(x, interp, weights.tolist(), "Fig 10.3: decoding a straight line between the "
+                                "latent states of A and B")  # fmt: skip
 rec.savefig(fig, "fig10_3_latent_interpolation.png", reproduces="Fig 10.3")
 plt.show()
-
+rows = torch.cat([x[:1], interp, x[1:]], 0)
 gif = viz.save_gif(rec.path("fig10_3_latent_interpolation.gif"), rows, fps=3, scale=3, ncols=len(rows))
 rec.record(gif, reproduces="Fig 10.3")
 display(Image(filename=str(gif)))
@@ -208,34 +144,12 @@ display(Image(filename=str(gif)))
 
 
 # %%
-fade = np.linspace(0.25, 1.0, ds.seq_len)
-overlay = (interp.squeeze(2).double().numpy() / 255.0 * fade[None, :, None, None]).max(1)  # [W, H, W]
-com_interp, com_truth = centre_of_mass(interp).numpy(), centre_of_mass(x).numpy()  # [N, T, 2] (row, column)
-colours = plt.cm.viridis(np.linspace(0, 1, len(weights)))
-
-fig = plt.figure(figsize=(2.0 * len(weights) + 3.5, 3.6))
-gs = fig.add_gridspec(1, len(weights) + 2, width_ratios=[1] * len(weights) + [0.15, 2.2])
-for i, w in enumerate(weights.tolist()):
-    ax = fig.add_subplot(gs[0, i])
-    ax.imshow(overlay[i], cmap="gray", vmin=0, vmax=1)
-    ax.set_title(f"w = {w:.2f}", fontsize=9)
-    ax.set_axis_off()
-ax = fig.add_subplot(gs[0, -1])
-for i, w in enumerate(weights.tolist()):
-    ax.plot(com_interp[i, :, 1], com_interp[i, :, 0], "-o", ms=3, color=colours[i], label=f"w={w:.2f}")
-for k, style in ((0, "k--"), (1, "k:")):
-    ax.plot(com_truth[k, :, 1], com_truth[k, :, 0], style, lw=1.5, label=f"truth {'AB'[k]}")
-ax.set_xlim(0, image_size)
-ax.set_ylim(image_size, 0)
-ax.set_aspect("equal")
-ax.set_xlabel("column")
-ax.set_ylabel("row")
-ax.set_title("centre of mass over time")
-ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
-fig.suptitle("Fig 10.3 (thesis style): each sequence in one image, later frames brighter", y=1.02)
+fig = page.paths_figure(x, interp, weights.tolist(), "Fig 10.3 (thesis style): each sequence in one image, "
+                        "later frames brighter")  # fmt: skip
 rec.savefig(fig, "fig10_3_latent_interpolation_paths.png", reproduces="Fig 10.3")
 plt.show()
 
+com_interp, com_truth = centre_of_mass(interp).numpy(), centre_of_mass(x).numpy()  # [N, T, 2] (row, column)
 # direction of travel from frame 0 to the last frame, per weight
 disp = com_interp[:, -1] - com_interp[:, 0]
 angles = np.degrees(np.arctan2(disp[:, 0], disp[:, 1]))
@@ -254,22 +168,29 @@ print("truth A / B directions:", np.degrees(np.arctan2(truth_disp[:, 0], truth_d
 # %%
 mid = len(weights) // 2
 pixel_blend = ((1 - weights[mid].item()) * x[0].double() + weights[mid].item() * x[1].double()).round().to(torch.uint8)
-fig, ax = plt.subplots(figsize=(1.0 * ds.seq_len, 2.4))
-ax.imshow(viz.video_grid(torch.stack([interp[mid], pixel_blend]), scale=2))
-ax.set_axis_off()
-ax.set_title(f"w = {weights[mid].item():.2f}: latent interpolation (top) vs pixel blend (bottom)")
+fig = page.blend_figure(interp[mid], pixel_blend, weights[mid].item())
 rec.savefig(fig, "fig10_3_pixel_blend.png", reproduces="Fig 10.3 (comparison)")
 plt.show()
 
 # %% [markdown]
-# **What to look for.** In a smooth latent space the decoded digit travels on a path
-# between A's and B's, turning gradually as $w$ grows; this is what the thesis read into its
-# figure. How clean the rows look depends on training. With the `quick` profile's RFN (1000
-# CPU steps on two-digit data) the reconstructions are blobs rather than readable digits,
-# and the middle rows fade: halfway between two states the model draws a faint, thin shape.
-# The direction of travel still turns, nearly monotonically, from A's to B's (the printed angles go
-# from about -49° at $w = 0$ to about +38° at $w = 1$, against -45° and +45° for the truth),
-# so the motion is interpolated smoothly even where the appearance is not.
+# **What to look for.** In a smooth latent space the decoded digit travels on a path between
+# A's and B's, turning gradually as $w$ grows; this is what the thesis read into its figure.
+# The numbers below say whether this run's rows do.
+
+# %% tags=["remove-input"]
+steps = np.diff(angles)
+monotone = bool((steps >= -5).all() or (steps <= 5).all())  # within 5 degrees of monotone
+truth_angles = np.degrees(np.arctan2(truth_disp[:, 0], truth_disp[:, 1]))
+ink = interp.double().sum((2, 3, 4))[:, 1:].mean(1)  # mean ink of the decoded frames per row
+display(Markdown(
+    f"**What the numbers show.** The direction of travel goes from {angles[0]:.0f}° at w = 0 to {angles[-1]:.0f}° "
+    f"at w = 1 (truth: {truth_angles[0]:.0f}° and {truth_angles[1]:.0f}°) and "
+    + ("turns monotonically (within 5°) with w" if monotone else "does not turn monotonically with w")
+    + f". The middle row (w = {weights[mid].item():.2f}) carries {ink[mid] / ink[[0, -1]].mean():.2f} times "
+    "the ink of the end rows"
+    + (", so halfway between the two states the model draws a fainter digit." if ink[mid] < 0.8 * ink[[0, -1]].mean()
+       else ".")
+))  # fmt: skip
 
 # %%
 elapsed = time.perf_counter() - start
