@@ -2,6 +2,9 @@
 
 * :class:`RFN`: the Recurrent Flow Network (SRNN bottleneck + conditional Glow emission).
 * :class:`SRNN`, :class:`VRNN`: the baselines, with DMOL or Gaussian outputs.
+  These three share :mod:`rfn.models.recurrent` (with the public emission protocol
+  ``emission_inputs`` / ``emission_log_prob`` / ``emission_sample``), their generation
+  :mod:`rfn.models.sampling` and the posterior chain :mod:`rfn.models.chain`.
 * :class:`ConvLSTMAutoencoder`: the deterministic baseline.
 * :class:`ImageGlow`, :class:`ConditionalImageGlow`: Glow on single images.
 """
