@@ -232,8 +232,13 @@ def _decode_frame(data: bytes, where: str) -> np.ndarray:
 
         from PIL import Image
 
-        with Image.open(io.BytesIO(data)) as img:
-            arr = np.asarray(img.convert("RGB"))
+        try:
+            with Image.open(io.BytesIO(data)) as img:
+                if img.size != (IMAGE_SIZE, IMAGE_SIZE):  # checked before decoding: no allocation for a crafted size
+                    raise ValueError(f"{where}: encoded frame is {img.size[0]}x{img.size[1]}, expected 64x64")
+                arr = np.asarray(img.convert("RGB"))
+        except (OSError, SyntaxError, Image.DecompressionBombError) as err:  # PIL's errors for damaged images
+            raise ValueError(f"{where}: the encoded frame cannot be decoded ({type(err).__name__}: {err})") from None
         if arr.shape != (IMAGE_SIZE, IMAGE_SIZE, 3):
             raise ValueError(f"{where}: encoded frame is {arr.shape}, expected {IMAGE_SIZE}x{IMAGE_SIZE} RGB")
         return arr
@@ -294,7 +299,8 @@ def prepare_bair(
                     _write_sequence(example, out / "processed_data" / split / stem / str(k), camera, f"{file}#{k}")
                     n += 1
             except TFRecordError as err:
-                raise TFRecordError(f"{err}. {HOW_TO_GET}") from None
+                where = "" if str(err).startswith(str(file)) else f"{file} record {n}: "
+                raise TFRecordError(f"{where}{err}. {HOW_TO_GET}") from None
             if verbose:
                 print(f"bair {split}: {file.name}: {n} sequences", file=sys.stderr)
     return out / "processed_data"
@@ -307,6 +313,8 @@ def _write_sequence(example: dict, folder: Path, camera: str, where: str) -> Non
     for t in range(FRAMES):
         key = f"{t}/{camera}/encoded"
         values = example.get(key)
+        if values is not None and not (isinstance(values, list) and all(isinstance(v, bytes) for v in values)):
+            raise ValueError(f"{where}: feature {key!r} is not a bytes_list (it holds numbers); not a BAIR record")
         if not values:
             raise ValueError(
                 f"{where}: no feature {key!r}; expected {FRAMES} frames per record "

@@ -281,13 +281,32 @@ def _read_manifest(root: Path) -> dict:
         )
     try:
         manifest = json.loads(file.read_text())
-    except json.JSONDecodeError as err:
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(f"{file} is not valid JSON ({err}); re-run `rfn data prepare kth`") from None
+    if not isinstance(manifest, dict):
+        raise ValueError(f"{file} holds a JSON {type(manifest).__name__}, not an object; re-run `rfn data prepare kth`")
     if manifest.get("format") != FORMAT:
         raise ValueError(
             f"{file} has format {manifest.get('format')!r}, expected {FORMAT!r}; re-run `rfn data prepare kth`"
         )
+    _check_manifest(manifest, file)
     return manifest
+
+
+def _check_manifest(manifest: dict, file: Path) -> None:
+    """``videos`` must map each split to ``{video name: frame count}`` (names without path separators)."""
+    videos = manifest.get("videos")
+    redo = "re-run `rfn data prepare kth`"
+    if not isinstance(videos, dict):
+        raise ValueError(f'{file} has no "videos" object (found {type(videos).__name__}); {redo}')
+    for split, listed in videos.items():
+        if not isinstance(listed, dict):
+            raise ValueError(f"{file}: videos[{split!r}] is a {type(listed).__name__}, not an object; {redo}")
+        for name, count in listed.items():
+            if "/" in name or "\\" in name or name.startswith(".") or type(count) is not int or count < 0:
+                raise ValueError(
+                    f"{file}: videos[{split!r}] entry {name!r}: {count!r} is not a video and frame count; {redo}"
+                )
 
 
 class KTH(Dataset):

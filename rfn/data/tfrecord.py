@@ -9,9 +9,13 @@ CRC-32C of the payload. The payload is a serialised ``tf.train.Example``:
 its values in field 1. Reading that much protobuf wire format takes a few
 dozen lines, which spares users a multi-gigabyte TensorFlow install.
 
-The header CRC of every record is checked, which catches truncated or
-misaligned files; checking the payload CRC in pure Python would be slow, so
-it is only done with ``verify_payload=True``.
+Input is untrusted: a record length is checked against what is left of the
+file before anything is read (a crafted length of 2^45 with a valid checksum
+allocates nothing), and a field of the wrong protobuf wire type, a truncated
+message or an over-long varint raises :class:`TFRecordError`. The header CRC
+of every record is checked, which catches truncated or misaligned files;
+checking the payload CRC in pure Python would be slow, so it is only done
+with ``verify_payload=True``.
 
 Example:
     >>> _crc32c(b"123456789") == 0xE3069283  # the standard CRC-32C check value
@@ -20,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import os
 import struct
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,6 +72,7 @@ def read_records(path: str | Path, verify_payload: bool = False) -> Iterator[byt
     path = Path(path)
     with open(path, "rb") as f:
         offset = 0
+        size = os.fstat(f.fileno()).st_size
         while True:
             header = f.read(12)
             if not header:
@@ -77,6 +83,12 @@ def read_records(path: str | Path, verify_payload: bool = False) -> Iterator[byt
             (crc,) = struct.unpack("<I", header[8:])
             if crc != _masked_crc(header[:8]):
                 raise TFRecordError(f"{path}: bad length checksum at byte {offset}; not a TFRecord file or corrupted")
+            if length > size - offset - 16:  # never allocate more than the file can hold
+                raise TFRecordError(
+                    f"{path}: truncated record at byte {offset}: its header claims {length} payload bytes, only "
+                    f"{max(size - offset - 16, 0)} remain in the file; the download or extraction was cut short, or "
+                    f"the file is corrupted"
+                )
             payload = f.read(length)
             footer = f.read(4)
             if len(payload) < length or len(footer) < 4:
@@ -101,6 +113,8 @@ def _varint(buf: bytes, i: int) -> tuple[int, int]:
         if not b & 0x80:
             return value, i
         shift += 7
+        if shift > 63:
+            raise TFRecordError("a protobuf varint longer than 10 bytes (corrupted message)")
 
 
 def _fields(buf: bytes) -> Iterator[tuple[int, int, bytes | int]]:
@@ -119,19 +133,32 @@ def _fields(buf: bytes) -> Iterator[tuple[int, int, bytes | int]]:
         elif wire == 5:
             value, i = buf[i : i + 4], i + 4
         else:
-            raise TFRecordError(f"unsupported protobuf wire type {wire}")
+            raise TFRecordError(f"unsupported protobuf wire type {wire} in field {field}")
         if i > len(buf):
             raise TFRecordError("truncated protobuf message")
         yield field, wire, value
 
 
+def _message(value: bytes | int, wire: int, what: str) -> bytes:
+    """The bytes of a nested message or string field; a field of another wire type is an error."""
+    if wire != 2 or not isinstance(value, bytes):
+        raise TFRecordError(
+            f"{what} has protobuf wire type {wire}, expected 2 (length-delimited); not a tf.train.Example"
+        )
+    return value
+
+
 def _feature(buf: bytes) -> list[bytes] | np.ndarray:
-    for kind, _, payload in _fields(buf):
+    for kind, wire, payload in _fields(buf):
+        if kind in (1, 2, 3):
+            payload = _message(payload, wire, f"feature list (field {kind})")
         if kind == 1:  # BytesList
-            return [bytes(v) for f, _, v in _fields(payload) if f == 1]
+            return [_message(v, w, "a bytes_list value") for f, w, v in _fields(payload) if f == 1]
         if kind == 2:  # FloatList (packed or not)
             parts = [v for f, _, v in _fields(payload) if f == 1]
             data = b"".join(p if isinstance(p, bytes) else b"" for p in parts)
+            if len(data) % 4:
+                raise TFRecordError(f"a float_list of {len(data)} bytes, not a multiple of 4")
             return np.frombuffer(data, dtype="<f4").copy()
         if kind == 3:  # Int64List (packed varints or one varint per field)
             values: list[int] = []
@@ -140,11 +167,13 @@ def _feature(buf: bytes) -> list[bytes] | np.ndarray:
                     continue
                 if wire == 0:
                     values.append(v)
-                else:
+                elif wire == 2:
                     j = 0
                     while j < len(v):
                         x, j = _varint(v, j)
                         values.append(x)
+                else:
+                    raise TFRecordError(f"an int64_list value has protobuf wire type {wire}")
             arr = np.array(values, dtype=np.uint64).astype(np.int64)  # two's complement
             return arr
     return []
@@ -157,18 +186,21 @@ def parse_example(payload: bytes) -> dict[str, list[bytes] | np.ndarray]:
     ``int64_list`` become numpy arrays.
     """
     out: dict[str, list[bytes] | np.ndarray] = {}
-    for f, _, features in _fields(payload):
+    for f, wire, features in _fields(payload):
         if f != 1:
             continue
-        for g, _, entry in _fields(features):
+        for g, wire_g, entry in _fields(_message(features, wire, "Example.features")):
             if g != 1:
                 continue
             key, value = None, b""
-            for h, _, v in _fields(entry):
+            for h, wire_h, v in _fields(_message(entry, wire_g, "a feature map entry")):
                 if h == 1:
-                    key = bytes(v).decode("utf-8")
+                    try:
+                        key = _message(v, wire_h, "a feature name").decode("utf-8")
+                    except UnicodeDecodeError:
+                        raise TFRecordError("a feature name is not UTF-8") from None
                 elif h == 2:
-                    value = v
+                    value = _message(v, wire_h, "a Feature")
             if key is None:
                 raise TFRecordError("feature map entry without a key")
             out[key] = _feature(value)
