@@ -84,9 +84,15 @@ class TrainConfig:
         grad_checkpoint: ask the model to recompute activations in the backward
             pass (the model must have ``set_grad_checkpointing(bool)``).
         ddp_find_unused: let DistributedDataParallel look for parameters the loss does not use.
-        progress: show a tqdm progress bar (main process only).
-        tensorboard: write TensorBoard event files to ``out_dir/tb``.
+        progress: show the start-of-run summary, a tqdm progress bar and a line per
+            checkpoint (main process only); ``rfn train --quiet`` turns it off.
+        tensorboard: write TensorBoard event files to ``out_dir/tb`` (scalars, the run's
+            hyper-parameters, predicted frames at each validation).
         keep_previous: keep the checkpoint before ``last.pt`` as ``prev.pt``.
+        accumulate: micro-batches per optimiser step (gradient accumulation): each process
+            runs its share of ``batch_size`` in this many pieces, with the same update as the
+            whole batch (:mod:`rfn.training.accumulate`); 1: none. Not part of the run's identity.
+        keep_best: write ``best.pt``, the checkpoint with the lowest validation bpp so far.
     """
 
     lr: float = 3e-4
@@ -115,6 +121,8 @@ class TrainConfig:
     progress: bool = True
     tensorboard: bool = True
     keep_previous: bool = True
+    accumulate: int = 1
+    keep_best: bool = True
 
     def __post_init__(self) -> None:
         def need(cond: bool, key: str, what: str) -> None:
@@ -122,7 +130,7 @@ class TrainConfig:
                 raise ValueError(f"train.{key} must be {what}, got {getattr(self, key)!r}")
 
         need(self.lr > 0 and math.isfinite(self.lr), "lr", "a positive finite float")
-        for key in ("batch_size", "steps", "ckpt_every", "log_every", "val_batches"):
+        for key in ("batch_size", "steps", "ckpt_every", "log_every", "val_batches", "accumulate"):
             need(isinstance(getattr(self, key), int) and getattr(self, key) >= 1, key, "an integer >= 1")
         for key in ("warmup_steps", "beta_warmup_steps", "max_nonfinite", "val_every", "num_workers"):
             need(isinstance(getattr(self, key), int) and getattr(self, key) >= 0, key, "an integer >= 0")
@@ -133,15 +141,12 @@ class TrainConfig:
         )
         need(0 <= self.beta_start <= self.beta_end, "beta_start", f"in [0, beta_end={self.beta_end}]")
         need(self.grad_clip is None or self.grad_clip > 0, "grad_clip", "None or a positive float")
+        need(self.batch_size % self.accumulate == 0, "accumulate", f"a divisor of batch_size={self.batch_size}")
 
     @property
     def decay_start_step(self) -> int:
         """The step where the linear learning-rate decay starts (``decay_start`` resolved)."""
         return self.steps // 2 if self.decay_start is None else self.decay_start
-
-
-# Train settings that define a run: a restart with other values would not continue the same run.
-IDENTITY_KEYS = ("lr", "batch_size", "decay_start", "beta_start", "beta_end", "beta_warmup_steps", "grad_clip", "seed")
 
 
 # Train settings that define a run: a restart with other values would not continue the same run.

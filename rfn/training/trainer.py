@@ -20,6 +20,7 @@ from rfn.checkpoint import remove_stale_temporaries, save_checkpoint
 from rfn.config import TrainConfig
 from rfn.models.registry import check_batch
 from rfn.runtime import derive_seed, resolve_device, seed_everything
+from rfn.training.accumulate import forward_backward
 from rfn.training.batches import collate, to_device
 from rfn.training.interrupts import (
     Interrupted,
@@ -30,7 +31,9 @@ from rfn.training.interrupts import (
     resume_checkpoint,
 )
 from rfn.training.lock import RunLock
+from rfn.training.media import tensorboard_extras
 from rfn.training.order import StepBatchSampler, step_indices
+from rfn.training.report import BEST_NAME, better, checkpoint_line, start_summary
 from rfn.training.rng import get_rng_state, set_rng_state
 from rfn.training.runlog import RunDirectoryError, RunLog, check_run_folder
 from rfn.training.schedules import beta_at, lr_factor
@@ -53,6 +56,21 @@ class _LossModule(nn.Module):
 
     def forward(self, batch: Any, beta: float) -> dict[str, torch.Tensor]:
         return self.model.loss(batch, beta=beta)
+
+
+def match_state_layout(optimizer: torch.optim.Optimizer) -> None:
+    """Give every optimiser state tensor its parameter's memory layout, in place.
+
+    A checkpoint written with ``train.channels_last`` off and resumed with it on (or the
+    reverse) loads the Adam moments in the other layout; the fused Adam kernel assumes
+    equal strides and would then update the wrong elements, silently.
+    """
+    for group in optimizer.param_groups:
+        for p in group["params"]:
+            state = optimizer.state.get(p, {})
+            for key, value in state.items():
+                if isinstance(value, torch.Tensor) and value.shape == p.shape and value.stride() != p.stride():
+                    state[key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 class Trainer:
@@ -108,6 +126,7 @@ class Trainer:
         self.step = 0
         self.nonfinite = 0
         self.history: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None  # the best validation so far (rfn.training.report)
         self._ready = False
         # the run folder's lock, the signal flag, and the sums of the steps since the last row (for checkpoints)
         self._lock: RunLock | None = None
@@ -315,10 +334,12 @@ class Trainer:
         data, path = loaded
         self.model.load_state_dict(data["model"])
         self.optimizer.load_state_dict(data["optimizer"])
+        match_state_layout(self.optimizer)
         self.scheduler.load_state_dict(data["scheduler"])
         self.step = int(data["step"])
         self.nonfinite = int(data.get("nonfinite", 0))
         self._pending = data.get("log_pending")
+        self.best = data.get("best")
         states = data.get("rng") or []
         if len(states) == self.world:
             set_rng_state(states[self.rank])
@@ -333,9 +354,9 @@ class Trainer:
         if dist_utils.is_main():
             print(f"rfn: resumed {path} at step {self.step}", file=sys.stderr)
 
-    def _save(self) -> Path:
+    def _save(self, path: Path | None = None) -> Path:
         states = dist_utils.all_gather_objects(get_rng_state())
-        path = self.checkpoint_path
+        path = path or self.checkpoint_path
         if dist_utils.is_main():
             payload = {
                 **self._run_info(),
@@ -346,10 +367,13 @@ class Trainer:
                 "nonfinite": self.nonfinite,
                 "rng": states,
                 "log_pending": self._pending_now,
+                "best": self.best,
                 "world_size": self.world,
                 "torch_version": str(torch.__version__),
             }
-            save_checkpoint(path, payload, keep_previous=self.config.keep_previous)
+            save_checkpoint(path, payload, keep_previous=self.config.keep_previous and path == self.checkpoint_path)
+            if self.config.progress:
+                (self._bar.write if self._bar is not None else print)(checkpoint_line(self.step, path, self.best))
         dist_utils.barrier()
         return path
 
@@ -388,12 +412,10 @@ class Trainer:
     def _step(self, batch: Any, beta: float, params: list[torch.Tensor]):
         """One optimiser step (skipped on every rank if any rank's loss or gradient norm is not finite)."""
         cfg = self.config
-        with self._autocast():
-            out = self.net(to_device(batch, self.device, non_blocking=True), beta)
+        out = forward_backward(self.net, batch, beta, cfg.accumulate, self.device, self._autocast)
         if self._keys is None:
             self._keys = self._metric_keys(out)
         loss = out["loss"]
-        loss.backward()
         if cfg.grad_clip is not None:
             norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip, foreach=True)
         else:
@@ -437,6 +459,7 @@ class Trainer:
         if dist_utils.is_main() and cfg.progress:
             from tqdm import tqdm
 
+            print(start_summary(self, stop), flush=True)
             self._bar = tqdm(total=cfg.steps, initial=self.step, dynamic_ncols=True, desc="train")
         params = [p for g in self.optimizer.param_groups for p in g["params"]]
         acc: torch.Tensor | None = None
@@ -478,6 +501,11 @@ class Trainer:
                 self.history.append(row)
                 if self._log is not None:
                     self._log.write(row)
+                    tensorboard_extras(self._log.writer, self, row, do_val)
+                if do_val and (best := better(self.best, row)) is not None:  # rows agree on every rank
+                    self.best = best
+                    if cfg.keep_best:
+                        self._save(self.out_dir / BEST_NAME)
             if do_ckpt or stopping:
                 self._pending_now = pending_to_payload(acc, n_ok, step_last, time.perf_counter() - t_last)
                 self._save()
