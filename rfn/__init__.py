@@ -7,7 +7,7 @@ the thesis uses, and a training engine.
 Layers, each importing only from those below it (``tests/test_layers.py``
 checks): ``pixels``, ``runtime``, ``assets``, ``checkpoint``, ``distributed``;
 then ``flows``, ``nets``, ``data``, ``viz``; then ``models``, ``metrics``; then
-``config``, ``presets``; then ``training``, ``evaluation``; then ``runs``
+``config``, ``presets``, ``config_files``; then ``training``, ``evaluation``; then ``runs``
 (train-or-load for the book) and ``book``; on top the command line ``cli``.
 
 Example:

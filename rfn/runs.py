@@ -42,7 +42,7 @@ from typing import Any
 from torch import nn
 
 from rfn.data import make_datasets
-from rfn.presets import PRESETS, SCALES, apply_overrides, get_preset
+from rfn.presets import PRESETS, SCALES, Preset, apply_overrides, get_preset
 from rfn.runtime import seed_everything, to_jsonable
 
 __all__ = [
@@ -112,7 +112,7 @@ def reference_checkpoint(kind: str, root: str | os.PathLike = REFERENCE_ROOT) ->
 
 
 def train_preset(
-    preset_name: str,
+    preset_name: str | Preset,
     out: str | os.PathLike,
     overrides: Sequence[str] = (),
     resume: bool = False,
@@ -123,7 +123,7 @@ def train_preset(
     """Train a preset (with ``--set``-style overrides) into ``out``; returns ``(trainer, rows)``.
 
     Args:
-        preset_name: a name in :data:`rfn.presets.PRESETS`.
+        preset_name: a name in :data:`rfn.presets.PRESETS`, or a preset object (``rfn train --config``).
         out: the run folder.
         overrides: ``key=value`` strings (``rfn train --set``).
         resume: continue the run in ``out``.
@@ -138,7 +138,8 @@ def train_preset(
     from rfn.models.registry import MODELS, build, config_from_dict
     from rfn.training import Trainer
 
-    preset = apply_overrides(get_preset(preset_name), list(overrides))
+    base = preset_name if isinstance(preset_name, Preset) else get_preset(preset_name)
+    preset = apply_overrides(base, list(overrides))
     cfg = preset.train_config()
     seed_everything(cfg.seed)
     model = build(preset.model, preset.model_config)

@@ -19,7 +19,7 @@ LAYERS = [
     {"rfn.pixels", "rfn.runtime", "rfn.assets", "rfn.checkpoint", "rfn.distributed"},
     {"rfn.flows", "rfn.nets", "rfn.data", "rfn.viz"},
     {"rfn.models", "rfn.metrics"},
-    {"rfn.config", "rfn.presets"},
+    {"rfn.config", "rfn.presets", "rfn.config_files"},
     {"rfn.training", "rfn.evaluation"},
     {"rfn.runs", "rfn.book", "rfn.diagrams", "rfn.pages"},
     {"rfn.cli"},

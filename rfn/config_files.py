@@ -1,0 +1,155 @@
+"""Run configurations as files: ``rfn train --config FILE`` and ``rfn train --print-config``.
+
+A config file is YAML (JSON is YAML too) in one of two shapes:
+
+* **complete**, as ``--print-config`` writes it, or a run's own ``run.json``: the model
+  name and its whole config, the data config and the training config. Relaunching from
+  it trains the same run (``rfn train --config runs/a/run.json --out runs/b`` repeats
+  ``runs/a`` bitwise on a CPU). Training keys the file lacks (a run written by an older
+  version) take their defaults; unknown keys are refused.
+* **partial**: ``preset: NAME`` plus any of ``model``/``data``/``train`` mappings that
+  change it (``train: {lr: 1e-3}``), and ``set:`` a list of ``--set`` strings.
+
+``--set``, ``--steps``, ``--seed``, ``--device``, ``--data-root`` and ``--quiet`` still
+apply on top of the file.
+
+Example:
+    >>> from rfn.config import DataConfig, Preset
+    >>> p = Preset("demo", model="m", model_config={"width": 8}, data=DataConfig("toy", seq_len=4), train={"lr": 0.01})
+    >>> text = config_text(p)
+    >>> print(text.splitlines()[1])
+    preset: demo
+    >>> q = preset_from_mapping(yaml.safe_load(text), "demo.yaml")
+    >>> (q.model, q.model_config, q.data.seq_len, q.train_config().lr) == ("m", {"width": 8}, 4, 0.01)
+    True
+    >>> preset_from_mapping({"model_name": "m", "data_config": {"name": "toy"}, "train_config": {"lrr": 1}}, "x.json")
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: x.json: unknown train settings ['lrr']; valid: lr, batch_size, steps, ...
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rfn.config import DataConfig, Preset, TrainConfig
+from rfn.presets import apply_overrides, get_preset
+
+__all__ = ["config_text", "load_config", "preset_from_mapping"]
+
+_COMPLETE = {"model_name": "model", "model_config": "model_config", "data_config": "data", "train_config": "train"}
+_TOP_KEYS = {"preset", "model", "model_config", "data", "train", "set", "meta", *_COMPLETE}
+
+
+def _plain(value: Any) -> Any:
+    """Tuples to lists, recursively: what YAML and JSON hold."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _train_settings(train: Any, source: str) -> dict[str, Any]:
+    if not isinstance(train, dict):
+        raise ValueError(f"{source}: train must be a mapping of training settings, got {type(train).__name__}")
+    fields = [f.name for f in dataclasses.fields(TrainConfig)]
+    unknown = sorted(set(train) - set(fields))
+    if unknown:
+        raise ValueError(f"{source}: unknown train settings {unknown}; valid: {', '.join(fields)}")
+    return dict(train)
+
+
+def _merge(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in change.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def preset_from_mapping(cfg: Any, source: str = "config") -> Preset:
+    """The :class:`~rfn.config.Preset` a parsed config file describes (complete, ``run.json``, or partial).
+
+    Raises:
+        ValueError: not a mapping, unknown keys, or neither a model nor a preset named.
+    """
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{source} must hold a mapping (preset:, model:, data:, train:), got {type(cfg).__name__}")
+    unknown = sorted(set(cfg) - _TOP_KEYS)
+    if unknown:
+        raise ValueError(f"{source}: unknown keys {unknown}; valid: preset, model, model_config, data, train, set")
+    cfg = {_COMPLETE.get(k, k): v for k, v in cfg.items()}
+    meta = cfg.get("meta") or {}
+    name = cfg.get("preset") or meta.get("preset") or Path(source).stem
+    if "model" in cfg and not isinstance(cfg["model"], dict):  # complete: the file says everything
+        data = dict(cfg.get("data") or {})
+        known = {f.name for f in dataclasses.fields(DataConfig)}
+        if "name" not in data or set(data) - known:
+            raise ValueError(f"{source}: data needs a name and only the keys {sorted(known)}, got {sorted(data)}")
+        preset = Preset(
+            name=str(name),
+            model=cfg["model"],
+            model_config=copy.deepcopy(cfg.get("model_config") or {}),
+            data=DataConfig(**data),
+            train=_train_settings(cfg.get("train") or {}, source),
+        )
+    elif "preset" in cfg:  # partial: a preset and what changes
+        preset = get_preset(str(cfg["preset"]))
+        if isinstance(cfg.get("model"), dict) or "model_config" in cfg:
+            preset.model_config = _merge(preset.model_config, cfg.get("model_config") or cfg.get("model") or {})
+        data = cfg.get("data") or {}
+        for key, value in data.items():
+            if key == "kwargs":
+                preset.data.kwargs.update(value)
+            elif key in {f.name for f in dataclasses.fields(DataConfig)}:
+                setattr(preset.data, key, value)
+            else:
+                preset.data.kwargs[key] = value
+        preset.train.update(_train_settings(cfg.get("train") or {}, source))
+    else:
+        raise ValueError(f"{source} names neither a model (model:, as --print-config writes) nor a preset (preset:)")
+    extra = cfg.get("set") or []
+    if not isinstance(extra, list):
+        raise ValueError(f"{source}: set must be a list of KEY=VALUE strings, e.g. [train.lr=1e-3]")
+    try:
+        preset.train_config()
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{source}: invalid training settings: {err}") from None
+    return apply_overrides(preset, [str(s) for s in extra])
+
+
+def load_config(path: str | os.PathLike) -> Preset:
+    """Read a config file (YAML or JSON; a run folder means its ``run.json``) as a preset."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "run.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {path} does not exist; pass a YAML file or a run's run.json")
+    try:
+        cfg = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path} is not valid YAML or JSON: {' '.join(str(err).split())}") from None
+    return preset_from_mapping(cfg, str(path))
+
+
+def config_text(preset: Preset) -> str:
+    """The complete config of ``preset`` (every training setting resolved) as YAML that ``--config`` reads back."""
+    from rfn.models.registry import MODELS, config_from_dict
+
+    model_config = preset.model_config
+    entry = MODELS.get(preset.model)
+    if entry is not None:  # every field of the model's config, defaults included
+        model_config = dataclasses.asdict(config_from_dict(entry[0], copy.deepcopy(preset.model_config)))
+    doc = {
+        "preset": preset.name,
+        "model": preset.model,
+        "model_config": _plain(model_config),
+        "data": _plain(dataclasses.asdict(preset.data)),
+        "train": _plain(dataclasses.asdict(preset.train_config())),
+    }
+    head = "# rfn train --config FILE --out DIR  (this whole file; --set KEY=VALUE still applies on top)\n"
+    return head + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
