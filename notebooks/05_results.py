@@ -161,7 +161,8 @@ fig = page.best_of_n_figure(
     {k: r["best_of_n"] for k, r in results.items()},
     baselines,
     train_frames,
-    f"Best-of-N on SM-MNIST: {proto.describe()}",
+    f"Best-of-N on SM-MNIST: {proto.n_test_sequences or 'all'} test sequences, {ctx} warm-up frames, {total - ctx} "
+    f"predicted, best of {proto.n_samples} samples",
 )
 rec.savefig(fig, "fig9_7_smmnist_best_of_n.png", reproduces="Fig 9.7")
 plt.show()

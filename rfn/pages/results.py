@@ -210,7 +210,7 @@ def baseline_curves(videos: torch.Tensor, context: int, metrics, device=None) ->
 def _frame_axis(ax, frames, train_frames: int | None, ylabel: str, title: str) -> None:
     import matplotlib.pyplot as plt
 
-    if train_frames is not None and train_frames <= max(frames):
+    if train_frames is not None and min(frames) <= train_frames < max(frames):
         ax.axvline(train_frames + 0.5, color="k", ls=":", lw=1, label=f"training length ({train_frames} frames)")
     ax.set(title=title, xlabel="frame t", ylabel=ylabel)
     ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))

@@ -190,7 +190,7 @@ def sweep_curves_figure(sweep: dict, temps, frames: list[int], train_frames: int
     for ax, m in zip(axes[0], metrics):
         for t, colour in zip(temps, colours):
             ax.plot(frames, sweep[str(t)]["curves"][m], color=colour, label=f"flow T={t:g}")
-        if train_frames <= max(frames):
+        if min(frames) <= train_frames < max(frames):
             ax.axvline(train_frames + 0.5, color="k", ls=":", lw=1, label=f"training length ({train_frames})")
         ax.set(
             title=f"best-of-{samples} {m.upper()}",
