@@ -3,7 +3,9 @@
 Usage::
 
     rfn presets
-    rfn train --preset NAME [--set KEY=VALUE ...] --out DIR [--resume] [--steps N] [--device D] [--init-from PATH]
+    rfn train --preset NAME [--set KEY=VALUE ...] --out DIR [--resume] [--steps N] [--seed N] [--device D]
+              [--data-root DIR] [--quiet] [--init-from PATH]
+    rfn train --config FILE|RUN/run.json --out DIR [...]     rfn train --preset NAME --print-config
     rfn sample --checkpoint PATH --context N --future M --samples S --out FILE.gif|.mp4|.png
     rfn evaluate ...        (rfn.evaluation.cli)
     rfn data ...            (rfn.data.cli: prepare BAIR/KTH, look at any data set)
@@ -70,7 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=_EPILOG_TRAIN,
     )
-    tr.add_argument("--preset", required=True, help="preset name (see `rfn presets`)")
+    tr.add_argument("--preset", default=None, help="preset name (see `rfn presets`); or --config")
+    tr.add_argument("--config", default=None, metavar="FILE", help="YAML config or a run's run.json (--print-config)")
+    tr.add_argument("--print-config", action="store_true", help="print the complete config as YAML for --config, exit")
     tr.add_argument(
         "--set",
         dest="overrides",
@@ -80,10 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a setting, e.g. --set train.lr=1e-3 model.levels=3",
     )
-    tr.add_argument("--out", required=True, help="run folder: checkpoints, metrics.csv, TensorBoard events")
+    tr.add_argument("--out", default=None, help="run folder: checkpoints, metrics.csv, TensorBoard events")
     tr.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
     tr.add_argument("--steps", type=int, default=None, help="total training steps (same as --set train.steps=N)")
     tr.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:1, ... (same as --set train.device=D)")
+    tr.add_argument("--seed", type=int, default=None, help="random seed of the run (same as --set train.seed=N)")
+    tr.add_argument("--data-root", default=None, help="data folder (same as --set data.root=DIR)")
+    tr.add_argument("--quiet", action="store_true", help="no summary, progress bar or checkpoint lines")
+    tr.add_argument("--no-progress", dest="quiet", action="store_true", help=argparse.SUPPRESS)
     tr.add_argument(
         "--init-from",
         default=None,
@@ -109,7 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--split", default=None, help="data split (default: the run's validation split)")
     sa.add_argument("--flow-temperature", type=float, default=1.0, help="scale of the flow's base noise")
     sa.add_argument("--prior-temperature", type=float, default=1.0, help="scale of the latent prior's noise")
-    sa.add_argument("--dataset-root", default=None, help="data folder (default: the one stored in the checkpoint)")
+    sa.add_argument("--data-root", default=None, help="data folder (default: the one stored in the checkpoint)")
+    sa.add_argument("--dataset-root", dest="data_root", help=argparse.SUPPRESS)
+    sa.add_argument("--quiet", action="store_true", help="print nothing on success")
     sa.add_argument("--seed", type=int, default=0, help="random seed of the samples")
     sa.add_argument("--fps", type=float, default=4.0, help="frames per second of a GIF/MP4")
     sa.add_argument("--scale", type=int, default=1, help="integer magnification of the frames")
@@ -154,27 +164,33 @@ def _presets() -> int:
 
 
 def _train(args: argparse.Namespace) -> int:
+    import time
+
     from rfn import distributed
+    from rfn.config_files import config_text, load_config, option_overrides
     from rfn.presets import apply_overrides, get_preset
     from rfn.runs import train_preset
+    from rfn.training.report import closing_lines
 
+    if (args.preset is None) == (args.config is None):
+        raise ValueError("give either --preset NAME (see `rfn presets`) or --config FILE (a YAML file or run.json)")
     overrides = [item for group in args.overrides for item in group]
-    if args.steps is not None:
-        overrides.append(f"train.steps={args.steps}")
-    if args.device is not None:
-        overrides.append(f"train.device={args.device}")
-    cfg = apply_overrides(get_preset(args.preset), overrides).train_config()
-    distributed.init_from_env(cfg.device)
+    overrides += option_overrides(args.steps, args.seed, args.device, args.data_root, args.quiet)
+    base = load_config(args.config) if args.config else get_preset(args.preset)
+    preset = apply_overrides(base, overrides)
+    if args.print_config:
+        print(config_text(preset), end="")
+        return 0
+    if args.out is None:
+        raise ValueError("--out DIR is required: the run folder (checkpoints, metrics.csv, tb/)")
+    distributed.init_from_env(preset.train_config().device)
+    t0 = time.perf_counter()
     try:
-        trainer, rows = train_preset(args.preset, args.out, overrides, resume=args.resume, init_from=args.init_from)
+        meta = {"config": str(args.config)} if args.config else None
+        trainer, rows = train_preset(base, args.out, overrides, resume=args.resume, meta=meta, init_from=args.init_from)
         if distributed.is_main():
-            last = rows[-1] if rows else {}
-            key = "bpp" if "bpp" in last else "loss"
-            val = last.get("val_" + key)
-            summary = f"step {trainer.step}: train {key} {last.get(key, float('nan')):.4f}"
-            if val is not None:
-                summary += f", validation {key} {val:.4f}"
-            print(f"{summary}; checkpoint {trainer.checkpoint_path}")
+            wall = time.perf_counter() - t0
+            print(closing_lines(trainer.step, rows[-1] if rows else {}, trainer.checkpoint_path, trainer.best, wall))
     finally:
         distributed.shutdown()
     return 0
@@ -207,8 +223,8 @@ def _sample(args: argparse.Namespace) -> int:
         raise ValueError(f"{args.checkpoint} stores no data set; it was not written by `rfn train`")
     data["seq_len"] = args.context + args.future
     data.setdefault("kwargs", {})
-    if args.dataset_root is not None:
-        data["root"] = args.dataset_root
+    if args.data_root is not None:
+        data["root"] = args.data_root
     split = args.split or data.get("val_split", "test")
     (ds,) = make_datasets(data, splits=(split,))
     stop = args.index + args.sequences
@@ -237,7 +253,8 @@ def _sample(args: argparse.Namespace) -> int:
         viz.save_strip(out, videos, context=args.context, scale=args.scale)
     else:
         viz.save_gif(out, videos, fps=args.fps, ncols=args.samples + 1, context=args.context, scale=args.scale)
-    print(f"wrote {out}: {b} sequences x (real + {args.samples} samples), {args.context} + {args.future} frames")
+    if not args.quiet:
+        print(f"wrote {out}: {b} sequences x (real + {args.samples} samples), {args.context} + {args.future} frames")
     return 0
 
 

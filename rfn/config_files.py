@@ -43,7 +43,7 @@ import yaml
 from rfn.config import DataConfig, Preset, TrainConfig
 from rfn.presets import apply_overrides, get_preset
 
-__all__ = ["config_text", "load_config", "preset_from_mapping"]
+__all__ = ["config_text", "load_config", "option_overrides", "preset_from_mapping"]
 
 _COMPLETE = {"model_name": "model", "model_config": "model_config", "data_config": "data", "train_config": "train"}
 _TOP_KEYS = {"preset", "model", "model_config", "data", "train", "set", "meta", *_COMPLETE}
@@ -153,3 +153,30 @@ def config_text(preset: Preset) -> str:
     }
     head = "# rfn train --config FILE --out DIR  (this whole file; --set KEY=VALUE still applies on top)\n"
     return head + yaml.safe_dump(doc, sort_keys=False, default_flow_style=False)
+
+
+def option_overrides(
+    steps: int | None = None,
+    seed: int | None = None,
+    device: str | None = None,
+    data_root: str | None = None,
+    quiet: bool = False,
+) -> list[str]:
+    """The ``--set`` strings that ``rfn train``'s shared options stand for (those given).
+
+    Example:
+        >>> option_overrides(steps=100, seed=1, data_root="/data/bair", quiet=True)
+        ['train.steps=100', 'train.seed=1', "data.root='/data/bair'", 'train.progress=False']
+    """
+    out = []
+    if steps is not None:
+        out.append(f"train.steps={steps}")
+    if seed is not None:
+        out.append(f"train.seed={seed}")
+    if device is not None:
+        out.append(f"train.device={device}")
+    if data_root is not None:
+        out.append(f"data.root={str(data_root)!r}")  # quoted: a path is not a Python literal
+    if quiet:
+        out.append("train.progress=False")
+    return out

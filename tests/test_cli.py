@@ -184,9 +184,10 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
         ["sample", "--checkpoint", tmp_path / "x.pt", "--context", 1, "--future", 1, "--out", "a.gif"], capsys
     )
     assert rc == 2 and "x.pt does not exist" in err
-    with pytest.raises(SystemExit):
-        cli.main(["train", "--out", str(tmp_path)])  # --preset is required: argparse usage error
-    assert "--preset" in capsys.readouterr().err
+    rc, _, err = run(["train", "--out", tmp_path], capsys)
+    assert rc == 2 and "give either --preset NAME" in err and "--config FILE" in err
+    rc, _, err = run(["train", "--preset", "test-toy"], capsys)
+    assert rc == 2 and "--out DIR is required" in err
 
 
 def test_nonfinite_stop_exits_with_status_1(tmp_path, capsys):
