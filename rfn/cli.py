@@ -177,6 +177,7 @@ def _train(args: argparse.Namespace) -> int:
     overrides = [item for group in args.overrides for item in group]
     overrides += option_overrides(args.steps, args.seed, args.device, args.data_root, args.quiet)
     base = load_config(args.config) if args.config else get_preset(args.preset)
+    base.train.setdefault("summary", True)  # the command line reports; library callers follow train.progress
     preset = apply_overrides(base, overrides)
     if args.print_config:
         print(config_text(preset), end="")

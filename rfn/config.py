@@ -84,8 +84,9 @@ class TrainConfig:
         grad_checkpoint: ask the model to recompute activations in the backward
             pass (the model must have ``set_grad_checkpointing(bool)``).
         ddp_find_unused: let DistributedDataParallel look for parameters the loss does not use.
-        progress: show the start-of-run summary, a tqdm progress bar and a line per
-            checkpoint (main process only); ``rfn train --quiet`` turns it off.
+        progress: show a tqdm progress bar (main process only).
+        summary: print the start-of-run summary and a line per checkpoint (main process);
+            ``None`` follows ``progress``. ``rfn train`` turns it on, ``--quiet`` off.
         tensorboard: write TensorBoard event files to ``out_dir/tb`` (scalars, the run's
             hyper-parameters, predicted frames at each validation).
         keep_previous: keep the checkpoint before ``last.pt`` as ``prev.pt``.
@@ -123,6 +124,7 @@ class TrainConfig:
     keep_previous: bool = True
     accumulate: int = 1
     keep_best: bool = True
+    summary: bool | None = None
 
     def __post_init__(self) -> None:
         def need(cond: bool, key: str, what: str) -> None:

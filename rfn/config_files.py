@@ -166,7 +166,7 @@ def option_overrides(
 
     Example:
         >>> option_overrides(steps=100, seed=1, data_root="/data/bair", quiet=True)
-        ['train.steps=100', 'train.seed=1', "data.root='/data/bair'", 'train.progress=False']
+        ['train.steps=100', 'train.seed=1', "data.root='/data/bair'", 'train.progress=False', 'train.summary=False']
     """
     out = []
     if steps is not None:
@@ -178,5 +178,5 @@ def option_overrides(
     if data_root is not None:
         out.append(f"data.root={str(data_root)!r}")  # quoted: a path is not a Python literal
     if quiet:
-        out.append("train.progress=False")
+        out += ["train.progress=False", "train.summary=False"]
     return out

@@ -23,7 +23,7 @@ from typing import Any
 
 from torch.utils.data import Dataset
 
-__all__ = ["BEST_NAME", "better", "checkpoint_line", "closing_lines", "start_summary"]
+__all__ = ["BEST_NAME", "better", "checkpoint_line", "closing_lines", "start_summary", "wants_summary"]
 
 #: file name of the best checkpoint beside ``last.pt``
 BEST_NAME = "best.pt"
@@ -38,6 +38,12 @@ def better(best: dict[str, Any] | None, row: dict[str, Any]) -> dict[str, Any] |
     if best is not None and best.get("metric") == metric and not value < best["value"]:
         return None
     return {"step": int(row["step"]), "metric": metric, "value": float(value)}
+
+
+def wants_summary(cfg: Any) -> bool:
+    """Whether to print the start summary and the checkpoint lines (``summary``; ``None`` follows ``progress``)."""
+    summary = getattr(cfg, "summary", None)
+    return bool(cfg.progress if summary is None else summary)
 
 
 def _size(ds: Dataset | None) -> str:
@@ -74,11 +80,10 @@ def start_summary(trainer: Any, stop: int) -> str:
 
 
 def checkpoint_line(step: int, path: Path, best: dict[str, Any] | None) -> str:
-    """``step N: checkpoint PATH`` (and the best validation value so far)."""
-    line = f"step {step}: checkpoint {path}"
-    if best is not None:
-        line += f" (best validation {best['metric']} {best['value']:.4f} at step {best['step']})"
-    return line
+    """``step N: checkpoint PATH``, or for ``best.pt`` the validation value that made it the best."""
+    if Path(path).name == BEST_NAME and best is not None:
+        return f"step {step}: best validation {best['metric']} so far, {best['value']:.4f}: {path}"
+    return f"step {step}: checkpoint {path}"
 
 
 def closing_lines(step: int, row: dict[str, Any], last: Path, best: dict[str, Any] | None, wall_s: float) -> str:

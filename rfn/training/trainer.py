@@ -33,7 +33,7 @@ from rfn.training.interrupts import (
 from rfn.training.lock import RunLock
 from rfn.training.media import tensorboard_extras
 from rfn.training.order import StepBatchSampler, step_indices
-from rfn.training.report import BEST_NAME, better, checkpoint_line, start_summary
+from rfn.training.report import BEST_NAME, better, checkpoint_line, start_summary, wants_summary
 from rfn.training.rng import get_rng_state, set_rng_state
 from rfn.training.runlog import RunDirectoryError, RunLog, check_run_folder
 from rfn.training.schedules import beta_at, lr_factor
@@ -372,7 +372,7 @@ class Trainer:
                 "torch_version": str(torch.__version__),
             }
             save_checkpoint(path, payload, keep_previous=self.config.keep_previous and path == self.checkpoint_path)
-            if self.config.progress:
+            if wants_summary(self.config):
                 (self._bar.write if self._bar is not None else print)(checkpoint_line(self.step, path, self.best))
         dist_utils.barrier()
         return path
@@ -456,10 +456,11 @@ class Trainer:
 
     def _loop(self, stop: int) -> list[dict[str, Any]]:
         cfg, device = self.config, self.device
+        if dist_utils.is_main() and wants_summary(cfg):
+            print(start_summary(self, stop), flush=True)
         if dist_utils.is_main() and cfg.progress:
             from tqdm import tqdm
 
-            print(start_summary(self, stop), flush=True)
             self._bar = tqdm(total=cfg.steps, initial=self.step, dynamic_ncols=True, desc="train")
         params = [p for g in self.optimizer.param_groups for p in g["params"]]
         acc: torch.Tensor | None = None
