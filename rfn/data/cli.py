@@ -4,7 +4,7 @@ Usage::
 
     rfn data prepare bair --src EXTRACTED_RELEASE --out ROOT
     rfn data prepare kth  --src FOLDER_WITH_ZIPS  --out ROOT [--actions boxing walking ...]
-    rfn data show NAME [--root ROOT] [--split test] [--n 4] [--seq-len 20] --out DIR
+    rfn data show NAME [--data-root ROOT] [--split test] [--n 4] [--seq-len 20] --out DIR
 
 ``show`` writes ``DIR/NAME_SPLIT.png`` (one sequence per row) and
 ``DIR/NAME_SPLIT.gif``. ``python -m rfn.data.cli ...`` works the same.
@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     show = sub.add_parser("show", help="write a PNG strip and a GIF of a few sequences")
     show.add_argument("name", choices=DATASETS)
-    show.add_argument("--root", default=None, help="data root (BAIR, KTH)")
+    show.add_argument("--data-root", default=None, help="data root (BAIR, KTH; default: the data set's own)")
+    show.add_argument("--root", dest="data_root", help=argparse.SUPPRESS)
     show.add_argument("--split", default="test", choices=("train", "test"))
     show.add_argument("--n", type=int, default=4, help="number of sequences")
     show.add_argument("--seq-len", type=int, default=20, help="frames per sequence")
@@ -71,7 +72,7 @@ def _show(args: argparse.Namespace) -> int:
 
     if args.n < 1:
         raise ValueError(f"--n must be >= 1, got {args.n}")
-    ds = make_dataset(args.name, split=args.split, seq_len=args.seq_len, root=args.root)
+    ds = make_dataset(args.name, split=args.split, seq_len=args.seq_len, root=args.data_root)
     if len(ds) < args.n:
         raise ValueError(f"{args.name} {args.split} has only {len(ds)} sequences of {args.seq_len} frames")
     # Spread the picks over the split so windows of one recording do not fill the strip.

@@ -11,9 +11,9 @@ from typing import Any
 
 from rfn.evaluation.report import format_table
 from rfn.evaluation.run import EvaluationOptions, EvaluationWarning, evaluate
-from rfn.metrics.protocol import PROTOCOLS, protocol_names
+from rfn.metrics.protocol import PROTOCOLS, Protocol, get_protocol, protocol_names
 
-__all__ = ["build_parser", "main", "options_from_args"]
+__all__ = ["build_parser", "main", "options_from_args", "protocol_from_args"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  rfn evaluate --checkpoint runs/smoke/last.pt --protocol smoke --out eval/smoke\n"
         "  rfn evaluate --checkpoint runs/bair --protocol bair-thesis-13 --samples 10 --out eval/bair\n"
+        "  rfn evaluate --checkpoint runs/smoke --protocol smoke --flow-temperature 0.7 --no-fvd --out eval/t07\n"
         "  rfn evaluate --list-protocols",
     )
     parser.add_argument("--checkpoint", help="checkpoint file (or run folder holding last.pt)")
@@ -40,7 +41,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=32, help="videos per model call (default 32)")
     parser.add_argument("--no-fvd", action="store_true", help="skip FVD (no I3D)")
     parser.add_argument("--data-root", default=None, help="data folder (default: the one stored in the checkpoint)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    parser.add_argument("--flow-temperature", type=float, default=None, help="emission temperature (default: protocol)")
+    parser.add_argument("--prior-temperature", type=float, default=None, help="prior temperature (default: protocol)")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the sequences and samples (default: protocol)")
+    parser.add_argument("--quiet", action="store_true", help="hide the progress bars")
+    parser.add_argument("--no-progress", dest="quiet", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help="output folder for results.json, results.csv and PNGs")
     return parser
 
@@ -56,8 +61,21 @@ def options_from_args(args: argparse.Namespace) -> EvaluationOptions:
         batch_size=args.batch_size,
         fvd=not args.no_fvd,
         data_root=args.data_root,
-        progress=not args.no_progress,
+        progress=not args.quiet,
     )
+
+
+def protocol_from_args(args: argparse.Namespace) -> str | Protocol:
+    """The protocol name, or the protocol with the temperatures and seed given on the command line.
+
+    A changed protocol's name records the change (``smoke+flow_temperature=0.7``), and so do the results.
+    """
+    changes = {
+        key: getattr(args, key)
+        for key in ("flow_temperature", "prior_temperature", "seed")
+        if getattr(args, key, None) is not None
+    }
+    return get_protocol(args.protocol).replace(**changes) if changes else args.protocol
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     options = options_from_args(args)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EvaluationWarning)  # the table lists what was skipped and why
-        results: dict[str, Any] = evaluate(args.checkpoint, args.protocol, options, out_dir=args.out)
+        results: dict[str, Any] = evaluate(args.checkpoint, protocol_from_args(args), options, out_dir=args.out)
     print(format_table(results))
     print(f"wrote {args.out}: results.json, results.csv and {sum(f.endswith('.png') for f in results['files'])} PNGs")
     return 0
