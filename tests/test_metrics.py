@@ -55,8 +55,19 @@ def test_bad_inputs_raise_clear_errors():
         image.psnr(x.int(), x.int())
     with pytest.raises(TypeError, match="torch.Tensor"):
         image.ssim(x.numpy(), x.numpy())
-    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
-        image.psnr(x.float() + 2, x.float())
+    with pytest.raises(ValueError, match=r"outside value_range \[-1, 1\]"):
+        image.psnr(x.float() + 2, x.float(), value_range=(-1, 1))
+    # floats in [0, 1] read as [-1, 1] gave +6 dB and an SSIM of 0.72 for identical frames: a scale is required
+    with pytest.raises(ValueError, match=r"value_range=\(-1, 1\), \(0, 1\)"):
+        image.psnr(x.float() / 255, x.float() / 255)
+    with pytest.raises(ValueError, match="value_range"):
+        image.ssim(x.float() / 255, x.float() / 255)
+    with pytest.raises(ValueError, match="outside value_range"):
+        image.ssim(torch.full((1, 1, 8, 8), float("nan")), torch.zeros(1, 1, 8, 8), value_range=(0, 1))
+    with pytest.raises(ValueError, match="contradicts"):
+        image.mse(x, x, value_range=(0, 1))
+    with pytest.raises(ValueError, match="empty"):
+        image.psnr(x[:0], x[:0])
     with pytest.raises(ValueError, match="same shape"):
         image.ssim(x, x[:1])
     with pytest.raises(ValueError, match="at least 7x7"):
@@ -67,6 +78,14 @@ def test_bad_inputs_raise_clear_errors():
         check_frames(torch.zeros(2, 8, 8, 3, dtype=torch.uint8), channels=(1, 3))
     with pytest.raises(ValueError, match=r"\[B, T, C, H, W\]"):
         fvd.fvd_features(x)
+    with pytest.raises(ValueError, match="empty batch"):
+        fvd.fvd_features(torch.zeros(0, 10, 1, 8, 8, dtype=torch.uint8))
+    with pytest.raises(ValueError, match="real_videos holds 1 videos"):
+        fvd.fvd(torch.zeros(1, 10, 1, 8, 8, dtype=torch.uint8), torch.zeros(3, 10, 1, 8, 8, dtype=torch.uint8))
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):  # NaN frames are refused, not averaged into a number
+        fvd.fvd_features(torch.full((2, 10, 1, 8, 8), float("nan")))
+    with pytest.raises(ValueError, match="fake features hold NaN"):
+        fvd.fvd_from_features(np.zeros((4, 3)), np.full((4, 3), np.nan))
     with pytest.raises(ValueError, match="at least 9 frames"):
         fvd.fvd_features(torch.zeros(1, 8, 3, 8, 8, dtype=torch.uint8))
 
@@ -98,10 +117,13 @@ def test_psnr_ssim_identical_frames_and_float_inputs():
     assert torch.isinf(image.psnr(x, x)).all() and (image.psnr(x, x) > 0).all()
     assert torch.allclose(image.ssim(x, x), torch.ones(4, dtype=torch.float64))
     assert torch.equal(image.mse(x, x), torch.zeros(4, dtype=torch.float64))
-    # Floats in [-1, 1] are the same frames on another scale.
+    # Floats are the same frames on another scale, once the scale is stated.
     xf, yf = x.double() / 127.5 - 1, y.double() / 127.5 - 1
-    assert torch.allclose(image.psnr(xf, yf), image.psnr(x, y), atol=1e-9)
-    assert torch.allclose(image.ssim(xf, yf), image.ssim(x, y), atol=1e-9)
+    assert torch.allclose(image.psnr(xf, yf, value_range=(-1, 1)), image.psnr(x, y), atol=1e-9)
+    assert torch.allclose(image.ssim(xf, yf, value_range=(-1, 1)), image.ssim(x, y), atol=1e-9)
+    xu, yu = x.double() / 255, y.double() / 255
+    assert torch.allclose(image.psnr(xu, yu, value_range=(0, 1)), image.psnr(x, y), atol=1e-9)
+    assert torch.allclose(image.ssim(xu, xu, value_range=(0, 1)), torch.ones(4, dtype=torch.float64))
     # More noise, lower PSNR and SSIM.
     _, z = _random_pair((4, 3, 16, 16), seed=5, spread=120)
     assert (image.psnr(x, z) < image.psnr(x, y)).all() and (image.ssim(x, z) < image.ssim(x, y)).all()

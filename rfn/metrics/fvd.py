@@ -128,12 +128,14 @@ def fvd_features(
         ``[B, 400]`` float64 numpy array of time-averaged Kinetics-400 logits.
     """
     check_frames(videos, "videos", ndim=5, channels=(1, 3))
+    if videos.shape[0] == 0:
+        raise ValueError(f"videos is an empty batch (shape {tuple(videos.shape)}); pass at least one video")
     if videos.shape[1] < MIN_FRAMES:
         raise ValueError(f"FVD needs videos of at least {MIN_FRAMES} frames (I3D), got {tuple(videos.shape)}")
     if resize not in RESIZE_MODES:
         raise ValueError(f"unknown resize mode {resize!r}; expected one of {RESIZE_MODES}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     device = torch.device(device) if device is not None else default_device()
     net = model if model is not None else get_i3d(device)
     dtype = next(net.parameters()).dtype
@@ -211,6 +213,9 @@ def frechet_distance(
 
 def fvd_from_features(real: np.ndarray, fake: np.ndarray) -> float:
     """FVD from two feature sets ``[N, 400]`` and ``[M, 400]`` (see :func:`fvd_features`)."""
+    for name, f in (("real", real), ("fake", fake)):
+        if not np.isfinite(np.asarray(f, dtype=np.float64)).all():
+            raise ValueError(f"the {name} features hold NaN or infinite values; recompute them from valid videos")
     return frechet_distance(*feature_stats(real), *feature_stats(fake))
 
 
@@ -238,6 +243,9 @@ def fvd(
     """
     check_frames(real_videos, "real_videos", ndim=5, channels=(1, 3))
     check_frames(fake_videos, "fake_videos", ndim=5, channels=(1, 3))
+    for name, v in (("real_videos", real_videos), ("fake_videos", fake_videos)):
+        if v.shape[0] < 2:
+            raise ValueError(f"{name} holds {v.shape[0]} videos; the FVD needs at least 2 per set (256 or more usual)")
     if real_videos.shape[1] != fake_videos.shape[1]:
         raise ValueError(
             f"real and fake videos must have the same number of frames, got {tuple(real_videos.shape)} "

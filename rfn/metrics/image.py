@@ -13,6 +13,11 @@ scikit-image filters the whole image with reflected borders and then drops a
 sees pixels inside the image, so padding-free 7x7 window means give exactly
 the kept region: no padding convention to get wrong.
 
+Inputs are ``uint8`` frames in ``[0, 255]``. Float frames are accepted only with
+an explicit ``value_range`` (``(-1, 1)``, ``(0, 1)``, ...): a float tensor does not
+say which scale it is on, and guessing wrong shifts PSNR by 6 dB or more.
+Values outside the stated range, non-finite values and empty batches are refused.
+
 Example:
     >>> import torch
     >>> x = torch.zeros(2, 1, 8, 8, dtype=torch.uint8)
@@ -29,7 +34,7 @@ import math
 
 import torch
 
-from rfn.metrics.frames import check_pair, to_pixel_range
+from rfn.metrics.frames import check_frames
 
 __all__ = ["DATA_RANGE", "SSIM_K1", "SSIM_K2", "SSIM_WINDOW", "mse", "psnr", "ssim"]
 
@@ -39,23 +44,74 @@ SSIM_K1 = 0.01
 SSIM_K2 = 0.03
 
 
-def mse(x: torch.Tensor, y: torch.Tensor, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+def _pixels(
+    x: torch.Tensor, y: torch.Tensor, value_range: tuple[float, float] | None, dtype: torch.dtype
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both frame stacks on the ``[0, 255]`` scale, after checking them (see the module docstring).
+
+    >>> a = torch.tensor([[[[0.0, 0.5], [1.0, 0.25]]]])
+    >>> _pixels(a, a, (0, 1), torch.float64)[0].flatten().tolist()
+    [0.0, 127.5, 255.0, 63.75]
+    """
+    out = []
+    for t, name in ((x, "x"), (y, "y")):
+        if not isinstance(t, torch.Tensor) or not (t.dtype == torch.uint8 or t.is_floating_point()) or t.dim() < 3:
+            check_frames(t, name)  # raises the usual type, dtype or shape error
+        if t.numel() == 0:
+            raise ValueError(f"{name} is empty (shape {tuple(t.shape)}); pass at least one frame")
+        if t.dtype == torch.uint8:
+            if value_range is not None and tuple(value_range) != (0, 255):
+                raise ValueError(
+                    f"{name} is uint8, so its values are in [0, 255]; value_range={value_range} contradicts it"
+                )
+            out.append(t.to(dtype))
+            continue
+        if value_range is None:
+            raise ValueError(
+                f"{name} is {t.dtype} frames: pass value_range=(-1, 1), (0, 1) or (0, 255) to say what the values "
+                f"mean, or uint8 frames (a float scale cannot be guessed: [0, 1] read as [-1, 1] adds 6 dB)"
+            )
+        lo, hi = (float(v) for v in value_range)
+        if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+            raise ValueError(f"value_range must be two finite numbers (low, high) with high > low, got {value_range}")
+        v = t.to(dtype)
+        vmin, vmax = float(v.min()), float(v.max())
+        tol = 1e-6 * (hi - lo)
+        if not (math.isfinite(vmin) and math.isfinite(vmax)) or vmin < lo - tol or vmax > hi + tol:
+            raise ValueError(f"{name} has values in [{vmin:.4g}, {vmax:.4g}], outside value_range [{lo:g}, {hi:g}]")
+        out.append((v - lo) * (DATA_RANGE / (hi - lo)))
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same shape, got {tuple(x.shape)} and {tuple(y.shape)}")
+    return out[0], out[1]
+
+
+def mse(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    dtype: torch.dtype = torch.float64,
+    value_range: tuple[float, float] | None = None,
+) -> torch.Tensor:
     """Mean squared error per frame on the ``[0, 255]`` scale.
 
     Args:
-        x, y: frames ``[..., C, H, W]``, ``uint8`` or floats in ``[-1, 1]``.
+        x, y: frames ``[..., C, H, W]``, ``uint8`` (or floats with ``value_range``).
         dtype: computation dtype of the result.
+        value_range: ``(low, high)`` of float frames (e.g. ``(-1, 1)``); required for floats.
 
     Returns:
         ``[...]``: the mean over ``C, H, W`` of each frame.
     """
-    check_pair(x, y)
-    d = to_pixel_range(x, dtype) - to_pixel_range(y, dtype)
+    a, b = _pixels(x, y, value_range, dtype)
+    d = a - b
     return d.square().mean(dim=(-3, -2, -1))
 
 
 def psnr(
-    x: torch.Tensor, y: torch.Tensor, per_channel: bool = False, dtype: torch.dtype = torch.float64
+    x: torch.Tensor,
+    y: torch.Tensor,
+    per_channel: bool = False,
+    dtype: torch.dtype = torch.float64,
+    value_range: tuple[float, float] | None = None,
 ) -> torch.Tensor:
     """Peak signal-to-noise ratio per frame, ``10 log10(255^2 / MSE)`` in dB.
 
@@ -64,25 +120,31 @@ def psnr(
     deliberately if a data set holds exact copies (static frames).
 
     Args:
-        x, y: frames ``[..., C, H, W]``, ``uint8`` or floats in ``[-1, 1]``.
+        x, y: frames ``[..., C, H, W]``, ``uint8`` (or floats with ``value_range``).
         per_channel: if False (default, the SVG/SRVP convention), the MSE runs
             over all channels of a frame at once. If True, the PSNR of every
             channel is averaged instead, which is what the thesis code did
             (scikit-image on each channel); the two differ for RGB only.
         dtype: computation dtype of the result.
+        value_range: ``(low, high)`` of float frames (e.g. ``(0, 1)``); required for floats.
 
     Returns:
         ``[...]``: one PSNR per frame.
     """
-    check_pair(x, y)
-    d = (to_pixel_range(x, dtype) - to_pixel_range(y, dtype)).square()
+    a, b = _pixels(x, y, value_range, dtype)
+    d = (a - b).square()
     peak = 20.0 * math.log10(DATA_RANGE)
     if per_channel:
         return (peak - 10.0 * torch.log10(d.mean(dim=(-2, -1)))).mean(-1)
     return peak - 10.0 * torch.log10(d.mean(dim=(-3, -2, -1)))
 
 
-def ssim(x: torch.Tensor, y: torch.Tensor, dtype: torch.dtype = torch.float64) -> torch.Tensor:
+def ssim(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    dtype: torch.dtype = torch.float64,
+    value_range: tuple[float, float] | None = None,
+) -> torch.Tensor:
     """Structural similarity per frame (Wang et al., 2004), mean over channels.
 
     7x7 uniform window, sample (``N - 1``) covariances, ``K1 = 0.01``,
@@ -90,19 +152,19 @@ def ssim(x: torch.Tensor, y: torch.Tensor, dtype: torch.dtype = torch.float64) -
     scikit-image's ``structural_similarity`` defaults with ``data_range=255``.
 
     Args:
-        x, y: frames ``[..., C, H, W]`` with ``H, W >= 7``, ``uint8`` or floats in ``[-1, 1]``.
+        x, y: frames ``[..., C, H, W]`` with ``H, W >= 7``, ``uint8`` (or floats with ``value_range``).
         dtype: computation dtype (float64 matches scikit-image to ~1e-12).
+        value_range: ``(low, high)`` of float frames (e.g. ``(0, 1)``); required for floats.
 
     Returns:
         ``[...]``: one SSIM per frame, in ``[-1, 1]``.
     """
-    check_pair(x, y)
+    a, b = _pixels(x, y, value_range, dtype)
     *lead, c, h, w = x.shape
     if h < SSIM_WINDOW or w < SSIM_WINDOW:
         raise ValueError(f"SSIM needs frames of at least {SSIM_WINDOW}x{SSIM_WINDOW} pixels, got {h}x{w}")
     # One image per (frame, channel); the pool averages each 7x7 window.
-    a = to_pixel_range(x, dtype).reshape(-1, 1, h, w)
-    b = to_pixel_range(y, dtype).reshape(-1, 1, h, w)
+    a, b = a.reshape(-1, 1, h, w), b.reshape(-1, 1, h, w)
     stack = torch.cat([a, b, a * a, b * b, a * b], dim=1)
     n = SSIM_WINDOW * SSIM_WINDOW
     # Separable window sums (rows, then columns): the same numbers as F.avg_pool2d, ~2x faster on CPU in float64.
