@@ -38,6 +38,9 @@ CLAMPS = ("sigmoid", "tanh", "none")
 class AffineCoupling(nn.Module):
     """Affine coupling with an optional conditioning feature map.
 
+    See book/normalising_flows.md, equations (eq-coupling) and (eq-coupling-logdet); with a
+    condition map, equation (eq-conditional-flow).
+
     Args:
         channels: channels ``C`` of the input ``[B, C, H, W]`` (at least 2).
         hidden: channels of the coupling network.

@@ -81,6 +81,7 @@ def kl_diag_gaussians(mu_q: torch.Tensor, std_q: torch.Tensor, mu_p: torch.Tenso
 
     ``log(std_p / std_q) + (std_q**2 + (mu_q - mu_p)**2) / (2 std_p**2) - 1/2``.
     Sum over the latent dimensions yourself (free bits act per dimension group).
+    See book/latent_variable_models.md, equation (eq-kl-gauss).
     """
     var_ratio = (std_q / std_p) ** 2
     return 0.5 * (var_ratio + ((mu_q - mu_p) / std_p) ** 2 - 1.0 - torch.log(var_ratio))
@@ -90,6 +91,8 @@ def sample_diag_gaussian(
     mean: torch.Tensor, std: torch.Tensor, temperature: float = 1.0, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """Reparameterised draw ``mean + (temperature * std) * eps`` with ``eps ~ N(0, I)``.
+
+    See book/latent_variable_models.md, section "The variational autoencoder".
 
     Args:
         mean, std: broadcastable tensors; the draw has their broadcast shape.

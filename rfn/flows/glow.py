@@ -91,12 +91,18 @@ class GlowConfig:
         return out
 
     def level_shapes(self, height: int, width: int) -> list[tuple[int, int, int]]:
-        """``(channels, height, width)`` at each level, for an ``H x W`` input."""
+        """``(channels, height, width)`` at each level, for an ``H x W`` input.
+
+        See book/normalising_flows.md, figure (fig-glow-multiscale).
+        """
         return [(c, height >> (l + 1), width >> (l + 1)) for l, c in enumerate(self.level_channels())]
 
 
 class FlowStep(nn.Module):
     """One Glow step: ActNorm -> invertible 1x1 conv -> (conditional) affine coupling.
+
+    Its log-determinant is the sum of its three layers'. See book/normalising_flows.md,
+    equation (eq-composition).
 
     Once ActNorm is initialised, its per-channel affine map and the 1x1
     convolution are folded into a single convolution with a bias, in both
@@ -158,6 +164,9 @@ class FlowStep(nn.Module):
 
 class Glow(nn.Module):
     """Multi-scale Glow, optionally conditioned on one feature map per level.
+
+    See book/normalising_flows.md, equations (eq-cov), (eq-multiscale) and (eq-conditional-flow),
+    figure (fig-glow-multiscale).
 
     Example:
         >>> glow = Glow(GlowConfig(in_channels=1, levels=2, steps=2, hidden=16))
@@ -255,6 +264,8 @@ class Glow(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean and standard deviation of the base distribution at the top level.
 
+        See book/normalising_flows.md, equation (eq-conditional-flow).
+
         Args:
             cond_top: the last level's condition map ``[B, Cc, h, w]`` (conditional Glow).
             shape: ``(B, C_top, h, w)`` for an unconditional Glow (broadcast target).
@@ -300,6 +311,9 @@ class Glow(nn.Module):
     def encode(self, x: torch.Tensor, cond: list[torch.Tensor] | None = None):
         """The bijection ``x -> latents``.
 
+        The normalising direction ``u = f(x)``. See book/normalising_flows.md, equations (eq-cov)
+        and (eq-multiscale), figure (fig-glow-multiscale).
+
         Args:
             x: images ``[B, C, H, W]`` (floats, typically dequantised in ``[-0.5, 0.5]``).
             cond: ``L`` condition maps (conditional Glow) or None.
@@ -312,12 +326,19 @@ class Glow(nn.Module):
         return latents, logdet
 
     def log_prob(self, x: torch.Tensor, cond: list[torch.Tensor] | None = None) -> torch.Tensor:
-        """``log p(x | cond)`` in nats, ``[B]``: change of variables through every level."""
+        """``log p(x | cond)`` in nats, ``[B]``: change of variables through every level.
+
+        See book/normalising_flows.md, equations (eq-cov), (eq-multiscale) and (eq-conditional-flow);
+        in the RFN, book/rfn.md, equation (eq-rfn-emission).
+        """
         _, logdet, log_prior = self._encode(x, cond, with_prior=True)
         return log_prior + logdet
 
     def decode(self, latents: list[torch.Tensor], cond: list[torch.Tensor] | None = None) -> torch.Tensor:
-        """Exact inverse of :meth:`encode`: ``latents -> x [B, C, H, W]``."""
+        """Exact inverse of :meth:`encode`: ``latents -> x [B, C, H, W]``.
+
+        The generative direction ``x = g(u)``. See book/normalising_flows.md, equation (eq-cov).
+        """
         if len(latents) != self.config.levels:
             raise ValueError(f"decode needs {self.config.levels} latents (one per level), got {len(latents)}")
         return self._decode(latents[-1], cond, latents[:-1])
@@ -346,6 +367,10 @@ class Glow(nn.Module):
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
         """Draw images ``[B, C, H, W]``; ``temperature`` scales every prior's standard deviation.
+
+        Draws the top latent from the base distribution and each factored-out half from its split
+        prior, then decodes. See book/normalising_flows.md, equations (eq-multiscale) and
+        (eq-conditional-flow).
 
         Args:
             cond: condition maps (conditional Glow); their batch size gives ``B``.

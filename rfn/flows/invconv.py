@@ -22,6 +22,8 @@ __all__ = ["InvConv1x1"]
 class InvConv1x1(nn.Module):
     """Learned invertible channel mixing, ``y[b, :, i, j] = W @ x[b, :, i, j]``.
 
+    See book/normalising_flows.md, equation (eq-invconv).
+
     Args:
         channels: number of channels ``C``.
         generator: optional RNG for the random rotation used at initialisation.

@@ -22,6 +22,9 @@ __all__ = ["Split"]
 class Split(nn.Module):
     """Split ``[B, C, H, W]`` into ``kept`` (first ``C // 2``) and ``z`` (the rest).
 
+    ``kept`` is the page's ``k_l`` and ``z`` its ``u_l``. See book/normalising_flows.md, equations
+    (eq-multiscale) and (eq-conditional-flow), figure (fig-glow-multiscale).
+
     Args:
         channels: channels ``C`` before the split.
         hidden: channels of the prior network.

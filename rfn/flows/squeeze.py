@@ -22,7 +22,7 @@ def squeeze2d(x: torch.Tensor, channels_last: bool | None = None) -> torch.Tenso
 
     Output channel ``4c + 2i + j`` holds input channel ``c`` at row offset ``i`` and column
     offset ``j``. ``channels_last`` picks the memory layout of the result (None: the input's);
-    the values do not depend on it.
+    the values do not depend on it. See book/normalising_flows.md, figure (fig-glow-multiscale).
     """
     b, c, h, w = x.shape
     if h % 2 or w % 2:
