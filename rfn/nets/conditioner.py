@@ -52,6 +52,9 @@ __all__ = ["Conditioner", "PyramidDecoder"]
 class PyramidDecoder(nn.Module):
     """Up-sampling network giving one feature map per level (per flow level for the RFN).
 
+    As the RFN's conditioning network it computes the condition maps ``c_t``. See book/rfn.md,
+    equation (eq-rfn-emission), figure (fig-rfn-data-path).
+
     Args:
         in_channels: channels of the bottleneck map.
         levels: number of flow levels ``L``.

@@ -49,6 +49,9 @@ LSTMState = tuple[torch.Tensor, torch.Tensor]
 class ConvLSTMCell(nn.Module):
     """One step of a peephole ConvLSTM (Shi et al., 2015).
 
+    The recurrence ``h_t = ConvLSTM(h_{t-1}, phi(x_{t-1}))``. See book/rfn.md, equation
+    (eq-rfn-transition); book/vrnn_srnn.md, equations (eq-vrnn) and (eq-srnn).
+
     Args:
         in_channels: channels of the input ``x_t``.
         hidden_channels: channels of ``h_t`` and ``c_t``.
@@ -151,7 +154,7 @@ class ConvLSTM(nn.Module):
         reverse: run from the last frame to the first. The outputs stay in the
             input's time order: ``out[:, t]`` has seen frames ``t..T-1``. This is
             the backward pass that gives the SRNN's smoothing state ``a_t``
-            (Fraccaro et al., 2016).
+            (Fraccaro et al., 2016). See book/vrnn_srnn.md, equation (eq-smoothing).
     """
 
     def __init__(

@@ -176,6 +176,9 @@ def dmol_log_prob(
 ) -> torch.Tensor:
     """Exact log-probability in nats of each image, summed over pixels.
 
+    The baselines' emission term ``log p(x_t | z_t, h_t)``. See book/vrnn_srnn.md, equations
+    (eq-vrnn-elbo) and (eq-srnn-elbo), and its section "Which model is which".
+
     Args:
         x: ``uint8`` images ``[B, C, H, W]``.
         params: ``[B, P, H, W]`` with ``P = dmol_num_params(C, K)``.

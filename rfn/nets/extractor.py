@@ -60,6 +60,9 @@ def level_channels(levels: int, base_channels: int = 8, growth: int = 2) -> list
 class Extractor(nn.Module):
     """Down-sampling feature pyramid, one block per flow level.
 
+    The feature extractor ``phi``. See book/rfn.md, equation (eq-rfn-transition), figure
+    (fig-rfn-data-path).
+
     Args:
         in_channels: channels of the input frames.
         levels: number of blocks ``L`` (the number of Glow levels).

@@ -55,6 +55,10 @@ __all__ = [
 class GaussianHead(nn.Module):
     """Two 3x3 convolutions giving the mean and standard deviation of a diagonal Gaussian.
 
+    The prior and posterior networks of SRNN, VRNN and RFN. See book/rfn.md, equation
+    (eq-rfn-prior); with ``res_q`` the model adds the prior mean to the posterior's output,
+    book/vrnn_srnn.md, equation (eq-resq).
+
     The thesis's prior and posterior parameter nets (section 8.2.2) are one
     such block: the features arriving there are already rich, so two layers
     suffice. The standard deviation is ``softplus(raw) + min_std``
