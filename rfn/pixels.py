@@ -9,6 +9,9 @@ probability of the bin once ``-D * log(2**n_bits)`` is added: that constant is
 what :func:`dequantization_constant` returns. :func:`bits_per_pixel` turns a
 negative log-likelihood in nats into bits per dimension.
 
+See book/normalising_flows.md, equation (eq-dequant); book/latent_variable_models.md,
+equation (eq-bpd); book/notation.md for the symbols (``D = C H W``, ``n`` bits).
+
 Example:
     >>> import torch
     >>> x = torch.tensor([0, 128, 255], dtype=torch.uint8)
@@ -97,6 +100,7 @@ def dequantize(x: torch.Tensor, n_bits: int = 8, generator: torch.Generator | No
 
     The sum is kept strictly below the bin's upper edge (in floating point ``x + u``
     can round up onto it), so :func:`to_uint8` maps every dequantised value back to ``x``'s pixel.
+    See book/normalising_flows.md, equation (eq-dequant).
     """
     _check_bits(n_bits)
     noise = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
@@ -118,6 +122,7 @@ def dequantization_constant(shape: int | Sequence[int], n_bits: int = 8) -> floa
 
     The sum is a lower bound on the log-probability of the discrete data point
     (in nats), where ``D`` is the number of dimensions of one data point.
+    See book/normalising_flows.md, equation (eq-dequant).
     """
     _check_bits(n_bits)
     return -num_dims(shape) * n_bits * math.log(2.0)
@@ -133,6 +138,9 @@ def discrete_nll(continuous_log_density: torch.Tensor, shape: int | Sequence[int
 
 def bits_per_pixel(nats: torch.Tensor | float, shape: int | Sequence[int]) -> torch.Tensor:
     """Negative log-likelihood in nats -> bits per dimension.
+
+    See book/latent_variable_models.md, equation (eq-bpd); book/evaluation.md, equation
+    (eq-eval-bpd).
 
     Args:
         nats: NLL of one data point (any leading batch shape).
