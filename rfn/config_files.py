@@ -35,6 +35,7 @@ import copy
 import dataclasses
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,20 @@ _COMPLETE = {"model_name": "model", "model_config": "model_config", "data_config
 _TOP_KEYS = {"preset", "model", "model_config", "data", "train", "set", "meta", *_COMPLETE}
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML 1.1 reads ``1e-3`` as a string; this loader reads it as the float it is (as YAML 1.2 and JSON do)."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?|[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)"""
+        r"""|\.[0-9_]+(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"""
+    ),
+    list("-+0123456789."),
+)
+
+
 def _plain(value: Any) -> Any:
     """Tuples to lists, recursively: what YAML and JSON hold."""
     return json.loads(json.dumps(value, default=str))
@@ -61,7 +76,9 @@ def _train_settings(train: Any, source: str) -> dict[str, Any]:
     unknown = sorted(set(train) - set(fields))
     if unknown:
         raise ValueError(f"{source}: unknown train settings {unknown}; valid: {', '.join(fields)}")
-    return dict(train)
+    ints = {f.name for f in dataclasses.fields(TrainConfig) if f.type in ("int", "int | None")}
+    # 3e5 steps in YAML is a float
+    return {k: int(v) if k in ints and isinstance(v, float) and v.is_integer() else v for k, v in train.items()}
 
 
 def _merge(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +147,7 @@ def load_config(path: str | os.PathLike) -> Preset:
     if not path.is_file():
         raise FileNotFoundError(f"config file {path} does not exist; pass a YAML file or a run's run.json")
     try:
-        cfg = yaml.safe_load(path.read_text())
+        cfg = yaml.load(path.read_text(), Loader=_Loader)  # a SafeLoader: plain data only
     except yaml.YAMLError as err:
         raise ValueError(f"{path} is not valid YAML or JSON: {' '.join(str(err).split())}") from None
     return preset_from_mapping(cfg, str(path))
