@@ -33,6 +33,8 @@ def posterior_chain(
 ) -> dict[str, torch.Tensor]:
     """Sample ``z_1..z_n`` from the posterior and evaluate the prior at those samples.
 
+    See book/vrnn_srnn.md, equation (eq-smoothing); book/rfn.md, equation (eq-rfn-posterior).
+
     Args:
         n_steps: number of modelled steps ``n``.
         z0: initial latent ``[B, ...]``.

@@ -59,6 +59,8 @@ __all__ = ["iw_bound", "iw_bound_from_log_weights", "log_importance_weights", "l
 def iw_bound_from_log_weights(log_w: torch.Tensor) -> torch.Tensor:
     """The importance-weighted bound ``log (1/K) sum_k exp(log_w[k])`` per column.
 
+    See book/latent_variable_models.md, equation (eq-iwae).
+
     Args:
         log_w: ``[K, B]`` log importance weights of ``K`` independent draws for ``B`` data points.
 
@@ -142,6 +144,9 @@ def log_importance_weights(model, x: torch.Tensor, k: int, chunk: int | None = N
 
 def iw_bound(model, x: torch.Tensor, k: int = 20, chunk: int | None = None) -> dict[str, torch.Tensor]:
     """Importance-weighted lower bound on ``log p(x_{1:T-1} | x_0)`` with ``k`` samples.
+
+    See book/latent_variable_models.md, equation (eq-iwae); book/evaluation.md, section
+    "Bits per dimension (likelihood)".
 
     ``k = 20`` is the thesis's setting for its bits-per-pixel tables. Lower ``bpp`` is
     better; the bound in bits per pixel is an upper bound on the true code length.

@@ -58,9 +58,11 @@ class LatentConfig:
         a_channels: channels of the smoothing state ``a_t``.
         head_hidden: hidden channels of the prior and posterior networks.
         smoothing: posterior reads a backward recurrent summary of the future (SRNN).
-        res_q: posterior mean is the prior mean plus a learned residual (Fraccaro et al.).
-        overshooting: latent overshooting distance ``D`` (1 = none; Hafner et al., 2019).
-        overshoot_weights: ``beta_d`` for ``d = 2..D`` (ones if empty).
+        res_q: posterior mean is the prior mean plus a learned residual (Fraccaro et al.;
+            book/vrnn_srnn.md, equation (eq-resq)).
+        overshooting: latent overshooting distance ``O`` (1 = none; Hafner et al., 2019;
+            book/vrnn_srnn.md, equation (eq-overshooting)).
+        overshoot_weights: ``beta_d`` for ``d = 2..O`` (ones if empty).
         free_nats: free bits: the KL of a frame counts no less than this many nats.
         learn_init: learned initial ``h``, ``c`` and ``z`` instead of zeros.
         z_to_h: feed ``z_{t-1}`` into the recurrence (VRNN).
@@ -126,6 +128,9 @@ def check_video(x: torch.Tensor, cfg: LatentConfig, min_frames: int = 2, name: s
 
 class RecurrentLatentModel(LatentSampling, nn.Module):
     """Base class: extractor, ConvLSTM, latent chain; subclasses add the emission.
+
+    See book/vrnn_srnn.md, equations (eq-vrnn) and (eq-srnn), figure (fig-sequence-graphs);
+    book/rfn.md, equations (eq-rfn-transition) and (eq-rfn-prior).
 
     The emission protocol (public: :mod:`rfn.models.iwae`, the tests and the book use it to
     score or decode given states):
@@ -219,6 +224,8 @@ class RecurrentLatentModel(LatentSampling, nn.Module):
     def infer(self, x: torch.Tensor, temperature: float = 1.0, repeat: int = 1) -> dict:
         """Run the posterior over a sequence (teacher forcing).
 
+        See book/vrnn_srnn.md, equation (eq-smoothing); book/rfn.md, equation (eq-rfn-posterior).
+
         Args:
             x: ``uint8 [B, T, C, H, W]``, ``T >= 2``.
             temperature: scales the posterior's standard deviation when sampling ``z``
@@ -301,7 +308,10 @@ class RecurrentLatentModel(LatentSampling, nn.Module):
         return self._flat(x[:, 1:]), self._flat(post["h"]), self._flat(post["z"]), skips
 
     def _overshooting_kl(self, post: dict) -> torch.Tensor:
-        """Latent overshooting (Hafner et al., 2019): ``sum_d beta_d KL(sg q_t || p_d(z_t | z_{t-d}))``, ``[B]``."""
+        """Latent overshooting (Hafner et al., 2019): ``sum_d beta_d KL(sg q_t || p_d(z_t | z_{t-d}))``, ``[B]``.
+
+        The terms ``d = 2..O`` of book/vrnn_srnn.md, equation (eq-overshooting).
+        """
         cfg = self.config
         h, z, mu_q, std_q = post["h"], post["z"], post["mu_q"].detach(), post["std_q"].detach()
         T1 = h.shape[1]
@@ -324,6 +334,9 @@ class RecurrentLatentModel(LatentSampling, nn.Module):
 
     def elbo_terms(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """Per-frame terms of the negative ELBO in nats, frames ``1..T-1``.
+
+        See book/vrnn_srnn.md, equations (eq-vrnn-elbo) and (eq-srnn-elbo); book/rfn.md, equation
+        (eq-rfn-elbo).
 
         Returns:
             ``nll`` ``[B, T-1]`` (``-log p(x_t | h_t, z_t)``, discrete bound),
@@ -348,8 +361,13 @@ class RecurrentLatentModel(LatentSampling, nn.Module):
     def loss(self, x: torch.Tensor, beta: float = 1.0) -> dict[str, torch.Tensor]:
         """Training objective: ``(NLL + beta * KL) / dims``, averaged over the batch.
 
-        ``bpp`` is the negative ELBO (``beta = 1``, no free bits) in bits per pixel of the
-        modelled frames; ``nll_bpp`` and ``kl_bpp`` split it.
+        ``bpp`` is the negative ELBO (``beta = 1``, no free bits) in bits per dimension of the
+        modelled frames (the thesis's "bpp"); ``nll_bpp`` and ``kl_bpp`` split it. With latent
+        overshooting (``overshooting = O > 1``) the KL term is the mean of the one-step KL and the
+        overshooting terms ``d = 2..O`` (logged as ``kl_overshoot_bpp``).
+
+        See book/vrnn_srnn.md, equations (eq-vrnn-elbo), (eq-srnn-elbo) and (eq-overshooting);
+        book/rfn.md, equation (eq-rfn-elbo).
         """
         check_arguments(f"{type(self).__name__}.loss", locals())
         cfg = self.config
@@ -370,7 +388,11 @@ class RecurrentLatentModel(LatentSampling, nn.Module):
         return out
 
     def bpp_per_frame(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        """Per-frame bits per pixel ``[B, T-1]``: ``nll``, ``kl`` and their sum ``total``."""
+        """Per-frame bits per dimension ``[B, T-1]``: ``nll``, ``kl`` and their sum ``total``.
+
+        The terms of book/rfn.md, equation (eq-rfn-elbo), frame by frame at ``beta = 1``, in the
+        units of book/evaluation.md, equation (eq-eval-bpd).
+        """
         terms = self.elbo_terms(x)
         d = pixels.num_dims(self.config.frame_shape)
         nll, kl = pixels.bits_per_pixel(terms["nll"], d), pixels.bits_per_pixel(terms["kl"], d)

@@ -1,7 +1,9 @@
 """The Recurrent Flow Network (thesis chapter 5 and section 8.2).
 
 An SRNN bottleneck (:class:`~rfn.models.recurrent.RecurrentLatentModel`) whose
-emission ``p(x_t | h_t, z_t)`` is an exact conditional Glow. A conditioning
+emission ``p(x_t | h_t, z_t)`` is a conditional Glow: an exact density of the
+dequantised frame, and so, after dequantisation, a lower bound on the probability
+of the discrete 8-bit frame (book/normalising_flows.md, equation (eq-dequant)). A conditioning
 network (the extractor reversed) turns ``[h_t, z_t]`` into one feature map per
 flow level. Skip connections from the extractor's pyramid of ``x_{t-1}`` can go
 to the conditioning network (U-Net style), straight into the flow's condition
@@ -60,6 +62,9 @@ class RFNConfig(LatentConfig):
 class RFN(RecurrentLatentModel):
     """Recurrent Flow Network: SRNN latent dynamics with a conditional Glow emission.
 
+    See book/rfn.md, equations (eq-rfn-transition), (eq-rfn-prior), (eq-rfn-emission),
+    (eq-rfn-posterior) and (eq-rfn-elbo), figure (fig-rfn-data-path).
+
     Example:
         >>> cfg = RFNConfig(image_size=(16, 16), levels=2, h_channels=8, a_channels=8, head_hidden=8,
         ...                 flow_steps=1, flow_hidden=8, base_hidden=8)
@@ -102,7 +107,10 @@ class RFN(RecurrentLatentModel):
         )
 
     def condition(self, h: torch.Tensor, z: torch.Tensor, skips: list[torch.Tensor]) -> list[torch.Tensor]:
-        """One condition map per flow level (finest first) from ``h_t``, ``z_t`` and the skips of ``x_{t-1}``."""
+        """One condition map per flow level (finest first) from ``h_t``, ``z_t`` and the skips of ``x_{t-1}``.
+
+        The maps ``c_t`` of book/rfn.md, equation (eq-rfn-emission).
+        """
         skip = self.config.skip
         maps = self.conditioner(torch.cat([h, z], dim=1), skips if skip in ("cond", "both") else None)
         if skip in ("flow", "both"):
@@ -110,6 +118,11 @@ class RFN(RecurrentLatentModel):
         return maps
 
     def emission_log_prob(self, target, h, z, skips) -> torch.Tensor:
+        """``log p(x_t | h_t, z_t)`` bound in nats, ``[N]``: the flow's density of the dequantised frame.
+
+        Plus the dequantisation constant ``-D log 2**n_bits``. See book/rfn.md, equation
+        (eq-rfn-emission); book/normalising_flows.md, equation (eq-dequant).
+        """
         cfg = self.config
         xf = pixels.preprocess(target, cfg.n_bits, dtype=h.dtype)
         log_density = self.flow.log_prob(xf, self.condition(h, z, skips))

@@ -87,6 +87,10 @@ class LatentSampling:
     ) -> torch.Tensor:
         """Sample futures after a warm-up on the context frames.
 
+        The generative model run forward: see book/rfn.md, equations (eq-rfn-transition),
+        (eq-rfn-prior) and (eq-rfn-emission), and its section "Generating video";
+        book/vrnn_srnn.md, equations (eq-vrnn) and (eq-srnn) for the baselines.
+
         The context frames are read by the posterior (teacher forcing, as in training);
         then each new frame draws ``z_t`` from the prior, then ``x_t`` from the emission,
         and feeds ``x_t`` back. Samples are independent. With both temperatures 0 the

@@ -65,6 +65,9 @@ class VRNNConfig(SRNNConfig):
 class SRNN(RecurrentLatentModel):
     """SRNN with a convolutional decoder.
 
+    See book/vrnn_srnn.md, equations (eq-srnn), (eq-smoothing) and (eq-srnn-elbo), figure
+    (fig-sequence-graphs).
+
     Example:
         >>> cfg = SRNNConfig(image_size=(16, 16), levels=2, h_channels=8, a_channels=8, head_hidden=8, n_mix=2)
         >>> x = torch.randint(0, 256, (2, 3, 1, 16, 16), dtype=torch.uint8)
@@ -111,7 +114,10 @@ class SRNN(RecurrentLatentModel):
 
 @register("vrnn", VRNNConfig)
 class VRNN(SRNN):
-    """VRNN: the SRNN skeleton with the ``z_{t-1} -> h_t`` edge and without smoothing."""
+    """VRNN: the SRNN skeleton with the ``z_{t-1} -> h_t`` edge and without smoothing.
+
+    See book/vrnn_srnn.md, equations (eq-vrnn) and (eq-vrnn-elbo), figure (fig-sequence-graphs).
+    """
 
     config: VRNNConfig
 
