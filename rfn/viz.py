@@ -315,11 +315,45 @@ def figure_problems(fig) -> list[str]:
     panels = [ax for ax in fig.axes if ax.get_visible() and ax.get_label() != "<colorbar>" and ax.has_data()]
     if not suptitle and not all(ax.get_title() for ax in panels):
         problems.append("no figure title (fig.suptitle) and a panel without a title")
+    labelled_rows, labelled_cols = _labelled_grid_lines(panels)
     for i, ax in enumerate(panels):
         name = f"panel {i} ({ax.get_title() or 'untitled'})"
         if ax.images:
-            if not (ax.get_title() or ax.get_ylabel() or any(t.get_text() for t in ax.get_yticklabels())):
+            row, col = _grid_cell(ax)
+            in_labelled_grid = (row is not None and row in labelled_rows) or (col is not None and col in labelled_cols)
+            if not (_names_itself(ax) or in_labelled_grid):
                 problems.append(f"{name}: an image without a title or row labels")
         elif not (ax.get_xlabel() and ax.get_ylabel()):
             problems.append(f"{name}: missing x or y label")
     return problems
+
+
+def _names_itself(ax) -> bool:
+    """An image panel with its own title, y label or y tick labels."""
+    return bool(ax.get_title() or ax.get_ylabel() or any(t.get_text() for t in ax.get_yticklabels()))
+
+
+def _grid_cell(ax) -> tuple[int | None, int | None]:
+    """``(row, column)`` of a subplot in its grid, ``(None, None)`` for a free-standing axes."""
+    spec = ax.get_subplotspec() if hasattr(ax, "get_subplotspec") else None
+    if spec is None:
+        return None, None
+    return spec.rowspan.start, spec.colspan.start
+
+
+def _labelled_grid_lines(panels) -> tuple[set[int], set[int]]:
+    """Rows of a grid whose image panels carry a row label, and columns that carry a title.
+
+    In an image grid the row labels stand in the first column and the column titles in the
+    first row; every other panel of that row or column is labelled by them.
+    """
+    rows, cols = set(), set()
+    for ax in panels:
+        if not ax.images:
+            continue
+        row, col = _grid_cell(ax)
+        if row is not None and (ax.get_ylabel() or any(t.get_text() for t in ax.get_yticklabels())):
+            rows.add(row)
+        if col is not None and ax.get_title():
+            cols.add(col)
+    return rows, cols

@@ -116,3 +116,36 @@ def test_savefig_names_the_missing_axis_label_and_accepts_labelled_images(tmp_pa
         check_figure(_figure(title=True, labels=False, image=True))
     assert rec.savefig(_figure(title=True, labels=True, image=True), "fig_grid.png").is_file()
     plt.close("all")
+
+
+def test_an_image_grid_is_labelled_by_its_row_labels_or_column_titles():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from rfn.book.figures import FigureError, check_figure
+
+    def grid(row_labels: bool, col_titles: bool):
+        fig, axes = plt.subplots(2, 3)
+        fig.suptitle("a grid of samples")
+        for r in range(2):
+            for c in range(3):
+                axes[r, c].imshow(np.zeros((4, 4)))
+                axes[r, c].set_xticks([])
+                axes[r, c].set_yticks([])
+                if row_labels and c == 0:
+                    axes[r, c].set_ylabel(f"row {r}")
+                if col_titles and r == 0:
+                    axes[r, c].set_title(f"t+{c + 1}")
+        return fig
+
+    for rows, cols in ((True, False), (False, True), (True, True)):
+        fig = grid(rows, cols)
+        check_figure(fig, "grid.png")
+        plt.close(fig)
+    fig = grid(False, False)
+    with pytest.raises(FigureError, match="an image without a title or row labels"):
+        check_figure(fig, "grid.png")
+    plt.close(fig)

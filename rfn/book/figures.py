@@ -84,6 +84,8 @@ def check_figure(fig, name: str = "figure") -> None:
         ticks = [t.get_text() for t in (*ax.get_xticklabels(), *ax.get_yticklabels()) if ax.axison]
         if (
             ax.images
+            and ax.axison
+            and ticks
             and not named
             and not any(_is_label(t) for t in ticks)
             and not any(f"panel {i} " in p for p in problems)
