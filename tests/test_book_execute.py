@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-
 import textwrap
 from pathlib import Path
 
@@ -51,14 +50,20 @@ def test_a_failing_notebook_stops_the_run_naming_notebook_and_cell(tmp_path):
     failing = GOOD + '\n# %%\nhalf = 1\nraise RuntimeError("boom in the third cell")\n'
     write_source(tmp_path / "notebooks", "01_fail.py", failing)
     write_source(tmp_path / "notebooks", "02_never.py", GOOD)
+    good = tmp_path / "out" / "01_fail.ipynb"  # the executed copy of an earlier, successful run
+    good.parent.mkdir()
+    good.write_text("the good copy")
     with pytest.raises(book.BookError) as err:
         book.run("smoke", root=tmp_path, executed_dir=tmp_path / "out", figures_dir=tmp_path / "fig", timeout=120)
     message = str(err.value)
     assert "notebooks/01_fail.py" in message
     assert "RuntimeError: boom in the third cell" in message
     assert 'raise RuntimeError("boom in the third cell")' in message  # the failing cell's source
-    assert (tmp_path / "out" / "01_fail.ipynb").is_file()  # kept for its traceback
+    assert good.read_text() == "the good copy"  # a failed run never replaces the executed copy
+    assert (tmp_path / "_build" / "failed" / "01_fail.ipynb").is_file()  # kept for its traceback
+    assert "_build/failed/01_fail.ipynb" in message
     assert not (tmp_path / "out" / "02_never.ipynb").exists()  # the run stopped
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["01_fail.ipynb"]  # no temporary file
 
 
 def test_a_run_passes_the_profile_and_records_the_notebook(tmp_path):

@@ -4,7 +4,10 @@
 warnings are errors, the exit code is non-zero on any failure. It refuses to start,
 with a clear message, when the vendored MathJax is missing or when
 ``book/_executed/`` does not hold exactly one executed copy per notebook source
-(``_toc.yml`` takes the notebook pages from that folder by a glob).
+(``_toc.yml`` takes the notebook pages from that folder by a glob). It also refuses
+an executed notebook that cannot be read (naming the file), one that recorded an
+error in any cell, and one that got papermill parameters its parameters cell does
+not declare (a typo such as ``-p profle smoke`` runs the default profile).
 :func:`stage_book` copies the book elsewhere so that the tests can build it from
 freshly executed notebooks without touching the working tree.
 """
@@ -20,9 +23,9 @@ from typing import Any
 from rfn.book.execute import hide_injected_parameters
 from rfn.book.layout import EXECUTED_DIR, NOTEBOOKS_DIR, BookError
 from rfn.book.mathjax import MATHJAX_ENTRY, VENDOR_DIR
-from rfn.book.sources import discover
+from rfn.book.sources import discover, unknown_parameters
 
-__all__ = ["build", "load_yaml", "stage_book", "toc_files"]
+__all__ = ["build", "check_executed_notebook", "load_yaml", "stage_book", "toc_files"]
 
 
 def load_yaml(path: Path) -> Any:
@@ -115,6 +118,45 @@ def _check_executed(root: Path, toc_path: Path) -> set[str]:
     return present
 
 
+def check_executed_notebook(nb_path: Path):
+    """Read an executed notebook and refuse it if it is corrupt, recorded an error, or got unknown parameters.
+
+    Returns:
+        The notebook (``nbformat`` node).
+
+    Raises:
+        BookError: naming the file (and the cell or the parameters).
+    """
+    import nbformat
+
+    redo = f"re-run it: python -m rfn.book run --only {nb_path.stem.split('_')[0]} --profile PROFILE"
+    try:
+        nb = nbformat.read(nb_path, as_version=4)
+    except Exception as err:  # nbformat raises NotJSONError, ValidationError, UnicodeDecodeError, ...
+        raise BookError(
+            f"{nb_path} is not a readable notebook ({type(err).__name__}: {str(err)[:160]}); {redo}"
+        ) from None
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []) if cell.get("cell_type") == "code" else []:
+            if out.get("output_type") == "error":
+                raise BookError(
+                    f"{nb_path} recorded an error in cell {i}: {out.get('ename')}: {str(out.get('evalue'))[:160]}; "
+                    f"the book does not publish a failed page; {redo}"
+                )
+    if (nb.metadata.get("papermill") or {}).get("exception"):
+        raise BookError(f"{nb_path} is marked by papermill as failed; {redo}")
+    try:
+        unknown = unknown_parameters(nb)
+    except BookError as err:
+        raise BookError(f"{nb_path}: {err}") from None
+    if unknown:
+        raise BookError(
+            f"{nb_path} was run with parameter(s) {', '.join(unknown)} that its parameters cell does not declare "
+            f"(a typo runs the defaults); {redo}"
+        )
+    return nb
+
+
 def build(root: Path = Path("."), *, output: Path | None = None, quiet: bool = False) -> Path:
     """``jupyter-book build ROOT --all -W -n --keep-going`` (every page rebuilt); returns the HTML folder.
 
@@ -140,7 +182,7 @@ def build(root: Path = Path("."), *, output: Path | None = None, quiet: bool = F
         )
     for stem in sorted(_check_executed(root, toc_path)):
         nb_path = root / EXECUTED_DIR / f"{stem}.ipynb"
-        nb = nbformat.read(nb_path, as_version=4)
+        nb = check_executed_notebook(nb_path)
         if hide_injected_parameters(nb):
             nbformat.write(nb, nb_path)
     jb = Path(sys.executable).parent / "jupyter-book"

@@ -1,15 +1,25 @@
 """Executing the notebooks with papermill, in dependency order, into ``book/_executed/``.
 
 Each source is converted to a notebook (:func:`rfn.book.sources.to_notebook`), run with
-papermill (``-p profile ... -p seed ...``; parameters a notebook does not declare are
-dropped), written to ``book/_executed/``, its injected-parameters cell hidden, and its
-wall time recorded in ``figures/<profile>/manifest.json``. A failing notebook stops the
-run with a message naming the notebook, the cell and the error.
+papermill (``-p profile ... -p seed ...``; the shared ones a notebook does not declare
+are dropped, an extra parameter no notebook declares is an error), its injected-parameters
+cell hidden, and its wall time recorded in ``<figures_dir>/<profile>/manifest.json``.
+
+The run happens in a temporary folder: only a notebook that ran to the end replaces its
+executed copy in ``book/_executed/`` (atomically), so a failure never replaces a good
+page. A failing notebook stops the run with a message naming the notebook, the cell and
+the error; its partly executed copy is kept in ``_build/failed/``.
+
+Figures go where the caller says (``figures_dir``); without one they go to
+``_build/figures`` and the committed ``figures/`` stay as they are unless
+``commit_figures=True`` asks to overwrite them.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,7 +27,7 @@ from typing import Any
 
 from rfn.book.figures import now, update_manifest
 from rfn.book.layout import EXECUTED_DIR, KERNELSPEC, NOTEBOOKS_DIR, BookError, check_profile
-from rfn.book.sources import discover, parameters_of, to_notebook
+from rfn.book.sources import discover, parameters_of, to_notebook, unknown_parameters
 from rfn.runtime import git_commit
 
 __all__ = ["hide_injected_parameters", "run", "run_notebook"]
@@ -36,6 +46,14 @@ def hide_injected_parameters(nb) -> int:
             tags.append("remove-cell")
             tagged += 1
     return tagged
+
+
+#: where partly executed copies of failed notebooks are kept (relative to the working directory)
+FAILED_DIR = Path("_build") / "failed"
+#: where figures go when the caller names no folder and does not ask to overwrite the committed ones
+SCRATCH_FIGURES = Path("_build") / "figures"
+#: parameters every run passes; a notebook that does not declare one simply does not get it
+SHARED_PARAMETERS = ("profile", "seed", "device", "figures_dir")
 
 
 def _failure_message(source: Path, nb_path: Path, err) -> str:
@@ -64,10 +82,12 @@ def run_notebook(
     """Execute one jupytext source with papermill; returns its wall time in seconds.
 
     Parameters the notebook does not declare are dropped (papermill would only warn), so
-    callers may pass ``figures_dir`` and other paths to every notebook.
+    callers may pass ``figures_dir`` and other paths to every notebook. The notebook runs
+    into a temporary file; ``output`` is replaced only when it ran to the end.
 
     Raises:
-        BookError: the notebook failed; the message names it, the cell and the error.
+        BookError: the notebook failed (the message names it, the cell and the error; the
+            partly executed copy goes to ``cwd/_build/failed/``, ``output`` is untouched).
     """
     import nbformat
     import papermill
@@ -78,10 +98,12 @@ def run_notebook(
     params = {k: v for k, v in parameters.items() if k in declared and v is not None}
     output.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
+    tmpdir = Path(tempfile.mkdtemp(prefix="rfn-book-"))
+    work = tmpdir / output.name
     try:
         papermill.execute_notebook(
             nb,
-            str(output),
+            str(work),
             parameters=params,
             kernel_name=KERNELSPEC["name"],
             language="python",
@@ -90,13 +112,24 @@ def run_notebook(
             log_output=log_output,
             execution_timeout=timeout,
         )
+        executed = nbformat.read(work, as_version=4)
+        hide_injected_parameters(executed)
+        unknown = unknown_parameters(executed)
+        if unknown:
+            raise BookError(f"notebook {source} got parameters its parameters cell does not declare: {unknown}")
+        staged = output.with_name(f".{output.name}.tmp-{os.getpid()}")
+        nbformat.write(executed, staged)
+        os.replace(staged, output)  # the good copy is replaced only by a complete run
     except PapermillExecutionError as err:
-        raise BookError(_failure_message(source, output, err)) from None
+        failed = Path(cwd) / FAILED_DIR / output.name
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        if work.exists():
+            shutil.copy2(work, failed)
+        raise BookError(
+            _failure_message(source, failed, err) + f"\n  the executed copy {output} was left as it was"
+        ) from None
     finally:
-        if output.exists():
-            executed = nbformat.read(output, as_version=4)
-            if hide_injected_parameters(executed):
-                nbformat.write(executed, output)
+        shutil.rmtree(tmpdir, ignore_errors=True)
     return time.perf_counter() - start
 
 
@@ -112,6 +145,7 @@ def run(
     extra_parameters: dict[str, Any] | None = None,
     timeout: float | None = None,
     log_output: bool = False,
+    commit_figures: bool = False,
 ) -> dict[str, float]:
     """Execute the notebooks in :data:`~rfn.book.layout.ORDER` with papermill.
 
@@ -123,11 +157,13 @@ def run(
         only: notebook numbers or stems to run (default: all).
         root: repository root; notebooks run with it as working directory.
         executed_dir: where executed notebooks go (default ``root/book/_executed``).
-        figures_dir: passed as ``figures_dir`` (default: the notebook's own, ``figures``),
-            and where the manifest is written.
-        extra_parameters: more papermill parameters, passed only to notebooks that declare them.
+        figures_dir: passed as ``figures_dir``, and where the manifest is written (default:
+            ``root/_build/figures``, or the committed ``root/figures`` with ``commit_figures``).
+        extra_parameters: more papermill parameters, passed only to notebooks that declare them;
+            a name that none of the selected notebooks declares is an error.
         timeout: per-cell time limit in seconds (``None``: no limit).
         log_output: stream the notebooks' output to the log.
+        commit_figures: without ``figures_dir``, write over the committed ``figures/``.
 
     Returns:
         Wall seconds per notebook stem.
@@ -144,7 +180,16 @@ def run(
     sources = discover(root / NOTEBOOKS_DIR, only)
     if not sources:
         raise BookError(f"no notebooks/NN_*.py found under {root}")
+    declared = set().union(*(parameters_of(to_notebook(src)) for src in sources))
+    unknown = sorted(set(extra_parameters or {}) - declared - set(SHARED_PARAMETERS))
+    if unknown:
+        raise BookError(
+            f"unknown notebook parameter(s) {', '.join(unknown)}: no selected notebook declares them; "
+            f"declared: {', '.join(sorted(declared))}"
+        )
     params: dict[str, Any] = {"profile": profile, "seed": seed, "device": device, **(extra_parameters or {})}
+    if figures_dir is None and not commit_figures:
+        figures_dir = root / SCRATCH_FIGURES
     if figures_dir is not None:
         params["figures_dir"] = str(Path(figures_dir).resolve())
     manifest_root = Path(params.get("figures_dir") or root / "figures")

@@ -20,7 +20,15 @@ from typing import Any
 
 from rfn.book.layout import KERNELSPEC, NOTEBOOKS_DIR, ORDER, PROFILES, REQUIRED_PARAMETERS, BookError
 
-__all__ = ["check_sources", "discover", "order_key", "parameters_of", "to_notebook"]
+__all__ = [
+    "check_sources",
+    "discover",
+    "injected_parameters",
+    "order_key",
+    "parameters_of",
+    "to_notebook",
+    "unknown_parameters",
+]
 
 
 def order_key(path: Path) -> int:
@@ -93,10 +101,29 @@ def parameters_of(nb) -> dict[str, Any]:
     cells = _parameter_cells(nb)
     if len(cells) != 1:
         raise BookError(f"expected exactly one cell tagged 'parameters', found {len(cells)}")
+    return _literal_assignments(cells[0].source, "parameters")
+
+
+def injected_parameters(nb) -> dict[str, Any]:
+    """Names and values in papermill's ``injected-parameters`` cells of an executed notebook (empty if none)."""
+    values: dict[str, Any] = {}
+    for cell in nb.cells:
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            values.update(_literal_assignments(cell.source, "injected-parameters"))
+    return values
+
+
+def unknown_parameters(nb) -> list[str]:
+    """Injected parameter names the notebook's ``parameters`` cell does not declare (papermill only warns)."""
+    declared = parameters_of(nb)
+    return sorted(k for k in injected_parameters(nb) if k not in declared)
+
+
+def _literal_assignments(source: str, what: str) -> dict[str, Any]:
     try:
-        tree = ast.parse(cells[0].source)
+        tree = ast.parse(source)
     except SyntaxError as err:
-        raise BookError(f"the parameters cell is not valid Python: {err}") from err
+        raise BookError(f"the {what} cell is not valid Python: {err}") from err
     values: dict[str, Any] = {}
     for node in tree.body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
@@ -105,7 +132,7 @@ def parameters_of(nb) -> dict[str, Any]:
             target, value = node.target.id, node.value
         else:
             raise BookError(
-                f"the parameters cell may only assign literals to names, found {ast.dump(node)[:80]!r}; "
+                f"the {what} cell may only assign literals to names, found {ast.dump(node)[:80]!r}; "
                 "derive other settings in the next cell"
             )
         try:
