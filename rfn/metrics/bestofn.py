@@ -38,6 +38,9 @@ HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "lpips": False, "mse": False}
 def select_best(scores: torch.Tensor, higher_is_better: bool) -> tuple[torch.Tensor, torch.Tensor]:
     """Pick per sequence the sample with the best mean over time.
 
+    See book/evaluation.md, section "Best-of-N: comparing a stochastic model with one recorded
+    future", and figure (fig-evaluation-protocol).
+
     Args:
         scores: ``[B, N, T]`` per-frame scores of N samples for B sequences.
         higher_is_better: True for PSNR/SSIM (take the max), False for LPIPS/MSE (the min).
@@ -178,6 +181,9 @@ def best_of_n(
     **kwargs,
 ) -> dict[str, BestOfN]:
     """Best-of-N evaluation of N sampled futures per test sequence.
+
+    See book/evaluation.md, section "Best-of-N: comparing a stochastic model with one recorded
+    future".
 
     Args:
         ground_truth: true future frames ``[B, T, C, H, W]`` (the frames after the context).

@@ -163,6 +163,9 @@ def frechet_distance(
 ) -> float:
     """Fréchet distance between ``N(mu1, sigma1)`` and ``N(mu2, sigma2)`` in float64.
 
+    That is the *squared* 2-Wasserstein distance between the two Gaussians. See
+    book/evaluation.md, equation (eq-fvd).
+
     ``||mu1 - mu2||^2 + Tr(sigma1 + sigma2 - 2 (sigma1 sigma2)^(1/2))`` with the
     matrix square root from :func:`scipy.linalg.sqrtm`. The product of two
     covariance matrices has real non-negative eigenvalues, so any imaginary
@@ -230,6 +233,9 @@ def fvd(
     model: I3D | None = None,
 ) -> float:
     """Fréchet Video Distance between two sets of videos (lower is better).
+
+    I3D features of both sets, a Gaussian fitted to each, and :func:`frechet_distance`.
+    See book/evaluation.md, equation (eq-fvd).
 
     Args:
         real_videos, fake_videos: ``[N, T, C, H, W]`` and ``[M, T, C, H, W]``

@@ -115,6 +115,8 @@ def psnr(
 ) -> torch.Tensor:
     """Peak signal-to-noise ratio per frame, ``10 log10(255^2 / MSE)`` in dB.
 
+    See book/evaluation.md, equation (eq-psnr).
+
     Identical frames have zero MSE and give ``+inf``, the mathematical limit;
     averaging a curve that contains it gives ``inf`` too, so filter or clip
     deliberately if a data set holds exact copies (static frames).
@@ -146,6 +148,8 @@ def ssim(
     value_range: tuple[float, float] | None = None,
 ) -> torch.Tensor:
     """Structural similarity per frame (Wang et al., 2004), mean over channels.
+
+    See book/evaluation.md, equation (eq-ssim).
 
     7x7 uniform window, sample (``N - 1``) covariances, ``K1 = 0.01``,
     ``K2 = 0.03``, data range 255, the 3-pixel border excluded from the mean:

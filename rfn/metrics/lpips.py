@@ -66,6 +66,8 @@ def _conv_from_hwio(kernel: np.ndarray, bias: np.ndarray | None, stride: int, pa
 class LPIPS(nn.Module):
     """The LPIPS v0.1 network: backbone, per-layer lin weights, and the distance.
 
+    See book/evaluation.md, section "LPIPS".
+
     Build it with :meth:`from_assets` (or :func:`get_lpips` for a cached
     instance). The module holds no state beyond its frozen weights, so it can
     be moved to any device and used in any dtype.

@@ -44,6 +44,9 @@ _DATASET_NAMES = {"smmnist": "SM-MNIST", "bair": "BAIR", "kth": "KTH"}
 class Protocol:
     """One evaluation protocol.
 
+    See book/evaluation.md, section "Why the protocol matters", and figure
+    (fig-evaluation-protocol).
+
     Attributes:
         name: registry key, e.g. ``"bair-thesis-13"``.
         dataset: data set key (``"smmnist"``, ``"bair"``, ``"kth"``, ...).
@@ -304,6 +307,8 @@ def protocol_names() -> list[str]:
 
 def get_protocol(name: str) -> Protocol:
     """The protocol called ``name``.
+
+    See book/evaluation.md, figure (fig-evaluation-protocol).
 
     Raises:
         ValueError: unknown name; the message lists the valid ones.
