@@ -1,14 +1,29 @@
 """Recurrent Flow Networks for video generation.
 
-A stochastic recurrent network (SRNN) whose emission is an exact conditional
-multi-scale Glow, with SRNN/VRNN baselines, the video data sets and metrics
-the thesis uses, and a training engine.
+A stochastic recurrent network (SRNN) whose emission is a conditional
+multi-scale Glow (an exact density of the dequantised frame), with SRNN/VRNN
+baselines, the video data sets and metrics the thesis uses, a training engine,
+an evaluation and the book's tooling.
 
-Layers, each importing only from those below it (``tests/test_layers.py``
-checks): ``pixels``, ``runtime``, ``assets``, ``checkpoint``, ``distributed``;
-then ``flows``, ``nets``, ``data``, ``viz``; then ``models``, ``metrics``; then
-``config``, ``presets``, ``config_files``; then ``training``, ``evaluation``; then ``runs``
-(train-or-load for the book) and ``book``; on top the command line ``cli``.
+Layers, lowest first; each module imports only from its own floor and those below
+it (``tests/test_layers.py`` checks; only the command lines import ``cli``):
+
+1. ``pixels`` (pixel conversions), ``runtime`` (device, seeds, commit id, JSON),
+   ``assets`` (offline weights and data), ``checkpoint``, ``distributed``;
+2. ``flows`` (Glow), ``nets`` (building-block networks), ``data`` (data sets),
+   ``viz`` (frame strips, grids, plot style);
+3. ``models`` (RFN, SRNN, VRNN, baselines, IW bound), ``metrics`` (bpd, PSNR,
+   SSIM, LPIPS, FVD, best-of-N, protocols);
+4. ``config`` (presets and overrides), ``presets`` (the named runs),
+   ``config_files`` (run configs as files);
+5. ``training`` (the engine), ``evaluation`` (``rfn evaluate``);
+6. ``runs`` (train-or-load for the book), ``book`` (build tooling), ``diagrams``
+   (the book's figures drawn from the code), ``pages`` (the notebooks' helpers);
+7. ``cli``, the command line ``rfn``.
+
+The theory pages (``book/*.md``) name the function behind each equation, and those
+functions' docstrings name the page and equation back (``tests/test_docs.py`` checks
+both); book/rfn.md, section "Where the code lives", walks through the layout.
 
 Example:
     >>> import rfn
