@@ -22,7 +22,7 @@ __all__ = ["ActNorm"]
 class ActNorm(nn.Module):
     """Per-channel affine flow layer with data-dependent initialisation.
 
-    See book/normalising_flows.md, section "Mixing: ActNorm and the invertible 1x1 convolution".
+    See book/normalising_flows.md, section "Mixing: ActNorm and the invertible 1×1 convolution".
 
     Args:
         channels: number of channels ``C`` of inputs shaped ``[B, C, H, W]``.
