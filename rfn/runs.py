@@ -162,7 +162,9 @@ def train_preset(
         timing = trainer.out_dir / "train_time.json"
         took = json.loads(timing.read_text()) if timing.is_file() else {"wall_s": 0.0, "cpu_s": 0.0}
         took = {"wall_s": took["wall_s"] + time.perf_counter() - t0, "cpu_s": took["cpu_s"] + time.process_time() - c0}
-        timing.write_text(json.dumps(took))
+        staged = timing.with_name(f".{timing.name}.tmp-{os.getpid()}")  # a killed process leaves no torn file
+        staged.write_text(json.dumps(took))
+        os.replace(staged, timing)
     return trainer, rows
 
 
