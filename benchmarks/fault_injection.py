@@ -1,0 +1,177 @@
+"""Fault injection: interrupt one smoke training run many times at random moments; it must end exactly as an
+uninterrupted run.
+
+    python benchmarks/fault_injection.py [--interruptions 20] [--seed 0] [--work DIR]
+
+Trains the ``smoke`` preset (longer: ``--steps``, checkpoints every 4 steps, rows every 3 steps, so a
+checkpoint often falls inside a row) once straight through, then again as a series of
+``rfn train --resume`` processes, each sent SIGKILL, SIGTERM or SIGINT (chosen at random) after a random
+delay, until at least ``--interruptions`` signals landed in a running process and the run finished.
+Checks, printed at the end:
+
+* the final ``last.pt`` equals the straight run's bitwise (model, optimiser, scheduler, step, random states);
+* ``metrics.csv`` has the same rows, each step once, with the same numbers (``seq_per_s`` aside);
+* every SIGINT/SIGTERM ended with exit status 130/143 and a checkpoint; no temporary file is left;
+* no run printed a traceback.
+
+Exit status 0 when every check passes. CPU-light: one or two CPU threads, a few minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from rfn.checkpoint import load_checkpoint  # noqa: E402
+
+COMPARED = ("model", "optimizer", "scheduler", "step", "rng", "nonfinite")
+
+
+def command(out: Path, steps: int) -> list[str]:
+    return [
+        sys.executable, "-m", "rfn.cli", "train", "--preset", "smoke", "--out", str(out), "--resume",
+        "--set", f"train.steps={steps}", "train.ckpt_every=4", "train.log_every=3", "train.val_every=30",
+    ]  # fmt: skip
+
+
+def rows(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return [{k: v for k, v in r.items() if k != "seq_per_s"} for r in csv.DictReader(f)]
+
+
+def equal(a, b) -> bool:
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and a.shape == b.shape and torch.equal(a, b)
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(equal(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(equal(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--interruptions", type=int, default=20)
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--work", default=None, help="folder for the two runs (default: a temporary one)")
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    work = Path(args.work or tempfile.mkdtemp(prefix="rfn-faults-"))
+    shutil.rmtree(work / "straight", ignore_errors=True)
+    shutil.rmtree(work / "interrupted", ignore_errors=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import rfn.cli"], env=env, check=True)
+    t_import = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(
+        command(work / "straight", args.steps), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    while proc.poll() is None and not (work / "straight" / "metrics.csv").exists():
+        time.sleep(0.02)
+    t_first = time.perf_counter() - t0
+    _, err = proc.communicate()
+    took = time.perf_counter() - t0
+    if proc.returncode != 0:
+        print(err)
+        return 1
+    # signals land after the interpreter started: a third while the run sets up, the rest in the training loop
+    # (checkpoint writes included), each such process advancing the run by about 1/interruptions of its length
+    setup = (t_import + 0.3, t_first)
+    train = (max(t_first - 0.5, setup[0]), t_first + 1.5 * (took - t_first) / args.interruptions)
+    print(
+        f"straight run: {args.steps} steps in {took:.1f} s (first row after {t_first:.1f} s; importing rfn "
+        f"{t_import:.1f} s); signals after {setup[0]:.1f}..{setup[1]:.1f} s or {train[0]:.1f}..{train[1]:.1f} s"
+    )
+
+    out = work / "interrupted"
+    landed: Counter = Counter()
+    statuses: Counter = Counter()
+    problems: list[str] = []
+    attempt = 0
+    while True:
+        attempt += 1
+        before = load_checkpoint(out / "last.pt")["step"] if (out / "last.pt").exists() else 0
+        proc = subprocess.Popen(
+            command(out, args.steps), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        finish = sum(landed.values()) >= args.interruptions
+        sig = None
+        if not finish:
+            delay = rng.uniform(*(setup if rng.random() < 1 / 3 else train))
+            sig = rng.choice([signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
+            try:
+                proc.wait(timeout=delay)
+            except subprocess.TimeoutExpired:
+                proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=600)
+        code = proc.returncode
+        after = load_checkpoint(out / "last.pt")["step"] if (out / "last.pt").exists() else 0
+        # a signal that came after the last step met a process that had finished its work: not an interruption
+        done = after >= args.steps
+        name = "none" if sig is None or code == 0 or done else signal.Signals(sig).name
+        if name != "none" and before < args.steps:
+            landed[name] += 1
+        statuses[(name, code)] += 1
+        print(f"  run {attempt:2d}: {name:7s} exit {code:4d}  checkpoint step {before:3d} -> {after:3d}")
+        if "Traceback" in stderr and not done:
+            problems.append(f"run {attempt} printed a traceback:\n{stderr}")
+        # 130/143: stopped by rfn; -15: SIGTERM before training started (the default action, nothing written yet)
+        expected = {"SIGINT": (130,), "SIGTERM": (143, -15), "SIGKILL": (-9,), "none": (0,)}[name]
+        if code not in expected and not done:
+            problems.append(f"run {attempt}: {name} ended with exit {code}, expected {expected}: {stderr.strip()}")
+        if finish:  # the last process ran undisturbed and had to finish the run
+            if code != 0 or after != args.steps:
+                problems.append(f"the last, undisturbed process ended with exit {code} at step {after}")
+            break
+        if after >= args.steps:
+            problems.append(f"the run finished after only {sum(landed.values())} interruptions; raise --steps")
+            break
+        if attempt > 20 * args.interruptions:
+            problems.append("the interrupted run never finished")
+            break
+
+    a, b = load_checkpoint(work / "straight" / "last.pt"), load_checkpoint(out / "last.pt")
+    diff = [k for k in COMPARED if not equal(a.get(k), b.get(k))]
+    ra, rb = rows(work / "straight" / "metrics.csv"), rows(out / "metrics.csv")
+    steps_b = [r["step"] for r in rb]
+    dup = sorted({s for s in steps_b if steps_b.count(s) > 1})
+    leftovers = [p.name for p in out.iterdir() if ".tmp" in p.name]
+    print(
+        f"\n{sum(landed.values())} interruptions landed ({', '.join(f'{k} {v}' for k, v in sorted(landed.items()))}) "
+        f"in {attempt} processes; exit statuses: "
+        + ", ".join(f"{k[0]}->{k[1]} x{v}" for k, v in sorted(statuses.items(), key=str))
+    )
+    print(f"final checkpoint bitwise equal to the straight run: {not diff}" + (f" (differs: {diff})" if diff else ""))
+    print(
+        f"metrics.csv: {len(rb)} rows vs {len(ra)} straight; identical (seq_per_s aside): {ra == rb}; "
+        f"duplicated steps: {dup or 'none'}"
+    )
+    print(f"temporary files left: {leftovers or 'none'}")
+    if diff or ra != rb or dup or leftovers:
+        problems.append("the interrupted run differs from the straight one")
+    for p in problems:
+        print("PROBLEM:", p)
+    print("PASS" if not problems else "FAIL")
+    return 0 if not problems else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
