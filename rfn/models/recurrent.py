@@ -363,8 +363,8 @@ class RecurrentLatentModel(LatentSampling, nn.Module):
 
         ``bpp`` is the negative ELBO (``beta = 1``, no free bits) in bits per dimension of the
         modelled frames (the thesis's "bpp"); ``nll_bpp`` and ``kl_bpp`` split it. With latent
-        overshooting (``overshooting = O > 1``) the KL term is the mean of the one-step KL and the
-        overshooting terms ``d = 2..O`` (logged as ``kl_overshoot_bpp``).
+        overshooting (``overshooting = O > 1``) the KL term is the one-step KL plus the weighted
+        terms ``d = 2..O`` (logged as ``kl_overshoot_bpp``), divided by ``O``.
 
         See book/vrnn_srnn.md, equations (eq-vrnn-elbo), (eq-srnn-elbo) and (eq-overshooting);
         book/rfn.md, equation (eq-rfn-elbo).
