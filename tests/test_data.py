@@ -710,8 +710,8 @@ def test_registry():
     assert dataset_info("bair")["frames"] == 30 and dataset_info("smmnist")["size"] == 64
     ds = make_dataset("smmnist", split="test", seq_len=7, num_digits=1, length=3)
     assert isinstance(ds, StochasticMovingMNIST) and ds[0].shape == (7, 1, 64, 64) and len(ds) == 3
-    with pytest.raises(ValueError, match=r"unknown data set 'mnist'; valid names: smmnist, smmnist-sync, bair, kth"):
-        make_dataset("mnist")
+    with pytest.raises(ValueError, match=r"unknown data set 'mnst'; valid names: smmnist, smmnist-sync, bair, kth"):
+        make_dataset("mnst")
     with pytest.raises(ValueError, match="unknown data set 'ucf'"):
         dataset_info("ucf")
 

@@ -28,7 +28,7 @@ def _results() -> dict:
             "kl": 0.5,
             "per_frame": {"frame": [2, 3], "nelbo": [3.5, 2.5], "nll": [3.0, 2.0], "kl": [0.5, 0.5]},
             "iw": {"k": 5, "bound": 2.9, "sem": 0.1, "elbo_mc": 3.0},
-        },  # fmt: skip
+        },
         "best_of_n": {"frames": [6, 7], "sequences": 2, "samples": 3, "psnr": curve},
         "fvd": {"mean": 100.0, "std": None, "repeats": [100.0], "real_videos": 2, "fake_videos": 2, "clip_frames": 9},
         "skipped": {"lpips": "frames too small"},

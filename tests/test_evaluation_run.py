@@ -48,8 +48,8 @@ def test_options_are_checked():
 
 
 def test_errors_of_the_api(tmp_path):
-    model = SRNN(SRNNConfig(image_size=(8, 8), levels=2, h_channels=4, a_channels=4, head_hidden=4, extractor_channels=4,
-                            z_channels=2, n_mix=2))  # fmt: skip
+    small = {"levels": 2, "h_channels": 4, "a_channels": 4, "head_hidden": 4, "extractor_channels": 4}
+    model = SRNN(SRNNConfig(image_size=(8, 8), z_channels=2, n_mix=2, **small))
     longer = get_protocol("bair-thesis-30").replace(total_frames=31)
     bair = {"name": "bair", "seq_len": 10, "root": str(tmp_path), "kwargs": {}}
     with pytest.raises(ValueError, match="needs 31 frames per sequence .* only 30"):
