@@ -417,6 +417,8 @@ def apply_overrides(preset: Preset, overrides: list[str] | tuple[str, ...]) -> P
         if section == "train":
             out.train[rest] = value
         elif section == "data":
+            if rest == "name" and value != out.data.name:
+                out.data.kwargs = {}  # the options of the preset's data set do not belong to another one
             if rest in {f.name for f in dataclasses.fields(DataConfig)}:
                 setattr(out.data, rest, value)
             else:

@@ -251,3 +251,14 @@ def _env() -> dict[str, str]:
     import os
 
     return dict(os.environ)
+
+
+def test_another_data_set_drops_the_presets_data_options():
+    from rfn.presets import apply_overrides, get_preset
+
+    preset = get_preset("quick-smmnist")
+    assert preset.data.kwargs["num_digits"] == 2
+    other = apply_overrides(preset, ["data.name=kth", "data.root=/data/kth"])
+    assert (other.data.name, other.data.root, other.data.kwargs) == ("kth", "/data/kth", {})
+    same = apply_overrides(preset, ["data.name=smmnist", "data.num_digits=1"])
+    assert same.data.kwargs == {**preset.data.kwargs, "num_digits": 1}
