@@ -2,7 +2,7 @@
 
 import torch
 
-from rfn.training.trainer import match_state_layout
+from rfn.training.optim import match_state_layout
 
 
 def _adam_after_one_step(weight: torch.Tensor, grad: torch.Tensor) -> torch.optim.Adam:

@@ -3,8 +3,15 @@
 Modules: :mod:`~rfn.training.schedules` (learning rate and KL weight),
 :mod:`~rfn.training.order` (stateless data order), :mod:`~rfn.training.rng`
 (random states for checkpoints), :mod:`~rfn.training.batches` (collate, move),
-:mod:`~rfn.training.runlog` (metrics.csv, TensorBoard, run identity) and
-:mod:`~rfn.training.trainer` (the loop). The settings are :class:`rfn.config.TrainConfig`.
+:mod:`~rfn.training.runlog` (metrics.csv, TensorBoard, run identity),
+:mod:`~rfn.training.optim` (fused Adam, optimiser state layout on resume),
+:mod:`~rfn.training.accumulate` (gradient accumulation, the same update as the whole batch),
+:mod:`~rfn.training.validation` (the fixed validation pass),
+:mod:`~rfn.training.lock` (one process per run folder), :mod:`~rfn.training.interrupts`
+(Ctrl-C / SIGTERM finish the step and save), :mod:`~rfn.training.report` (start, checkpoint
+and closing lines; ``best.pt``), :mod:`~rfn.training.media` (TensorBoard images and
+hyper-parameters) and :mod:`~rfn.training.trainer` (the loop). The settings are
+:class:`rfn.config.TrainConfig`.
 
 Any ``nn.Module`` registered with :func:`rfn.models.registry.register` trains
 here: its ``BATCH`` names what a batch is (``uint8`` video ``[B, T, C, H, W]``,
@@ -45,8 +52,8 @@ What the loop does, and why:
   random stream.
 * **Outputs** in ``out_dir``: ``run.json`` (what the run is), ``metrics.csv``
   (one row per logged step, fixed columns), TensorBoard events in ``tb/``
-  (:mod:`rfn.training.runlog`), and ``last.pt`` / ``prev.pt`` checkpoints written
-  atomically.
+  (:mod:`rfn.training.runlog`), ``last.pt`` / ``prev.pt`` checkpoints written
+  atomically with a digest checked on load, and ``best.pt`` (lowest validation bpp).
 """
 
 from rfn.config import IDENTITY_KEYS, TrainConfig

@@ -32,45 +32,19 @@ from rfn.training.interrupts import (
 )
 from rfn.training.lock import RunLock
 from rfn.training.media import tensorboard_extras
+from rfn.training.optim import LossModule, make_adam, match_state_layout
 from rfn.training.order import StepBatchSampler, step_indices
 from rfn.training.report import BEST_NAME, better, checkpoint_line, start_summary, wants_summary
 from rfn.training.rng import get_rng_state, set_rng_state
 from rfn.training.runlog import RunDirectoryError, RunLog, check_run_folder
 from rfn.training.schedules import beta_at, lr_factor
+from rfn.training.validation import metric_keys, validation_metrics
 
 __all__ = ["NonFiniteError", "RunDirectoryError", "Trainer"]
-
-_FIRST_METRICS = ("loss", "bpp", "nll_bpp", "kl_bpp")
 
 
 class NonFiniteError(RuntimeError):
     """Too many training steps had a non-finite loss or gradient norm."""
-
-
-class _LossModule(nn.Module):
-    """Makes ``model.loss`` the ``forward`` so DistributedDataParallel and torch.compile see it."""
-
-    def __init__(self, model: nn.Module):
-        super().__init__()
-        self.model = model
-
-    def forward(self, batch: Any, beta: float) -> dict[str, torch.Tensor]:
-        return self.model.loss(batch, beta=beta)
-
-
-def match_state_layout(optimizer: torch.optim.Optimizer) -> None:
-    """Give every optimiser state tensor its parameter's memory layout, in place.
-
-    A checkpoint written with ``train.channels_last`` off and resumed with it on (or the
-    reverse) loads the Adam moments in the other layout; the fused Adam kernel assumes
-    equal strides and would then update the wrong elements, silently.
-    """
-    for group in optimizer.param_groups:
-        for p in group["params"]:
-            state = optimizer.state.get(p, {})
-            for key, value in state.items():
-                if isinstance(value, torch.Tensor) and value.shape == p.shape and value.stride() != p.stride():
-                    state[key] = torch.empty_like(p, dtype=value.dtype).copy_(value)
 
 
 class Trainer:
@@ -174,69 +148,22 @@ class Trainer:
                 self._lock.release()
         return rows
 
-    @torch.no_grad()
     def evaluate(self) -> dict[str, float]:
         """Validation metrics (``model.loss`` at ``beta = 1`` in eval mode), averaged over items.
 
-        Uses the first ``val_batches * batch_size`` items of a fixed permutation
-        of the validation set and a fixed random seed, so repeated calls on the
-        same weights give the same numbers. Under data parallelism the items
-        are shared out over the ranks and the sums reduced.
+        See :func:`rfn.training.validation.validation_metrics`: the same fixed items and
+        random seed on every call, shared out over the ranks under data parallelism.
         """
         self._prepare()
         if self.val_set is None:
             return {}
-        cfg, device, model = self.config, self.device, self.model
-        n = len(self.val_set)
-        if n < self.world:
-            raise ValueError(f"the validation set has {n} items, fewer than the {self.world} processes")
-        g = torch.Generator().manual_seed(derive_seed("val", cfg.seed))
-        order = torch.randperm(n, generator=g)[: min(n, cfg.val_batches * cfg.batch_size)].tolist()
-        mine = order[self.rank :: self.world]
-        local = cfg.batch_size // self.world
-        was_training = model.training
-        model.eval()
-        keys: list[str] = []
-        sums: torch.Tensor | None = None
-        devices = [device] if device.type == "cuda" else []
-        try:
-            with torch.random.fork_rng(devices=devices):
-                torch.manual_seed(derive_seed("val-noise", cfg.seed, self.rank))
-                for b in range(0, len(mine), local):
-                    idx = mine[b : b + local]
-                    batch = to_device(collate([self.val_set[i] for i in idx]), device, non_blocking=True)
-                    with self._autocast():
-                        out = model.loss(batch, beta=1.0)
-                    keys = keys or self._metric_keys(out)
-                    vals = torch.stack(
-                        [out[k].detach().float().reshape(()) for k in keys] + [torch.ones((), device=device)]
-                    )
-                    vals = vals * len(idx)
-                    sums = vals if sums is None else sums + vals
-        finally:
-            model.train(was_training)
-        assert sums is not None
-        dist_utils.all_reduce(sums)
-        values = sums.tolist()
-        return {k: v / values[-1] for k, v in zip(keys, values[:-1])}
+        return validation_metrics(self.model, self.val_set, self.config, self.device, self._autocast)
 
     # -- setup ----------------------------------------------------------------------------
 
     def _autocast(self):
         on = self.config.bf16 and self.device.type == "cuda"
         return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=on)
-
-    @staticmethod
-    def _metric_keys(out: dict[str, Any]) -> list[str]:
-        """``loss``, then ``bpp``, ``nll_bpp``, ``kl_bpp`` where present, then the other scalars by name."""
-        if not isinstance(out, dict):
-            raise TypeError(f"model.loss must return a dict of scalar tensors, got {type(out).__name__}")
-        if not isinstance(out.get("loss"), torch.Tensor) or out["loss"].numel() != 1:
-            raise ValueError(f"model.loss must return a scalar tensor under 'loss'; it returned keys {sorted(out)}")
-        # entries are logged when they are scalars; anything larger is the model's own business
-        scalars = [k for k, v in out.items() if isinstance(v, torch.Tensor) and v.numel() == 1]
-        first = [k for k in _FIRST_METRICS if k in scalars]
-        return first + sorted(k for k in scalars if k not in first)
 
     def _run_info(self) -> dict[str, Any]:
         return {
@@ -287,14 +214,7 @@ class Trainer:
             model.set_grad_checkpointing(True)
         model.train()
 
-        params = [p for p in model.parameters() if p.requires_grad]
-        try:
-            # the fused kernel can skip a step on a device-side flag: no host sync for the guard
-            self.optimizer = torch.optim.Adam(params, lr=cfg.lr, fused=True)
-            self._fused = True
-        except (RuntimeError, ValueError):
-            self.optimizer = torch.optim.Adam(params, lr=cfg.lr)
-            self._fused = False
+        self.optimizer, self._fused = make_adam(model, cfg.lr)
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lambda s: lr_factor(s, self.config))
 
         if loaded is not None:
@@ -306,7 +226,7 @@ class Trainer:
                 # rank 0 keeps the one-process stream; the others draw their own noise
                 seed_everything(derive_seed("rank", cfg.seed, self.rank))
 
-        net: nn.Module = _LossModule(model)
+        net: nn.Module = LossModule(model)
         if dist_utils.is_distributed():
             from torch.nn.parallel import DistributedDataParallel
 
@@ -414,7 +334,7 @@ class Trainer:
         cfg = self.config
         out = forward_backward(self.net, batch, beta, cfg.accumulate, self.device, self._autocast)
         if self._keys is None:
-            self._keys = self._metric_keys(out)
+            self._keys = metric_keys(out)
         loss = out["loss"]
         if cfg.grad_clip is not None:
             norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip, foreach=True)
