@@ -3,6 +3,7 @@
 #   make book   creates .venv, fetches assets, executes the notebooks, builds the book
 # PROFILE picks the notebooks' scale (smoke, quick, reference, thesis): thesis on a CUDA machine; on a CPU,
 # reference once every reference checkpoint is committed under checkpoints/reference/, else quick.
+#   make book COMMIT_FIGURES=1   also rewrites the committed figures/<profile>/ (maintainers, from a clean commit)
 #   make reference   trains the reference models on this machine (hours; resumable) and exports their weights
 
 SHELL := /bin/bash
@@ -54,7 +55,7 @@ mathjax: env
 	$(PY) -m rfn.book mathjax
 
 notebooks: env assets
-	$(PY) -m rfn.book run --profile $(PROFILE)
+	$(PY) -m rfn.book run --profile $(PROFILE) $(if $(COMMIT_FIGURES),--commit-figures)
 
 book-html: env mathjax
 	$(PY) -m rfn.book build

@@ -87,19 +87,28 @@ def set_cpu_threads(device: str | torch.device, threads: int = CPU_THREADS) -> i
     return torch.get_num_threads()
 
 
-def git_commit(cwd: str | Path | None = None) -> str:
-    """``git describe --always --dirty`` of the checkout at ``cwd`` (12-digit hash), or ``"unknown"``."""
-    try:
-        out = subprocess.run(
-            ["git", "describe", "--always", "--dirty", "--abbrev=12"],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=cwd,
-        )
-    except OSError:
+def git_commit(cwd: str | Path | None = None, outputs: tuple[str, ...] = ("figures",)) -> str:
+    """The checkout's commit (12 hex digits), with ``-dirty`` when tracked files outside ``outputs`` changed.
+
+    Like ``git describe --always --dirty``, except that the folders in ``outputs`` (the
+    reproduced figures, which a book run rewrites) do not make the tree dirty: a figure
+    made from a clean commit says so even after earlier figures of the same run were
+    written. ``"unknown"`` outside a git checkout.
+    """
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", *args], capture_output=True, text=True, check=False, cwd=cwd)
+        except OSError:
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    head = git("rev-parse", "--short=12", "HEAD")
+    if not head:
         return "unknown"
-    return out.stdout.strip() or "unknown"
+    excludes = [f":(top,exclude){folder}" for folder in outputs]
+    changed = git("status", "--porcelain", "--untracked-files=no", "--", ":/", *excludes)
+    return f"{head}-dirty" if changed else head
 
 
 def to_jsonable(obj: Any) -> Any:

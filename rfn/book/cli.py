@@ -33,6 +33,12 @@ def build_parser() -> argparse.ArgumentParser:
     p_run.add_argument("--only", default=None, help="comma-separated notebook numbers or stems, e.g. 01,04")
     p_run.add_argument("--timeout", type=float, default=None, help="per-cell time limit in seconds")
     p_run.add_argument("--log-output", action="store_true", help="stream notebook output")
+    p_run.add_argument(
+        "--figures-dir", type=Path, default=None, help="where figures and their manifest go (default: _build/figures)"
+    )
+    p_run.add_argument(
+        "--commit-figures", action="store_true", help="write over the committed figures/<profile>/ (maintainers)"
+    )
     p_build = sub.add_parser("build", help="jupyter-book build . --all -W -n --keep-going")
     p_build.add_argument("--output", type=Path, default=None, help="put _build/ under this folder")
     sub.add_parser("check", help="guard the notebook sources")
@@ -57,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 root=root,
                 timeout=args.timeout,
                 log_output=args.log_output,
+                figures_dir=args.figures_dir,
+                commit_figures=args.commit_figures,
             )
         elif args.command == "build":
             html = build(root, output=args.output)
