@@ -88,6 +88,12 @@ def checkpoint_line(step: int, path: Path, best: dict[str, Any] | None) -> str:
 
 def closing_lines(step: int, row: dict[str, Any], last: Path, best: dict[str, Any] | None, wall_s: float) -> str:
     """The end of a run: final train and validation numbers, wall time, the last and the best checkpoint."""
+    if not row:  # nothing was trained: the run was already at its last step
+        text = f"step {step}: the run had already reached its last step; nothing to train; checkpoint {last}"
+        best_path = Path(last).with_name(BEST_NAME)
+        if best is not None and best_path.is_file():
+            text += f"\nbest      {best_path} (validation {best['metric']} {best['value']:.4f} at step {best['step']})"
+        return text
     key = "bpp" if "bpp" in row else "loss"
     summary = f"step {step}: train {key} {row.get(key, float('nan')):.4f}"
     if row.get("val_" + key) is not None:
