@@ -2,36 +2,14 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
+from notebook_sources import GOOD, write_source
 
 from rfn import book
 
 ROOT = Path(__file__).resolve().parents[1]
-
-GOOD = """\
-# %% [markdown]
-# # A page
-# Reproduces: nothing. Run time: 1 s. Checkpoint: none.
-
-# %% tags=["parameters"]
-profile = "quick"
-device = "auto"
-seed = 0
-figures_dir = "figures"
-
-# %%
-print(profile, seed)
-"""
-
-
-def write_source(folder: Path, name: str, text: str) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text(textwrap.dedent(text))
-    return path
 
 
 def test_notebook_sources_are_clean():

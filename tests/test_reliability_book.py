@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import nbformat
 import pytest
+from notebook_sources import GOOD, write_source
 
 from rfn import book
 from rfn.book.build import check_executed_notebook
 from rfn.book.sources import unknown_parameters
-from tests.test_book_execute import GOOD, write_source
 
 
 def _executed(cells: list, tmp_path, name: str = "01_page.ipynb"):
