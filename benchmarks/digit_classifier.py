@@ -10,7 +10,7 @@ Trains the classifier on MNIST training digits placed as SM-MNIST places them
 
 and saves weights and metadata (``.pt`` + ``.json``, the numbers above
 included). With the default ``--out`` and ``--write-hash`` it replaces the
-committed ``checkpoints/reference/digit-classifier.pt`` and updates
+committed ``rfn/metrics/weights/digit-classifier.pt`` and updates
 ``CHECKPOINT_SHA256`` in ``rfn/metrics/digits.py``.
 
 Usage: ``python benchmarks/digit_classifier.py [--steps 4000] [--write-hash]``

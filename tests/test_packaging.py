@@ -127,6 +127,7 @@ def test_wheel_metadata_and_fresh_venv_install(tmp_path):
     with zipfile.ZipFile(wheel) as z:
         meta = z.read(f"rfn-{rfn.__version__}.dist-info/METADATA").decode()
         assert any(n.endswith("licenses/LICENSE") for n in z.namelist())
+        assert "rfn/metrics/weights/digit-classifier.pt" in z.namelist()  # the digit-identity measure's weights
     assert "Requires-Python: >=3.11" in meta
     requires = [line.split(": ", 1)[1] for line in meta.splitlines() if line.startswith("Requires-Dist: ")]
     pinned = [r for r in requires if any(s.operator in ("==", "===") for s in Requirement(r).specifier)]
@@ -143,3 +144,6 @@ def test_wheel_metadata_and_fresh_venv_install(tmp_path):
     code = "import rfn; print(rfn.__file__)"
     where = subprocess.run([str(py), "-c", code], capture_output=True, text=True, cwd=tmp_path)
     assert where.stdout.startswith(str(site)), where.stdout
+    code = "from rfn.metrics.digits import load_digit_classifier; print(type(load_digit_classifier()).__name__)"
+    loaded = subprocess.run([str(py), "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    assert loaded.stdout.strip() == "DigitClassifier", loaded.stderr

@@ -16,7 +16,7 @@ frame's score is 1 when that multiset equals the true one (order ignored,
 repeats counted) and 0 otherwise. Chance is about 0.02 for two digits: a
 frame without digits, or noise, scores near it.
 
-The committed classifier (``checkpoints/reference/digit-classifier.pt``,
+The committed classifier (``rfn/metrics/weights/digit-classifier.pt``, installed with the package,
 weights only, sha256-checked on load) is for 32x32 frames with 16-pixel
 digits, the book's SM-MNIST; :func:`train_digit_classifier` trains one for
 other sizes (``image_size=64, digit_size=32`` for the thesis's frames) and
@@ -74,7 +74,7 @@ __all__ = [
 ]
 
 NUM_CLASSES = 10
-CHECKPOINT = Path(__file__).resolve().parents[2] / "checkpoints" / "reference" / "digit-classifier.pt"
+CHECKPOINT = Path(__file__).resolve().parent / "weights" / "digit-classifier.pt"
 """The committed classifier for 32x32 frames with 16-pixel digits (``.json`` metadata beside it)."""
 CHECKPOINT_SHA256 = "b1876999aed15a6950eb155f1d5622d308c703e35e3ef25cfa58b422ee8f754f"
 """sha256 of :data:`CHECKPOINT`; a file with any other hash is refused."""
