@@ -4,7 +4,7 @@ Usage::
 
     rfn presets
     rfn train --preset NAME [--set KEY=VALUE ...] --out DIR [--resume] [--steps N] [--seed N] [--device D]
-              [--data-root DIR] [--quiet] [--init-from PATH]
+              [--data-root DIR] [--quiet] [--init-from PATH [--keep-step]]
     rfn train --config FILE|RUN/run.json --out DIR [...]     rfn train --preset NAME --print-config
     rfn sample --checkpoint PATH --context N --future M --samples S --out FILE.gif|.mp4|.png
     rfn evaluate ...        (rfn.evaluation.cli)
@@ -98,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="start a new run from the model weights of this checkpoint (e.g. a committed reference model)",
     )
+    tr.add_argument(
+        "--keep-step",
+        action="store_true",
+        help="with --init-from: continue at that checkpoint's step (schedules, data order) with a fresh optimiser",
+    )
 
     sa = sub.add_parser(
         "sample",
@@ -188,7 +193,9 @@ def _train(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     try:
         meta = {"config": str(args.config)} if args.config else None
-        trainer, rows = train_preset(base, args.out, overrides, resume=args.resume, meta=meta, init_from=args.init_from)
+        trainer, rows = train_preset(
+            base, args.out, overrides, resume=args.resume, meta=meta, init_from=args.init_from, keep_step=args.keep_step
+        )
         if distributed.is_main():
             wall = time.perf_counter() - t0
             print(closing_lines(trainer.step, rows[-1] if rows else {}, trainer.checkpoint_path, trainer.best, wall))

@@ -119,6 +119,7 @@ def train_preset(
     meta: dict[str, Any] | None = None,
     init_from: str | os.PathLike | None = None,
     until: int | None = None,
+    keep_step: bool = False,
 ):
     """Train a preset (with ``--set``-style overrides) into ``out``; returns ``(trainer, rows)``.
 
@@ -131,6 +132,9 @@ def train_preset(
         init_from: a checkpoint (weights-only or full) whose model weights start a new run;
             ignored when the run resumes from its own checkpoint.
         until: stop after this step as if interrupted (a later call with ``resume=True`` continues).
+        keep_step: with ``init_from``, continue at the checkpoint's step (learning-rate and beta
+            schedules, data order) with a fresh optimiser, e.g. a committed reference model's run on a
+            machine without its full checkpoint; without it the new run starts at step 0.
 
     The wall and CPU seconds of the training are added up in ``out/train_time.json``.
     """
@@ -153,9 +157,14 @@ def train_preset(
             )
         model.load_state_dict(start["model"])
         info["init_from"] = str(init_from)
+        if keep_step:
+            info["init_step"] = int(start.get("step", 0))
+    elif keep_step and init_from is None:
+        raise ValueError("keep_step (--keep-step) needs init_from (--init-from PATH)")
     data = asdict(preset.data)
     train_set, val_set = make_datasets(data)
     trainer = Trainer(model, train_set, val_set, cfg, out, data_config=data, resume=resume, meta=info)
+    trainer.start_step = info.get("init_step", 0)
     t0, c0 = time.perf_counter(), time.process_time()
     rows = trainer.fit(until)
     if rows and trainer.out_dir.is_dir():

@@ -65,3 +65,24 @@ def test_cached_json_recomputes_on_a_new_key(tmp_path):
     assert runs.cached_json(tmp_path / "r.json", lambda: calls.append(1), {"k": 1}) == {"x": [1.5]}
     runs.cached_json(tmp_path / "r.json", lambda: calls.append(1) or 2, {"k": 2})
     assert len(calls) == 2
+
+
+def test_init_from_with_keep_step_continues_the_schedule_with_a_fresh_optimiser(tmp_path):
+    import csv
+
+    def rows(folder):
+        with open(folder / "metrics.csv", newline="") as f:
+            return {int(r["step"]): r for r in csv.DictReader(f)}
+
+    overrides = ["train.steps=8", "train.log_every=1", "train.ckpt_every=4", "train.decay_start=2"]
+    runs.train_preset("smoke", tmp_path / "a", overrides)
+    runs.train_preset("smoke", tmp_path / "half", overrides, until=4)
+    export_weights(tmp_path / "half" / "last.pt", tmp_path / "half.pt")
+    trainer, _ = runs.train_preset("smoke", tmp_path / "b", overrides, init_from=tmp_path / "half.pt", keep_step=True)
+    straight, continued = rows(tmp_path / "a"), rows(tmp_path / "b")
+    assert sorted(continued) == [5, 6, 7, 8] and trainer.step == 8  # starts where the weights left off
+    for step in continued:  # the learning rate and beta follow the schedule of the straight run
+        assert (continued[step]["lr"], continued[step]["beta"]) == (straight[step]["lr"], straight[step]["beta"])
+    assert load_checkpoint(tmp_path / "b" / "last.pt")["meta"]["init_step"] == 4
+    with pytest.raises(ValueError, match="needs init_from"):
+        runs.train_preset("smoke", tmp_path / "c", overrides, keep_step=True)

@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -98,6 +99,7 @@ class Trainer:
         self.meta = dict(meta or {})
         self.resume = resume
         self.step = 0
+        self.start_step = 0  # a new run that continues another's schedule (rfn train --init-from --keep-step)
         self.nonfinite = 0
         self.history: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None  # the best validation so far (rfn.training.report)
@@ -222,6 +224,8 @@ class Trainer:
         else:
             seed_everything(cfg.seed)
             self._data_dependent_init()
+            if self.start_step:
+                self._fast_forward(self.start_step)
             if self.rank > 0:
                 # rank 0 keeps the one-process stream; the others draw their own noise
                 seed_everything(derive_seed("rank", cfg.seed, self.rank))
@@ -240,6 +244,16 @@ class Trainer:
         self.net = net
         self._log = RunLog(self.out_dir, self.step, cfg.tensorboard) if dist_utils.is_main() else None
         self._ready = True
+
+    def _fast_forward(self, step: int) -> None:
+        """Start a fresh optimiser at ``step``: its learning rate, beta and data order as at that step of the run."""
+        if not 0 < step < self.config.steps:
+            raise ValueError(f"a run of {self.config.steps} steps cannot start at step {step}")
+        self.step = step
+        self.scheduler.last_epoch = step - 1
+        with warnings.catch_warnings():  # the scheduler warns that no optimiser step came first
+            warnings.simplefilter("ignore", UserWarning)
+            self.scheduler.step()
 
     def _data_dependent_init(self) -> None:
         """One gradient-free ``loss`` on step 0's full global batch, identical on every rank."""
