@@ -66,12 +66,17 @@ book: notebooks book-html
 bench: env assets
 	$(PY) benchmarks/flow_throughput.py --device cpu
 
-# One preset after another, one torch thread each; a stopped run resumes where its last checkpoint left it.
+# One preset after another, one torch thread each; a stopped run resumes where its last checkpoint left it,
+# and on a machine without the run folder a committed reference model continues at its step (--keep-step).
 reference: env assets
 	for preset in $(REFERENCE_PRESETS); do \
-	  OMP_NUM_THREADS=1 $(VENV)/bin/rfn train --preset $$preset --out $(RUNS)/$$preset --resume && \
-	  $(PY) -c "import sys; from rfn.checkpoint import export_weights; export_weights(*sys.argv[1:])" \
-	    $(RUNS)/$$preset/last.pt checkpoints/reference/$$preset.pt || exit 1; \
+	  start=""; \
+	  if [ ! -f $(RUNS)/$$preset/last.pt ] && [ -f checkpoints/reference/$$preset.pt ]; then \
+	    start="--init-from checkpoints/reference/$$preset.pt --keep-step"; fi; \
+	  OMP_NUM_THREADS=1 $(VENV)/bin/rfn train --preset $$preset --out $(RUNS)/$$preset --resume $$start || exit 1; \
+	  if [ -f $(RUNS)/$$preset/last.pt ]; then \
+	    $(PY) -c "import sys; from rfn.checkpoint import export_weights; export_weights(*sys.argv[1:])" \
+	      $(RUNS)/$$preset/last.pt checkpoints/reference/$$preset.pt || exit 1; fi; \
 	done
 
 clean:

@@ -247,7 +247,7 @@ class Trainer:
 
     def _fast_forward(self, step: int) -> None:
         """Start a fresh optimiser at ``step``: its learning rate, beta and data order as at that step of the run."""
-        if not 0 < step < self.config.steps:
+        if not 0 < step <= self.config.steps:
             raise ValueError(f"a run of {self.config.steps} steps cannot start at step {step}")
         self.step = step
         self.scheduler.last_epoch = step - 1
