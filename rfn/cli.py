@@ -120,7 +120,12 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--sequences", type=int, default=4, help="number of held-out sequences (default 4)")
     sa.add_argument("--index", type=int, default=0, help="first sequence of the split (default 0)")
     sa.add_argument("--split", default=None, help="data split (default: the run's validation split)")
-    sa.add_argument("--flow-temperature", type=float, default=1.0, help="scale of the flow's base noise")
+    sa.add_argument(
+        "--flow-temperature",
+        type=float,
+        default=1.0,
+        help="temperature of the emission: the flow's base noise (RFN), the output distribution (SRNN/VRNN)",
+    )
     sa.add_argument("--prior-temperature", type=float, default=1.0, help="scale of the latent prior's noise")
     sa.add_argument("--data-root", default=None, help="data folder (default: the one stored in the checkpoint)")
     sa.add_argument("--dataset-root", dest="data_root", help=argparse.SUPPRESS)
@@ -247,7 +252,7 @@ def _sample(args: argparse.Namespace) -> int:
             x[:, : args.context],
             n_future=args.future,
             n_samples=args.samples,
-            flow_temperature=args.flow_temperature,
+            emission_temperature=args.flow_temperature,  # the flow for an RFN, the output for SRNN/VRNN
             prior_temperature=args.prior_temperature,
         )
     b, _, c, h, w = x.shape

@@ -103,7 +103,7 @@ class ToyVideoModel(nn.Module):
         }
 
     @torch.no_grad()
-    def predict(self, context, n_future, n_samples=1, flow_temperature=1.0, prior_temperature=1.0):
+    def predict(self, context, n_future, n_samples=1, emission_temperature=1.0, prior_temperature=1.0):
         last = to_float(context[:, -1], dtype=self.an_bias.dtype)
         outs = []
         for _ in range(n_samples):
