@@ -1,0 +1,37 @@
+"""The committed reference checkpoints load through rfn.load and still match their presets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+import rfn
+from rfn.checkpoint import load_checkpoint
+from rfn.models.registry import MODELS, build, config_from_dict
+from rfn.presets import PRESETS
+
+ROOT = Path(__file__).resolve().parents[1] / "checkpoints" / "reference"
+FILES = sorted(p for p in ROOT.glob("*.pt") if p.stem in PRESETS)
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_reference_checkpoint_matches_its_preset(path):
+    preset = PRESETS[path.stem]
+    data = load_checkpoint(path)
+    assert data["model_name"] == preset.model
+    stored = config_from_dict(MODELS[preset.model][0], dict(data["model_config"]))
+    assert stored == build(preset.model, preset.model_config).config, (
+        f"{path} was trained with another config than preset {preset.name!r}; retrain it (make reference) "
+        f"or restore the preset"
+    )
+    assert data["data_config"]["name"] == preset.data.name
+    assert path.stat().st_size <= 10 * 2**20, f"{path} is over the 10 MB budget of a reference checkpoint"
+    model = rfn.load(path)
+    assert all(torch.isfinite(p).all() for p in model.parameters())
+
+
+def test_reference_checkpoints_stay_within_the_budget():
+    sizes = {p.name: p.stat().st_size for p in ROOT.glob("*.pt")}
+    assert sum(sizes.values()) <= 40 * 2**20, sizes
