@@ -8,8 +8,10 @@ Two subcommands:
     and one-step predictions (teacher forcing, the frame after the context), and
     ``--samples`` sampled futures per sequence (mean over samples and best of N,
     per predicted frame), at each emission temperature of ``--temperatures``;
-    the true frames' own score is the ceiling. Prints one row per temperature
-    and, with ``--json``, writes them.
+    the true frames' own score is the ceiling. Also the best-of-N SSIM of the
+    sampled futures per predicted frame against two predictions without a model
+    (all-black frames, the last context frame held), and at how many frames it
+    beats both. Prints one row per temperature and, with ``--json``, writes them.
 ``run``
     Trains each variant of ``--variants`` (named lists of ``--set`` overrides on
     ``--preset``) for ``--steps`` steps into ``--out/<variant>`` (resumable),
@@ -34,6 +36,7 @@ import torch
 
 from rfn import load
 from rfn.data import make_dataset
+from rfn.metrics import best_of_n, frame_scores
 from rfn.metrics.digits import digit_identity, identity_by_horizon, smmnist_labels
 
 #: name -> overrides on the study's base preset
@@ -62,6 +65,9 @@ def evaluate(path: str, sequences: int, context: int, future: int, samples: int,
     labels = smmnist_labels(data, idx)
     out = {"checkpoint": str(path), "sequences": sequences, "context": context, "samples": samples}
     out["true_frames"] = digit_identity(x, labels).mean().item()
+    truth = x[:, context : context + future]
+    guesses = {"black": torch.zeros_like(truth), "copy_last": x[:, context - 1 : context].expand_as(truth).contiguous()}
+    out["ssim_baselines"] = {k: frame_scores(truth, g[:, None], "ssim").mean((0, 1)).tolist() for k, g in guesses.items()}
     rows = []
     for temperature in temperatures:
         torch.manual_seed(0)
@@ -72,6 +78,7 @@ def evaluate(path: str, sequences: int, context: int, future: int, samples: int,
                 x[:, :context], n_future=future, n_samples=samples, emission_temperature=temperature
             )
         curves = identity_by_horizon(digit_identity(futures, labels))
+        ssim = best_of_n(truth, futures, ["ssim"])["ssim"].best_curve.tolist()
         rows.append(
             {
                 "temperature": temperature,
@@ -79,6 +86,7 @@ def evaluate(path: str, sequences: int, context: int, future: int, samples: int,
                 "one_step": digit_identity(rp["prediction"][:, -1:], labels).mean().item(),
                 "future_mean": curves["mean"],
                 "future_best": curves["best"],
+                "ssim_best": ssim,
                 "cpu_s": time.process_time() - start,
             }
         )
@@ -95,6 +103,16 @@ def _print_evaluation(result: dict) -> None:
         t5 = best[min(4, len(best) - 1)]
         cells = [r["reconstruction"], r["one_step"], r["future_mean"][0], best[0], t5, best[-1]]
         print(f"  {r['temperature']:<5} " + "  ".join(f"{c / true:7.2f}" for c in cells))
+    base = result["ssim_baselines"]
+    print(f"  best-of-{result['samples']} SSIM per predicted frame; black {_fmt(base['black'])}")
+    print(f"  {'':<5} copy-last {_fmt(base['copy_last'])}")
+    for r in result["rows"]:
+        above = sum(s > max(b, c) for s, b, c in zip(r["ssim_best"], base["black"], base["copy_last"]))
+        print(f"  {r['temperature']:<5} model {_fmt(r['ssim_best'])}  above both at {above} of {len(r['ssim_best'])}")
+
+
+def _fmt(values: list[float]) -> str:
+    return " ".join(f"{v:.3f}" for v in values)
 
 
 def run(args: argparse.Namespace) -> None:
