@@ -75,8 +75,8 @@ reference: env assets
 	    start="--init-from checkpoints/reference/$$preset.pt --keep-step"; fi; \
 	  OMP_NUM_THREADS=1 $(VENV)/bin/rfn train --preset $$preset --out $(RUNS)/$$preset --resume $$start || exit 1; \
 	  if [ -f $(RUNS)/$$preset/last.pt ]; then \
-	    $(PY) -c "import sys; from rfn.checkpoint import export_weights; export_weights(*sys.argv[1:])" \
-	      $(RUNS)/$$preset/last.pt checkpoints/reference/$$preset.pt || exit 1; fi; \
+	    $(PY) -c "import sys; from rfn.runs import export_reference; export_reference(*sys.argv[1:])" \
+	      $(RUNS)/$$preset $$preset || exit 1; fi; \
 	done
 
 clean:

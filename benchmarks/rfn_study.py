@@ -67,7 +67,9 @@ def evaluate(path: str, sequences: int, context: int, future: int, samples: int,
     out["true_frames"] = digit_identity(x, labels).mean().item()
     truth = x[:, context : context + future]
     guesses = {"black": torch.zeros_like(truth), "copy_last": x[:, context - 1 : context].expand_as(truth).contiguous()}
-    out["ssim_baselines"] = {k: frame_scores(truth, g[:, None], "ssim").mean((0, 1)).tolist() for k, g in guesses.items()}
+    out["ssim_baselines"] = {
+        k: frame_scores(truth, g[:, None], "ssim").mean((0, 1)).tolist() for k, g in guesses.items()
+    }
     rows = []
     for temperature in temperatures:
         torch.manual_seed(0)

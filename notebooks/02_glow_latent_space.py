@@ -12,9 +12,10 @@
 #
 # **Run time** (measured with `python -m rfn.book run --only 02`): `smoke` about 20 s;
 # `quick` 3 minutes of CPU time on one core, training both flows included (6.5 minutes of
-# wall time on a 2-core machine shared with other jobs); `reference` loads the committed
-# weights (about a minute); `thesis` not yet measured (an estimate: 20-30 minutes on one
-# GPU). With the checkpoints in place a rerun takes about a minute.
+# wall time on a 2-core machine shared with other jobs); `reference` uses the quick runs
+# (trained here when missing, as at `quick`: the committed reference weights are the video
+# models'); `thesis` not yet measured (an estimate: 20-30 minutes on one GPU). With the
+# checkpoints in place a rerun takes about a minute.
 #
 # **Checkpoints:** trained on this page (presets `<profile>-glow-mnist` and
 # `<profile>-cond-glow-mnist`) and cached: `artifacts/<profile>/glow-mnist-seed<seed>/last.pt`

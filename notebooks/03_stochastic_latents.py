@@ -10,10 +10,11 @@
 # **Run time** (measured with `python -m rfn.book run --only 03`): `smoke` about 15 s;
 # `quick` 3.5 minutes of CPU time on one core, training the deterministic model and the
 # twelve sinusoid models included (7 minutes of wall time on a 2-core machine shared with
-# other jobs); `reference` loads the committed weights where they exist and trains the
-# rest at the quick settings; `thesis` not yet measured (an estimate: 30-60 minutes on one
-# GPU, most of it the twelve sinusoid runs, whose small LSTMs gain little from a GPU). With
-# the checkpoints in place a rerun takes under half a minute.
+# other jobs); `reference` loads the committed reference models (the deterministic
+# baseline, the SRNN and the RFN) and trains the sinusoid runs at the quick settings;
+# `thesis` not yet measured (an estimate: 30-60 minutes on one GPU, most of it the twelve
+# sinusoid runs, whose small LSTMs gain little from a GPU). With the checkpoints in place a
+# rerun takes under half a minute.
 #
 # **Checkpoints:** the deterministic ConvLSTM autoencoder,
 # `artifacts/<profile>/deterministic-smmnist-seed<seed>/last.pt`, trained here through

@@ -53,7 +53,7 @@ from rfn.checkpoint import load_checkpoint
 from rfn.data import make_dataset
 from rfn.pages import training as page
 from rfn.presets import get_preset
-from rfn.runs import preset_for, run_dir, trained_model
+from rfn.runs import preset_for, run_file, trained_model
 from rfn.runtime import resolve_device, set_cpu_threads
 
 SETTINGS = {  # everything that depends on the profile
@@ -115,7 +115,7 @@ display(tab_a3)
 # %%
 models, wall = {}, {}
 for kind in KINDS:
-    ckpt = run_dir(kind, profile, seed, artifacts_dir) / "last.pt"
+    ckpt = run_file(kind, profile, "last.pt", seed, artifacts_dir)
     before = load_checkpoint(ckpt)["step"] if ckpt.exists() else 0
     t0 = time.perf_counter()
     models[kind] = trained_model(kind, profile, seed, root=artifacts_dir, device=dev)
@@ -137,7 +137,7 @@ for kind in KINDS:
 # Validation points use held-out SM-MNIST sequences, $\beta = 1$ and eval mode.
 
 # %%
-curves = {kind: pd.read_csv(run_dir(kind, profile, seed, artifacts_dir) / "metrics.csv") for kind in KINDS}
+curves = {kind: pd.read_csv(run_file(kind, profile, "metrics.csv", seed, artifacts_dir)) for kind in KINDS}
 fig = page.curves_figure(curves, f"Learning curves on SM-MNIST ({profile} profile, seed {seed}, {dev})")
 rec.savefig(fig, "fig_training_curves.png")
 plt.show()

@@ -14,9 +14,12 @@ named runs, which are presets called ``<profile>-<kind>`` (``"glow-mnist"``,
   profile under ``<root>/<profile>/``, training (or resuming) it first when needed;
   :func:`trained_model` loads it. Heavy runs can be made elsewhere with
   ``rfn train --preset NAME --out <run_dir>`` and are then picked up.
-* The ``reference`` profile trains nothing: it loads the weights-only files
-  ``checkpoints/reference/<preset>.pt`` (:func:`reference_checkpoint`); kinds
-  without a reference preset use their quick preset's file.
+* The ``reference`` profile trains no video model: it loads the weights-only files
+  ``checkpoints/reference/<preset>.pt`` (:func:`reference_checkpoint`) with their
+  ``metrics.csv`` and ``run.json`` beside them (:func:`run_file`). The book's small
+  runs, which have no reference preset (the flows on points and MNIST digits, the
+  sinusoids, the ablations), are trained at the quick scale, in minutes, and shared
+  with the quick profile's folders (:func:`source_profile`).
 * :func:`cached_json` stores numbers computed from a checkpoint beside it.
 
 Example:
@@ -26,6 +29,10 @@ Example:
     'artifacts/smoke/srnn-smmnist-seed1'
     >>> str(run_dir("glow-mnist", "quick", root="artifacts"))
     'artifacts/quick/glow-mnist-seed0'
+    >>> source_profile("glow-mnist", "reference"), source_profile("rfn", "reference")
+    ('quick', 'reference')
+    >>> str(run_file("srnn", "reference", "metrics.csv"))
+    'checkpoints/reference/reference-smmnist-srnn.metrics.csv'
 """
 
 from __future__ import annotations
@@ -51,9 +58,12 @@ __all__ = [
     "VIDEO_KINDS",
     "cached_json",
     "ensure_trained",
+    "export_reference",
     "preset_for",
     "reference_checkpoint",
     "run_dir",
+    "run_file",
+    "source_profile",
     "train_preset",
     "trained_model",
 ]
@@ -97,18 +107,74 @@ def preset_for(kind: str, profile: str) -> str:
     return name
 
 
+def source_profile(kind: str, profile: str) -> str:
+    """The profile whose run serves ``kind`` at ``profile``.
+
+    The same profile, except that the ``reference`` profile serves kinds without a
+    ``reference-*`` preset (the book's small runs) from their quick runs, which it trains
+    when missing; the reference video models come from the committed files.
+    """
+    preset_for(kind, profile)
+    if profile == "reference" and not preset_for(kind, profile).startswith("reference-"):
+        return "quick"
+    return profile
+
+
 def run_dir(
     kind: str, profile: str, seed: int = 0, root: str | os.PathLike = "artifacts", dataset: str = "smmnist"
 ) -> Path:
-    """Folder of the run that trains ``kind`` at ``profile`` with ``seed``."""
-    preset_for(kind, profile)
+    """Folder of the run that trains ``kind`` at ``profile`` with ``seed`` (see :func:`source_profile`).
+
+    At the reference profile a video kind's folder holds only what the pages compute from
+    the committed model (caches); its weights and logs are :func:`run_file`'s.
+    """
     name = f"{kind}-{dataset}" if kind in VIDEO_KINDS else kind
-    return Path(root) / profile / f"{name}-seed{seed}"
+    return Path(root) / source_profile(kind, profile) / f"{name}-seed{seed}"
 
 
-def reference_checkpoint(kind: str, root: str | os.PathLike = REFERENCE_ROOT) -> Path:
-    """The weights-only file the ``reference`` profile loads for ``kind``: ``<root>/<preset>.pt``."""
-    return Path(root) / f"{preset_for(kind, 'reference')}.pt"
+def reference_checkpoint(kind: str, root: str | os.PathLike = REFERENCE_ROOT, seed: int = 0) -> Path:
+    """The weights-only file the ``reference`` profile loads for ``kind``: ``<root>/<preset>.pt``
+    (``<preset>-seed<N>.pt`` for another training seed)."""
+    suffix = "" if seed == 0 else f"-seed{seed}"
+    return Path(root) / f"{preset_for(kind, 'reference')}{suffix}.pt"
+
+
+#: the files of a run folder and their names beside a committed reference checkpoint
+_REFERENCE_SUFFIX = {"last.pt": ".pt", "metrics.csv": ".metrics.csv", "run.json": ".run.json"}
+
+
+def run_file(kind: str, profile: str, name: str, seed: int = 0, root: str | os.PathLike = "artifacts") -> Path:
+    """A file of the run that serves ``kind`` at ``profile``: ``last.pt``, ``metrics.csv`` or ``run.json``.
+
+    ``<run_dir>/<name>``, or at the reference profile, for a kind with a reference preset, the
+    committed file beside its checkpoint (``checkpoints/reference/<preset>.metrics.csv``, ...).
+    """
+    if name not in _REFERENCE_SUFFIX:
+        raise ValueError(f"run_file knows {', '.join(_REFERENCE_SUFFIX)}, not {name!r}")
+    if source_profile(kind, profile) == "reference":
+        return reference_checkpoint(kind, seed=seed).with_suffix(_REFERENCE_SUFFIX[name])
+    return run_dir(kind, profile, seed, root) / name
+
+
+def export_reference(run: str | os.PathLike, preset_name: str, root: str | os.PathLike = REFERENCE_ROOT) -> Path:
+    """Publish a run folder as the reference files of ``preset_name``: weights-only ``<preset>.pt``
+    (:func:`rfn.checkpoint.export_weights`) with the run's ``metrics.csv`` and ``run.json`` beside it.
+
+    Each file is replaced atomically. Returns the checkpoint's path. ``make reference`` calls it.
+    """
+    import shutil
+
+    from rfn.checkpoint import export_weights
+
+    run = Path(run)
+    get_preset(preset_name)
+    dst = Path(root) / f"{preset_name}.pt"
+    export_weights(run / "last.pt", dst)
+    for name in ("metrics.csv", "run.json"):
+        staged = dst.with_name(f".{dst.stem}.{name}.tmp-{os.getpid()}")
+        shutil.copyfile(run / name, staged)
+        os.replace(staged, dst.with_suffix(_REFERENCE_SUFFIX[name]))
+    return dst
 
 
 def train_preset(
@@ -205,12 +271,14 @@ def ensure_trained(
         progress: show the training progress bar.
 
     Returns:
-        ``<root>/<profile>/<run>/last.pt``; at the ``reference`` profile the file
-        :func:`reference_checkpoint` names, which must exist (nothing is trained).
+        ``<root>/<profile>/<run>/last.pt``; at the ``reference`` profile, for a kind with a
+        reference preset, the file :func:`reference_checkpoint` names, which must exist (it is
+        not trained here); other kinds are served by their quick run (:func:`source_profile`).
     """
     name = preset_for(kind, profile)
+    profile = source_profile(kind, profile)
     if profile == "reference":
-        path = reference_checkpoint(kind)
+        path = reference_checkpoint(kind, seed=seed)
         if not path.is_file():
             raise FileNotFoundError(
                 f"reference checkpoint {path} is missing; train it with `rfn train --preset {name} --out "

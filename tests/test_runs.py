@@ -39,23 +39,42 @@ def test_ensure_trained_trains_once_then_loads(tmp_path):
     assert (ckpt.parent / "train_time.json").is_file()
 
 
-def test_reference_profile_loads_committed_weights_only(tmp_path, monkeypatch):
+def test_reference_profile_loads_committed_video_models(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(FileNotFoundError, match=r"reference checkpoint .*moons-flow.pt is missing; train it with"):
-        runs.ensure_trained("moons-flow", "reference")
-    trainer, _ = runs.train_preset("smoke-moons-flow", tmp_path / "run", ["train.steps=2"])
-    path = runs.reference_checkpoint("moons-flow")
-    monkeypatch.setitem(PRESETS, "quick-moons-flow", PRESETS["smoke-moons-flow"])
-    export_weights(tmp_path / "run", path)
+    monkeypatch.setitem(PRESETS, "reference-smmnist-deterministic", PRESETS["smoke-deterministic"])
+    with pytest.raises(FileNotFoundError, match=r"reference-smmnist-deterministic.pt is missing; train it with"):
+        runs.ensure_trained("deterministic", "reference", root=tmp_path / "artifacts")
+    trainer, _ = runs.train_preset("smoke-deterministic", tmp_path / "run", ["train.steps=2"])
+    path = runs.reference_checkpoint("deterministic")
+    assert path == runs.run_file("deterministic", "reference", "last.pt")
+    assert runs.reference_checkpoint("deterministic", seed=2).name == "reference-smmnist-deterministic-seed2.pt"
+    assert runs.export_reference(tmp_path / "run", "reference-smmnist-deterministic") == path
     assert "optimizer" not in load_checkpoint(path)
-    model = runs.trained_model("moons-flow", "reference")
+    for name in ("metrics.csv", "run.json"):
+        assert runs.run_file("deterministic", "reference", name).read_bytes() == (tmp_path / "run" / name).read_bytes()
+    assert sorted(p.name for p in path.parent.iterdir()) == [  # no temporary files left
+        "reference-smmnist-deterministic.metrics.csv", "reference-smmnist-deterministic.pt",
+        "reference-smmnist-deterministic.run.json"]  # fmt: skip
+    model = runs.trained_model("deterministic", "reference", root=tmp_path / "artifacts")
     for k, v in trainer.model.state_dict().items():
         assert torch.equal(model.state_dict()[k], v), k
+    assert not (tmp_path / "artifacts").exists()  # nothing trained, nothing written
     # --init-from: a new run starts from those weights
-    t2, _ = runs.train_preset("smoke-moons-flow", tmp_path / "run2", ["train.steps=1"], init_from=path)
+    t2, _ = runs.train_preset("smoke-deterministic", tmp_path / "run2", ["train.steps=1"], init_from=path)
     assert t2.meta["init_from"] == str(path)
     with pytest.raises(ValueError, match="another config than preset"):
-        runs.train_preset("smoke-moons-flow", tmp_path / "run3", ["model.depth=2"], init_from=path)
+        runs.train_preset("smoke-deterministic", tmp_path / "run3", ["model.h_channels=4"], init_from=path)
+
+
+def test_reference_profile_trains_the_small_runs_at_the_quick_scale(tmp_path, monkeypatch):
+    monkeypatch.setitem(PRESETS, "quick-moons-flow", PRESETS["smoke-moons-flow"])
+    assert runs.source_profile("moons-flow", "reference") == "quick"
+    ckpt = runs.ensure_trained("moons-flow", "reference", root=tmp_path, device="cpu")
+    assert ckpt == tmp_path / "quick" / "moons-flow-seed0" / "last.pt" and ckpt.is_file()
+    assert runs.run_dir("moons-flow", "reference", root=tmp_path) == ckpt.parent
+    assert runs.run_file("moons-flow", "reference", "metrics.csv", root=tmp_path) == ckpt.parent / "metrics.csv"
+    with pytest.raises(ValueError, match="run_file knows"):
+        runs.run_file("moons-flow", "quick", "train_time.json")
 
 
 def test_cached_json_recomputes_on_a_new_key(tmp_path):

@@ -31,7 +31,7 @@ from rfn.checkpoint import load_checkpoint
 from rfn.data import Trajectory
 from rfn.models.registry import load_model
 from rfn.presets import get_preset
-from rfn.runs import preset_for, run_dir, trained_model
+from rfn.runs import preset_for, run_dir, run_file, source_profile, trained_model
 
 __all__ = [
     "THESIS_A1",
@@ -65,9 +65,10 @@ SWITCHES = ("smoothing", "RES_q", "learned init")
 
 def finished_model(kind: str, profile: str, seed: int, root: str | os.PathLike, device=None):
     """The model of the book's finished run of ``kind`` (notebook 04 trains the video runs), else None; never trains."""
-    path = run_dir(kind, profile, seed, root=root) / "last.pt"
+    path = run_file(kind, profile, "last.pt", seed, root)
     steps = get_preset(preset_for(kind, profile)).train["steps"]
-    if path.is_file() and int(load_checkpoint(path)["step"]) >= steps:
+    committed = source_profile(kind, profile) == "reference"  # the committed model, at whatever step it is
+    if path.is_file() and (committed or int(load_checkpoint(path)["step"]) >= steps):
         return load_model(path, device=device)
     return None
 
