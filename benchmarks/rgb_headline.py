@@ -103,7 +103,8 @@ def evaluate(args: argparse.Namespace) -> dict:
     key = "iw_bpp" if args.iw_k else "neg_elbo_bpp"
     print(f"{'run':<12} {'step':>6} {'-ELBO bpp':>10} {'IW bpp':>8}")
     for r in rows:
-        print(f"{r['model']}-seed{r['seed']:<3} {r['step']:>6} {r['neg_elbo_bpp']:10.4f} {r.get('iw_bpp', float('nan')):8.4f}")
+        iw = r.get("iw_bpp", float("nan"))
+        print(f"{r['model']}-seed{r['seed']:<3} {r['step']:>6} {r['neg_elbo_bpp']:10.4f} {iw:8.4f}")
     summary = {}
     for model in PRESETS:
         values = [r[key] for r in rows if r["model"] == model]
@@ -115,7 +116,10 @@ def evaluate(args: argparse.Namespace) -> dict:
         best_baseline = min(summary["srnn"]["mean"], summary["vrnn"]["mean"])
         margin = best_baseline - summary["rfn"]["mean"]
         verdict = "yes" if margin > spread else "no"
-        print(f"RFN below both baselines by more than the seed spread: {verdict} (margin {margin:+.4f}, spread {spread:.4f})")
+        print(
+            f"RFN below both baselines by more than the seed spread: {verdict} "
+            f"(margin {margin:+.4f}, spread {spread:.4f})"
+        )
         summary["verdict"] = {"margin": margin, "spread": spread, "rfn_below_by_more_than_spread": verdict == "yes"}
     result = {"sequences": args.sequences, "iw_k": args.iw_k, "rows": rows, "summary": summary}
     if args.json:
