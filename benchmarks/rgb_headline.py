@@ -54,7 +54,7 @@ def train(args: argparse.Namespace) -> None:
     from rfn.runs import train_preset
 
     torch.set_num_threads(1)
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         for model in args.models:
             out = Path(args.out) / f"{model}-seed{seed}"
             start = time.perf_counter()
@@ -133,6 +133,7 @@ def main() -> None:
     tr = sub.add_parser("train", help="train the runs (resumable)")
     tr.add_argument("--steps", type=int, default=1500)
     tr.add_argument("--seeds", type=int, default=2)
+    tr.add_argument("--first-seed", type=int, default=0, help="train seeds first-seed .. first-seed + seeds - 1")
     tr.add_argument("--models", nargs="+", default=list(PRESETS), choices=list(PRESETS))
     ev = sub.add_parser("evaluate", help="score the runs")
     ev.add_argument("--sequences", type=int, default=64)
