@@ -167,8 +167,11 @@ display(
 # have learned where the digits are and roughly how bright and large they are, but not yet
 # their strokes; frames come out as speckled blobs in the right places (the RFN's flow and
 # the baselines' per-pixel output distributions both sample pixel noise at temperature 1).
-# The KL is small, so the posterior and the prior rows look alike. The thesis's models
-# trained for days; the `thesis` profile trains them.
+# The KL is small, so the posterior and the prior rows look alike. The `reference` profile
+# loads models trained for hours on the same CPU (the page on training on a CPU gives their
+# steps and numbers): strokes appear, but samples at temperature 1 are still noisy, and the
+# RFN's KL is even smaller than the quick model's. The thesis's models trained for days;
+# the `thesis` profile trains them.
 #
 # Pixels alone do not say whether a model kept *which* digits move. Each row label
 # therefore carries **digit identity** (`rfn.metrics.digits`): the share of its frames in
