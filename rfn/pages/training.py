@@ -170,7 +170,9 @@ def reconstructions_figure(models: dict[str, torch.nn.Module], x: torch.Tensor, 
         rows[f"{LABELS[kind]} prior"] = out["prediction"].cpu()
     identity = {name: digit_identity(v, labels).mean(1) for name, v in rows.items()} if labels is not None else {}
     B = len(x)
-    fig, axes = plt.subplots(1, B, figsize=(4.4 * B + 1, 0.62 * len(rows) + 1.4), squeeze=False)
+    # each panel is a grid of len(rows) x (T-1) square frames about 3.8 inches wide (after the row labels)
+    height = 3.8 * len(rows) / max(x.shape[1] - 1, 1)
+    fig, axes = plt.subplots(1, B, figsize=(4.4 * B + 1, height + 1.0), squeeze=False)
     for j in range(B):
         names = [f"{n} ({identity[n][j]:.0%} digits kept)" if identity else n for n in rows]
         viz.show_video_grid(
