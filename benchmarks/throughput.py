@@ -14,7 +14,9 @@ Paths (two copies of one model, same weights):
 (b) fast: the model's defaults (emission on all ``B * (T-1)`` frames, normalisations folded
     into convolutions, shared warm-up and cached flow inverse in ``predict``) plus
     channels-last tensors and fused Adam (``--no-channels-last``, ``--no-fused-adam`` to
-    drop them); on CUDA also bfloat16 autocast and, with ``--compile``, ``torch.compile``.
+    drop them); bfloat16 autocast where the device computes it natively (CUDA; CPUs with
+    AVX512-BF16 or AMX, ``rfn.runtime.bf16_native``; ``--no-bf16`` to drop it) and, with
+    ``--compile``, ``torch.compile``.
 
 How it measures, so that machine load cannot read as a speed difference: after warm-up the
 two paths alternate (A, B, A, B, ...) in one process for ``--rounds`` rounds; every step's
@@ -28,10 +30,12 @@ allocator peak): a shared process would report the larger path's peak for both.
 Equality checks (on the weights before training, the flow's zero-initialised output layers
 given small weights so that frames depend on the condition): bits per pixel of one batch
 through both paths with the same dequantisation noise in eval mode (relative difference
-must stay under 1e-5), and samples from the same seed through both paths: both draw the
-same random numbers in the same order, so frames agree up to float rounding (a pixel whose
-value sits on a bin edge can move one level and then feed back); the fraction of equal
-pixels is printed. ``--against DIR`` instead times the fast path of this checkout against
+must stay under 1e-5 with the fast path in float32, and under 1e-3 with its bfloat16
+autocast, reported on its own), and samples from the same seed through both paths: both
+draw the same random numbers in the same order, so in float32 frames agree up to float
+rounding (a pixel whose value sits on a bin edge can move one level and then feed back);
+bfloat16 rounds every convolution to about 3 significant digits, so its frames differ by a
+level or two in many pixels. The fraction of equal pixels and the mean difference are printed. ``--against DIR`` instead times the fast path of this checkout against
 the checkout in ``DIR`` (say ``git archive <commit> | tar -x -C DIR``) as its trainer ran it
 on the CPU (default model path, contiguous tensors, plain Adam), alternating fresh
 processes. ``--json`` writes everything with the machine, load and command; add the runs
@@ -54,6 +58,15 @@ import sys
 import time
 
 import torch
+
+
+def bf16_native(device: torch.device) -> bool:
+    """:func:`rfn.runtime.bf16_native`; False in the older checkouts ``--against`` runs (they lack it)."""
+    try:
+        from rfn.runtime import bf16_native as native
+    except ImportError:
+        return False
+    return native(device)
 
 
 def sync(device: torch.device) -> None:
@@ -123,13 +136,13 @@ class Path:
         self.channels_last = fast and not args.no_channels_last
         if self.channels_last:
             model.to(memory_format=torch.channels_last)
-        self.bf16 = fast and device.type == "cuda" and not args.no_bf16
+        self.bf16 = fast and not args.no_bf16 and bf16_native(device)
         fused = fast and not args.no_fused_adam
         self.opt = torch.optim.Adam(model.parameters(), lr=1e-5, fused=fused or None)
         self.loss_fn = torch.compile(model.loss) if (fast and args.compile) else model.loss
 
     def autocast(self):
-        return torch.autocast("cuda", dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16) if self.bf16 else contextlib.nullcontext()
 
     def train_step(self) -> None:
         self.model.train()
@@ -254,7 +267,7 @@ def against(args) -> dict:
     each), ``--steps`` timed training steps per process."""
     runs = {"before": [], "after": []}
     for _ in range(args.rounds):
-        old_defaults = ["--no-channels-last", "--no-fused-adam"]
+        old_defaults = ["--no-channels-last", "--no-fused-adam", "--no-bf16"]
         before = [*child_argv(args, only="fast", phase="train", steps=args.steps), *old_defaults]
         runs["before"].append(run_child(before, args.against))
         runs["after"].append(run_child(child_argv(args, only="fast", phase="train", steps=args.steps)))
@@ -346,16 +359,27 @@ def main(argv: list[str] | None = None) -> dict:
         f"load {meta['load_before'][0]:.1f}"
     )
 
-    bpp = {p.name: p.bpp() for p in paths}
-    rel = abs(bpp["fast"] - bpp["reference"]) / abs(bpp["reference"])
-    s_ref, s_fast = ref.sample(seed=7), fast.sample(seed=7)
-    same = (s_ref == s_fast).double().mean().item()
-    max_diff = (s_ref.int() - s_fast.int()).abs().max().item()
-    print(
-        f"same batch and noise, eval mode: bpp reference {bpp['reference']:.6f}, "
-        f"fast {bpp['fast']:.6f} (rel. {rel:.1e})"
-    )
-    print(f"samples from one seed: {100 * same:.4f}% of pixels equal, largest difference {max_diff} levels")
+    def compare(tag: str) -> dict:
+        bpp = {p.name: p.bpp() for p in paths}
+        rel = abs(bpp["fast"] - bpp["reference"]) / abs(bpp["reference"])
+        s_ref, s_fast = ref.sample(seed=7), fast.sample(seed=7)
+        same = (s_ref == s_fast).double().mean().item()
+        max_diff = (s_ref.int() - s_fast.int()).abs().max().item()
+        mean_diff = (s_ref.float() - s_fast.float()).abs().mean().item()
+        print(
+            f"{tag}: same batch and noise, eval mode: bpp reference {bpp['reference']:.6f}, "
+            f"fast {bpp['fast']:.6f} (rel. {rel:.1e}); samples from one seed: {100 * same:.4f}% of pixels "
+            f"equal, mean difference {mean_diff:.3f} levels, largest {max_diff}"
+        )
+        return {"bpp": bpp, "rel": rel, "samples_equal_fraction": same, "samples_max_diff": max_diff,
+                "samples_mean_diff": mean_diff}  # fmt: skip
+
+    bf16 = fast.bf16
+    fast.bf16 = False  # exactness of the code paths, in float32
+    check = {"fp32": compare("fast path in float32")}
+    fast.bf16 = bf16
+    if bf16:  # and what bfloat16 changes
+        check["bf16"] = compare("fast path with bfloat16 autocast")
 
     results = {}
     for what in ("train", "sample"):
@@ -385,16 +409,9 @@ def main(argv: list[str] | None = None) -> dict:
             res[f"ratio_{k}"] = ratio
             print(f"  fast / reference ({k} time): {ratio:.3f}")
     print(f"load average before {meta['load_before'][0]:.1f}, after {meta['load_after'][0]:.1f}")
-    ok = rel < 1e-5
-    print("bpp check:", "ok" if ok else "FAILED (the paths differ by more than 1e-5 relative)")
-    out = {
-        "meta": meta,
-        "parameters": params,
-        "bpp": bpp,
-        "samples_equal_fraction": same,
-        "samples_max_diff": max_diff,
-        "results": results,
-    }
+    ok = check["fp32"]["rel"] < 1e-5 and ("bf16" not in check or check["bf16"]["rel"] < 1e-3)
+    print("bpp check:", "ok" if ok else "FAILED (float32 paths differ by more than 1e-5 relative, or bf16 by 1e-3)")
+    out = {"meta": meta, "parameters": params, "bf16": bf16, "equality": check, "results": results}
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=2)

@@ -78,6 +78,10 @@ class TrainConfig:
         device: ``"auto"`` (CUDA if available, else CPU), ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
         bf16: bfloat16 autocast on CUDA (ignored on other devices); models
             keep log-determinants and likelihood sums in float32 themselves.
+        cpu_bf16: bfloat16 autocast on a CPU that computes it natively (AVX512-BF16 or AMX,
+            :func:`rfn.runtime.bf16_native`; an error on other CPUs, where it would be slower).
+            Off by default: on this project's Zen 4 CPU it makes a training step of the quick RFN
+            about 0.86x as long (benchmarks/RESULTS.md), but the presets were tuned in float32.
         tf32: allow TensorFloat-32 matmuls/convolutions on CUDA.
         channels_last: convert the model to channels-last memory format.
         compile: wrap the training forward in :func:`torch.compile`.
@@ -114,6 +118,7 @@ class TrainConfig:
     num_workers: int = 0
     device: str = "auto"
     bf16: bool = True
+    cpu_bf16: bool = False
     tf32: bool = True
     channels_last: bool = False
     compile: bool = False

@@ -29,6 +29,7 @@ import torch
 
 __all__ = [
     "CPU_THREADS",
+    "bf16_native",
     "derive_seed",
     "git_commit",
     "resolve_device",
@@ -78,6 +79,20 @@ def resolve_device(spec: str | torch.device | None = "auto") -> torch.device:
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", distributed.local_rank() % torch.cuda.device_count())
     return device
+
+
+def bf16_native(device: str | torch.device = "cpu") -> bool:
+    """Whether ``device`` computes bfloat16 convolutions and matrix products in hardware.
+
+    CUDA devices of compute capability 8.0 and later; CPUs whose oneDNN has a native
+    bfloat16 path (AVX512-BF16 or AMX). Elsewhere bfloat16 is emulated and slower than float32.
+    """
+    device = resolve_device(device)
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    if device.type == "cpu":
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return False
 
 
 def set_cpu_threads(device: str | torch.device, threads: int = CPU_THREADS) -> int:

@@ -20,7 +20,7 @@ from rfn import distributed as dist_utils
 from rfn.checkpoint import remove_stale_temporaries, save_checkpoint
 from rfn.config import TrainConfig
 from rfn.models.registry import check_batch
-from rfn.runtime import derive_seed, resolve_device, seed_everything
+from rfn.runtime import bf16_native, derive_seed, resolve_device, seed_everything
 from rfn.training.accumulate import forward_backward
 from rfn.training.batches import collate, to_device
 from rfn.training.interrupts import (
@@ -164,8 +164,9 @@ class Trainer:
     # -- setup ----------------------------------------------------------------------------
 
     def _autocast(self):
-        on = self.config.bf16 and self.device.type == "cuda"
-        return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=on)
+        cfg, kind = self.config, self.device.type
+        on = (cfg.bf16 and kind == "cuda") or (cfg.cpu_bf16 and kind == "cpu")
+        return torch.autocast(device_type=kind, dtype=torch.bfloat16, enabled=on)
 
     def _run_info(self) -> dict[str, Any]:
         return {
@@ -186,6 +187,11 @@ class Trainer:
         self._keys: list[str] | None = None
         if cfg.batch_size % self.world:
             raise ValueError(f"train.batch_size {cfg.batch_size} does not split evenly over {self.world} processes")
+        if cfg.cpu_bf16 and device.type == "cpu" and not bf16_native(device):
+            raise ValueError(
+                "train.cpu_bf16 needs a CPU that computes bfloat16 natively (AVX512-BF16 or AMX); this one "
+                "emulates it, which is slower than float32: set train.cpu_bf16=false"
+            )
         if device.type == "cuda" and cfg.tf32:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
