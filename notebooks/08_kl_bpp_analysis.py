@@ -353,7 +353,7 @@ for nd, name, fig_id in (
     plt.show()
     touch = ev.any(1)
     near = touch[1:] | touch[:-1]  # modelled frames t = 1..T-1 with a touch at t or at t-1
-    spikes[f"{nd} digit(s): at or right after a wall touch"] = page.ratio(curves, near)
+    spikes[f"{nd} digit{'s' if nd > 1 else ''}: at or right after a wall touch"] = page.ratio(curves, near)
     if nd == 2:
         spikes[f"2 digits: while > {OVERLAP:.0%} of the ink overlaps"] = page.ratio(curves, overlap[1:] > OVERLAP)
         sync_two = xs[:1]
@@ -390,8 +390,8 @@ plt.show()
 
 # %% tags=["remove-input"]
 kl_by = table["KL (bpp)"]
-two = spike_table.filter(like="2 digits", axis=0)
-one = spike_table.filter(like="1 digit", axis=0)
+two = spike_table.filter(like="2 digits:", axis=0)  # the wall-touch row, then the overlap row
+one = spike_table.filter(like="1 digit:", axis=0)
 display(
     Markdown(
         "**What the numbers show** (this run): (1) the mean KL per frame is highest for "
