@@ -158,21 +158,26 @@ def run_file(kind: str, profile: str, name: str, seed: int = 0, root: str | os.P
 
 def export_reference(run: str | os.PathLike, preset_name: str, root: str | os.PathLike = REFERENCE_ROOT) -> Path:
     """Publish a run folder as the reference files of ``preset_name``: weights-only ``<preset>.pt``
-    (:func:`rfn.checkpoint.export_weights`) with the run's ``metrics.csv`` and ``run.json`` beside it.
+    (:func:`rfn.checkpoint.export_weights`) with the run's ``run.json`` and its ``metrics.csv`` up to
+    the checkpoint's step beside it.
 
     Each file is replaced atomically. Returns the checkpoint's path. ``make reference`` calls it.
     """
     import shutil
 
-    from rfn.checkpoint import export_weights
+    from rfn.checkpoint import export_weights, load_checkpoint
 
     run = Path(run)
     get_preset(preset_name)
     dst = Path(root) / f"{preset_name}.pt"
-    export_weights(run / "last.pt", dst)
+    step = int(load_checkpoint(export_weights(run / "last.pt", dst))["step"])
     for name in ("metrics.csv", "run.json"):
         staged = dst.with_name(f".{dst.stem}.{name}.tmp-{os.getpid()}")
-        shutil.copyfile(run / name, staged)
+        if name == "metrics.csv":  # a run still training has logged past its last checkpoint: keep rows up to it
+            lines = (run / name).read_bytes().splitlines(keepends=True)  # bytes: the csv module's \r\n stays
+            staged.write_bytes(b"".join(lines[:1] + [r for r in lines[1:] if int(r.split(b",", 1)[0]) <= step]))
+        else:
+            shutil.copyfile(run / name, staged)
         os.replace(staged, dst.with_suffix(_REFERENCE_SUFFIX[name]))
     return dst
 
