@@ -35,11 +35,12 @@ autocast, reported on its own), and samples from the same seed through both path
 draw the same random numbers in the same order, so in float32 frames agree up to float
 rounding (a pixel whose value sits on a bin edge can move one level and then feed back);
 bfloat16 rounds every convolution to about 3 significant digits, so its frames differ by a
-level or two in many pixels. The fraction of equal pixels and the mean difference are printed. ``--against DIR`` instead times the fast path of this checkout against
-the checkout in ``DIR`` (say ``git archive <commit> | tar -x -C DIR``) as its trainer ran it
-on the CPU (default model path, contiguous tensors, plain Adam), alternating fresh
-processes. ``--json`` writes everything with the machine, load and command; add the runs
-that matter to ``benchmarks/RESULTS.md``.
+level or two in many pixels. The fraction of equal pixels and the mean difference are printed.
+``--against DIR`` instead times the fast path of this checkout against the checkout in
+``DIR`` (say ``git archive <commit> | tar -x -C DIR``) as its trainer ran it on the CPU
+(default model path, contiguous tensors, plain Adam, float32), alternating fresh processes.
+``--json`` writes everything with the machine, load and command; add the runs that matter
+to ``benchmarks/RESULTS.md``.
 """
 
 from __future__ import annotations
