@@ -114,9 +114,9 @@ def source_profile(kind: str, profile: str) -> str:
     ``reference-*`` preset (the book's small runs) from their quick runs, which it trains
     when missing; the reference video models come from the committed files.
     """
-    preset_for(kind, profile)
     if profile == "reference" and not preset_for(kind, profile).startswith("reference-"):
         return "quick"
+    preset_for(kind, profile)  # unknown kinds and profiles fail here
     return profile
 
 
@@ -156,6 +156,12 @@ def run_file(kind: str, profile: str, name: str, seed: int = 0, root: str | os.P
     return run_dir(kind, profile, seed, root) / name
 
 
+def _row_step(row: bytes) -> float:
+    """The step of a ``metrics.csv`` row; infinity for a row being written (no line end, or no number)."""
+    first = row.split(b",", 1)[0]
+    return int(first) if row.endswith(b"\n") and first.isdigit() else float("inf")
+
+
 def export_reference(run: str | os.PathLike, preset_name: str, root: str | os.PathLike = REFERENCE_ROOT) -> Path:
     """Publish a run folder as the reference files of ``preset_name``: weights-only ``<preset>.pt``
     (:func:`rfn.checkpoint.export_weights`) with the run's ``run.json`` and its ``metrics.csv`` up to
@@ -173,9 +179,9 @@ def export_reference(run: str | os.PathLike, preset_name: str, root: str | os.Pa
     step = int(load_checkpoint(export_weights(run / "last.pt", dst))["step"])
     for name in ("metrics.csv", "run.json"):
         staged = dst.with_name(f".{dst.stem}.{name}.tmp-{os.getpid()}")
-        if name == "metrics.csv":  # a run still training has logged past its last checkpoint: keep rows up to it
+        if name == "metrics.csv":  # a run still training logs past its last checkpoint: keep whole rows up to it
             lines = (run / name).read_bytes().splitlines(keepends=True)  # bytes: the csv module's \r\n stays
-            staged.write_bytes(b"".join(lines[:1] + [r for r in lines[1:] if int(r.split(b",", 1)[0]) <= step]))
+            staged.write_bytes(b"".join(lines[:1] + [r for r in lines[1:] if _row_step(r) <= step]))
         else:
             shutil.copyfile(run / name, staged)
         os.replace(staged, dst.with_suffix(_REFERENCE_SUFFIX[name]))
