@@ -5,6 +5,8 @@
 # reference once every reference checkpoint is committed under checkpoints/reference/, else quick.
 #   make book COMMIT_FIGURES=1   also rewrites the committed figures/<profile>/ (maintainers, from a clean commit)
 #   make reference   trains the reference models on this machine (hours; resumable) and exports their weights
+#   make reference-cache   after `make book PROFILE=reference`: ships the pages' numbers (FVD on 256 clips, ...)
+#                    beside the reference weights, so later renders read them instead of recomputing
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eo pipefail -c
@@ -20,7 +22,7 @@ RUNS ?= runs
 PYTEST_ARGS ?=
 JOBS ?= 2
 
-.PHONY: help env assets test lint book notebooks book-html mathjax bench reference clean
+.PHONY: help env assets test lint book notebooks book-html mathjax bench reference reference-cache clean
 
 help:
 	@echo "make test      set up .venv + assets, run the tests"
@@ -29,6 +31,7 @@ help:
 	@echo "make lint      ruff"
 	@echo "make bench     CPU benchmarks"
 	@echo "make reference train (or resume) the reference models in $(RUNS)/ and export their weights (hours)"
+	@echo "make reference-cache  after a reference render: commit-ready copies of its numbers in checkpoints/reference/cache/"
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -78,6 +81,9 @@ reference: env assets
 	    $(PY) -c "import sys; from rfn.runs import export_reference; export_reference(*sys.argv[1:])" \
 	      $(RUNS)/$$preset $$preset || exit 1; fi; \
 	done
+
+reference-cache: env
+	$(PY) -c "from rfn.runs import ship_reference_caches; print(*ship_reference_caches(), sep='\n')"
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

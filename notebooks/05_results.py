@@ -56,7 +56,7 @@ from rfn.evaluation import EvaluationOptions, EvaluationWarning
 from rfn.metrics import frame_scores, get_protocol
 from rfn.metrics.digits import digit_identity_curves, smmnist_labels
 from rfn.pages import results as page
-from rfn.runs import cached_json, trained_model
+from rfn.runs import trained_model
 from rfn.runtime import resolve_device, set_cpu_threads
 
 SETTINGS = {  # what the page draws and measures at each profile (the models' settings are their presets')
@@ -64,7 +64,7 @@ SETTINGS = {  # what the page draws and measures at each profile (the models' se
               "strip_sequences": 2, "long_frames": 20, "pool": 4, "pool_samples": 3, "show": 1, "batch_size": 16},
     "quick": {"protocol": get_protocol("smmnist-quick"), "iw_k": 20, "bpp_frames": 10, "fvd_clips": 16,
               "strip_sequences": 4, "long_frames": 50, "pool": 24, "pool_samples": 10, "show": 3, "batch_size": 64},
-    "reference": {"protocol": get_protocol("smmnist-quick"), "iw_k": 20, "bpp_frames": 10, "fvd_clips": 16,
+    "reference": {"protocol": get_protocol("smmnist-quick"), "iw_k": 20, "bpp_frames": 10, "fvd_clips": 256,
                   "strip_sequences": 4, "long_frames": 50, "pool": 24, "pool_samples": 10, "show": 3,
                   "batch_size": 64},
     "thesis": {"protocol": get_protocol("smmnist-thesis").replace(n_test_sequences=256, fvd_repeats=1), "iw_k": 20,
@@ -147,8 +147,8 @@ options = EvaluationOptions(
 results = {L[k]: page.cached_evaluation(runs[k], proto, options) for k in KINDS}
 metrics = [m for m in ("psnr", "ssim", "lpips") if m in results["RFN"]["best_of_n"]]
 x_eval = test.batch(range(proto.n_test_sequences or 64))
-baselines = cached_json(
-    rfn_run.cache_dir / f"book_baselines_{proto.name}.json",
+baselines = rfn_run.cached(
+    f"book_baselines_{proto.name}.json",
     lambda: page.baseline_curves(x_eval, ctx, metrics, device=dev),
     {"protocol": proto.to_dict(), "metrics": metrics, "data": data_kw},
 )
@@ -242,8 +242,8 @@ if n_fvd:
         "clips": n_fvd,
         "seed": seed,
     }
-    study = cached_json(
-        rfn_run.cache_dir / f"book_fvd_{proto.name}.json",
+    study = rfn_run.cached(
+        f"book_fvd_{proto.name}.json",
         lambda: page.fvd_study(
             {L[k]: models[k] for k in KINDS}, test.batch(range(2 * n_fvd)), proto, seed=seed, device=dev
         ),

@@ -48,7 +48,7 @@ from rfn.metrics.digits import smmnist_labels
 from rfn.metrics.frames import speckle
 from rfn.pages import results
 from rfn.pages import temperature as page
-from rfn.runs import cached_json, trained_model
+from rfn.runs import trained_model
 from rfn.runtime import resolve_device, set_cpu_threads
 
 SETTINGS = {  # what the page measures at each profile (the model's settings are its preset's)
@@ -57,7 +57,7 @@ SETTINGS = {  # what the page measures at each profile (the model's settings are
     "quick": {"temperatures": [0.0, 0.25, 0.5, 0.75, 1.0], "context": 2, "sequences": 12, "samples": 20,
               "fvd": True, "fvd_sequences": 12, "fvd_samples": 5},
     "reference": {"temperatures": [0.0, 0.25, 0.5, 0.75, 1.0], "context": 2, "sequences": 16, "samples": 20,
-                  "fvd": True, "fvd_sequences": 12, "fvd_samples": 5},
+                  "fvd": True, "fvd_sequences": 256, "fvd_samples": 5},
     "thesis": {"temperatures": [0.0, 0.25, 0.5, 0.75, 1.0], "context": 2, "sequences": 64, "samples": 20,
                "fvd": True, "fvd_sequences": 256, "fvd_samples": 100},
 }[profile]  # fmt: skip
@@ -124,8 +124,8 @@ for sweep, name, fig_no in (("flow", "fig10_1_flow_temperature.png", "Fig 10.1")
 n_seq, n_samp = SETTINGS["sequences"], SETTINGS["samples"]
 x_meas = test.batch(range(1, 1 + n_seq))
 labels_meas = smmnist_labels(test, range(1, 1 + n_seq)) if read_digits else None
-rows = cached_json(
-    run.cache_dir / f"book_temperature_measures_{profile}.json",
+rows = run.cached(
+    f"book_temperature_measures_{profile}.json",
     lambda: page.measure_sweeps(model, x_meas, ctx, TEMPS, n_samp, seed, labels_meas),
     {"checkpoint": run.checkpoint_id(), "settings": SETTINGS, "seed": seed, "digits": read_digits},
 )
@@ -163,8 +163,8 @@ proto = get_protocol("smmnist-quick").replace(
 )  # fmt: skip
 heldout = make_dataset("smmnist", "test", seq_len=proto.total_frames, seed=1, **run.data_kwargs)
 n = SETTINGS["fvd_sequences"]
-sweep = cached_json(
-    run.cache_dir / f"book_temperature_{proto.name}.json",
+sweep = run.cached(
+    f"book_temperature_{proto.name}.json",
     lambda: page.flow_temperature_sweep(model, heldout.batch(range(2 * n)), proto, TEMPS, seed, dev, SETTINGS["fvd"]),
     {"checkpoint": run.checkpoint_id(), "protocol": proto.to_dict(), "temperatures": TEMPS, "fvd": SETTINGS["fvd"],
      "seed": seed},

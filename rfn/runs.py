@@ -20,7 +20,9 @@ named runs, which are presets called ``<profile>-<kind>`` (``"glow-mnist"``,
   runs, which have no reference preset (the flows on points and MNIST digits, the
   sinusoids, the ablations), are trained at the quick scale, in minutes, and shared
   with the quick profile's folders (:func:`source_profile`).
-* :func:`cached_json` stores numbers computed from a checkpoint beside it.
+* :func:`cached_json` stores numbers computed from a checkpoint beside it;
+  :func:`ship_reference_caches` commits those of the reference models beside their
+  weights (``checkpoints/reference/cache/``), so the book does not recompute them.
 
 Example:
     >>> preset_for("rfn", "quick"), preset_for("glow-mnist", "smoke"), preset_for("moons-flow", "reference")
@@ -60,9 +62,11 @@ __all__ = [
     "ensure_trained",
     "export_reference",
     "preset_for",
+    "reference_cache_dir",
     "reference_checkpoint",
     "run_dir",
     "run_file",
+    "ship_reference_caches",
     "source_profile",
     "train_preset",
     "trained_model",
@@ -332,24 +336,84 @@ def trained_model(
     return load_model(ensure_trained(kind, profile, seed, root=root, device=device), device=device)
 
 
-def cached_json(path: str | os.PathLike, compute: Callable[[], Any], key: dict[str, Any] | None = None) -> Any:
+def cached_json(
+    path: str | os.PathLike,
+    compute: Callable[[], Any],
+    key: dict[str, Any] | None = None,
+    shipped: str | os.PathLike | None = None,
+) -> Any:
     """Return the JSON stored at ``path`` if it was made with the same ``key``; else compute and store it.
 
-    ``key`` describes what the numbers depend on (checkpoint step, protocol, seed, ...);
-    a different key recomputes. The file is written atomically.
+    ``key`` describes what the numbers depend on (checkpoint hash, protocol, seed, ...);
+    a different key recomputes. The file is written atomically. ``shipped``: a read-only
+    copy made elsewhere (the committed evaluation of a reference model,
+    :func:`ship_reference_caches`); used, and copied to ``path``, when its key matches.
     """
     path = Path(path)
     tag = hashlib.sha256(json.dumps(key or {}, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    if path.is_file():
-        try:
-            stored = json.loads(path.read_text())
-            if stored.get("key") == tag:
-                return stored["value"]
-        except (ValueError, KeyError):
-            pass
-    value = compute()
+    for candidate in (path, Path(shipped) if shipped is not None else None):
+        stored = _read_cache(candidate, tag) if candidate is not None else None
+        if stored is not None:
+            if candidate != path:
+                _write_cache(path, stored)
+            return stored["value"]
+    _write_cache(path, {"key": tag, "value": to_jsonable(compute())})
+    return json.loads(path.read_text())["value"]
+
+
+def _read_cache(path: Path, tag: str) -> dict | None:
+    if not path.is_file():
+        return None
+    try:
+        stored = json.loads(path.read_text())
+        return stored if stored.get("key") == tag and "value" in stored else None
+    except (ValueError, AttributeError):
+        return None
+
+
+def _write_cache(path: Path, stored: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"key": tag, "value": to_jsonable(value)}))
+    tmp.write_text(json.dumps(stored))
     os.replace(tmp, path)
-    return json.loads(path.read_text())["value"]
+
+
+def reference_cache_dir(kind: str, seed: int = 0, root: str | os.PathLike = REFERENCE_ROOT) -> Path:
+    """Where the numbers the pages compute from a committed reference model are shipped:
+    ``<root>/cache/<preset>[-seed<N>]/`` (see :func:`ship_reference_caches`)."""
+    return Path(root) / "cache" / reference_checkpoint(kind, root, seed).stem
+
+
+def ship_reference_caches(
+    artifacts: str | os.PathLike = "artifacts", root: str | os.PathLike = REFERENCE_ROOT, seed: int = 0
+) -> list[Path]:
+    """Copy what a ``reference`` render computed from the committed models into ``checkpoints/``.
+
+    After ``make book PROFILE=reference`` the pages' numbers for the video models (best-of-N
+    evaluations, FVD on 256 clips, temperature sweeps: ``book_*.json`` in
+    ``<artifacts>/reference/<kind>/``, ``<kind>-seed<N>`` for another seed) are copied to
+    :func:`reference_cache_dir`, replacing what was shipped before, so a later render on
+    another machine reads them instead of recomputing (each file is keyed by the
+    checkpoints' hashes: a retrained model recomputes).
+    Returns the files written.
+    """
+    written = []
+    for kind in VIDEO_KINDS:
+        src = Path(artifacts) / "reference" / (kind if seed == 0 else f"{kind}-seed{seed}")
+        files = sorted(src.glob("book_*.json")) if src.is_dir() else []
+        if not files:
+            continue
+        dst = reference_cache_dir(kind, seed, root)
+        for old in dst.glob("book_*.json") if dst.is_dir() else []:
+            old.unlink()
+        for f in files:
+            stored = json.loads(f.read_text())
+            if not isinstance(stored, dict) or "key" not in stored or "value" not in stored:
+                raise ValueError(f"{f} is not a cache written by cached_json; delete it and render again")
+            _write_cache(dst / f.name, stored)
+            written.append(dst / f.name)
+    if not written:
+        raise FileNotFoundError(
+            f"no book_*.json under {Path(artifacts) / 'reference'}/<kind>/: run `make book PROFILE=reference` first"
+        )
+    return written

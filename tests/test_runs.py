@@ -92,6 +92,47 @@ def test_cached_json_recomputes_on_a_new_key(tmp_path):
     assert len(calls) == 2
 
 
+def test_reference_numbers_are_shipped_beside_the_weights_and_read_back(tmp_path, monkeypatch):
+    from rfn.pages.results import load_run
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setitem(PRESETS, "reference-smmnist-deterministic", PRESETS["smoke-deterministic"])
+    runs.train_preset("smoke-deterministic", tmp_path / "run", ["train.steps=1"])
+    runs.export_reference(tmp_path / "run", "reference-smmnist-deterministic")
+    with pytest.raises(FileNotFoundError, match="run `make book PROFILE=reference` first"):
+        runs.ship_reference_caches(tmp_path / "artifacts")
+    run = load_run("deterministic", "reference", root=tmp_path / "artifacts")
+    assert run.cache_dir == tmp_path / "artifacts" / "reference" / "deterministic"
+    assert run.shipped_dir == runs.reference_cache_dir("deterministic")
+    assert str(run.shipped_dir) == "checkpoints/reference/cache/reference-smmnist-deterministic"
+    calls = []
+    key = {"checkpoint": run.checkpoint_id(), "clips": 256}
+    assert run.cached("book_fvd.json", lambda: calls.append(1) or {"fvd": 12.5}, key) == {"fvd": 12.5}
+    (run.cache_dir / "notes.txt").write_text("not a cache")  # only book_*.json files are shipped
+    shipped = runs.ship_reference_caches(tmp_path / "artifacts")
+    assert shipped == [run.shipped_dir / "book_fvd.json"]
+    # another machine: no artifacts, the committed copy is read (and copied to the cache) when its key matches
+    import shutil
+
+    shutil.rmtree(tmp_path / "artifacts")
+    assert run.cached("book_fvd.json", lambda: calls.append(1), key) == {"fvd": 12.5}
+    assert len(calls) == 1 and (run.cache_dir / "book_fvd.json").is_file()
+    # a retrained model (another checkpoint hash) recomputes instead of reading the shipped numbers
+    (run.cache_dir / "book_fvd.json").unlink()
+    assert run.cached("book_fvd.json", lambda: calls.append(1) or {"fvd": 3.0}, {**key, "checkpoint": "x"}) == {
+        "fvd": 3.0
+    }
+    assert len(calls) == 2
+    # a corrupt shipped file is ignored, not trusted
+    (run.shipped_dir / "book_fvd.json").write_text("{not json")
+    (run.cache_dir / "book_fvd.json").unlink()
+    assert run.cached("book_fvd.json", lambda: calls.append(1) or 7, key) == 7 and len(calls) == 3
+    # re-shipping replaces what was shipped before
+    (run.shipped_dir / "book_old.json").write_text("{}")
+    runs.ship_reference_caches(tmp_path / "artifacts")
+    assert sorted(p.name for p in run.shipped_dir.iterdir()) == ["book_fvd.json"]
+
+
 def test_init_from_with_keep_step_continues_the_schedule_with_a_fresh_optimiser(tmp_path):
     import csv
 

@@ -36,7 +36,7 @@ from rfn import viz
 from rfn.checkpoint import load_checkpoint
 from rfn.metrics import HIGHER_IS_BETTER, frame_scores, fvd_features, fvd_from_features, fvd_videos
 from rfn.metrics.digits import ClassifierConfig
-from rfn.runs import cached_json, ensure_trained
+from rfn.runs import cached_json, ensure_trained, reference_cache_dir, source_profile
 
 __all__ = [
     "LABELS",
@@ -73,6 +73,8 @@ class Run:
         data: the run's ``data_config`` (``name``, ``seq_len``, ``kwargs``).
         cache_dir: where the pages store numbers computed from it (beside the checkpoint; for a
             reference file, ``<root>/reference/<kind>`` so that ``checkpoints/`` stays as committed).
+        shipped_dir: for a reference file, the committed copies of those numbers
+            (:func:`rfn.runs.reference_cache_dir`), read when their key matches; else ``None``.
     """
 
     kind: str
@@ -83,6 +85,7 @@ class Run:
     batch_size: int
     data: dict
     cache_dir: Path
+    shipped_dir: Path | None = None
 
     @property
     def train_frames(self) -> int:
@@ -97,6 +100,11 @@ class Run:
     @property
     def image_size(self) -> int:
         return int(self.data_kwargs.get("image_size", 64))
+
+    def cached(self, name: str, compute, key: dict) -> Any:
+        """:func:`rfn.runs.cached_json` of ``cache_dir / name``, falling back on the shipped copy."""
+        shipped = self.shipped_dir / name if self.shipped_dir is not None else None
+        return cached_json(self.cache_dir / name, compute, key, shipped=shipped)
 
     def checkpoint_id(self) -> str:
         """A short hash of the checkpoint file: cached numbers are recomputed when the model changes."""
@@ -115,6 +123,7 @@ def load_run(kind: str, profile: str, seed: int = 0, root: str | os.PathLike = "
     """The run of ``kind`` at ``profile`` (trained first if missing; the reference profile loads its file)."""
     path = ensure_trained(kind, profile, seed, root=root)
     ckpt = load_checkpoint(path)
+    reference = source_profile(kind, profile) == "reference"
     return Run(
         kind=kind,
         profile=profile,
@@ -123,7 +132,10 @@ def load_run(kind: str, profile: str, seed: int = 0, root: str | os.PathLike = "
         step=int(ckpt["step"]),
         batch_size=int(ckpt["train_config"]["batch_size"]),
         data=dict(ckpt["data_config"]),
-        cache_dir=Path(root) / "reference" / kind if profile == "reference" else Path(path).parent,
+        cache_dir=Path(root) / "reference" / (kind if seed == 0 else f"{kind}-seed{seed}")
+        if reference
+        else Path(path).parent,
+        shipped_dir=reference_cache_dir(kind, seed) if reference else None,
     )
 
 
@@ -183,7 +195,7 @@ def cached_evaluation(run: Run, protocol, options) -> dict:
         out["wall_s"] = time.perf_counter() - t0
         return out
 
-    return cached_json(run.cache_dir / f"book_eval_{protocol.name}.json", compute, key)
+    return run.cached(f"book_eval_{protocol.name}.json", compute, key)
 
 
 def baseline_curves(videos: torch.Tensor, context: int, metrics, device=None) -> dict[str, dict[str, list[float]]]:
