@@ -35,3 +35,21 @@ def test_reference_checkpoint_matches_its_preset(path):
 def test_reference_checkpoints_stay_within_the_budget():
     sizes = {p.name: p.stat().st_size for p in ROOT.glob("*.pt")}
     assert sum(sizes.values()) <= 40 * 2**20, sizes
+
+
+CACHES = sorted(p for p in (ROOT / "cache").glob("*") if p.is_dir())
+
+
+@pytest.mark.parametrize("folder", CACHES, ids=[p.name for p in CACHES])
+def test_shipped_numbers_belong_to_a_committed_checkpoint(folder):
+    """What `make reference-cache` committed: cached_json files beside a checkpoint that exists."""
+    import json
+    import re
+
+    assert (ROOT / f"{folder.name}.pt").is_file(), f"{folder} has no checkpoint {folder.name}.pt beside it"
+    files = sorted(folder.iterdir())
+    assert files and all(f.name.startswith("book_") and f.suffix == ".json" for f in files), files
+    for f in files:
+        stored = json.loads(f.read_text())
+        assert re.fullmatch("[0-9a-f]{16}", stored["key"]) and "value" in stored, f
+    assert sum(f.stat().st_size for f in files) <= 2**20, f"{folder}: keep the shipped numbers small"
