@@ -64,7 +64,7 @@ SETTINGS = {  # what the page draws and measures at each profile (the models' se
               "strip_sequences": 2, "long_frames": 20, "pool": 4, "pool_samples": 3, "show": 1, "batch_size": 16},
     "quick": {"protocol": get_protocol("smmnist-quick"), "iw_k": 20, "bpp_frames": 10, "fvd_clips": 16,
               "strip_sequences": 4, "long_frames": 50, "pool": 24, "pool_samples": 10, "show": 3, "batch_size": 64},
-    "reference": {"protocol": get_protocol("smmnist-quick"), "iw_k": 20, "bpp_frames": 10, "fvd_clips": 256,
+    "reference": {"protocol": get_protocol("smmnist-reference"), "iw_k": 20, "bpp_frames": 10, "fvd_clips": 256,
                   "strip_sequences": 4, "long_frames": 50, "pool": 24, "pool_samples": 10, "show": 3,
                   "batch_size": 64},
     "thesis": {"protocol": get_protocol("smmnist-thesis").replace(n_test_sequences=256, fvd_repeats=1), "iw_k": 20,
@@ -236,19 +236,10 @@ print(
 THESIS_FVD = {"RFN": "633.44 ± 4.20", "SRNN": "245.22 ± 3.27", "VRNN": "274.20 ± 4.17"}
 n_fvd = SETTINGS["fvd_clips"]
 if n_fvd:
-    key = {
-        "checkpoints": [r.checkpoint_id() for r in runs.values()],
-        "protocol": proto.to_dict(),
-        "clips": n_fvd,
-        "seed": seed,
-    }
-    study = rfn_run.cached(
-        f"book_fvd_{proto.name}.json",
-        lambda: page.fvd_study(
-            {L[k]: models[k] for k in KINDS}, test.batch(range(2 * n_fvd)), proto, seed=seed, device=dev
-        ),
-        key,
-    )
+    study = page.fvd_study(
+        {L[k]: models[k] for k in KINDS}, test.batch(range(2 * n_fvd)), proto, seed=seed, device=dev,
+        runs={L[k]: runs[k] for k in KINDS}, data=data_kw,
+    )  # fmt: skip
     fvd_text = f"{total - ctx} predicted frames after {ctx} warm-up, 1 sample per sequence, {proto.fvd_resize} resize"
     tab94 = page.fvd_table(study, THESIS_FVD, fvd_text)
     tab94.to_csv(rec.path("tab9_4_fvd_smmnist.csv"))

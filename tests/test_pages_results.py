@@ -72,3 +72,37 @@ def test_page_figures_are_titled_and_labelled():
 def test_digits_readable_only_for_the_classifiers_frames():
     assert results.digits_readable({"num_digits": 2, "image_size": 32, "digit_size": 16})
     assert not results.digits_readable({"num_digits": 1, "image_size": 16, "digit_size": 8})
+
+
+def test_fvd_study_caches_each_model_and_the_floor_on_their_own(tiny_rfn, tmp_path, monkeypatch):
+    from rfn.metrics import get_protocol
+
+    calls = []
+
+    def features(clips, **kw):  # a cheap stand-in for I3D: the caching is under test, not the network
+        calls.append(len(clips))
+        flat = clips.float().flatten(1)
+        return torch.stack([flat.mean(1), flat.std(1), flat[:, ::7].mean(1)], 1).double()
+
+    monkeypatch.setattr(results, "fvd_features", features)
+    proto = get_protocol("smmnist-smoke")
+    videos = torch.randint(0, 256, (8, proto.total_frames, 1, 16, 16), dtype=torch.uint8)
+
+    def run(kind, tag):
+        ckpt = tmp_path / kind / "last.pt"
+        ckpt.parent.mkdir(exist_ok=True)
+        ckpt.write_bytes(tag)
+        return results.Run(kind, "quick", 0, ckpt, 1, 2, {"seq_len": 8}, ckpt.parent)
+
+    runs = {"RFN": run("rfn", b"a"), "SRNN": run("srnn", b"b")}
+    models = {"RFN": tiny_rfn, "SRNN": tiny_rfn}
+    first = results.fvd_study(models, videos, proto, runs=runs, data={"image_size": 16})
+    assert calls == [4, 4, 4, 4]  # two real halves, then one set of samples per model
+    assert first["models"] == results.fvd_study(models, videos, proto)["models"]  # same numbers uncached
+    calls.clear()
+    again = results.fvd_study(models, videos, proto, runs=runs, data={"image_size": 16})
+    assert calls == [] and again["floor"] == first["floor"] and again["models"] == first["models"]
+    runs["SRNN"].checkpoint.write_bytes(b"retrained")  # only the retrained model is scored again
+    results.fvd_study(models, videos, proto, runs=runs, data={"image_size": 16})
+    assert calls == [4, 4]  # real half A (its features were not kept) and the new samples
+    assert list(first["floor"]) == ["4"] and first["clips"] == 4

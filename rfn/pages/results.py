@@ -277,13 +277,26 @@ def bpp_table(results: dict[str, dict], thesis: dict[str, str], compute: dict[st
     return pd.DataFrame(rows).set_index("model")
 
 
-def fvd_study(models: dict[str, Any], videos: torch.Tensor, protocol, seed: int = 0, device=None) -> dict:
+def fvd_study(
+    models: dict[str, Any],
+    videos: torch.Tensor,
+    protocol,
+    seed: int = 0,
+    device=None,
+    runs: dict[str, Run] | None = None,
+    data: dict | None = None,
+) -> dict:
     """FVD of each model's samples against real clips, and of real against real clips for several set sizes.
 
     Args:
         models: label -> video model; each draws one future per sequence of the first half of ``videos``.
         videos: ``uint8 [2n, total_frames, C, H, W]``: two disjoint halves of ``n`` test sequences.
         protocol: the FVD protocol (context, clip frames, resize).
+        runs: label -> :class:`Run` of each model: each model's FVD is then cached beside its
+            checkpoint (:meth:`Run.cached`, keyed by the checkpoint's hash), and the floor beside
+            the first run's (keyed by ``data``, the data set's settings), so a retrained model
+            recomputes only its own number; the real clips' I3D features are computed only if
+            something is missing.
 
     Returns:
         ``{"clips": n, "models": {label: fvd}, "floor": {clips: fvd of real half A vs real half B}, "wall_s"}``;
@@ -293,22 +306,43 @@ def fvd_study(models: dict[str, Any], videos: torch.Tensor, protocol, seed: int 
     kw = dict(device=device, resize=protocol.fvd_resize, batch_size=4)
     ctx = protocol.context_frames
     t0 = time.perf_counter()
-    real_a, _ = fvd_videos(videos[:n], videos[:n, None, ctx:], protocol)
-    real_b, _ = fvd_videos(videos[n:], videos[n:, None, ctx:], protocol)
-    feats_a, feats_b = fvd_features(real_a, **kw), fvd_features(real_b, **kw)
-    sizes = sorted({k for k in (4, 8, 16, 32, 64, 128, 256) if k < n} | {n})
-    out: dict[str, Any] = {"clips": n, "floor": {str(k): fvd_from_features(feats_a[:k], feats_b[:k]) for k in sizes}}
-    out["models"] = {}
-    for label, model in models.items():
-        fake = seeded_predict(
-            model,
-            videos[:n, :ctx],
-            protocol.predicted_frames,
-            seed=seed,
-            emission_temperature=protocol.flow_temperature,
-        )
+    feats: dict[int, torch.Tensor] = {}
+
+    def real(half: int) -> torch.Tensor:
+        if half not in feats:
+            v = videos[:n] if half == 0 else videos[n:]
+            feats[half] = fvd_features(fvd_videos(v, v[:, None, ctx:], protocol)[0], **kw)
+        return feats[half]
+
+    def floor() -> dict[str, float]:
+        sizes = sorted({k for k in (4, 8, 16, 32, 64, 128, 256) if k < n} | {n})
+        return {str(k): fvd_from_features(real(0)[:k], real(1)[:k]) for k in sizes}
+
+    def model_fvd(model) -> float:
+        temp = protocol.flow_temperature
+        fake = seeded_predict(model, videos[:n, :ctx], protocol.predicted_frames, seed=seed, emission_temperature=temp)
         _, fake_clips = fvd_videos(videos[:n], fake, protocol)
-        out["models"][label] = fvd_from_features(feats_a, fvd_features(fake_clips, **kw))
+        return fvd_from_features(real(0), fvd_features(fake_clips, **kw))
+
+    common = {"protocol": protocol.to_dict(), "clips": n}
+    if runs is None:
+        out: dict[str, Any] = {"clips": n, "floor": floor(), "models": {k: model_fvd(m) for k, m in models.items()}}
+    else:
+        first = next(iter(runs.values()))
+        out = {
+            "clips": n,
+            "floor": first.cached(f"book_fvd_floor_{protocol.name}.json", floor, {**common, "data": data}),
+            "models": {
+                label: float(
+                    runs[label].cached(
+                        f"book_fvd_{protocol.name}.json",
+                        lambda m=m: model_fvd(m),
+                        {**common, "checkpoint": runs[label].checkpoint_id(), "seed": seed},
+                    )
+                )
+                for label, m in models.items()
+            },
+        }
     out["wall_s"] = time.perf_counter() - t0
     return out
 
