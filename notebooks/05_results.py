@@ -183,13 +183,25 @@ display(summary)
 # %% tags=["remove-input"]
 black = summary.loc["black frames"]
 beaten = {m: [k for k in results if summary.loc[k, f"{m} mean"] > black[f"{m} mean"]] for m in ("psnr", "ssim")}
+horizon = min(10, total - ctx)  # the first predicted frames: t+1 .. t+10
+ceiling = [max(c["ssim"][i] for c in baselines.values()) for i in range(horizon)]
+above = {k: [i + 1 for i in range(horizon) if r["best_of_n"]["ssim"]["best_curve"][i] > ceiling[i]]
+         for k, r in results.items()}  # fmt: skip
+above_text = "; ".join(
+    f"for the {k} at {len(v)} of {horizon} frames"
+    + (f" (t+{', t+'.join(map(str, v))})" if 0 < len(v) < horizon else "")
+    for k, v in above.items()
+)
 display(
     Markdown(
         f"**What the numbers show.** All-black frames score {black['psnr best']:.1f} dB PSNR and SSIM "
         f"{black['ssim best']:.3f} on average over the predicted frames. A typical sample (the mean over samples) "
         f"beats black frames in PSNR for {', '.join(beaten['psnr']) or 'no model'} and in SSIM for "
         f"{', '.join(beaten['ssim']) or 'no model'}; the best-of-{results['RFN']['best_of_n']['samples']} "
-        f"curves are higher than the means by construction. "
+        f"curves are higher than the means by construction. Frame by frame over $t+1, \\dots, t+{horizon}$, the "
+        "best-of-N SSIM is above both predictions without a model (black frames and the held warm-up frame) "
+        + above_text
+        + ". "
         + (
             "LPIPS, which compares features, ranks black frames "
             + ("below" if black["lpips mean"] > min(summary.loc[k, "lpips mean"] for k in results) else "above")
