@@ -23,6 +23,7 @@ Both use one torch thread. Example (minutes per variant on one core)::
 
     python benchmarks/rfn_study.py evaluate runs/reference-smmnist/last.pt --sequences 64
     python benchmarks/rfn_study.py run --steps 1500 --out runs/study --variants base skip-flow wide
+    python benchmarks/rfn_study.py run --steps 1500 --out runs/study --variants base deep --seed 1
 """
 
 from __future__ import annotations
@@ -128,12 +129,12 @@ def run(args: argparse.Namespace) -> None:
     for name in args.variants:
         if name not in VARIANTS:
             raise SystemExit(f"unknown variant {name!r}; known: {', '.join(VARIANTS)}")
-        out = Path(args.out) / name
+        out = Path(args.out) / (name if args.seed == 0 else f"{name}-seed{args.seed}")
         start = time.process_time()
         trainer, _ = train_preset(
             args.preset,
             out,
-            [f"train.steps={args.steps}", "train.progress=False", *VARIANTS[name]],
+            [f"train.steps={args.steps}", f"train.seed={args.seed}", "train.progress=False", *VARIANTS[name]],
             resume=(out / "last.pt").exists(),
         )
         cpu = time.process_time() - start
@@ -162,6 +163,7 @@ def main() -> None:
     st.add_argument("--steps", type=int, default=1500)
     st.add_argument("--out", default="runs/study")
     st.add_argument("--variants", nargs="+", default=["base"])
+    st.add_argument("--seed", type=int, default=0, help="training seed (runs go to <out>/<variant>-seed<N>)")
     for p in (ev, st):
         p.add_argument("--sequences", type=int, default=64)
         p.add_argument("--samples", type=int, default=5)
