@@ -15,15 +15,18 @@
 # offline here; the last section says what running them takes.
 #
 # **Run time** (2-core CPU): `smoke` about 20 s (no FVD, LPIPS or digit identity on its
-# 16-pixel frames); `quick` and `reference` about 5 minutes (best-of-10 on 64 test sequences,
-# FVD on 16 clips per set); `thesis` about an hour on a GPU. Numbers are cached beside the
-# checkpoints, so a second run is faster.
+# 16-pixel frames); `quick` about 5 minutes (best-of-10 on 64 test sequences, FVD on 16 clips
+# per set); `reference` about 3 minutes with the numbers shipped beside the reference models
+# (the thesis's best-of-100 on 64 test sequences, FVD on 256 clips per set; recomputing them
+# after retraining takes about 40 minutes of one core); `thesis` about an hour on a GPU.
+# Numbers are cached beside the checkpoints, so a second run is faster.
 #
 # **Checkpoint:** the RFN, SRNN and VRNN of the profile,
 # `artifacts/<profile>/{rfn,srnn,vrnn}-smmnist-seed<seed>/last.pt` from notebook 04
 # (trained here first if missing), or at `reference` the weights-only files
 # `checkpoints/reference/reference-smmnist*.pt`. Cached numbers: `book_eval_<protocol>.json`
-# and `book_fvd_<protocol>.json` beside them (`artifacts/reference/<kind>/` at `reference`).
+# and `book_fvd_<protocol>.json` beside them (`artifacts/reference/<kind>/` at `reference`,
+# read from the copies shipped in `checkpoints/reference/cache/` when they match).
 #
 # **Writes:** `figures/<profile>/fig9_6_smmnist_predictions.png` and `.gif`,
 # `fig9_7_smmnist_best_of_n.png`, `tab9_4_fvd_smmnist.csv`, `fig9_4_fvd_floor.png`,

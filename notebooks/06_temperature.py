@@ -9,14 +9,16 @@
 # temperature the *appearance*. This page measures both effects separately, with confidence
 # intervals, within the model's training horizon, and says where the numbers disagree.
 #
-# **Run time** (2-core CPU): `smoke` about 15 s (no FVD, no digit identity); `quick` and
-# `reference` about 3 minutes (20 samples of 12 sequences per temperature and source; FVD on
-# 12 clips per flow temperature); `thesis` about 30 minutes on a GPU. Numbers are cached.
+# **Run time** (2-core CPU): `smoke` about 15 s (no FVD, no digit identity); `quick` about 3
+# minutes (20 samples of 12 sequences per temperature and source; FVD on 12 clips per flow
+# temperature); `reference` about a minute with the numbers shipped beside the reference RFN
+# (FVD on 256 clips per flow temperature; recomputing them takes about 20 minutes of one
+# core); `thesis` about 30 minutes on a GPU. Numbers are cached.
 #
 # **Checkpoint:** the profile's RFN, `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt` from
 # notebook 04 (trained first if missing), or at `reference` the weights-only file
 # `checkpoints/reference/reference-smmnist.pt`. Cached numbers: `book_temperature_*.json` beside it
-# (`artifacts/reference/rfn/` at `reference`).
+# (`artifacts/reference/rfn/` at `reference`, read from `checkpoints/reference/cache/` when they match).
 #
 # **Writes:** `figures/<profile>/fig10_1_flow_temperature.png`, `fig10_2_prior_temperature.png`,
 # `fig10_temperature_measures.png`, `tab10_temperature_measures.csv`, `fig9_5_temperature_similarity.png`,
