@@ -12,10 +12,10 @@ number.
 :data:`PROTOCOLS` holds the thesis's table rows (chapter 9), the protocol of
 one peer the thesis compares against, small ``smoke`` / ``quick``
 variants for tests and laptops, and ``smmnist-reference`` (the thesis's
-best-of-100 on 64 sequences) for the book's reference models. Things the thesis leaves open are chosen
-here and said so in each row's ``source``; in particular the thesis
-evaluation code fed FVD the predicted frames only, one sample per test
-sequence, which is what ``fvd_include_context=False`` and
+best-of-100 on 64 sequences) for the book's reference models. Things the
+thesis leaves open are chosen here and said so in each row's ``source``; in
+particular the thesis evaluation code fed FVD the predicted frames only, one
+sample per test sequence, which is what ``fvd_include_context=False`` and
 ``fvd_samples_per_sequence=1`` reproduce.
 
 Example:
