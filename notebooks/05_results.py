@@ -18,7 +18,7 @@
 # 16-pixel frames); `quick` about 5 minutes (best-of-10 on 64 test sequences, FVD on 16 clips
 # per set); `reference` about 3 minutes with the numbers shipped beside the reference models
 # (the thesis's best-of-100 on 64 test sequences, FVD on 256 clips per set; recomputing them
-# after retraining takes about 40 minutes of one core); `thesis` about an hour on a GPU.
+# after retraining takes about 35 minutes of one core); `thesis` about an hour on a GPU.
 # Numbers are cached beside the checkpoints, so a second run is faster.
 #
 # **Checkpoint:** the RFN, SRNN and VRNN of the profile,
