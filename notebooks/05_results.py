@@ -16,7 +16,7 @@
 #
 # **Run time** (2-core CPU): `smoke` about 20 s (no FVD, LPIPS or digit identity on its
 # 16-pixel frames); `quick` about 5 minutes (best-of-10 on 64 test sequences, FVD on 16 clips
-# per set); `reference` about 3 minutes with the numbers shipped beside the reference models
+# per set); `reference` under a minute with the numbers shipped beside the reference models
 # (the thesis's best-of-100 on 64 test sequences, FVD on 256 clips per set; recomputing them
 # after retraining takes about 35 minutes of one core); `thesis` about an hour on a GPU.
 # Numbers are cached beside the checkpoints, so a second run is faster.

@@ -11,7 +11,7 @@
 #
 # **Run time** (2-core CPU): `smoke` about 15 s (no FVD, no digit identity); `quick` about 3
 # minutes (20 samples of 12 sequences per temperature and source; FVD on 12 clips per flow
-# temperature); `reference` about a minute with the numbers shipped beside the reference RFN
+# temperature); `reference` about 10 s with the numbers shipped beside the reference RFN
 # (FVD on 256 clips per flow temperature; recomputing them takes about 15 minutes of one
 # core); `thesis` about 30 minutes on a GPU. Numbers are cached.
 #
