@@ -18,12 +18,16 @@ pixels are correlated as in natural video.
     ``--iw-k`` samples (the thesis's bound for the baselines; for the RFN too, as a check),
     in bits per pixel, then prints one row per run, the mean and the seed spread per model,
     and whether the RFN's bound is below both baselines' by more than the spread.
+``fvd``
+    FVD of every finished run (one sample per test sequence, the thesis's BAIR protocol:
+    3 warm-up frames, 10 predicted) on ``--clips`` clips, beside two sets of real clips.
 
 Short runs on a CPU are far from the thesis's training (300k steps on a GPU); the table
 says how many steps each run had. Example (the numbers in ``benchmarks/RESULTS.md``)::
 
     python benchmarks/rgb_headline.py train --steps 1500 --out runs/rgb-headline
     python benchmarks/rgb_headline.py evaluate --out runs/rgb-headline --sequences 64 --json rgb.json
+    python benchmarks/rgb_headline.py fvd --out runs/rgb-headline --clips 256 --json rgb_fvd.json
 """
 
 from __future__ import annotations
@@ -127,6 +131,55 @@ def evaluate(args: argparse.Namespace) -> dict:
     return result
 
 
+def fvd(args: argparse.Namespace) -> dict:
+    """FVD of every finished run's samples against real test clips, beside the real-vs-real floor.
+
+    The thesis's BAIR protocol (``bair-thesis-13``: 3 warm-up frames, 10 predicted, FVD on
+    the predicted frames, one sample per sequence) on ``--clips`` test sequences of the
+    stand-in; every model samples at emission temperature ``--temperature``.
+    """
+    from rfn import load
+    from rfn.checkpoint import load_checkpoint
+    from rfn.data import make_dataset
+    from rfn.metrics import get_protocol
+    from rfn.pages.results import fvd_study
+
+    torch.set_num_threads(1)
+    paths = sorted(Path(args.out).glob("*-seed*/last.pt"))
+    if not paths:
+        raise SystemExit(f"no runs under {args.out}: train them first (rgb_headline.py train --out {args.out})")
+    data = load_checkpoint(paths[0])["data_config"]
+    proto = get_protocol("bair-thesis-13").replace(
+        name="textured-thesis-13",
+        dataset=data["name"],
+        n_test_sequences=2 * args.clips,
+        n_samples=1,
+        fvd_repeats=1,
+        flow_temperature=args.temperature,
+        source="bair-thesis-13 on the RGB stand-in (textured shapes)",
+    )
+    test = make_dataset(data["name"], split="test", seq_len=proto.total_frames, **data.get("kwargs", {}))
+    videos = torch.stack([test[i] for i in range(2 * args.clips)])
+    models = {p.parent.name: load(p).eval() for p in paths}
+    start = time.process_time()
+    study = fvd_study(models, videos, proto, seed=0)
+    print(proto.describe())
+    print(f"real vs real ({args.clips} clips each): {study['floor'][str(args.clips)]:.1f}")
+    for run, value in study["models"].items():
+        print(f"{run:<12} FVD {value:8.1f}")
+    summary = {}
+    for model in PRESETS:
+        values = [v for run, v in study["models"].items() if run.rsplit("-seed", 1)[0] == model]
+        if values:
+            summary[model] = {"mean": statistics.fmean(values), "spread": max(values) - min(values), "n": len(values)}
+            print(f"{model:<5} FVD mean {summary[model]['mean']:.1f}, seed spread {summary[model]['spread']:.1f}")
+    result = {"protocol": proto.to_dict(), "clips": args.clips, **study, "summary": summary}
+    result["cpu_s"] = time.process_time() - start
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=2))
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -140,10 +193,14 @@ def main() -> None:
     ev.add_argument("--iw-k", type=int, default=20)
     ev.add_argument("--batch", type=int, default=16)
     ev.add_argument("--json")
-    for p in (tr, ev):
+    fv = sub.add_parser("fvd", help="FVD of the runs' samples and the real-vs-real floor")
+    fv.add_argument("--clips", type=int, default=256, help="clips per set (2x this many test sequences)")
+    fv.add_argument("--temperature", type=float, default=1.0, help="emission temperature of every model")
+    fv.add_argument("--json")
+    for p in (tr, ev, fv):
         p.add_argument("--out", default="runs/rgb-headline")
     args = parser.parse_args()
-    train(args) if args.command == "train" else evaluate(args)
+    {"train": train, "evaluate": evaluate, "fvd": fvd}[args.command](args)
 
 
 if __name__ == "__main__":
