@@ -64,6 +64,7 @@ __all__ = [
     "preset_for",
     "reference_cache_dir",
     "reference_checkpoint",
+    "reference_work_dir",
     "run_dir",
     "run_file",
     "ship_reference_caches",
@@ -378,6 +379,12 @@ def _write_cache(path: Path, stored: dict) -> None:
     os.replace(tmp, path)
 
 
+def reference_work_dir(kind: str, seed: int = 0, artifacts: str | os.PathLike = "artifacts") -> Path:
+    """Where a ``reference`` render stores what it computes from a committed model:
+    ``<artifacts>/reference/<kind>[-seed<N>]/`` (``checkpoints/`` stays as committed)."""
+    return Path(artifacts) / "reference" / (kind if seed == 0 else f"{kind}-seed{seed}")
+
+
 def reference_cache_dir(kind: str, seed: int = 0, root: str | os.PathLike = REFERENCE_ROOT) -> Path:
     """Where the numbers the pages compute from a committed reference model are shipped:
     ``<root>/cache/<preset>[-seed<N>]/`` (see :func:`ship_reference_caches`)."""
@@ -391,7 +398,7 @@ def ship_reference_caches(
 
     After ``make book PROFILE=reference`` the pages' numbers for the video models (best-of-N
     evaluations, FVD on 256 clips, temperature sweeps: ``book_*.json`` in
-    ``<artifacts>/reference/<kind>/``, ``<kind>-seed<N>`` for another seed) are copied to
+    :func:`reference_work_dir`) are copied to
     :func:`reference_cache_dir`, replacing what was shipped before, so a later render on
     another machine reads them instead of recomputing (each file is keyed by the
     checkpoints' hashes: a retrained model recomputes).
@@ -399,7 +406,7 @@ def ship_reference_caches(
     """
     written = []
     for kind in VIDEO_KINDS:
-        src = Path(artifacts) / "reference" / (kind if seed == 0 else f"{kind}-seed{seed}")
+        src = reference_work_dir(kind, seed, artifacts)
         files = sorted(src.glob("book_*.json")) if src.is_dir() else []
         if not files:
             continue

@@ -36,7 +36,7 @@ from rfn import viz
 from rfn.checkpoint import load_checkpoint
 from rfn.metrics import HIGHER_IS_BETTER, frame_scores, fvd_features, fvd_from_features, fvd_videos
 from rfn.metrics.digits import ClassifierConfig
-from rfn.runs import cached_json, ensure_trained, reference_cache_dir, source_profile
+from rfn.runs import cached_json, ensure_trained, reference_cache_dir, reference_work_dir, source_profile
 
 __all__ = [
     "LABELS",
@@ -72,7 +72,7 @@ class Run:
         step: training steps done; batch_size: the training batch.
         data: the run's ``data_config`` (``name``, ``seq_len``, ``kwargs``).
         cache_dir: where the pages store numbers computed from it (beside the checkpoint; for a
-            reference file, ``<root>/reference/<kind>`` so that ``checkpoints/`` stays as committed).
+            reference file, :func:`rfn.runs.reference_work_dir`, so that ``checkpoints/`` stays as committed).
         shipped_dir: for a reference file, the committed copies of those numbers
             (:func:`rfn.runs.reference_cache_dir`), read when their key matches; else ``None``.
     """
@@ -132,9 +132,7 @@ def load_run(kind: str, profile: str, seed: int = 0, root: str | os.PathLike = "
         step=int(ckpt["step"]),
         batch_size=int(ckpt["train_config"]["batch_size"]),
         data=dict(ckpt["data_config"]),
-        cache_dir=Path(root) / "reference" / (kind if seed == 0 else f"{kind}-seed{seed}")
-        if reference
-        else Path(path).parent,
+        cache_dir=reference_work_dir(kind, seed, root) if reference else Path(path).parent,
         shipped_dir=reference_cache_dir(kind, seed) if reference else None,
     )
 
