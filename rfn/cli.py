@@ -96,7 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--init-from",
         default=None,
         metavar="PATH",
-        help="start a new run from the model weights of this checkpoint (e.g. a committed reference model)",
+        help="start a new run from the model weights of this checkpoint (e.g. a committed reference model); "
+        "--set may change settings that leave the weights as they are (a fine-tune with model.free_nats=40)",
     )
     tr.add_argument(
         "--keep-step",

@@ -232,13 +232,18 @@ def train_preset(
     info = {"preset": preset.name, "overrides": list(overrides), **(meta or {})}
     if init_from is not None and not (resume and (Path(out) / "last.pt").exists()):
         start = load_checkpoint(init_from, expected_model=preset.model)
-        if config_from_dict(MODELS[preset.model][0], dict(start["model_config"])) != model.config:
+        changed = _config_changes(config_from_dict(MODELS[preset.model][0], dict(start["model_config"])), model.config)
+        if changed and not _same_weights_layout(model.state_dict(), start["model"]):
             raise ValueError(
                 f"--init-from {init_from} holds a {preset.model!r} model with another config than preset "
-                f"{preset.name!r} (with these overrides); start from a checkpoint of the same preset"
+                f"{preset.name!r} (with these overrides: {', '.join(changed)} differ) and its weights do not fit; "
+                f"start from a checkpoint of the same preset"
             )
         model.load_state_dict(start["model"])
         info["init_from"] = str(init_from)
+        if changed:  # a fine-tune that changes a setting without changing the weights (e.g. model.free_nats)
+            info["init_from_changes"] = changed
+            print(f"init-from: {init_from} was trained with other values of {', '.join(changed)}; same weights, loaded")
         if keep_step:
             info["init_step"] = int(start.get("step", 0))
     elif keep_step and init_from is None:
@@ -257,6 +262,17 @@ def train_preset(
         staged.write_text(json.dumps(took))
         os.replace(staged, timing)
     return trainer, rows
+
+
+def _config_changes(before: Any, after: Any) -> dict[str, list]:
+    """``{field: [before, after]}`` for the fields of two model configs (dataclasses) that differ."""
+    a, b = asdict(before), asdict(after)
+    return {k: [a.get(k), b.get(k)] for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
+def _same_weights_layout(own: dict, theirs: dict) -> bool:
+    """Whether two state dicts have the same keys and tensor shapes (one can be loaded into the other's model)."""
+    return set(own) == set(theirs) and all(tuple(own[k].shape) == tuple(theirs[k].shape) for k in own)
 
 
 def _finished(ckpt: Path, steps: int) -> bool:
