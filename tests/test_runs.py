@@ -74,7 +74,7 @@ def test_reference_profile_loads_committed_video_models(tmp_path, monkeypatch):
 
 def test_init_from_accepts_a_setting_that_leaves_the_weights_as_they_are(tmp_path):
     # a fine-tune with free bits: the loss changes, the parameters do not
-    trainer, _ = runs.train_preset("smoke", tmp_path / "a", ["train.steps=1"])
+    runs.train_preset("smoke", tmp_path / "a", ["train.steps=1"])
     start = tmp_path / "a" / "last.pt"
     t2, _ = runs.train_preset("smoke", tmp_path / "b", ["train.steps=1", "model.free_nats=5.0"], init_from=start)
     assert t2.meta["init_from_changes"] == {"free_nats": [0.0, 5.0]}
