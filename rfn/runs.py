@@ -42,6 +42,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict
@@ -221,8 +222,9 @@ def train_preset(
     The wall and CPU seconds of the training are added up in ``out/train_time.json``.
     """
     from rfn.checkpoint import load_checkpoint
-    from rfn.models.registry import MODELS, build, config_from_dict
+    from rfn.models.registry import build
     from rfn.training import Trainer
+    from rfn.training.runlog import identity_diff
 
     base = preset_name if isinstance(preset_name, Preset) else get_preset(preset_name)
     preset = apply_overrides(base, list(overrides))
@@ -232,18 +234,21 @@ def train_preset(
     info = {"preset": preset.name, "overrides": list(overrides), **(meta or {})}
     if init_from is not None and not (resume and (Path(out) / "last.pt").exists()):
         start = load_checkpoint(init_from, expected_model=preset.model)
-        changed = _config_changes(config_from_dict(MODELS[preset.model][0], dict(start["model_config"])), model.config)
+        changed = identity_diff(
+            {"model_name": preset.model, "model_config": start["model_config"]},
+            {"model_name": preset.model, "model_config": asdict(model.config)},
+        )
         if changed and not _same_weights_layout(model.state_dict(), start["model"]):
             raise ValueError(
                 f"--init-from {init_from} holds a {preset.model!r} model with another config than preset "
-                f"{preset.name!r} (with these overrides: {', '.join(changed)} differ) and its weights do not fit; "
+                f"{preset.name!r} (with these overrides; {'; '.join(changed)}) and its weights do not fit; "
                 f"start from a checkpoint of the same preset"
             )
         model.load_state_dict(start["model"])
         info["init_from"] = str(init_from)
         if changed:  # a fine-tune that changes a setting without changing the weights (e.g. model.free_nats)
             info["init_from_changes"] = changed
-            print(f"init-from: {init_from} was trained with other values of {', '.join(changed)}; same weights, loaded")
+            print(f"rfn: --init-from {init_from} loaded with other settings ({'; '.join(changed)})", file=sys.stderr)
         if keep_step:
             info["init_step"] = int(start.get("step", 0))
     elif keep_step and init_from is None:
@@ -262,12 +267,6 @@ def train_preset(
         staged.write_text(json.dumps(took))
         os.replace(staged, timing)
     return trainer, rows
-
-
-def _config_changes(before: Any, after: Any) -> dict[str, list]:
-    """``{field: [before, after]}`` for the fields of two model configs (dataclasses) that differ."""
-    a, b = asdict(before), asdict(after)
-    return {k: [a.get(k), b.get(k)] for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
 
 
 def _same_weights_layout(own: dict, theirs: dict) -> bool:
