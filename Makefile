@@ -4,6 +4,8 @@
 # PROFILE picks the notebooks' scale (smoke, quick, reference, thesis): thesis on a CUDA machine; on a CPU,
 # reference once every reference checkpoint is committed under checkpoints/reference/, else quick.
 #   make book COMMIT_FIGURES=1   also rewrites the committed figures/<profile>/ (maintainers, from a clean commit)
+#   make book THREADS=2   torch threads per notebook on a CPU (default 1; 2 pays only on an idle machine,
+#                    see benchmarks/RESULTS.md)
 #   make reference   trains the reference models on this machine (hours; resumable) and exports their weights
 #   make reference-cache   after `make book PROFILE=reference`: ships the pages' numbers (FVD on 256 clips, ...)
 #                    beside the reference weights, so later renders read them instead of recomputing
@@ -21,6 +23,7 @@ PROFILE ?= $(shell $(PY) -c "import torch; print('thesis' if torch.cuda.is_avail
 RUNS ?= runs
 PYTEST_ARGS ?=
 JOBS ?= 2
+THREADS ?= 1
 
 .PHONY: help env assets test lint book notebooks book-html mathjax bench reference reference-cache clean
 
@@ -58,7 +61,7 @@ mathjax: env
 	$(PY) -m rfn.book mathjax
 
 notebooks: env assets
-	$(PY) -m rfn.book run --profile $(PROFILE) $(if $(COMMIT_FIGURES),--commit-figures)
+	RFN_CPU_THREADS=$(THREADS) $(PY) -m rfn.book run --profile $(PROFILE) $(if $(COMMIT_FIGURES),--commit-figures)
 
 book-html: env mathjax
 	$(PY) -m rfn.book build
@@ -69,14 +72,15 @@ book: notebooks book-html
 bench: env assets
 	$(PY) benchmarks/flow_throughput.py --device cpu
 
-# One preset after another, one torch thread each; a stopped run resumes where its last checkpoint left it,
-# and on a machine without the run folder a committed reference model continues at its step (--keep-step).
+# One preset after another, THREADS torch threads each (default 1); a stopped run resumes where its last
+# checkpoint left it, and on a machine without the run folder a committed reference model continues at its
+# step (--keep-step).
 reference: env assets
 	for preset in $(REFERENCE_PRESETS); do \
 	  start=""; \
 	  if [ ! -f $(RUNS)/$$preset/last.pt ] && [ -f checkpoints/reference/$$preset.pt ]; then \
 	    start="--init-from checkpoints/reference/$$preset.pt --keep-step"; fi; \
-	  OMP_NUM_THREADS=1 $(VENV)/bin/rfn train --preset $$preset --out $(RUNS)/$$preset --resume $$start || exit 1; \
+	  OMP_NUM_THREADS=$(THREADS) $(VENV)/bin/rfn train --preset $$preset --out $(RUNS)/$$preset --resume $$start || exit 1; \
 	  if [ -f $(RUNS)/$$preset/last.pt ]; then \
 	    $(PY) -c "import sys; from rfn.runs import export_reference; export_reference(*sys.argv[1:])" \
 	      $(RUNS)/$$preset $$preset || exit 1; fi; \

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import random
 import subprocess
 from pathlib import Path
@@ -29,7 +30,9 @@ import torch
 
 __all__ = [
     "CPU_THREADS",
+    "THREADS_ENV",
     "bf16_native",
+    "cpu_threads",
     "derive_seed",
     "git_commit",
     "resolve_device",
@@ -38,8 +41,13 @@ __all__ = [
     "to_jsonable",
 ]
 
-#: Torch threads on a CPU for the book's small models and the benchmarks' default (see benchmarks/RESULTS.md).
+#: Torch threads on a CPU for the book's small models and the benchmarks' default (see benchmarks/RESULTS.md):
+#: on an idle 2-core machine a second thread makes a reference-size step about 1.5x faster, but beside
+#: another busy job it makes steps 1.5-9x slower, so one thread is the default and ``RFN_CPU_THREADS``
+#: (``make book THREADS=2``) asks for more on a machine known to be idle.
 CPU_THREADS = 1
+#: Environment variable that overrides :data:`CPU_THREADS` in :func:`set_cpu_threads`.
+THREADS_ENV = "RFN_CPU_THREADS"
 
 
 def derive_seed(*parts: Any) -> int:
@@ -95,10 +103,30 @@ def bf16_native(device: str | torch.device = "cpu") -> bool:
     return False
 
 
-def set_cpu_threads(device: str | torch.device, threads: int = CPU_THREADS) -> int:
-    """Use ``threads`` torch threads when ``device`` is a CPU; returns the thread count in use."""
+def cpu_threads() -> int:
+    """The thread count :func:`set_cpu_threads` uses by default: ``$RFN_CPU_THREADS`` if set, else ``CPU_THREADS``.
+
+    A value that is not a positive whole number raises a ValueError that says what to set.
+    """
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if not raw:
+        return CPU_THREADS
+    try:
+        threads = int(raw)
+    except ValueError:
+        threads = 0
+    if threads < 1:
+        raise ValueError(
+            f"{THREADS_ENV}={raw!r} is not a thread count; set it to a positive whole number "
+            f"(e.g. 2 on an idle 2-core machine) or unset it for the default {CPU_THREADS}"
+        )
+    return threads
+
+
+def set_cpu_threads(device: str | torch.device, threads: int | None = None) -> int:
+    """Use ``threads`` torch threads (default: :func:`cpu_threads`) on a CPU ``device``; returns the count in use."""
     if resolve_device(device).type == "cpu":
-        torch.set_num_threads(threads)
+        torch.set_num_threads(cpu_threads() if threads is None else threads)
     return torch.get_num_threads()
 
 

@@ -1,6 +1,8 @@
-"""rfn.runtime: the commit id of a checkout."""
+"""rfn.runtime: the commit id of a checkout, the CPU thread count."""
 
 import subprocess
+
+import pytest
 
 from rfn.runtime import git_commit
 
@@ -28,3 +30,24 @@ def test_git_commit_is_dirty_only_outside_the_figure_outputs(tmp_path):
 
 def test_git_commit_outside_a_checkout(tmp_path):
     assert git_commit(tmp_path) == "unknown"
+
+
+def test_cpu_threads_reads_the_environment(monkeypatch):
+    import torch
+
+    from rfn.runtime import CPU_THREADS, THREADS_ENV, cpu_threads, set_cpu_threads
+
+    monkeypatch.delenv(THREADS_ENV, raising=False)
+    assert cpu_threads() == CPU_THREADS
+    monkeypatch.setenv(THREADS_ENV, "2")
+    assert cpu_threads() == 2
+    before = torch.get_num_threads()
+    try:
+        assert set_cpu_threads("cpu") == 2
+        assert set_cpu_threads("cpu", threads=1) == 1  # an explicit count wins over the environment
+    finally:
+        torch.set_num_threads(before)
+    for bad in ("0", "-1", "two", "1.5"):
+        monkeypatch.setenv(THREADS_ENV, bad)
+        with pytest.raises(ValueError, match=THREADS_ENV):
+            cpu_threads()
