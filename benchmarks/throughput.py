@@ -265,13 +265,15 @@ def child_argv(args, **extra) -> list[str]:
 def against(args) -> dict:
     """This checkout's fast path against the checkout in ``args.against`` as its trainer ran it on the CPU
     (its default model path, contiguous tensors, plain Adam), alternating fresh processes (``--rounds``
-    each), ``--steps`` timed training steps per process."""
+    each), ``--steps`` timed training steps per process. With ``--compile`` this checkout's loss is
+    compiled (``train.compile``; the compilation happens in the untimed warm-up step)."""
     runs = {"before": [], "after": []}
     for _ in range(args.rounds):
         old_defaults = ["--no-channels-last", "--no-fused-adam", "--no-bf16"]
         before = [*child_argv(args, only="fast", phase="train", steps=args.steps), *old_defaults]
         runs["before"].append(run_child(before, args.against))
-        runs["after"].append(run_child(child_argv(args, only="fast", phase="train", steps=args.steps)))
+        after = child_argv(args, only="fast", phase="train", steps=args.steps) + (["--compile"] if args.compile else [])
+        runs["after"].append(run_child(after))
     out = {}
     for name, rs in runs.items():
         out[name] = {k: summary([statistics.median(r[k]) for r in rs]) for k in ("wall", "cpu")}

@@ -114,7 +114,7 @@ def num_dims(shape: int | Sequence[int]) -> int:
         if shape <= 0:
             raise ValueError(f"number of dimensions must be positive, got {shape}")
         return shape
-    return math.prod(int(s) for s in shape)
+    return math.prod([int(s) for s in shape])  # a list: a generator here breaks torch.compile's graph
 
 
 def dequantization_constant(shape: int | Sequence[int], n_bits: int = 8) -> float:

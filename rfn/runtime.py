@@ -21,6 +21,7 @@ import dataclasses
 import hashlib
 import os
 import random
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ __all__ = [
     "CPU_THREADS",
     "THREADS_ENV",
     "bf16_native",
+    "cpu_compiler",
     "cpu_threads",
     "derive_seed",
     "git_commit",
@@ -101,6 +103,17 @@ def bf16_native(device: str | torch.device = "cpu") -> bool:
     if device.type == "cpu":
         return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
     return False
+
+
+def cpu_compiler() -> str | None:
+    """The C++ compiler ``torch.compile`` (inductor) would build CPU kernels with, or None if there is none.
+
+    ``$CXX`` if it names a program on the ``PATH``, else the first of ``g++``, ``c++``, ``clang++`` found.
+    """
+    for name in (os.environ.get("CXX", "").strip(), "g++", "c++", "clang++"):
+        if name and shutil.which(name):
+            return shutil.which(name)
+    return None
 
 
 def cpu_threads() -> int:

@@ -51,3 +51,16 @@ def test_cpu_threads_reads_the_environment(monkeypatch):
         monkeypatch.setenv(THREADS_ENV, bad)
         with pytest.raises(ValueError, match=THREADS_ENV):
             cpu_threads()
+
+
+def test_cpu_compiler_follows_cxx_and_the_path(monkeypatch, tmp_path):
+    from rfn.runtime import cpu_compiler
+
+    fake = tmp_path / "my-cxx"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("CXX", "my-cxx")
+    assert cpu_compiler() == str(fake)
+    monkeypatch.delenv("CXX")
+    assert cpu_compiler() is None  # neither $CXX nor g++/c++/clang++ on the PATH

@@ -198,3 +198,14 @@ def test_ddp_gloo_two_processes_match_one(toy, tmp_path):
         assert a["bpp"] == pytest.approx(b["bpp"], rel=1e-9)
     assert ddp["rows"][-1]["val_bpp"] == pytest.approx(rows[-1]["val_bpp"], rel=1e-9)
     assert load_checkpoint(tmp_path / "ddp" / "last.pt")["world_size"] == 2
+
+
+def test_compile_without_a_cpu_compiler_warns_and_trains_eagerly(toy, tmp_path, monkeypatch):
+    import rfn.training.trainer as trainer_module
+
+    monkeypatch.setattr(trainer_module, "cpu_compiler", lambda: None)
+    trainer = Trainer(toy.model(), toy.videos(8), None, toy.cfg(steps=2, compile=True), tmp_path)
+    with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler"):
+        rows = trainer.fit()
+    assert rows[-1]["step"] == 2 and np.isfinite(rows[-1]["loss"])
+    assert not hasattr(trainer.net, "_orig_mod")  # not wrapped by torch.compile

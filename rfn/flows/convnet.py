@@ -74,11 +74,11 @@ class ConvNet(nn.Module):
 
     def freeze_folded(self, enabled: bool = True) -> None:
         """Compute the folded weights once and reuse them until ``freeze_folded(False)`` (sampling)."""
+        if not (enabled and self._foldable()):
+            self.__dict__.pop("_frozen", None)  # the class default again (see rfn.nets.layers: train.compile)
+            return
         with torch.no_grad():
-            frozen = enabled and self._foldable()
-            self._frozen = (
-                (*self._fold(self.conv1, self.norm1), *self._fold(self.conv2, self.norm2)) if frozen else None
-            )
+            self._frozen = (*self._fold(self.conv1, self.norm1), *self._fold(self.conv2, self.norm2))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self._frozen is not None or self._foldable():

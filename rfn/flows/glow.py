@@ -418,7 +418,7 @@ class Glow(nn.Module):
             yield self
         finally:
             for step in steps:
-                step._inverse_cache = None
+                step.__dict__.pop("_inverse_cache", None)  # the class default again (train.compile guards)
 
     @torch.no_grad()
     def initialize(self, x: torch.Tensor, cond: list[torch.Tensor] | None = None) -> None:

@@ -251,6 +251,7 @@ class RecurrentLatentModel(LatentSampling, nn.Module):
         state, _ = self._initial(B, top)
         _, z0 = self._initial(B * repeat, top)
         carry = {}
+        h_all = a_all = None  # bound in both branches: torch.compile cannot trace a closure over an unbound name
 
         def rep(t: torch.Tensor) -> torch.Tensor:
             return t if repeat == 1 else t.repeat_interleave(repeat, dim=0)

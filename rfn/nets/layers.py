@@ -159,8 +159,13 @@ class ConvNormAct(nn.Sequential):
 
     def freeze_folded(self, enabled: bool = True) -> None:
         """Compute the folded weight once and reuse it until ``freeze_folded(False)`` (sampling)."""
+        if not (enabled and self._foldable()):
+            # back to the class default, not an instance attribute set to None: a module whose attributes
+            # changed after a sampling call would make a compiled training step (train.compile) recompile
+            self.__dict__.pop("_frozen", None)
+            return
         with torch.no_grad():
-            self._frozen = self._folded() if enabled and self._foldable() else None
+            self._frozen = self._folded()
 
     def _act_(self, y: torch.Tensor) -> torch.Tensor:
         """The activation, in place on ``y`` (a fresh tensor that nothing else needs for its backward)."""

@@ -20,7 +20,7 @@ from rfn import distributed as dist_utils
 from rfn.checkpoint import remove_stale_temporaries, save_checkpoint
 from rfn.config import TrainConfig
 from rfn.models.registry import check_batch
-from rfn.runtime import bf16_native, derive_seed, resolve_device, seed_everything
+from rfn.runtime import bf16_native, cpu_compiler, derive_seed, resolve_device, seed_everything
 from rfn.training.accumulate import forward_backward
 from rfn.training.batches import collate, to_device
 from rfn.training.interrupts import (
@@ -245,8 +245,17 @@ class Trainer:
                 device_ids=[device.index] if device.type == "cuda" else None,
                 find_unused_parameters=cfg.ddp_find_unused,
             )
-        if cfg.compile:
+        if cfg.compile and device.type == "cpu" and cpu_compiler() is None:
+            warnings.warn(
+                "train.compile: no C++ compiler (g++, clang++ or $CXX) for torch.compile's CPU kernels, so this "
+                "run trains eagerly (a few percent slower, same objective); install one, or set train.compile=false "
+                "to silence this",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        elif cfg.compile:
             net = torch.compile(net)
+        self._compiled = isinstance(net, torch._dynamo.eval_frame.OptimizedModule)
         self.net = net
         self._log = RunLog(self.out_dir, self.step, cfg.tensorboard) if dist_utils.is_main() else None
         self._ready = True
@@ -352,6 +361,8 @@ class Trainer:
     def _step(self, batch: Any, beta: float, params: list[torch.Tensor]):
         """One optimiser step (skipped on every rank if any rank's loss or gradient norm is not finite)."""
         cfg = self.config
+        if self._compiled:  # a tensor, not a float: the compiled graph would specialise on each warm-up value
+            beta = torch.tensor(beta, dtype=torch.float32, device=self.device)
         out = forward_backward(self.net, batch, beta, cfg.accumulate, self.device, self._autocast)
         if self._keys is None:
             self._keys = metric_keys(out)
