@@ -265,15 +265,19 @@ def child_argv(args, **extra) -> list[str]:
 def against(args) -> dict:
     """This checkout's fast path against the checkout in ``args.against`` as its trainer ran it on the CPU
     (its default model path, contiguous tensors, plain Adam), alternating fresh processes (``--rounds``
-    each), ``--steps`` timed training steps per process. With ``--compile`` this checkout's loss is
-    compiled (``train.compile``; the compilation happens in the untimed warm-up step)."""
+    each), ``--steps`` timed training steps per process. With ``--compile`` a third process per round
+    runs this checkout's fast path with its loss compiled (``train.compile``; the compilation happens
+    in the untimed warm-up step), so eager and compiled are compared in the same sitting."""
     runs = {"before": [], "after": []}
+    if args.compile:
+        runs["compiled"] = []
+    old_defaults = ["--no-channels-last", "--no-fused-adam", "--no-bf16"]
+    fast = child_argv(args, only="fast", phase="train", steps=args.steps)
     for _ in range(args.rounds):
-        old_defaults = ["--no-channels-last", "--no-fused-adam", "--no-bf16"]
-        before = [*child_argv(args, only="fast", phase="train", steps=args.steps), *old_defaults]
-        runs["before"].append(run_child(before, args.against))
-        after = child_argv(args, only="fast", phase="train", steps=args.steps) + (["--compile"] if args.compile else [])
-        runs["after"].append(run_child(after))
+        runs["before"].append(run_child([*fast, *old_defaults], args.against))
+        runs["after"].append(run_child(fast))
+        if args.compile:
+            runs["compiled"].append(run_child([*fast, "--compile"]))
     out = {}
     for name, rs in runs.items():
         out[name] = {k: summary([statistics.median(r[k]) for r in rs]) for k in ("wall", "cpu")}
@@ -281,11 +285,12 @@ def against(args) -> dict:
     print(f"training step, {args.rounds} alternating processes x {args.steps} steps, median of per-process medians:")
     for name, r in out.items():
         print(
-            f"  {name:7s} wall {1e3 * r['wall']['median']:7.1f} ms [{1e3 * r['wall']['min']:.1f}-"
+            f"  {name:8s} wall {1e3 * r['wall']['median']:7.1f} ms [{1e3 * r['wall']['min']:.1f}-"
             f"{1e3 * r['wall']['max']:.1f}]  cpu {1e3 * r['cpu']['median']:7.1f} ms  peak {r['peak_mib']:.0f} MiB"
         )
-    for k in ("wall", "cpu"):
-        print(f"  speed-up after/before ({k}): x{out['before'][k]['median'] / out['after'][k]['median']:.2f}")
+    for name in [n for n in out if n != "before"]:
+        for k in ("wall", "cpu"):
+            print(f"  speed-up {name}/before ({k}): x{out['before'][k]['median'] / out[name][k]['median']:.2f}")
     return out
 
 

@@ -85,12 +85,12 @@ class TrainConfig:
             float32) was 2.279 against 2.092 in float32 (one seed; benchmarks/RESULTS.md).
         tf32: allow TensorFloat-32 matmuls/convolutions on CUDA.
         channels_last: convert the model to channels-last memory format.
-        compile: wrap the training forward in :func:`torch.compile` (inductor). On this project's CPU a
-            step of the reference SRNN takes 0.88x and of the reference RFN 0.96x its eager time, after a
-            first step that compiles for 1-2.5 minutes (about 10 s once inductor's on-disk cache holds
-            the graph): worth it for runs of thousands of steps, not for the quick presets. Needs a C++
-            compiler on a CPU (without one the run warns and trains eagerly). Sampling stays eager
-            (compiled, it was slower). Not part of the run's identity.
+        compile: wrap the training forward in :func:`torch.compile` (inductor). Off by default: on this
+            project's 2-core CPU a compiled training step was no faster than the eager one in a fresh
+            training process (SRNN and VRNN 1.04-1.32x, RFN 0.89-1.09x the eager time), after a first
+            step that compiles for 1-2.5 minutes (benchmarks/RESULTS.md); on a GPU it is the
+            ``--compile`` of ``benchmarks/throughput.py``. Needs a C++ compiler on a CPU (without one
+            the run warns and trains eagerly). Not part of the run's identity.
         grad_checkpoint: ask the model to recompute activations in the backward
             pass (the model must have ``set_grad_checkpointing(bool)``).
         ddp_find_unused: let DistributedDataParallel look for parameters the loss does not use.

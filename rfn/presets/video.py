@@ -222,11 +222,6 @@ _REFERENCE_TRAIN = {
     "num_workers": 0,
     "progress": False,
     "channels_last": True,
-    # hours-long runs repay torch.compile's first step (1-2.5 min): 0.88x the eager step time for the
-    # SRNN, 0.96x for the RFN on this project's CPU (benchmarks/RESULTS.md); without a C++ compiler the
-    # trainer warns and runs eagerly. The quick presets stay eager: there the compilation would take
-    # as long as the run.
-    "compile": True,
 }
 
 

@@ -248,7 +248,7 @@ class Trainer:
         if cfg.compile and device.type == "cpu" and cpu_compiler() is None:
             warnings.warn(
                 "train.compile: no C++ compiler (g++, clang++ or $CXX) for torch.compile's CPU kernels, so this "
-                "run trains eagerly (a few percent slower, same objective); install one, or set train.compile=false "
+                "run trains eagerly (the same objective); install one, or set train.compile=false "
                 "to silence this",
                 RuntimeWarning,
                 stacklevel=2,
