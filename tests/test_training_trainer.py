@@ -208,4 +208,4 @@ def test_compile_without_a_cpu_compiler_warns_and_trains_eagerly(toy, tmp_path, 
     with pytest.warns(RuntimeWarning, match="no C\\+\\+ compiler"):
         rows = trainer.fit()
     assert rows[-1]["step"] == 2 and np.isfinite(rows[-1]["loss"])
-    assert not hasattr(trainer.net, "_orig_mod")  # not wrapped by torch.compile
+    assert not trainer._compiled and not hasattr(trainer.net, "_orig_mod")  # not wrapped by torch.compile

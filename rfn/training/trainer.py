@@ -245,6 +245,7 @@ class Trainer:
                 device_ids=[device.index] if device.type == "cuda" else None,
                 find_unused_parameters=cfg.ddp_find_unused,
             )
+        self._compiled = False
         if cfg.compile and device.type == "cpu" and cpu_compiler() is None:
             warnings.warn(
                 "train.compile: no C++ compiler (g++, clang++ or $CXX) for torch.compile's CPU kernels, so this "
@@ -255,7 +256,7 @@ class Trainer:
             )
         elif cfg.compile:
             net = torch.compile(net)
-        self._compiled = isinstance(net, torch._dynamo.eval_frame.OptimizedModule)
+            self._compiled = True
         self.net = net
         self._log = RunLog(self.out_dir, self.step, cfg.tensorboard) if dist_utils.is_main() else None
         self._ready = True
