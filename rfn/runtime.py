@@ -110,10 +110,8 @@ def cpu_compiler() -> str | None:
 
     ``$CXX`` if it names a program on the ``PATH``, else the first of ``g++``, ``c++``, ``clang++`` found.
     """
-    for name in (os.environ.get("CXX", "").strip(), "g++", "c++", "clang++"):
-        if name and shutil.which(name):
-            return shutil.which(name)
-    return None
+    names = (os.environ.get("CXX", "").strip(), "g++", "c++", "clang++")
+    return next((path for path in map(shutil.which, filter(None, names)) if path), None)
 
 
 def cpu_threads() -> int:
