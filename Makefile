@@ -6,7 +6,8 @@
 #   make book COMMIT_FIGURES=1   also rewrites the committed figures/<profile>/ (maintainers, from a clean commit)
 #   make book THREADS=2   torch threads per notebook on a CPU (default 1; 2 pays only on an idle machine,
 #                    see benchmarks/RESULTS.md)
-#   make reference   trains the reference models on this machine (hours; resumable) and exports their weights
+#   make reference   trains the reference models (and notebook 09's ablations) on this machine (hours;
+#                    resumable) and exports their weights
 #   make reference-cache   after `make book PROFILE=reference`: ships the pages' numbers (FVD on 256 clips, ...)
 #                    beside the reference weights, so later renders read them instead of recomputing
 
@@ -84,6 +85,19 @@ reference: env assets
 	  if [ -f $(RUNS)/$$preset/last.pt ]; then \
 	    $(PY) -c "import sys; from rfn.runs import export_reference; export_reference(*sys.argv[1:])" \
 	      $(RUNS)/$$preset $$preset || exit 1; fi; \
+	done
+	# notebook 09's ablations: 12 small presets x 2 seeds, 3000 steps each (about 45 minutes of one core)
+	for preset in $$($(PY) -c "from rfn.presets import PRESETS; print(*sorted(p for p in PRESETS if p.startswith('reference-ablation-')))"); do \
+	  for seed in 0 1; do \
+	    name=$$preset$$( [ $$seed = 0 ] || echo -seed$$seed ); start=""; \
+	    if [ ! -f $(RUNS)/$$name/last.pt ] && [ -f checkpoints/reference/ablations/$$name.pt ]; then \
+	      start="--init-from checkpoints/reference/ablations/$$name.pt --keep-step"; fi; \
+	    OMP_NUM_THREADS=$(THREADS) $(VENV)/bin/rfn train --preset $$preset --out $(RUNS)/$$name --resume $$start \
+	      --set train.seed=$$seed train.progress=false || exit 1; \
+	    if [ -f $(RUNS)/$$name/last.pt ]; then \
+	      $(PY) -c "import sys; from rfn.runs import export_reference; export_reference(*sys.argv[1:])" \
+	        $(RUNS)/$$name $$preset checkpoints/reference $$seed || exit 1; fi; \
+	  done; \
 	done
 
 reference-cache: env

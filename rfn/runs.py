@@ -65,6 +65,7 @@ __all__ = [
     "preset_for",
     "reference_cache_dir",
     "reference_checkpoint",
+    "reference_file",
     "reference_work_dir",
     "run_dir",
     "run_file",
@@ -140,17 +141,36 @@ def run_dir(
 
 def reference_checkpoint(kind: str, root: str | os.PathLike = REFERENCE_ROOT, seed: int = 0) -> Path:
     """The weights-only file the ``reference`` profile loads for ``kind``: ``<root>/<preset>.pt``
-    (``<preset>-seed<N>.pt`` for another training seed)."""
-    suffix = "" if seed == 0 else f"-seed{seed}"
-    return Path(root) / f"{preset_for(kind, 'reference')}{suffix}.pt"
+    (``<preset>-seed<N>.pt`` for another training seed; the ablations' under ``<root>/ablations/``)."""
+    return reference_file(preset_for(kind, "reference"), seed, root)
+
+
+def reference_file(preset_name: str, seed: int = 0, root: str | os.PathLike = REFERENCE_ROOT) -> Path:
+    """Where the weights of preset ``preset_name`` trained with ``seed`` are committed.
+
+    Example:
+        >>> str(reference_file("reference-smmnist"))
+        'checkpoints/reference/reference-smmnist.pt'
+        >>> str(reference_file("reference-ablation-srnn-D2", seed=1))
+        'checkpoints/reference/ablations/reference-ablation-srnn-D2-seed1.pt'
+    """
+    folder = Path(root) / "ablations" if "-ablation-" in preset_name else Path(root)  # notebook 09's 24 small runs
+    return folder / f"{preset_name}{'' if seed == 0 else f'-seed{seed}'}.pt"
 
 
 #: the files of a run folder and their names beside a committed reference checkpoint
-_REFERENCE_SUFFIX = {"last.pt": ".pt", "metrics.csv": ".metrics.csv", "run.json": ".run.json"}
+#: (``train_time.json`` only where the run wrote one: runs trained through :func:`train_preset`)
+_REFERENCE_SUFFIX = {
+    "last.pt": ".pt",
+    "metrics.csv": ".metrics.csv",
+    "run.json": ".run.json",
+    "train_time.json": ".train_time.json",
+}
 
 
 def run_file(kind: str, profile: str, name: str, seed: int = 0, root: str | os.PathLike = "artifacts") -> Path:
-    """A file of the run that serves ``kind`` at ``profile``: ``last.pt``, ``metrics.csv`` or ``run.json``.
+    """A file of the run that serves ``kind`` at ``profile``: ``last.pt``, ``metrics.csv``, ``run.json``
+    or ``train_time.json``.
 
     ``<run_dir>/<name>``, or at the reference profile, for a kind with a reference preset, the
     committed file beside its checkpoint (``checkpoints/reference/<preset>.metrics.csv``, ...).
@@ -168,22 +188,31 @@ def _row_step(row: bytes) -> float:
     return int(first) if row.endswith(b"\n") and first.isdigit() else float("inf")
 
 
-def export_reference(run: str | os.PathLike, preset_name: str, root: str | os.PathLike = REFERENCE_ROOT) -> Path:
+def export_reference(
+    run: str | os.PathLike, preset_name: str, root: str | os.PathLike = REFERENCE_ROOT, seed: int | str = 0
+) -> Path:
     """Publish a run folder as the reference files of ``preset_name``: weights-only ``<preset>.pt``
-    (:func:`rfn.checkpoint.export_weights`) with the run's ``run.json`` and its ``metrics.csv`` up to
-    the checkpoint's step beside it.
+    (:func:`rfn.checkpoint.export_weights`) with the run's ``run.json``, its ``metrics.csv`` up to
+    the checkpoint's step and its ``train_time.json`` (if it has one) beside it.
 
-    Each file is replaced atomically. Returns the checkpoint's path. ``make reference`` calls it.
+    ``seed``: the run's training seed, which must match its ``run.json``; a seed other than 0
+    publishes ``<preset>-seed<seed>.pt`` (the ablations' second seeds). Each file is replaced
+    atomically. Returns the checkpoint's path. ``make reference`` calls it.
     """
     import shutil
 
     from rfn.checkpoint import export_weights, load_checkpoint
 
-    run = Path(run)
+    run, seed = Path(run), int(seed)
     get_preset(preset_name)
-    dst = Path(root) / f"{preset_name}.pt"
+    trained_seed = json.loads((run / "run.json").read_text())["train_config"]["seed"]
+    if trained_seed != seed:
+        raise ValueError(f"{run} was trained with seed {trained_seed}, not {seed}; pass seed={trained_seed}")
+    dst = reference_file(preset_name, seed, root)
+    dst.parent.mkdir(parents=True, exist_ok=True)
     step = int(load_checkpoint(export_weights(run / "last.pt", dst))["step"])
-    for name in ("metrics.csv", "run.json"):
+    names = ["metrics.csv", "run.json"] + (["train_time.json"] if (run / "train_time.json").is_file() else [])
+    for name in names:
         staged = dst.with_name(f".{dst.stem}.{name}.tmp-{os.getpid()}")
         if name == "metrics.csv":  # a run still training logs past its last checkpoint: keep whole rows up to it
             lines = (run / name).read_bytes().splitlines(keepends=True)  # bytes: the csv module's \r\n stays
@@ -191,6 +220,8 @@ def export_reference(run: str | os.PathLike, preset_name: str, root: str | os.Pa
         else:
             shutil.copyfile(run / name, staged)
         os.replace(staged, dst.with_suffix(_REFERENCE_SUFFIX[name]))
+    if "train_time.json" not in names:  # not one left from an earlier export
+        dst.with_suffix(_REFERENCE_SUFFIX["train_time.json"]).unlink(missing_ok=True)
     return dst
 
 

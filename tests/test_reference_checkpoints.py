@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 import torch
 
 import rfn
+from rfn import runs
 from rfn.checkpoint import load_checkpoint
 from rfn.models.registry import MODELS, build, config_from_dict
 from rfn.presets import PRESETS
 
 ROOT = Path(__file__).resolve().parents[1] / "checkpoints" / "reference"
-FILES = sorted(p for p in ROOT.glob("*.pt") if p.stem in PRESETS)
+FILES = sorted(ROOT.rglob("*.pt"))
+
+
+def _preset_and_seed(path: Path) -> tuple[str, int]:
+    """``<preset>.pt`` (seed 0) or ``<preset>-seed<N>.pt``."""
+    match = re.fullmatch(r"(.+?)(?:-seed(\d+))?", path.stem)
+    return match[1], int(match[2] or 0)
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_reference_checkpoint_matches_its_preset(path):
-    preset = PRESETS[path.stem]
+    name, seed = _preset_and_seed(path)
+    assert name in PRESETS, f"{path} belongs to no preset; remove it or restore preset {name!r}"
+    preset = PRESETS[name]
+    assert path == runs.reference_file(name, seed, ROOT), f"{path} is not where the book looks for it"
     data = load_checkpoint(path)
+    assert data["train_config"]["seed"] == seed, f"{path} was trained with seed {data['train_config']['seed']}"
     assert data["model_name"] == preset.model
     stored = config_from_dict(MODELS[preset.model][0], dict(data["model_config"]))
     assert stored == build(preset.model, preset.model_config).config, (
@@ -33,7 +45,7 @@ def test_reference_checkpoint_matches_its_preset(path):
 
 
 def test_reference_checkpoints_stay_within_the_budget():
-    sizes = {p.name: p.stat().st_size for p in ROOT.glob("*.pt")}
+    sizes = {p.name: p.stat().st_size for p in FILES}
     assert sum(sizes.values()) <= 40 * 2**20, sizes
 
 

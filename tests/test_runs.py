@@ -50,7 +50,7 @@ def test_reference_profile_loads_committed_video_models(tmp_path, monkeypatch):
     assert runs.reference_checkpoint("deterministic", seed=2).name == "reference-smmnist-deterministic-seed2.pt"
     assert runs.export_reference(tmp_path / "run", "reference-smmnist-deterministic") == path
     assert "optimizer" not in load_checkpoint(path)
-    for name in ("metrics.csv", "run.json"):
+    for name in ("metrics.csv", "run.json", "train_time.json"):
         assert runs.run_file("deterministic", "reference", name).read_bytes() == (tmp_path / "run" / name).read_bytes()
     with open(tmp_path / "run" / "metrics.csv", "a") as f:  # a row logged after the last checkpoint
         f.write("9,0,0\n1,0.00")  # a row past the checkpoint, then one torn mid-write
@@ -60,7 +60,7 @@ def test_reference_profile_loads_committed_video_models(tmp_path, monkeypatch):
     assert kept == logged[:-2] and logged[-2].startswith(b"9,") and len(kept) >= 2
     assert sorted(p.name for p in path.parent.iterdir()) == [  # no temporary files left
         "reference-smmnist-deterministic.metrics.csv", "reference-smmnist-deterministic.pt",
-        "reference-smmnist-deterministic.run.json"]  # fmt: skip
+        "reference-smmnist-deterministic.run.json", "reference-smmnist-deterministic.train_time.json"]  # fmt: skip
     model = runs.trained_model("deterministic", "reference", root=tmp_path / "artifacts")
     for k, v in trainer.model.state_dict().items():
         assert torch.equal(model.state_dict()[k], v), k
@@ -70,6 +70,25 @@ def test_reference_profile_loads_committed_video_models(tmp_path, monkeypatch):
     assert t2.meta["init_from"] == str(path)
     with pytest.raises(ValueError, match="model_config.h_channels: .* and its weights do not fit"):
         runs.train_preset("smoke-deterministic", tmp_path / "run3", ["model.h_channels=4"], init_from=path)
+
+
+def test_a_second_seed_is_exported_beside_the_first_and_must_match_the_run(tmp_path, monkeypatch):
+    monkeypatch.setitem(PRESETS, "reference-ablation-srnn-D2", PRESETS["smoke-srnn"])
+    runs.train_preset("smoke-srnn", tmp_path / "run", ["train.steps=1", "train.seed=1"])
+    (tmp_path / "run" / "train_time.json").unlink()  # a run from a trainer that wrote none
+    with pytest.raises(ValueError, match="trained with seed 1, not 0; pass seed=1"):
+        runs.export_reference(tmp_path / "run", "reference-ablation-srnn-D2", tmp_path / "ref")
+    stale = tmp_path / "ref" / "ablations" / "reference-ablation-srnn-D2-seed1.train_time.json"
+    stale.parent.mkdir(parents=True)
+    stale.write_text("{}")  # left by an earlier export
+    path = runs.export_reference(tmp_path / "run", "reference-ablation-srnn-D2", tmp_path / "ref", seed="1")
+    assert path == runs.reference_file("reference-ablation-srnn-D2", 1, tmp_path / "ref")
+    assert path == tmp_path / "ref" / "ablations" / "reference-ablation-srnn-D2-seed1.pt"
+    assert load_checkpoint(path)["train_config"]["seed"] == 1 and not stale.exists()
+    assert sorted(p.name for p in path.parent.iterdir()) == [
+        "reference-ablation-srnn-D2-seed1.metrics.csv", "reference-ablation-srnn-D2-seed1.pt",
+        "reference-ablation-srnn-D2-seed1.run.json"]  # fmt: skip
+    assert runs.reference_checkpoint("ablation-srnn-D2", tmp_path / "ref", seed=1) == path
 
 
 def test_init_from_accepts_a_setting_that_leaves_the_weights_as_they_are(tmp_path):
@@ -91,7 +110,7 @@ def test_reference_profile_trains_the_small_runs_at_the_quick_scale(tmp_path, mo
     assert runs.run_dir("moons-flow", "reference", root=tmp_path) == ckpt.parent
     assert runs.run_file("moons-flow", "reference", "metrics.csv", root=tmp_path) == ckpt.parent / "metrics.csv"
     with pytest.raises(ValueError, match="run_file knows"):
-        runs.run_file("moons-flow", "quick", "train_time.json")
+        runs.run_file("moons-flow", "quick", "best.pt")
 
 
 def test_cached_json_recomputes_on_a_new_key(tmp_path):

@@ -23,10 +23,11 @@ import numpy as np
 import pandas as pd
 import torch
 
+from rfn.assets import sha256
 from rfn.data import make_dataset
 from rfn.metrics import best_of_n
 from rfn.presets import get_preset
-from rfn.runs import cached_json, preset_for, run_dir, trained_model
+from rfn.runs import cached_json, preset_for, reference_checkpoint, run_dir, run_file, source_profile, trained_model
 
 __all__ = [
     "METRIC_LABEL",
@@ -128,13 +129,15 @@ def run_variant(name: str, run_seed: int, profile: str, root: str | os.PathLike,
         "metrics": settings["metrics"],
         "version": 3,
     }
+    if source_profile(kind, profile) == "reference":  # committed weights: recompute when they change
+        key["checkpoint"] = sha256(reference_checkpoint(kind, seed=run_seed))[:16]
 
     def compute() -> dict:
         model = trained_model(kind, profile, run_seed, root=root, device=device)  # trains it if missing
-        timing = out / "train_time.json"
+        timing = run_file(kind, profile, "train_time.json", run_seed, root)  # the committed files at reference
         took = json.loads(timing.read_text()) if timing.exists() else {"wall_s": float("nan"), "cpu_s": float("nan")}
-        data = json.loads((out / "run.json").read_text())["data_config"]
-        history = pd.read_csv(out / "metrics.csv")
+        data = json.loads(run_file(kind, profile, "run.json", run_seed, root).read_text())["data_config"]
+        history = pd.read_csv(run_file(kind, profile, "metrics.csv", run_seed, root))
         result = _evaluate(model, data, settings, eval_seed=1000 + run_seed, device=device)
         result.update(
             variant=name,

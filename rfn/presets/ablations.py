@@ -9,6 +9,7 @@ differs between variants reads as one line:
 * smoke: the ``smoke`` / ``smoke-srnn`` presets, 2 steps; L in 1, 2, 3.
 * quick: 16x16 one-digit SM-MNIST (the smoke data), 6-frame sequences, batch 16,
   lr 2e-3, narrow networks; RFN 240 steps, SRNN 100; L in 1, 2, 3.
+* reference: the quick runs for 3000 steps each (KL warm-up 300); L in 1, 2, 3.
 * thesis: the quick SM-MNIST presets (32x32, two digits) for 5000 steps at lr 1e-3;
   L in 2, 3, 4.
 
@@ -38,12 +39,22 @@ _QUICK_COMMON = [
     "model.a_channels=16",
     "model.head_hidden=16",
 ]
+_QUICK_KINDS = {  # kind -> (base preset, settings), without the length of the run
+    "rfn": ("smoke", [*_QUICK_COMMON, "model.flow_steps=2", "model.flow_hidden=16", "model.base_hidden=16"]),
+    "srnn": ("smoke-srnn", _QUICK_COMMON),
+}
 _SCALES = {  # scale -> kind -> (base preset, settings every variant of that kind shares)
     "smoke": {"rfn": ("smoke", ["train.steps=2"]), "srnn": ("smoke-srnn", ["train.steps=2"])},
     "quick": {
-        "rfn": ("smoke", [*_QUICK_COMMON, "model.flow_steps=2", "model.flow_hidden=16", "model.base_hidden=16",
-                          "train.steps=240"]),
-        "srnn": ("smoke-srnn", [*_QUICK_COMMON, "train.steps=100"]),
+        kind: (base, [*settings, f"train.steps={steps}"])
+        for (kind, (base, settings)), steps in zip(_QUICK_KINDS.items(), (240, 100))
+    },
+    # the quick runs 12.5x (RFN) and 30x (SRNN) longer, the KL warm-up 10x: about 2 minutes per run on one
+    # core, the first length at which every variant's best-of-8 SSIM clears black frames (book page
+    # "Training on a CPU"); the book ships their weights (checkpoints/reference/)
+    "reference": {
+        kind: (base, [*settings, "train.beta_warmup_steps=300", "train.steps=3000"])
+        for kind, (base, settings) in _QUICK_KINDS.items()
     },
     "thesis": {
         kind: (base, ["train.val_every=0", "train.steps=5000", "train.lr=1e-3"])
@@ -52,7 +63,7 @@ _SCALES = {  # scale -> kind -> (base preset, settings every variant of that kin
 }  # fmt: skip
 
 #: scale -> the flow levels of Table 9.2 (the middle one is also Table 9.1's depth)
-ABLATION_LEVELS = {"smoke": (1, 2, 3), "quick": (1, 2, 3), "thesis": (2, 3, 4)}
+ABLATION_LEVELS = {"smoke": (1, 2, 3), "quick": (1, 2, 3), "reference": (1, 2, 3), "thesis": (2, 3, 4)}
 
 
 def ablation_variants(scale: str) -> dict[str, tuple[str, list[str]]]:
