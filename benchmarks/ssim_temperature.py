@@ -28,13 +28,24 @@ from rfn.metrics import get_protocol
 from rfn.pages.results import baseline_curves
 
 
-def selection_seed(n_available: int, protocol) -> int:
-    """The smallest seed above the protocol's whose sequences share none with the protocol's own."""
-    scored = set(select_sequences(n_available, protocol.n_test_sequences, protocol.seed, "protocol"))
-    seed = protocol.seed + 1
-    while scored & set(select_sequences(n_available, protocol.n_test_sequences, seed, "selection")):
-        seed += 1
-    return seed
+def selection_seed(n_available: int, protocol, tries: int = 1000) -> int:
+    """The smallest seed above the protocol's whose sequences share none with the protocol's own.
+
+    Raises:
+        ValueError: no such seed among the next ``tries`` (the split is too small for two
+            disjoint draws of the protocol's size).
+    """
+    wanted = protocol.n_test_sequences
+    if wanted is None or 2 * wanted > n_available:
+        raise ValueError(
+            f"protocol {protocol.name!r} scores {wanted or 'all'} of the {n_available} test sequences: no disjoint "
+            "selection set of the same size is left; use a protocol that scores fewer"
+        )
+    scored = set(select_sequences(n_available, wanted, protocol.seed, "protocol"))
+    for seed in range(protocol.seed + 1, protocol.seed + 1 + tries):
+        if not scored & set(select_sequences(n_available, wanted, seed, "selection")):
+            return seed
+    raise ValueError(f"no seed in {tries} draws {wanted} of the {n_available} test sequences disjoint from the scored")
 
 
 def main(argv: list[str] | None = None) -> dict:
