@@ -49,9 +49,9 @@ _SCALES = {  # scale -> kind -> (base preset, settings every variant of that kin
         kind: (base, [*settings, f"train.steps={steps}"])
         for (kind, (base, settings)), steps in zip(_QUICK_KINDS.items(), (240, 100))
     },
-    # the quick runs 12.5x (RFN) and 30x (SRNN) longer, the KL warm-up 10x: about 2 minutes per run on one
-    # core, the first length at which every variant's best-of-8 SSIM clears black frames (book page
-    # "Training on a CPU"); the book ships their weights (checkpoints/reference/)
+    # the quick runs 12.5x (RFN) and 30x (SRNN) longer, the KL warm-up 10x: 1-3 minutes per run on one
+    # core, long enough for every variant's best-of-8 SSIM to clear black frames, which the quick runs'
+    # do not (book page "Training on a CPU"); the book ships their weights (checkpoints/reference/ablations/)
     "reference": {
         kind: (base, [*settings, "train.beta_warmup_steps=300", "train.steps=3000"])
         for kind, (base, settings) in _QUICK_KINDS.items()
