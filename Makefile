@@ -18,7 +18,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 REFERENCE_PRESETS := reference-smmnist reference-smmnist-srnn reference-smmnist-vrnn reference-smmnist-deterministic
-REFERENCE_MISSING := $(filter-out $(wildcard checkpoints/reference/*.pt),$(REFERENCE_PRESETS:%=checkpoints/reference/%.pt))
+REFERENCE_MISSING := $(strip $(filter-out $(wildcard checkpoints/reference/*.pt),$(REFERENCE_PRESETS:%=checkpoints/reference/%.pt)) \
+	$(if $(wildcard checkpoints/reference/ablations/*.pt),,checkpoints/reference/ablations/))
 CPU_PROFILE := $(if $(REFERENCE_MISSING),quick,reference)
 PROFILE ?= $(shell $(PY) -c "import torch; print('thesis' if torch.cuda.is_available() else '$(CPU_PROFILE)')" 2>/dev/null || echo $(CPU_PROFILE))
 RUNS ?= runs

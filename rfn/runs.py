@@ -342,10 +342,12 @@ def ensure_trained(
     if profile == "reference":
         path = reference_checkpoint(kind, seed=seed)
         if not path.is_file():
+            run = f"runs/{name}" + ("" if seed == 0 else f"-seed{seed}")
             raise FileNotFoundError(
-                f"reference checkpoint {path} is missing; train it with `rfn train --preset {name} --out "
-                f'runs/{name}` (hours on a CPU) and export it with `python -c "from rfn.checkpoint import '
-                f"export_weights; export_weights('runs/{name}', '{path}')\"`, or use the quick profile"
+                f"reference checkpoint {path} is missing; train it with `make reference` (every reference "
+                f"model, hours on a CPU) or alone with `rfn train --preset {name} --out {run} --set "
+                f'train.seed={seed}` and export it with `python -c "from rfn.runs import export_reference; '
+                f"export_reference('{run}', '{name}', seed={seed})\"`, or use the quick profile"
             )
         return path
     extra = [f"train.seed={seed}", f"train.progress={progress}"]
