@@ -11,7 +11,7 @@
 # **Run time** (measured with `python -m rfn.book run --only 09`): `smoke` about 10 s;
 # `quick` about 5 minutes on 2 CPU cores (24 training runs of 9 s of CPU time each on
 # average, then their evaluation; 7 minutes when other jobs shared the cores), and 15 s when
-# the runs are already cached; `reference` about 3 minutes (it trains nothing: the same 24
+# the runs are already cached; `reference` about 2 minutes (it trains nothing: the same 24
 # runs trained for 3000 steps each are committed, about 45 minutes of one core with
 # `make reference`; it scores each with the thesis's best of 100); `thesis` (36 runs of
 # 5000 steps; an estimate, not measured) one to two hours on a GPU.
