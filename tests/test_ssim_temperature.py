@@ -29,6 +29,7 @@ def test_selection_sequences_are_disjoint_from_the_scored_ones():
         script.selection_seed(130, get_protocol("smmnist-reference"), tries=3)
 
 
+@pytest.mark.filterwarnings("ignore:rfn evaluate. lpips skipped")  # the smoke model's 16x16 frames; SSIM is scored
 def test_it_scores_a_trained_model_at_each_temperature(tmp_path):
     from rfn import runs
 
