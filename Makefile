@@ -74,31 +74,18 @@ book: notebooks book-html
 bench: env assets
 	$(PY) benchmarks/flow_throughput.py --device cpu
 
-# One preset after another, THREADS torch threads each (default 1); a stopped run resumes where its last
-# checkpoint left it, and on a machine without the run folder a committed reference model continues at its
-# step (--keep-step).
+# One run after another (rfn.runs.reference_runs: the four video models, then notebook 09's 24 ablation runs),
+# THREADS torch threads each (default 1); a stopped run resumes where its last checkpoint left it, and on a
+# machine without the run folder a committed reference model continues at its step (--keep-step).
 reference: env assets
-	for preset in $(REFERENCE_PRESETS); do \
-	  start=""; \
-	  if [ ! -f $(RUNS)/$$preset/last.pt ] && [ -f checkpoints/reference/$$preset.pt ]; then \
-	    start="--init-from checkpoints/reference/$$preset.pt --keep-step"; fi; \
-	  OMP_NUM_THREADS=$(THREADS) $(VENV)/bin/rfn train --preset $$preset --out $(RUNS)/$$preset --resume $$start || exit 1; \
-	  if [ -f $(RUNS)/$$preset/last.pt ]; then \
+	for run in $$($(PY) -c "from rfn.runs import reference_runs; print(*(f'{p}:{s}:{o}:{c}' for p, s, o, c in reference_runs('$(RUNS)')))"); do \
+	  IFS=: read -r preset seed out ckpt <<< "$$run"; start=""; \
+	  if [ ! -f $$out/last.pt ] && [ -f $$ckpt ]; then start="--init-from $$ckpt --keep-step"; fi; \
+	  OMP_NUM_THREADS=$(THREADS) $(VENV)/bin/rfn train --preset $$preset --out $$out --resume $$start \
+	    --set train.seed=$$seed || exit 1; \
+	  if [ -f $$out/last.pt ]; then \
 	    $(PY) -c "import sys; from rfn.runs import export_reference; export_reference(*sys.argv[1:])" \
-	      $(RUNS)/$$preset $$preset || exit 1; fi; \
-	done
-	# notebook 09's ablations: 12 small presets x 2 seeds, 3000 steps each (about 45 minutes of one core)
-	for preset in $$($(PY) -c "from rfn.presets import PRESETS; print(*sorted(p for p in PRESETS if p.startswith('reference-ablation-')))"); do \
-	  for seed in 0 1; do \
-	    name=$$preset$$( [ $$seed = 0 ] || echo -seed$$seed ); start=""; \
-	    if [ ! -f $(RUNS)/$$name/last.pt ] && [ -f checkpoints/reference/ablations/$$name.pt ]; then \
-	      start="--init-from checkpoints/reference/ablations/$$name.pt --keep-step"; fi; \
-	    OMP_NUM_THREADS=$(THREADS) $(VENV)/bin/rfn train --preset $$preset --out $(RUNS)/$$name --resume $$start \
-	      --set train.seed=$$seed train.progress=false || exit 1; \
-	    if [ -f $(RUNS)/$$name/last.pt ]; then \
-	      $(PY) -c "import sys; from rfn.runs import export_reference; export_reference(*sys.argv[1:])" \
-	        $(RUNS)/$$name $$preset checkpoints/reference $$seed || exit 1; fi; \
-	  done; \
+	      $$out $$preset checkpoints/reference $$seed || exit 1; fi; \
 	done
 
 reference-cache: env

@@ -66,6 +66,7 @@ __all__ = [
     "reference_cache_dir",
     "reference_checkpoint",
     "reference_file",
+    "reference_runs",
     "reference_work_dir",
     "run_dir",
     "run_file",
@@ -156,6 +157,27 @@ def reference_file(preset_name: str, seed: int = 0, root: str | os.PathLike = RE
     """
     folder = Path(root) / "ablations" if "-ablation-" in preset_name else Path(root)  # notebook 09's 24 small runs
     return folder / f"{preset_name}{'' if seed == 0 else f'-seed{seed}'}.pt"
+
+
+def reference_runs(runs_root: str | os.PathLike = "runs") -> list[tuple[str, int, Path, Path]]:
+    """Every run ``make reference`` trains, in order: ``(preset, seed, run folder, committed weights)``.
+
+    The four video models (seed 0), then notebook 09's ablations (``reference-ablation-*``,
+    seeds 0 and 1; run folders ``<preset>-seed1`` for the second seed).
+
+    Example:
+        >>> [(p, s, str(o), str(c)) for p, s, o, c in reference_runs()][-1]  # doctest: +NORMALIZE_WHITESPACE
+        ('reference-ablation-srnn-smoothing', 1, 'runs/reference-ablation-srnn-smoothing-seed1',
+         'checkpoints/reference/ablations/reference-ablation-srnn-smoothing-seed1.pt')
+    """
+    runs = [(PROFILE_PRESETS["reference"][kind], 0) for kind in VIDEO_KINDS]
+    runs += [
+        (name, seed) for name in sorted(p for p in PRESETS if p.startswith("reference-ablation-")) for seed in (0, 1)
+    ]
+    return [
+        (name, seed, Path(runs_root) / reference_file(name, seed).stem, reference_file(name, seed))
+        for name, seed in runs
+    ]
 
 
 #: the files of a run folder and their names beside a committed reference checkpoint

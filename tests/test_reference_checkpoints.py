@@ -65,3 +65,9 @@ def test_shipped_numbers_belong_to_a_committed_checkpoint(folder):
         stored = json.loads(f.read_text())
         assert re.fullmatch("[0-9a-f]{16}", stored["key"]) and "value" in stored, f
     assert sum(f.stat().st_size for f in files) <= 2**20, f"{folder}: keep the shipped numbers small"
+
+
+def test_every_run_make_reference_trains_is_committed():
+    missing = [str(ckpt) for _, _, _, ckpt in runs.reference_runs() if not (ROOT.parents[1] / ckpt).is_file()]
+    assert not missing, f"run `make reference` (or export the runs) for: {missing}"
+    assert set(FILES) == {ROOT.parents[1] / c for *_, c in runs.reference_runs()}, "a file no run makes"
