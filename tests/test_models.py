@@ -369,3 +369,42 @@ def test_config_errors():
         srnn_config(likelihood="bernoulli")
     with pytest.raises(ValueError, match="a VRNN has z_to_h=True"):
         VRNN(srnn_config(VRNNConfig, z_to_h=False))
+
+
+@pytest.mark.parametrize("cls", [SRNNConfig, VRNNConfig])
+def test_baseline_decoder_skips_see_the_previous_frame(cls):
+    """skip="decoder": the decoder's output for frame t changes with x_{t-1} at fixed (h_t, z_t); "none" ignores it."""
+    torch.manual_seed(0)
+    x = video(T=4)
+    for skip in ("none", "decoder"):
+        model = SRNN(srnn_config(cls, skip=skip)) if cls is SRNNConfig else VRNN(srnn_config(cls, skip=skip))
+        warm(model, x)
+        post = model.infer(x)
+        _, h, z, skips = model.emission_inputs(post, x)
+        other = model.emission_inputs(model.infer(video(T=4, seed=1)), video(T=4, seed=1))[3]
+        same = torch.equal(model.decode_params(h, z, skips), model.decode_params(h, z, other))
+        assert same == (skip == "none")
+
+
+def test_baseline_decoder_skips_batched_equals_frame_by_frame_and_samples():
+    torch.manual_seed(0)
+    model = SRNN(srnn_config(skip="decoder", decoder_channels=6)).double()
+    x = video(T=4)
+    warm(model, x)
+    post = model.infer(x)
+    target, h, z, skips = model.emission_inputs(post, x)
+    batched = model.emission_log_prob(target, h, z, skips).unflatten(0, (2, 3))
+    for t in range(3):
+        one = model.emission_log_prob(x[:, t + 1], post["h"][:, t], post["z"][:, t], [f[:, t] for f in post["feats"]])
+        torch.testing.assert_close(batched[:, t], one, atol=1e-9, rtol=0)
+    assert [b[0][0].out_channels for b in model.decoder.blocks] == [6, 12]
+    assert model.predict(x[:, :2], 2, n_samples=2).shape == (2, 2, 2, 1, 16, 16)
+    with pytest.raises(ValueError, match="skip='decoder'"):
+        model.decode_params(h, z)
+
+
+def test_baseline_decoder_skip_config_errors():
+    with pytest.raises(ValueError, match="unknown skip"):
+        srnn_config(skip="cond")
+    with pytest.raises(ValueError, match="decoder_channels"):
+        srnn_config(decoder_channels=0)

@@ -24,14 +24,16 @@ from rfn.models.registry import register
 from rfn.nets import (
     GaussianLikelihood,
     PyramidDecoder,
+    level_channels,
     dmol_log_prob,
     dmol_num_params,
     dmol_sample,
 )
 
-__all__ = ["LIKELIHOODS", "SRNN", "VRNN", "SRNNConfig", "VRNNConfig"]
+__all__ = ["DECODER_SKIPS", "LIKELIHOODS", "SRNN", "VRNN", "SRNNConfig", "VRNNConfig"]
 
 LIKELIHOODS = ("dmol", "gaussian")
+DECODER_SKIPS = ("none", "decoder")
 
 
 @dataclass
@@ -41,16 +43,31 @@ class SRNNConfig(LatentConfig):
     Attributes (beyond :class:`~rfn.models.recurrent.LatentConfig`):
         likelihood: ``"dmol"`` (discretised logistic mixture) or ``"gaussian"``.
         n_mix: mixture components of the DMOL.
+        skip: ``"none"`` (the thesis's baselines: the decoder sees only ``[h_t, z_t]``) or
+            ``"decoder"``: the extractor's pyramid of ``x_{t-1}`` enters every decoder level
+            (U-Net skips), exactly what the RFN's conditioner receives with ``skip="cond"``.
+            A control for the RGB comparison (book page ``10_rgb_headline``): it gives the
+            per-pixel output the same view of the previous frame as the flow emission.
+        decoder_channels: channels of the decoder's finest level, doubled per level; None = the
+            extractor's widths (the thesis's decoder). Widens a control to a parameter budget.
     """
 
     z_channels: int = 15
     likelihood: str = "dmol"
     n_mix: int = 10
+    skip: str = "none"
+    decoder_channels: int | None = None
 
     def __post_init__(self):
         super().__post_init__()
         if self.likelihood not in LIKELIHOODS:
             raise ValueError(f"unknown likelihood {self.likelihood!r}; choose one of {', '.join(LIKELIHOODS)}")
+        if self.skip not in DECODER_SKIPS:
+            raise ValueError(f"unknown skip {self.skip!r}; choose one of {', '.join(DECODER_SKIPS)}")
+        if self.decoder_channels is not None and (
+            not isinstance(self.decoder_channels, int) or self.decoder_channels <= 0
+        ):
+            raise ValueError(f"decoder_channels must be a positive integer or None, got {self.decoder_channels!r}")
 
 
 @dataclass
@@ -81,9 +98,15 @@ class SRNN(RecurrentLatentModel):
     def __init__(self, config: SRNNConfig):
         super().__init__(config)
         cfg = config
-        widths = list(self.extractor.out_channels)
+        ext = list(self.extractor.out_channels)
+        widths = ext if cfg.decoder_channels is None else level_channels(cfg.levels, cfg.decoder_channels)
         self.decoder = PyramidDecoder(
-            cfg.h_channels + cfg.z_channels, cfg.levels, widths, style=cfg.style, norm=cfg.norm
+            cfg.h_channels + cfg.z_channels,
+            cfg.levels,
+            widths,
+            skip_channels=ext if cfg.skip == "decoder" else None,
+            style=cfg.style,
+            norm=cfg.norm,
         )
         n_out = dmol_num_params(cfg.channels, cfg.n_mix) if cfg.likelihood == "dmol" else cfg.channels
         self.head = nn.Sequential(
@@ -92,13 +115,22 @@ class SRNN(RecurrentLatentModel):
         if cfg.likelihood == "gaussian":
             self.gaussian = GaussianLikelihood(cfg.channels, n_bits=cfg.n_bits)
 
-    def decode_params(self, h: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
-        """Output-distribution parameters ``[N, P, H, W]`` from ``(h_t, z_t)``."""
-        return self.head(self.decoder(torch.cat([h, z], dim=1))[0])
+    def decode_params(self, h: torch.Tensor, z: torch.Tensor, skips=None) -> torch.Tensor:
+        """Output-distribution parameters ``[N, P, H, W]`` from ``(h_t, z_t)``.
+
+        ``skips`` (the extractor's pyramid of ``x_{t-1}``, finest first) is used only when the
+        model was built with ``skip="decoder"``; the thesis's baselines ignore it.
+        """
+        bottleneck = torch.cat([h, z], dim=1)
+        if self.config.skip == "decoder":
+            if skips is None:
+                raise ValueError("this SRNN/VRNN was built with skip='decoder': pass the skips of x_{t-1}")
+            return self.head(self.decoder(bottleneck, skips)[0])
+        return self.head(self.decoder(bottleneck)[0])
 
     def emission_log_prob(self, target, h, z, skips) -> torch.Tensor:
         cfg = self.config
-        params = self.decode_params(h, z)
+        params = self.decode_params(h, z, skips)
         if cfg.likelihood == "dmol":
             return dmol_log_prob(target, params, n_bits=cfg.n_bits)
         xf = pixels.preprocess(target, cfg.n_bits, dtype=params.dtype)
@@ -106,7 +138,7 @@ class SRNN(RecurrentLatentModel):
 
     def emission_sample(self, h, z, skips, temperature) -> torch.Tensor:
         cfg = self.config
-        params = self.decode_params(h, z)
+        params = self.decode_params(h, z, skips)
         if cfg.likelihood == "dmol":
             return dmol_sample(params, cfg.channels, n_bits=cfg.n_bits, temperature=temperature)
         return pixels.to_uint8(self.gaussian.sample(params, temperature), cfg.n_bits)
