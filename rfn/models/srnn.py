@@ -24,10 +24,10 @@ from rfn.models.registry import register
 from rfn.nets import (
     GaussianLikelihood,
     PyramidDecoder,
-    level_channels,
     dmol_log_prob,
     dmol_num_params,
     dmol_sample,
+    level_channels,
 )
 
 __all__ = ["DECODER_SKIPS", "LIKELIHOODS", "SRNN", "VRNN", "SRNNConfig", "VRNNConfig"]
