@@ -2,8 +2,8 @@
 
 Usage::
 
-    rfn presets
-    rfn train --preset NAME [--set KEY=VALUE ...] --out DIR [--resume] [--steps N] [--seed N] [--device D]
+    rfn presets [FILTER]
+    rfn train --preset NAME [--variant V] [--set KEY=VALUE ...] --out DIR [--resume] [--steps N] [--seed N] [--device D]
               [--data-root DIR] [--quiet] [--init-from PATH [--keep-step]]
     rfn train --config FILE|RUN/run.json --out DIR [...]     rfn train --preset NAME --print-config
     rfn sample --checkpoint PATH --context N --future M --samples S --out FILE.gif|.mp4|.png
@@ -30,7 +30,6 @@ import sys
 from pathlib import Path
 
 from rfn import __version__
-from rfn.data.registry import make_datasets
 
 __all__ = ["build_parser", "main"]
 
@@ -43,6 +42,7 @@ overrides (--set, repeatable; values are Python literals, bare words are strings
 examples:
   rfn train --preset quick-smmnist --out runs/quick
   rfn train --preset quick-smmnist --out runs/quick --resume --steps 4000
+  rfn train --preset quick-ablation-rfn --variant skip-flow --out runs/skip-flow
   rfn train --preset reference-smmnist --out runs/ref2 --init-from checkpoints/reference/reference-smmnist.pt
   torchrun --nproc_per_node=2 -m rfn.cli train --preset thesis-bair --out runs/bair
 """
@@ -63,7 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rfn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("presets", help="list the named experiment presets")
+    pr = sub.add_parser(
+        "presets",
+        help="list the named experiment presets and their variants",
+        description="List the named runs (a preset is <scale>-<run>) and the variants of each.",
+    )
+    pr.add_argument("filter", nargs="?", default=None, help="show only runs or variants whose names contain this")
 
     tr = sub.add_parser(
         "train",
@@ -73,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG_TRAIN,
     )
     tr.add_argument("--preset", default=None, help="preset name (see `rfn presets`); or --config")
+    tr.add_argument("--variant", default=None, help="a variant of the preset (listed by `rfn presets`)")
     tr.add_argument("--config", default=None, metavar="FILE", help="YAML config or a run's run.json (--print-config)")
     tr.add_argument("--print-config", action="store_true", help="print the complete config as YAML for --config, exit")
     tr.add_argument(
@@ -159,18 +165,51 @@ def _dispatch(module: str, command: str, argv: list[str]) -> int:
 # ----------------------------------------------------------------------------- commands
 
 
-def _presets() -> int:
-    from rfn.presets import PRESETS
+def make_datasets(data: dict, splits=("train", "val")):
+    """:func:`rfn.data.make_datasets`, imported when a command needs it (``rfn --help`` imports no torch)."""
+    from rfn.data.registry import make_datasets as make
 
-    if not PRESETS:
-        print("no presets registered")
-        return 0
-    w_name = max(len(n) for n in PRESETS)
-    w_model = max(len(p.model) for p in PRESETS.values())
-    w_data = max(len(p.data.name) for p in PRESETS.values())
-    for name in sorted(PRESETS):
-        p = PRESETS[name]
-        print(f"{name:<{w_name}}  {p.model:<{w_model}}  {p.data.name:<{w_data}}  {p.description}")
+    return make(data, splits=splits)
+
+
+def _summary(descriptions: list[str]) -> str:
+    """One description for a run at several scales: the largest scale's, up to its first comma."""
+    return descriptions[-1].split(", ", 1)[0] if len(descriptions) > 1 else descriptions[0]
+
+
+def _presets(pattern: str | None = None) -> int:
+    from rfn.presets import PRESETS, SCALES, VARIANTS, families
+
+    needle = (pattern or "").lower()
+    rows, variants = [], []
+    for family, scales in families().items():
+        presets = [PRESETS[name] for name in scales.values()]
+        fields = [family, *scales.values(), presets[0].model, presets[0].data.name]
+        if any(needle in f.lower() for f in fields):
+            where = " ".join(scales) or "-"
+            rows.append(
+                (family, presets[0].model, presets[0].data.name, where, _summary([p.description for p in presets]))
+            )
+        by_variants: dict[tuple[str, ...], list[str]] = {}
+        for scale, name in scales.items():
+            own = tuple(v for v in VARIANTS.get(name, {}) if needle in f"{family}-{v}".lower() or needle in name)
+            if own:
+                by_variants.setdefault(own, []).append(scale or name)
+        variants += [(family, " ".join(s), ", ".join(v)) for v, s in by_variants.items()]
+    if not rows and not variants:
+        print(f"no preset or variant matches {pattern!r}; `rfn presets` lists them all")
+        return 1
+    print(f"{len(rows)} runs" + (f" matching {pattern!r}" if pattern else "") + "; a preset is <scale>-<run>, "
+          f"scales {', '.join(SCALES)} (`rfn train --preset quick-smmnist`)")  # fmt: skip
+    if rows:
+        widths = [max(len(r[i]) for r in [("RUN", "MODEL", "DATA", "SCALES"), *rows]) for i in range(4)]
+        for row in [("RUN", "MODEL", "DATA", "SCALES", "DESCRIPTION"), *rows]:
+            print("  ".join(f"{c:<{w}}" for c, w in zip(row, widths)) + f"  {row[4]}")
+    if variants:
+        print("\nvariants (`rfn train --preset <scale>-<run> --variant V`, or the preset <scale>-<run>-<V>):")
+        width = max(len(f"{f} ({s})") for f, s, _ in variants)
+        for family, scales, names in variants:
+            print(f"{f'{family} ({scales})':<{width}}  {names}")
     return 0
 
 
@@ -187,7 +226,9 @@ def _train(args: argparse.Namespace) -> int:
         raise ValueError("give either --preset NAME (see `rfn presets`) or --config FILE (a YAML file or run.json)")
     overrides = [item for group in args.overrides for item in group]
     overrides += option_overrides(args.steps, args.seed, args.device, args.data_root, args.quiet)
-    base = load_config(args.config) if args.config else get_preset(args.preset)
+    if args.variant is not None and args.config is not None:
+        raise ValueError("--variant goes with --preset; a --config file states its settings itself")
+    base = load_config(args.config) if args.config else get_preset(args.preset, variant=args.variant)
     base.train.setdefault("summary", True)  # the command line reports; library callers follow train.progress
     preset = apply_overrides(base, overrides)
     if args.print_config:
@@ -284,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
             return _dispatch(EVALUATE_CLI, "evaluate", argv[1:])
         args = build_parser().parse_args(argv)
         if args.command == "presets":
-            return _presets()
+            return _presets(args.filter)
         if args.command == "train":
             return _train(args)
         return _sample(args)

@@ -52,7 +52,8 @@ from typing import Any
 from torch import nn
 
 from rfn.data import make_datasets
-from rfn.presets import PRESETS, SCALES, Preset, apply_overrides, get_preset
+from rfn.presets import SCALES, Preset, apply_overrides, get_preset, preset_names
+from rfn.presets.ablations import ablation_variants
 from rfn.runtime import seed_everything, to_jsonable
 
 __all__ = [
@@ -82,14 +83,11 @@ PROFILES = SCALES
 VIDEO_KINDS = ("rfn", "srnn", "vrnn", "deterministic")
 #: profile -> video kind -> preset
 PROFILE_PRESETS: dict[str, dict[str, str]] = {
-    "smoke": {"rfn": "smoke", "srnn": "smoke-srnn", "vrnn": "smoke-vrnn", "deterministic": "smoke-deterministic"},
-    **{
-        profile: {
-            "rfn": f"{profile}-smmnist",
-            **{kind: f"{profile}-smmnist-{kind}" for kind in ("srnn", "vrnn", "deterministic")},
-        }
-        for profile in ("quick", "reference", "thesis")
-    },
+    profile: {
+        "rfn": f"{profile}-smmnist",
+        **{kind: f"{profile}-smmnist-{kind}" for kind in ("srnn", "vrnn", "deterministic")},
+    }
+    for profile in SCALES
 }
 #: where the reference profile's weights-only files live (relative to the working directory)
 REFERENCE_ROOT = Path("checkpoints") / "reference"
@@ -106,11 +104,12 @@ def preset_for(kind: str, profile: str) -> str:
     _check_profile(profile)
     if kind in VIDEO_KINDS:
         return PROFILE_PRESETS[profile][kind]
+    names = preset_names()
     name = f"{profile}-{kind}"
-    if name not in PRESETS and profile == "reference":
+    if name not in names and profile == "reference":
         name = f"quick-{kind}"
-    if name not in PRESETS:
-        known = sorted({p.split("-", 1)[1] for p in PRESETS if p.startswith(f"{profile}-")} | set(VIDEO_KINDS))
+    if name not in names:
+        known = sorted({p.split("-", 1)[1] for p in names if p.startswith(f"{profile}-")} | set(VIDEO_KINDS))
         raise ValueError(f"no preset for kind {kind!r} at profile {profile!r}; kinds there: {', '.join(known)}")
     return name
 
@@ -172,7 +171,7 @@ def reference_runs(runs_root: str | os.PathLike = "runs") -> list[tuple[str, int
     """
     runs = [(PROFILE_PRESETS["reference"][kind], 0) for kind in VIDEO_KINDS]
     runs += [
-        (name, seed) for name in sorted(p for p in PRESETS if p.startswith("reference-ablation-")) for seed in (0, 1)
+        (f"reference-ablation-{variant}", seed) for variant in sorted(ablation_variants("reference")) for seed in (0, 1)
     ]
     return [
         (name, seed, Path(runs_root) / reference_file(name, seed).stem, reference_file(name, seed))

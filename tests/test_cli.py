@@ -62,9 +62,9 @@ def run(argv, capsys):
 # ----------------------------------------------------------------------------- presets and overrides
 
 
-def test_get_preset_unknown_lists_valid():
-    with pytest.raises(ValueError, match=r"unknown preset 'nope'; valid presets: .*test-toy"):
-        get_preset("nope")
+def test_get_preset_unknown_suggests_close_names():
+    with pytest.raises(ValueError, match=r"unknown preset 'test-tpy'; did you mean test-toy\? `rfn presets` lists them"):
+        get_preset("test-tpy")
 
 
 def test_apply_overrides_sections_types_and_bare_keys(toy):
@@ -175,7 +175,7 @@ def test_train_resume_and_sample(tmp_path, capsys):
 
 def test_cli_errors_are_one_line(tmp_path, capsys):
     rc, _, err = run(["train", "--preset", "nope", "--out", tmp_path], capsys)
-    assert rc == 2 and err.startswith("rfn train: error: unknown preset 'nope'; valid presets:")
+    assert rc == 2 and err.startswith("rfn train: error: unknown preset 'nope'; `rfn presets` lists them")
     rc, _, err = run(["train", "--preset", "test-toy", "--out", tmp_path, "--set", "train.lrr=1"], capsys)
     assert rc == 2 and "unknown override key 'train.lrr'; valid keys:" in err and "train.lr," in err
     rc, _, err = run(["train", "--preset", "test-toy", "--out", tmp_path, "--set", "train.steps=abc"], capsys)

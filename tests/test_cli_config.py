@@ -52,7 +52,7 @@ def test_print_config_is_a_fixed_point_and_overrides_apply_on_top(tmp_path, caps
     assert rc == 0, err
     cfg = yaml.safe_load(text)
     assert (cfg["preset"], cfg["model"], cfg["train"]["steps"], cfg["data"]["root"]) == (
-        "smoke",
+        "smoke-smmnist",  # the former name "smoke" resolves to it
         "rfn",
         7,
         str(tmp_path),
@@ -76,7 +76,7 @@ def test_partial_config_is_a_preset_and_its_changes(tmp_path):
     cfg = preset.train_config()
     assert cfg.ckpt_every == 1000 and isinstance(cfg.ckpt_every, int)
     assert (preset.name, preset.model, cfg.lr, cfg.accumulate, cfg.steps, preset.data.seq_len) == (
-        "smoke",
+        "smoke-smmnist",
         "rfn",
         1e-3,
         2,

@@ -71,7 +71,7 @@ def test_the_reference_profile_evaluates_the_committed_runs_and_trains_none(tmp_
     from rfn.presets import PRESETS
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setitem(PRESETS, "reference-ablation-srnn-D2", PRESETS["smoke-srnn"])
+    monkeypatch.setitem(PRESETS, "reference-ablation-srnn-D2", PRESETS["smoke-smmnist-srnn"])
     runs.train_preset("smoke-srnn", tmp_path / "run", ["train.steps=1", "train.seed=1"])
     runs.export_reference(tmp_path / "run", "reference-ablation-srnn-D2", seed=1)
     r = page.run_variant("srnn-D2", 1, "reference", tmp_path / "artifacts", SETTINGS, "cpu")

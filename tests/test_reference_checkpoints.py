@@ -12,7 +12,7 @@ import rfn
 from rfn import runs
 from rfn.checkpoint import load_checkpoint
 from rfn.models.registry import MODELS, build, config_from_dict
-from rfn.presets import PRESETS
+from rfn.presets import get_preset, preset_names
 
 ROOT = Path(__file__).resolve().parents[1] / "checkpoints" / "reference"
 FILES = sorted(ROOT.rglob("*.pt"))
@@ -27,8 +27,8 @@ def _preset_and_seed(path: Path) -> tuple[str, int]:
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_reference_checkpoint_matches_its_preset(path):
     name, seed = _preset_and_seed(path)
-    assert name in PRESETS, f"{path} belongs to no preset; remove it or restore preset {name!r}"
-    preset = PRESETS[name]
+    assert name in preset_names(), f"{path} belongs to no preset; remove it or restore preset {name!r}"
+    preset = get_preset(name)
     assert path == runs.reference_file(name, seed, ROOT), f"{path} is not where the book looks for it"
     data = load_checkpoint(path)
     assert data["train_config"]["seed"] == seed, f"{path} was trained with seed {data['train_config']['seed']}"

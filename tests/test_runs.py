@@ -41,7 +41,7 @@ def test_ensure_trained_trains_once_then_loads(tmp_path):
 
 def test_reference_profile_loads_committed_video_models(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setitem(PRESETS, "reference-smmnist-deterministic", PRESETS["smoke-deterministic"])
+    monkeypatch.setitem(PRESETS, "reference-smmnist-deterministic", PRESETS["smoke-smmnist-deterministic"])
     with pytest.raises(FileNotFoundError, match=r"reference-smmnist-deterministic.pt is missing; train it with"):
         runs.ensure_trained("deterministic", "reference", root=tmp_path / "artifacts")
     trainer, _ = runs.train_preset("smoke-deterministic", tmp_path / "run", ["train.steps=2"])
@@ -73,7 +73,7 @@ def test_reference_profile_loads_committed_video_models(tmp_path, monkeypatch):
 
 
 def test_a_second_seed_is_exported_beside_the_first_and_must_match_the_run(tmp_path, monkeypatch):
-    monkeypatch.setitem(PRESETS, "reference-ablation-srnn-D2", PRESETS["smoke-srnn"])
+    monkeypatch.setitem(PRESETS, "reference-ablation-srnn-D2", PRESETS["smoke-smmnist-srnn"])
     runs.train_preset("smoke-srnn", tmp_path / "run", ["train.steps=1", "train.seed=1"])
     (tmp_path / "run" / "train_time.json").unlink()  # a run from a trainer that wrote none
     with pytest.raises(ValueError, match="trained with seed 1, not 0; pass seed=1"):
@@ -126,7 +126,7 @@ def test_reference_numbers_are_shipped_beside_the_weights_and_read_back(tmp_path
     from rfn.pages.results import load_run
 
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setitem(PRESETS, "reference-smmnist-deterministic", PRESETS["smoke-deterministic"])
+    monkeypatch.setitem(PRESETS, "reference-smmnist-deterministic", PRESETS["smoke-smmnist-deterministic"])
     runs.train_preset("smoke-deterministic", tmp_path / "run", ["train.steps=1"])
     runs.export_reference(tmp_path / "run", "reference-smmnist-deterministic")
     with pytest.raises(FileNotFoundError, match="run `make book PROFILE=reference` first"):

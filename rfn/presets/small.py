@@ -18,7 +18,8 @@ and ``thesis-`` prefixes); the book's ``reference`` profile uses the quick ones.
     2-bit 32x32 MNIST from its border (notebook 02, appendix A.4): as above;
     quick 400 steps x 64, thesis the appendix's L=4, K=15 for 20k steps x 128.
 ``<scale>-sinusoid-<model>[-smooth][-resq][-init]``
-    The twelve dense SRNN/VRNN variants of Table A.1 (notebook 03): ``smooth``
+    The twelve dense SRNN/VRNN runs of Table A.1 (notebook 03): the presets
+    ``<scale>-sinusoid-srnn`` and ``-vrnn`` and their variants ``smooth``
     (SRNN only), ``resq`` (RES_q) and ``init`` (learned initial states); the
     decoder predicts the output std. Adam with the thesis's schedule (linear
     decay over the second half), KL warm-up, clipping at 100, batch 64: smoke 3
@@ -30,7 +31,7 @@ from __future__ import annotations
 
 import itertools
 
-from rfn.config import DataConfig, Preset, register_preset
+from rfn.config import DataConfig, Preset, register_preset, register_variants
 
 __all__ = ["SINUSOID_VARIANTS"]
 
@@ -119,6 +120,8 @@ for _res_q, _init, _model, _smooth in itertools.product((False, True), (False, T
     if not (_model == "vrnn" and _smooth):  # a VRNN's h_t needs z_{t-1}: no smoothing
         flags = [f for f, on in (("smooth", _smooth), ("resq", _res_q), ("init", _init)) if on]
         SINUSOID_VARIANTS["-".join([_model, *flags])] = (_model, _smooth, _res_q, _init)
+#: the settings each flag of a variant's name turns on
+_SINUSOID_FLAGS = {"smooth": "model.smoothing=True", "resq": "model.res_q=True", "init": "model.learn_init=True"}
 
 _SINUSOID = {  # scale -> (network sizes, training, training sequences, validation sequences)
     "smoke": ({"h_dim": 16, "a_dim": 16, "z_dim": 4, "hidden": 16}, (3, 16, 3e-3, 1), 64, 32),
@@ -128,6 +131,8 @@ _SINUSOID = {  # scale -> (network sizes, training, training sequences, validati
 
 
 def _sinusoid() -> None:
+    """``<scale>-sinusoid-srnn`` and ``-vrnn`` (no smoothing, RES_q or learned initial states), and the
+    other rows of Table A.1 as their variants (``smooth``, ``resq``, ``init`` and their combinations)."""
     for scale, (sizes, (steps, batch, lr, warmup), n_train, n_val) in _SINUSOID.items():
         data = DataConfig(
             "sinusoid", seq_len=30, val_split="valid", kwargs={"train_length": n_train, "eval_length": n_val}
@@ -135,13 +140,13 @@ def _sinusoid() -> None:
         train = {**_ONE_RUN, "lr": lr, "steps": steps, "batch_size": batch, "beta_warmup_steps": warmup,
                  "grad_clip": 100.0, "ckpt_every": steps, "val_every": steps, "val_batches": -(-n_val // batch),
                  "log_every": max(1, steps // 100)}  # fmt: skip
-        for name, (model, smooth, res_q, init) in SINUSOID_VARIANTS.items():
-            config = {"x_dim": 100, "output_std": "predicted", **sizes, "res_q": res_q, "learn_init": init}
+        for model in ("srnn", "vrnn"):
+            config = {"x_dim": 100, "output_std": "predicted", **sizes, "res_q": False, "learn_init": False}
             if model == "srnn":
-                config["smoothing"] = smooth
-            register_preset(
+                config["smoothing"] = False
+            base = register_preset(
                 Preset(
-                    f"{scale}-sinusoid-{name}",
+                    f"{scale}-sinusoid-{model}",
                     f"dense-{model}",
                     config,
                     data,
@@ -149,6 +154,12 @@ def _sinusoid() -> None:
                     f"dense {model.upper()} on noisy sinusoids (Table A.1), {steps} steps",
                 )
             )
+            variants = {
+                name.split("-", 1)[1]: [_SINUSOID_FLAGS[flag] for flag in name.split("-")[1:]]
+                for name in SINUSOID_VARIANTS
+                if name.startswith(f"{model}-")
+            }
+            register_variants(base.name, variants)
 
 
 _moons()
