@@ -63,7 +63,7 @@ def run(argv, capsys):
 
 
 def test_get_preset_unknown_suggests_close_names():
-    with pytest.raises(ValueError, match=r"unknown preset 'test-tpy'; did you mean test-toy\? `rfn presets` lists them"):
+    with pytest.raises(ValueError, match=r"unknown preset .test-tpy.; did you mean test-toy\? `rfn presets`"):
         get_preset("test-tpy")
 
 

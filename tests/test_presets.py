@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from rfn import cli
-from rfn.presets import ALIASES, PRESETS, VARIANTS, families, get_preset, preset_names
 from rfn.models.registry import MODELS, config_from_dict
+from rfn.presets import ALIASES, PRESETS, VARIANTS, families, get_preset, preset_names
 
 #: every preset name of commit 2face5f resolved to its model, data and training configs (written then)
 PINNED = json.loads((Path(__file__).parent / "fixtures" / "presets_2face5f.json").read_text())
