@@ -27,6 +27,7 @@ both); book/rfn.md, section "Where the code lives", walks through the layout.
 
 Example:
     >>> import rfn
+    >>> model = rfn.load("reference-smmnist")  # doctest: +SKIP
     >>> model = rfn.load("runs/quick-smmnist/last.pt")  # doctest: +SKIP
     >>> model.predict(context, n_future=10, n_samples=5)  # doctest: +SKIP
 """
@@ -39,9 +40,20 @@ def load(path, device=None, expected_model=None):
 
     The checkpoint holds the model's name and config, so nothing else is needed;
     it is read with ``torch.load(weights_only=True)`` and cannot run code.
-    See :func:`rfn.models.registry.load_model`.
+    See :func:`rfn.models.registry.load_model`. ``path`` may also name a reference
+    model committed in the repository, e.g. ``"reference-smmnist"``
+    (:func:`rfn.assets.reference_weights`).
     """
+    import os
+    import re
+
     from rfn.models.registry import load_model
+
+    if isinstance(path, str) and not os.path.exists(path) and re.fullmatch(r"[\w.-]+", path):
+        if not path.endswith((".pt", ".pth")):
+            from rfn.assets import reference_weights
+
+            path = reference_weights(path)
 
     return load_model(path, device=device, expected_model=expected_model)
 

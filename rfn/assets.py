@@ -8,6 +8,9 @@ folder, and check its sha256 before anyone unpickles it.
 
 The cache folder is ``$RFN_ASSETS`` if set, else ``~/.cache/rfn/assets``.
 
+The book's reference models are not assets of this kind: their weights are committed in the
+repository (``checkpoints/reference/``) and :func:`reference_weights` finds them by name.
+
 Example:
     >>> from rfn import assets
     >>> sorted(assets.ASSETS)
@@ -27,7 +30,23 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["ASSETS", "Asset", "AssetError", "cache_dir", "fetch", "fetch_all", "path", "sha256"]
+__all__ = [
+    "ASSETS",
+    "REPOSITORY",
+    "Asset",
+    "AssetError",
+    "cache_dir",
+    "fetch",
+    "fetch_all",
+    "path",
+    "reference_weights",
+    "sha256",
+]
+
+#: the checkout this package was imported from (the folder above ``rfn/``)
+REPOSITORY = Path(__file__).resolve().parents[1]
+#: where the reference models' weights are committed, relative to the repository
+REFERENCE_DIR = Path("checkpoints") / "reference"
 
 
 class AssetError(RuntimeError):
@@ -199,3 +218,37 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+def reference_weights(name: str, repository: str | os.PathLike | None = None) -> Path:
+    """The committed weights of the reference model ``name`` (``rfn.load("reference-smmnist")``).
+
+    Args:
+        name: a reference run, ``<preset>`` or ``<preset>-seed<N>`` (``reference-smmnist``,
+            ``reference-ablation-srnn-D2-seed1``); the files are ``checkpoints/reference/<name>.pt``
+            and, for notebook 09's ablations, ``checkpoints/reference/ablations/<name>.pt``.
+        repository: the checkout to look in (default :data:`REPOSITORY`).
+
+    Raises:
+        FileNotFoundError: outside a checkout (an installed package ships no weights: the message says
+            where they come from), or no committed file of that name (the message lists the close ones).
+    """
+    folder = Path(REPOSITORY if repository is None else repository) / REFERENCE_DIR
+    for candidate in (folder / f"{name}.pt", folder / "ablations" / f"{name}.pt"):
+        if candidate.is_file():
+            return candidate
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"{name!r} is neither a file nor a reference model here: the reference weights are committed in "
+            f"the rfn repository as {REFERENCE_DIR.as_posix()}/{name}.pt, not installed with the package; "
+            "clone the repository and load from there, or pass the path of a .pt file"
+        )
+    import difflib
+
+    known = sorted(p.stem for p in folder.rglob("*.pt"))
+    close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    raise FileNotFoundError(
+        f"{name!r} is neither a file nor a reference model under {folder}; {hint}"
+        f"the {len(known)} committed ones are the *.pt files there"
+    )

@@ -71,3 +71,22 @@ def test_every_run_make_reference_trains_is_committed():
     missing = [str(ckpt) for _, _, _, ckpt in runs.reference_runs() if not (ROOT.parents[1] / ckpt).is_file()]
     assert not missing, f"run `make reference` (or export the runs) for: {missing}"
     assert set(FILES) == {ROOT.parents[1] / c for *_, c in runs.reference_runs()}, "a file no run makes"
+
+
+def test_load_finds_a_reference_model_by_name(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # found through the package, not the working directory
+    model = rfn.load("reference-ablation-srnn-D2-seed1")
+    assert model.config == rfn.load(ROOT / "ablations" / "reference-ablation-srnn-D2-seed1.pt").config
+    with pytest.raises(FileNotFoundError, match=r"did you mean reference-smmnist, .*committed ones are the \*\.pt"):
+        rfn.load("reference-smmnst")
+
+
+def test_load_by_name_outside_a_checkout_says_where_the_weights_come_from(tmp_path, monkeypatch):
+    from rfn import assets
+
+    monkeypatch.setattr(assets, "REPOSITORY", tmp_path)  # an installed package: no checkpoints/ beside it
+    with pytest.raises(FileNotFoundError) as err:
+        rfn.load("reference-smmnist")
+    message = str(err.value)
+    assert "committed in the rfn repository as checkpoints/reference/reference-smmnist.pt" in message
+    assert "clone the repository" in message and "\n" not in message
