@@ -219,7 +219,7 @@ def _train(args: argparse.Namespace) -> int:
     from rfn import distributed
     from rfn.config_files import config_text, load_config, option_overrides
     from rfn.presets import apply_overrides, get_preset
-    from rfn.runs import train_preset
+    from rfn.training.preset import train_preset
     from rfn.training.report import closing_lines
 
     if (args.preset is None) == (args.config is None):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.machinery
+import os
 import subprocess
 import sys
 import textwrap
@@ -12,10 +13,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from rfn import cli, runs
+from rfn import cli
 from rfn.checkpoint import load_checkpoint
 from rfn.config import PRESETS, DataConfig, Preset, apply_overrides, get_preset, register_preset
+from rfn.training import preset as training_preset
 
+HERE = Path(__file__).resolve().parent
 TOY = Preset(
     name="test-toy",
     model="toy-video",
@@ -48,7 +51,7 @@ def toy_preset(monkeypatch, toy):
         ]
 
     monkeypatch.setattr(cli, "make_datasets", fake_datasets)  # rfn sample
-    monkeypatch.setattr(runs, "make_datasets", fake_datasets)  # rfn train
+    monkeypatch.setattr(training_preset, "make_datasets", fake_datasets)  # rfn train
     yield
     PRESETS.pop("test-toy", None)
 
@@ -224,8 +227,8 @@ def test_torchrun_two_cpu_processes(tmp_path):
             from rfn import cli
             from rfn.config import register_preset
             register_preset(test_cli.TOY, replace=True)
-            from rfn import runs
-            runs.make_datasets = lambda data, splits=("train", "val"): [ToyVideos(16), ToyVideos(8, offset=500)]
+            from rfn.training import preset
+            preset.make_datasets = lambda data, splits=("train", "val"): [ToyVideos(16), ToyVideos(8, offset=500)]
             sys.exit(cli.main(sys.argv[1:]))
             """
         )
@@ -238,7 +241,8 @@ def test_torchrun_two_cpu_processes(tmp_path):
         capture_output=True,
         text=True,
         timeout=240,
-        env={**_env(), "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).parent)},
+        # this checkout's rfn first, whichever one is installed
+        env={**_env(), "OMP_NUM_THREADS": "1", "PYTHONPATH": os.pathsep.join([str(HERE), str(HERE.parent)])},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     ckpt = load_checkpoint(out_dir / "last.pt")
@@ -248,8 +252,6 @@ def test_torchrun_two_cpu_processes(tmp_path):
 
 
 def _env() -> dict[str, str]:
-    import os
-
     return dict(os.environ)
 
 

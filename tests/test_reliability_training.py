@@ -98,12 +98,12 @@ def test_a_second_ctrl_c_aborts_at_once_without_damage(toy, tmp_path, monkeypatc
 
 
 def test_cli_reports_an_interrupted_run_with_the_resume_command(monkeypatch, capsys, tmp_path):
-    import rfn.runs
+    import rfn.training.preset
 
     def interrupted(*a, **k):
         raise Interrupted(signal.SIGTERM, 40, tmp_path / "last.pt")
 
-    monkeypatch.setattr(rfn.runs, "train_preset", interrupted)
+    monkeypatch.setattr(rfn.training.preset, "train_preset", interrupted)
     code = cli.main(["train", "--preset", "smoke", "--out", str(tmp_path)])
     err = capsys.readouterr().err.strip()
     assert code == 143 and len(err.splitlines()) == 1
@@ -194,14 +194,14 @@ def test_a_torn_last_row_is_dropped_on_resume(toy, tmp_path):
     ],
 )
 def test_os_and_resource_errors_are_one_line_with_exit_2(monkeypatch, capsys, tmp_path, err, expected):
-    import rfn.runs
+    import rfn.training.preset
 
     assert expected in describe_failure(err)
 
     def fail(*a, **k):
         raise err
 
-    monkeypatch.setattr(rfn.runs, "train_preset", fail)
+    monkeypatch.setattr(rfn.training.preset, "train_preset", fail)
     assert cli.main(["train", "--preset", "smoke", "--out", str(tmp_path / "r")]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and expected in lines[0]

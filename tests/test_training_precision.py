@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from rfn import runtime
-from rfn.runs import train_preset
 from rfn.training import trainer as trainer_module
+from rfn.training.preset import train_preset
 
 
 def test_bf16_native_answers_per_device():
