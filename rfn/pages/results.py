@@ -21,11 +21,7 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
-import os
 import time
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -33,10 +29,9 @@ import pandas as pd
 import torch
 
 from rfn import viz
-from rfn.checkpoint import load_checkpoint
 from rfn.metrics import HIGHER_IS_BETTER, frame_scores, fvd_features, fvd_from_features, fvd_videos
 from rfn.metrics.digits import ClassifierConfig
-from rfn.runs import cached_json, ensure_trained, reference_cache_dir, reference_work_dir, source_profile
+from rfn.runs import LABELS, Run, cached_evaluation, load_run, seeded_predict
 
 __all__ = [
     "LABELS",
@@ -57,95 +52,6 @@ __all__ = [
     "ranked",
     "seeded_predict",
 ]
-
-#: how the pages name the video models
-LABELS = {"rfn": "RFN", "srnn": "SRNN", "vrnn": "VRNN", "deterministic": "deterministic"}
-
-
-@dataclass(frozen=True)
-class Run:
-    """A trained run as the pages need it, read from its checkpoint (full or weights-only).
-
-    Attributes:
-        kind: ``"rfn"``, ``"srnn"``, ...; profile and seed as given to :func:`load_run`.
-        checkpoint: the file :func:`rfn.runs.ensure_trained` returned.
-        step: training steps done; batch_size: the training batch.
-        data: the run's ``data_config`` (``name``, ``seq_len``, ``kwargs``).
-        cache_dir: where the pages store numbers computed from it (beside the checkpoint; for a
-            reference file, :func:`rfn.runs.reference_work_dir`, so that ``checkpoints/`` stays as committed).
-        shipped_dir: for a reference file, the committed copies of those numbers
-            (:func:`rfn.runs.reference_cache_dir`), read when their key matches; else ``None``.
-    """
-
-    kind: str
-    profile: str
-    seed: int
-    checkpoint: Path
-    step: int
-    batch_size: int
-    data: dict
-    cache_dir: Path
-    shipped_dir: Path | None = None
-
-    @property
-    def train_frames(self) -> int:
-        """Length of the training sequences: the model's horizon."""
-        return int(self.data["seq_len"])
-
-    @property
-    def data_kwargs(self) -> dict:
-        """The SM-MNIST settings of the run (canvas, digit size, digits), for :func:`rfn.data.make_dataset`."""
-        return dict(self.data.get("kwargs", {}))
-
-    @property
-    def image_size(self) -> int:
-        return int(self.data_kwargs.get("image_size", 64))
-
-    def cached(self, name: str, compute, key: dict) -> Any:
-        """:func:`rfn.runs.cached_json` of ``cache_dir / name``, falling back on the shipped copy."""
-        shipped = self.shipped_dir / name if self.shipped_dir is not None else None
-        return cached_json(self.cache_dir / name, compute, key, shipped=shipped)
-
-    def checkpoint_id(self) -> str:
-        """A short hash of the checkpoint file: cached numbers are recomputed when the model changes."""
-        return hashlib.sha256(self.checkpoint.read_bytes()).hexdigest()[:16]
-
-    def describe(self) -> str:
-        """One line: ``"RFN: 1000 steps at batch 12, 32x32 frames, 8-frame sequences"``."""
-        size = self.image_size
-        return (
-            f"{LABELS.get(self.kind, self.kind)}: {self.step} steps at batch {self.batch_size}, "
-            f"{size}x{size} frames, {self.train_frames}-frame sequences"
-        )
-
-
-def load_run(kind: str, profile: str, seed: int = 0, root: str | os.PathLike = "artifacts") -> Run:
-    """The run of ``kind`` at ``profile`` (trained first if missing; the reference profile loads its file)."""
-    path = ensure_trained(kind, profile, seed, root=root)
-    ckpt = load_checkpoint(path)
-    reference = source_profile(kind, profile) == "reference"
-    return Run(
-        kind=kind,
-        profile=profile,
-        seed=int(seed),
-        checkpoint=Path(path),
-        step=int(ckpt["step"]),
-        batch_size=int(ckpt["train_config"]["batch_size"]),
-        data=dict(ckpt["data_config"]),
-        cache_dir=reference_work_dir(kind, seed, root) if reference else Path(path).parent,
-        shipped_dir=reference_cache_dir(kind, seed) if reference else None,
-    )
-
-
-def seeded_predict(model, context: torch.Tensor, n_future: int, n: int = 1, seed: int = 0, **temps) -> torch.Tensor:
-    """``model.predict`` after seeding torch, so a re-run draws the same futures: ``uint8 [B, n, n_future, C, H, W]``.
-
-    ``context`` is moved to the model's device; ``temps`` are ``predict``'s temperatures.
-    """
-    device = next(model.parameters()).device
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        return model.predict(context.to(device), n_future=n_future, n_samples=n, **temps).cpu()
 
 
 def frames_figure(
@@ -173,27 +79,6 @@ def frames_figure(
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
-
-
-def cached_evaluation(run: Run, protocol, options) -> dict:
-    """:func:`rfn.evaluation.evaluate` of the run under ``protocol``, cached beside its checkpoint.
-
-    ``options``: an :class:`rfn.evaluation.EvaluationOptions`; the cache is keyed by the checkpoint's
-    hash, the protocol and the options.
-    """
-    from dataclasses import asdict
-
-    from rfn.evaluation import evaluate
-
-    key = {"checkpoint": run.checkpoint_id(), "protocol": protocol.to_dict(), "options": asdict(options)}
-
-    def compute() -> dict:
-        t0 = time.perf_counter()
-        out = evaluate(run.checkpoint, protocol, options)
-        out["wall_s"] = time.perf_counter() - t0
-        return out
-
-    return run.cached(f"book_eval_{protocol.name}.json", compute, key)
 
 
 def baseline_curves(videos: torch.Tensor, context: int, metrics, device=None) -> dict[str, dict[str, list[float]]]:
