@@ -74,22 +74,22 @@ book: notebooks book-html
 bench: env assets
 	$(PY) benchmarks/flow_throughput.py --device cpu
 
-# One run after another (rfn.runs.reference_runs: the four video models, then notebook 09's 24 ablation runs),
+# One run after another (rfn.book.reference.reference_runs: the four video models, then notebook 09's 24 ablation runs),
 # THREADS torch threads each (default 1); a stopped run resumes where its last checkpoint left it, and on a
 # machine without the run folder a committed reference model continues at its step (--keep-step).
 reference: env assets
-	for run in $$($(PY) -c "from rfn.runs import reference_runs; print(*(f'{p}:{s}:{o}:{c}' for p, s, o, c in reference_runs('$(RUNS)')))"); do \
+	for run in $$($(PY) -c "from rfn.book.reference import reference_runs; print(*(f'{p}:{s}:{o}:{c}' for p, s, o, c in reference_runs('$(RUNS)')))"); do \
 	  IFS=: read -r preset seed out ckpt <<< "$$run"; start=""; \
 	  if [ ! -f $$out/last.pt ] && [ -f $$ckpt ]; then start="--init-from $$ckpt --keep-step"; fi; \
 	  OMP_NUM_THREADS=$(THREADS) $(VENV)/bin/rfn train --preset $$preset --out $$out --resume $$start \
 	    --set train.seed=$$seed || exit 1; \
 	  if [ -f $$out/last.pt ]; then \
-	    $(PY) -c "import sys; from rfn.runs import export_reference; export_reference(*sys.argv[1:])" \
+	    $(PY) -c "import sys; from rfn.book.reference import export_reference; export_reference(*sys.argv[1:])" \
 	      $$out $$preset checkpoints/reference $$seed || exit 1; fi; \
 	done
 
 reference-cache: env
-	$(PY) -c "from rfn.runs import ship_reference_caches; print(*ship_reference_caches(), sep='\n')"
+	$(PY) -c "from rfn.book.reference import ship_reference_caches; print(*ship_reference_caches(), sep='\n')"
 
 clean:
 	rm -rf _build .pytest_cache .ruff_cache

@@ -21,7 +21,7 @@ named runs, which are presets called ``<profile>-<kind>`` (``"glow-mnist"``,
   sinusoids, the ablations), are trained at the quick scale, in minutes, and shared
   with the quick profile's folders (:func:`source_profile`).
 * :func:`cached_json` stores numbers computed from a checkpoint beside it;
-  :func:`ship_reference_caches` commits those of the reference models beside their
+  :func:`rfn.book.reference.ship_reference_caches` commits those of the reference models beside their
   weights (``checkpoints/reference/cache/``), so the book does not recompute them.
 
 Example:
@@ -53,7 +53,6 @@ from torch import nn
 
 from rfn.checkpoint import load_checkpoint
 from rfn.presets import SCALES, apply_overrides, get_preset, preset_names
-from rfn.presets.ablations import ablation_variants
 from rfn.runtime import to_jsonable
 from rfn.training.preset import train_preset
 
@@ -61,26 +60,25 @@ __all__ = [
     "LABELS",
     "PROFILES",
     "PROFILE_PRESETS",
+    "RUN_FILES",
     "VIDEO_KINDS",
     "Run",
     "cached_evaluation",
     "cached_json",
     "ensure_trained",
-    "export_reference",
     "load_run",
     "preset_for",
     "reference_cache_dir",
     "reference_checkpoint",
     "reference_file",
-    "reference_runs",
     "reference_work_dir",
     "run_dir",
     "run_file",
     "seeded_predict",
-    "ship_reference_caches",
     "source_profile",
     "train_preset",
     "trained_model",
+    "write_cache",
 ]
 
 #: the book's profiles: the preset scales
@@ -164,30 +162,9 @@ def reference_file(preset_name: str, seed: int = 0, root: str | os.PathLike = RE
     return folder / f"{preset_name}{'' if seed == 0 else f'-seed{seed}'}.pt"
 
 
-def reference_runs(runs_root: str | os.PathLike = "runs") -> list[tuple[str, int, Path, Path]]:
-    """Every run ``make reference`` trains, in order: ``(preset, seed, run folder, committed weights)``.
-
-    The four video models (seed 0), then notebook 09's ablations (``reference-ablation-*``,
-    seeds 0 and 1; run folders ``<preset>-seed1`` for the second seed).
-
-    Example:
-        >>> [(p, s, str(o), str(c)) for p, s, o, c in reference_runs()][-1]  # doctest: +NORMALIZE_WHITESPACE
-        ('reference-ablation-srnn-smoothing', 1, 'runs/reference-ablation-srnn-smoothing-seed1',
-         'checkpoints/reference/ablations/reference-ablation-srnn-smoothing-seed1.pt')
-    """
-    runs = [(PROFILE_PRESETS["reference"][kind], 0) for kind in VIDEO_KINDS]
-    runs += [
-        (f"reference-ablation-{variant}", seed) for variant in sorted(ablation_variants("reference")) for seed in (0, 1)
-    ]
-    return [
-        (name, seed, Path(runs_root) / reference_file(name, seed).stem, reference_file(name, seed))
-        for name, seed in runs
-    ]
-
-
 #: the files of a run folder and their names beside a committed reference checkpoint
 #: (``train_time.json`` only where the run wrote one: runs trained through :func:`train_preset`)
-_REFERENCE_SUFFIX = {
+RUN_FILES = {
     "last.pt": ".pt",
     "metrics.csv": ".metrics.csv",
     "run.json": ".run.json",
@@ -202,54 +179,11 @@ def run_file(kind: str, profile: str, name: str, seed: int = 0, root: str | os.P
     ``<run_dir>/<name>``, or at the reference profile, for a kind with a reference preset, the
     committed file beside its checkpoint (``checkpoints/reference/<preset>.metrics.csv``, ...).
     """
-    if name not in _REFERENCE_SUFFIX:
-        raise ValueError(f"run_file knows {', '.join(_REFERENCE_SUFFIX)}, not {name!r}")
+    if name not in RUN_FILES:
+        raise ValueError(f"run_file knows {', '.join(RUN_FILES)}, not {name!r}")
     if source_profile(kind, profile) == "reference":
-        return reference_checkpoint(kind, seed=seed).with_suffix(_REFERENCE_SUFFIX[name])
+        return reference_checkpoint(kind, seed=seed).with_suffix(RUN_FILES[name])
     return run_dir(kind, profile, seed, root) / name
-
-
-def _row_step(row: bytes) -> float:
-    """The step of a ``metrics.csv`` row; infinity for a row being written (no line end, or no number)."""
-    first = row.split(b",", 1)[0]
-    return int(first) if row.endswith(b"\n") and first.isdigit() else float("inf")
-
-
-def export_reference(
-    run: str | os.PathLike, preset_name: str, root: str | os.PathLike = REFERENCE_ROOT, seed: int | str = 0
-) -> Path:
-    """Publish a run folder as the reference files of ``preset_name``: weights-only ``<preset>.pt``
-    (:func:`rfn.checkpoint.export_weights`) with the run's ``run.json``, its ``metrics.csv`` up to
-    the checkpoint's step and its ``train_time.json`` (if it has one) beside it.
-
-    ``seed``: the run's training seed, which must match its ``run.json``; a seed other than 0
-    publishes ``<preset>-seed<seed>.pt`` (the ablations' second seeds). Each file is replaced
-    atomically. Returns the checkpoint's path. ``make reference`` calls it.
-    """
-    import shutil
-
-    from rfn.checkpoint import export_weights, load_checkpoint
-
-    run, seed = Path(run), int(seed)
-    get_preset(preset_name)
-    trained_seed = json.loads((run / "run.json").read_text())["train_config"]["seed"]
-    if trained_seed != seed:
-        raise ValueError(f"{run} was trained with seed {trained_seed}, not {seed}; pass seed={trained_seed}")
-    dst = reference_file(preset_name, seed, root)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    step = int(load_checkpoint(export_weights(run / "last.pt", dst))["step"])
-    names = ["metrics.csv", "run.json"] + (["train_time.json"] if (run / "train_time.json").is_file() else [])
-    for name in names:
-        staged = dst.with_name(f".{dst.stem}.{name}.tmp-{os.getpid()}")
-        if name == "metrics.csv":  # a run still training logs past its last checkpoint: keep whole rows up to it
-            lines = (run / name).read_bytes().splitlines(keepends=True)  # bytes: the csv module's \r\n stays
-            staged.write_bytes(b"".join(lines[:1] + [r for r in lines[1:] if _row_step(r) <= step]))
-        else:
-            shutil.copyfile(run / name, staged)
-        os.replace(staged, dst.with_suffix(_REFERENCE_SUFFIX[name]))
-    if "train_time.json" not in names:  # not one left from an earlier export
-        dst.with_suffix(_REFERENCE_SUFFIX["train_time.json"]).unlink(missing_ok=True)
-    return dst
 
 
 def _finished(ckpt: Path, steps: int) -> bool:
@@ -293,7 +227,7 @@ def ensure_trained(
             raise FileNotFoundError(
                 f"reference checkpoint {path} is missing; train it with `make reference` (every reference "
                 f"model, hours on a CPU) or alone with `rfn train --preset {name} --out {run} --set "
-                f'train.seed={seed}` and export it with `python -c "from rfn.runs import export_reference; '
+                f'train.seed={seed}` and export it with `python -c "from rfn.book.reference import export_reference; '
                 f"export_reference('{run}', '{name}', seed={seed})\"`, or use the quick profile"
             )
         return path
@@ -343,7 +277,7 @@ def cached_json(
     ``key`` describes what the numbers depend on (checkpoint hash, protocol, seed, ...);
     a different key recomputes. The file is written atomically. ``shipped``: a read-only
     copy made elsewhere (the committed evaluation of a reference model,
-    :func:`ship_reference_caches`); used, and copied to ``path``, when its key matches.
+    :func:`rfn.book.reference.ship_reference_caches`); used, and copied to ``path``, when its key matches.
     """
     path = Path(path)
     tag = hashlib.sha256(json.dumps(key or {}, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -351,9 +285,9 @@ def cached_json(
         stored = _read_cache(candidate, tag) if candidate is not None else None
         if stored is not None:
             if candidate != path:
-                _write_cache(path, stored)
+                write_cache(path, stored)
             return stored["value"]
-    _write_cache(path, {"key": tag, "value": to_jsonable(compute())})
+    write_cache(path, {"key": tag, "value": to_jsonable(compute())})
     return json.loads(path.read_text())["value"]
 
 
@@ -367,7 +301,8 @@ def _read_cache(path: Path, tag: str) -> dict | None:
         return None
 
 
-def _write_cache(path: Path, stored: dict) -> None:
+def write_cache(path: Path, stored: dict) -> None:
+    """Write a :func:`cached_json` entry (``{"key": ..., "value": ...}``) atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(json.dumps(stored))
@@ -382,43 +317,8 @@ def reference_work_dir(kind: str, seed: int = 0, artifacts: str | os.PathLike = 
 
 def reference_cache_dir(kind: str, seed: int = 0, root: str | os.PathLike = REFERENCE_ROOT) -> Path:
     """Where the numbers the pages compute from a committed reference model are shipped:
-    ``<root>/cache/<preset>[-seed<N>]/`` (see :func:`ship_reference_caches`)."""
+    ``<root>/cache/<preset>[-seed<N>]/`` (see :func:`rfn.book.reference.ship_reference_caches`)."""
     return Path(root) / "cache" / reference_checkpoint(kind, root, seed).stem
-
-
-def ship_reference_caches(
-    artifacts: str | os.PathLike = "artifacts", root: str | os.PathLike = REFERENCE_ROOT, seed: int = 0
-) -> list[Path]:
-    """Copy what a ``reference`` render computed from the committed models into ``checkpoints/``.
-
-    After ``make book PROFILE=reference`` the pages' numbers for the video models (best-of-N
-    evaluations, FVD on 256 clips, temperature sweeps: ``book_*.json`` in
-    :func:`reference_work_dir`) are copied to
-    :func:`reference_cache_dir`, replacing what was shipped before, so a later render on
-    another machine reads them instead of recomputing (each file is keyed by the
-    checkpoints' hashes: a retrained model recomputes).
-    Returns the files written.
-    """
-    written = []
-    for kind in VIDEO_KINDS:
-        src = reference_work_dir(kind, seed, artifacts)
-        files = sorted(src.glob("book_*.json")) if src.is_dir() else []
-        if not files:
-            continue
-        dst = reference_cache_dir(kind, seed, root)
-        for old in dst.glob("book_*.json") if dst.is_dir() else []:
-            old.unlink()
-        for f in files:
-            stored = json.loads(f.read_text())
-            if not isinstance(stored, dict) or "key" not in stored or "value" not in stored:
-                raise ValueError(f"{f} is not a cache written by cached_json; delete it and render again")
-            _write_cache(dst / f.name, stored)
-            written.append(dst / f.name)
-    if not written:
-        raise FileNotFoundError(
-            f"no book_*.json under {Path(artifacts) / 'reference'}/<kind>/: run `make book PROFILE=reference` first"
-        )
-    return written
 
 
 #: how the pages name the video models

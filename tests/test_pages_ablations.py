@@ -67,19 +67,20 @@ def test_every_metric_has_an_axis_label(metric):
 
 
 def test_the_reference_profile_evaluates_the_committed_runs_and_trains_none(tmp_path, monkeypatch):
-    from rfn import runs
+    from rfn.book import reference
     from rfn.presets import PRESETS
+    from rfn.training.preset import train_preset
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setitem(PRESETS, "reference-ablation-srnn-D2", PRESETS["smoke-smmnist-srnn"])
-    runs.train_preset("smoke-srnn", tmp_path / "run", ["train.steps=1", "train.seed=1"])
-    runs.export_reference(tmp_path / "run", "reference-ablation-srnn-D2", seed=1)
+    train_preset("smoke-srnn", tmp_path / "run", ["train.steps=1", "train.seed=1"])
+    reference.export_reference(tmp_path / "run", "reference-ablation-srnn-D2", seed=1)
     r = page.run_variant("srnn-D2", 1, "reference", tmp_path / "artifacts", SETTINGS, "cpu")
     assert r["steps"] == 1 and r["seed"] == 1 and r["train_wall_s"] > 0  # the committed run's log and timing
     assert sorted(p.name for p in (tmp_path / "artifacts" / "reference" / "ablation-srnn-D2-seed1").iterdir()) == [
         "result.json"  # numbers only: nothing trained
     ]
     # retrained weights are a new key: the cached numbers are recomputed, not reused
-    runs.train_preset("smoke-srnn", tmp_path / "run2", ["train.steps=2", "train.seed=1"])
-    runs.export_reference(tmp_path / "run2", "reference-ablation-srnn-D2", seed=1)
+    train_preset("smoke-srnn", tmp_path / "run2", ["train.steps=2", "train.seed=1"])
+    reference.export_reference(tmp_path / "run2", "reference-ablation-srnn-D2", seed=1)
     assert page.run_variant("srnn-D2", 1, "reference", tmp_path / "artifacts", SETTINGS, "cpu")["steps"] == 2

@@ -10,6 +10,7 @@ import torch
 
 import rfn
 from rfn import runs
+from rfn.book import reference
 from rfn.checkpoint import load_checkpoint
 from rfn.models.registry import MODELS, build, config_from_dict
 from rfn.presets import get_preset, preset_names
@@ -68,9 +69,9 @@ def test_shipped_numbers_belong_to_a_committed_checkpoint(folder):
 
 
 def test_every_run_make_reference_trains_is_committed():
-    missing = [str(ckpt) for _, _, _, ckpt in runs.reference_runs() if not (ROOT.parents[1] / ckpt).is_file()]
+    missing = [str(ckpt) for _, _, _, ckpt in reference.reference_runs() if not (ROOT.parents[1] / ckpt).is_file()]
     assert not missing, f"run `make reference` (or export the runs) for: {missing}"
-    assert set(FILES) == {ROOT.parents[1] / c for *_, c in runs.reference_runs()}, "a file no run makes"
+    assert set(FILES) == {ROOT.parents[1] / c for *_, c in reference.reference_runs()}, "a file no run makes"
 
 
 def test_load_finds_a_reference_model_by_name(tmp_path, monkeypatch):

@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from rfn import runs
+from rfn.book import reference
 from rfn.checkpoint import export_weights, load_checkpoint
 from rfn.presets import PRESETS
+from rfn.training.preset import train_preset
 
 
 def test_every_profile_names_a_preset_for_every_video_kind():
@@ -44,17 +46,17 @@ def test_reference_profile_loads_committed_video_models(tmp_path, monkeypatch):
     monkeypatch.setitem(PRESETS, "reference-smmnist-deterministic", PRESETS["smoke-smmnist-deterministic"])
     with pytest.raises(FileNotFoundError, match=r"reference-smmnist-deterministic.pt is missing; train it with"):
         runs.ensure_trained("deterministic", "reference", root=tmp_path / "artifacts")
-    trainer, _ = runs.train_preset("smoke-deterministic", tmp_path / "run", ["train.steps=2"])
+    trainer, _ = train_preset("smoke-deterministic", tmp_path / "run", ["train.steps=2"])
     path = runs.reference_checkpoint("deterministic")
     assert path == runs.run_file("deterministic", "reference", "last.pt")
     assert runs.reference_checkpoint("deterministic", seed=2).name == "reference-smmnist-deterministic-seed2.pt"
-    assert runs.export_reference(tmp_path / "run", "reference-smmnist-deterministic") == path
+    assert reference.export_reference(tmp_path / "run", "reference-smmnist-deterministic") == path
     assert "optimizer" not in load_checkpoint(path)
     for name in ("metrics.csv", "run.json", "train_time.json"):
         assert runs.run_file("deterministic", "reference", name).read_bytes() == (tmp_path / "run" / name).read_bytes()
     with open(tmp_path / "run" / "metrics.csv", "a") as f:  # a row logged after the last checkpoint
         f.write("9,0,0\n1,0.00")  # a row past the checkpoint, then one torn mid-write
-    runs.export_reference(tmp_path / "run", "reference-smmnist-deterministic")
+    reference.export_reference(tmp_path / "run", "reference-smmnist-deterministic")
     kept = runs.run_file("deterministic", "reference", "metrics.csv").read_bytes().splitlines()
     logged = (tmp_path / "run" / "metrics.csv").read_bytes().splitlines()
     assert kept == logged[:-2] and logged[-2].startswith(b"9,") and len(kept) >= 2
@@ -66,22 +68,22 @@ def test_reference_profile_loads_committed_video_models(tmp_path, monkeypatch):
         assert torch.equal(model.state_dict()[k], v), k
     assert not (tmp_path / "artifacts").exists()  # nothing trained, nothing written
     # --init-from: a new run starts from those weights
-    t2, _ = runs.train_preset("smoke-deterministic", tmp_path / "run2", ["train.steps=1"], init_from=path)
+    t2, _ = train_preset("smoke-deterministic", tmp_path / "run2", ["train.steps=1"], init_from=path)
     assert t2.meta["init_from"] == str(path)
     with pytest.raises(ValueError, match="model_config.h_channels: .* and its weights do not fit"):
-        runs.train_preset("smoke-deterministic", tmp_path / "run3", ["model.h_channels=4"], init_from=path)
+        train_preset("smoke-deterministic", tmp_path / "run3", ["model.h_channels=4"], init_from=path)
 
 
 def test_a_second_seed_is_exported_beside_the_first_and_must_match_the_run(tmp_path, monkeypatch):
     monkeypatch.setitem(PRESETS, "reference-ablation-srnn-D2", PRESETS["smoke-smmnist-srnn"])
-    runs.train_preset("smoke-srnn", tmp_path / "run", ["train.steps=1", "train.seed=1"])
+    train_preset("smoke-srnn", tmp_path / "run", ["train.steps=1", "train.seed=1"])
     (tmp_path / "run" / "train_time.json").unlink()  # a run from a trainer that wrote none
     with pytest.raises(ValueError, match="trained with seed 1, not 0; pass seed=1"):
-        runs.export_reference(tmp_path / "run", "reference-ablation-srnn-D2", tmp_path / "ref")
+        reference.export_reference(tmp_path / "run", "reference-ablation-srnn-D2", tmp_path / "ref")
     stale = tmp_path / "ref" / "ablations" / "reference-ablation-srnn-D2-seed1.train_time.json"
     stale.parent.mkdir(parents=True)
     stale.write_text("{}")  # left by an earlier export
-    path = runs.export_reference(tmp_path / "run", "reference-ablation-srnn-D2", tmp_path / "ref", seed="1")
+    path = reference.export_reference(tmp_path / "run", "reference-ablation-srnn-D2", tmp_path / "ref", seed="1")
     assert path == runs.reference_file("reference-ablation-srnn-D2", 1, tmp_path / "ref")
     assert path == tmp_path / "ref" / "ablations" / "reference-ablation-srnn-D2-seed1.pt"
     assert load_checkpoint(path)["train_config"]["seed"] == 1 and not stale.exists()
@@ -93,13 +95,13 @@ def test_a_second_seed_is_exported_beside_the_first_and_must_match_the_run(tmp_p
 
 def test_init_from_accepts_a_setting_that_leaves_the_weights_as_they_are(tmp_path):
     # a fine-tune with free bits: the loss changes, the parameters do not
-    runs.train_preset("smoke", tmp_path / "a", ["train.steps=1"])
+    train_preset("smoke", tmp_path / "a", ["train.steps=1"])
     start = tmp_path / "a" / "last.pt"
-    t2, _ = runs.train_preset("smoke", tmp_path / "b", ["train.steps=1", "model.free_nats=5.0"], init_from=start)
+    t2, _ = train_preset("smoke", tmp_path / "b", ["train.steps=1", "model.free_nats=5.0"], init_from=start)
     assert t2.meta["init_from_changes"] == ["model_config.free_nats: 0.0 there, 5.0 now"]
     assert t2.model.config.free_nats == 5.0
     with pytest.raises(ValueError, match="weights do not fit"):
-        runs.train_preset("smoke", tmp_path / "c", ["train.steps=1", "model.z_channels=5"], init_from=start)
+        train_preset("smoke", tmp_path / "c", ["train.steps=1", "model.z_channels=5"], init_from=start)
 
 
 def test_reference_profile_trains_the_small_runs_at_the_quick_scale(tmp_path, monkeypatch):
@@ -127,10 +129,10 @@ def test_reference_numbers_are_shipped_beside_the_weights_and_read_back(tmp_path
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setitem(PRESETS, "reference-smmnist-deterministic", PRESETS["smoke-smmnist-deterministic"])
-    runs.train_preset("smoke-deterministic", tmp_path / "run", ["train.steps=1"])
-    runs.export_reference(tmp_path / "run", "reference-smmnist-deterministic")
+    train_preset("smoke-deterministic", tmp_path / "run", ["train.steps=1"])
+    reference.export_reference(tmp_path / "run", "reference-smmnist-deterministic")
     with pytest.raises(FileNotFoundError, match="run `make book PROFILE=reference` first"):
-        runs.ship_reference_caches(tmp_path / "artifacts")
+        reference.ship_reference_caches(tmp_path / "artifacts")
     run = load_run("deterministic", "reference", root=tmp_path / "artifacts")
     assert run.cache_dir == tmp_path / "artifacts" / "reference" / "deterministic"
     assert run.shipped_dir == runs.reference_cache_dir("deterministic")
@@ -139,7 +141,7 @@ def test_reference_numbers_are_shipped_beside_the_weights_and_read_back(tmp_path
     key = {"checkpoint": run.checkpoint_id(), "clips": 256}
     assert run.cached("book_fvd.json", lambda: calls.append(1) or {"fvd": 12.5}, key) == {"fvd": 12.5}
     (run.cache_dir / "notes.txt").write_text("not a cache")  # only book_*.json files are shipped
-    shipped = runs.ship_reference_caches(tmp_path / "artifacts")
+    shipped = reference.ship_reference_caches(tmp_path / "artifacts")
     assert shipped == [run.shipped_dir / "book_fvd.json"]
     # another machine: no artifacts, the committed copy is read (and copied to the cache) when its key matches
     import shutil
@@ -159,7 +161,7 @@ def test_reference_numbers_are_shipped_beside_the_weights_and_read_back(tmp_path
     assert run.cached("book_fvd.json", lambda: calls.append(1) or 7, key) == 7 and len(calls) == 3
     # re-shipping replaces what was shipped before
     (run.shipped_dir / "book_old.json").write_text("{}")
-    runs.ship_reference_caches(tmp_path / "artifacts")
+    reference.ship_reference_caches(tmp_path / "artifacts")
     assert sorted(p.name for p in run.shipped_dir.iterdir()) == ["book_fvd.json"]
 
 
@@ -171,14 +173,14 @@ def test_init_from_with_keep_step_continues_the_schedule_with_a_fresh_optimiser(
             return {int(r["step"]): r for r in csv.DictReader(f)}
 
     overrides = ["train.steps=8", "train.log_every=1", "train.ckpt_every=4", "train.decay_start=2"]
-    runs.train_preset("smoke", tmp_path / "a", overrides)
-    runs.train_preset("smoke", tmp_path / "half", overrides, until=4)
+    train_preset("smoke", tmp_path / "a", overrides)
+    train_preset("smoke", tmp_path / "half", overrides, until=4)
     export_weights(tmp_path / "half" / "last.pt", tmp_path / "half.pt")
-    trainer, _ = runs.train_preset("smoke", tmp_path / "b", overrides, init_from=tmp_path / "half.pt", keep_step=True)
+    trainer, _ = train_preset("smoke", tmp_path / "b", overrides, init_from=tmp_path / "half.pt", keep_step=True)
     straight, continued = rows(tmp_path / "a"), rows(tmp_path / "b")
     assert sorted(continued) == [5, 6, 7, 8] and trainer.step == 8  # starts where the weights left off
     for step in continued:  # the learning rate and beta follow the schedule of the straight run
         assert (continued[step]["lr"], continued[step]["beta"]) == (straight[step]["lr"], straight[step]["beta"])
     assert load_checkpoint(tmp_path / "b" / "last.pt")["meta"]["init_step"] == 4
     with pytest.raises(ValueError, match="needs init_from"):
-        runs.train_preset("smoke", tmp_path / "c", overrides, keep_step=True)
+        train_preset("smoke", tmp_path / "c", overrides, keep_step=True)
