@@ -59,7 +59,7 @@ from rfn.evaluation import EvaluationOptions, EvaluationWarning
 from rfn.metrics import frame_scores, get_protocol
 from rfn.metrics.digits import digit_identity_curves, smmnist_labels
 from rfn.pages import results as page
-from rfn.runs import trained_model
+from rfn.runs import LABELS, get_run, seeded_predict
 from rfn.runtime import resolve_device, set_cpu_threads
 
 SETTINGS = {  # what the page draws and measures at each profile (the models' settings are their presets')
@@ -76,7 +76,7 @@ SETTINGS = {  # what the page draws and measures at each profile (the models' se
 }[profile]  # fmt: skip
 warnings.filterwarnings("ignore", category=EvaluationWarning)  # skipped metrics are listed with their reasons
 KINDS = ["rfn", "srnn", "vrnn"]
-L = page.LABELS
+L = LABELS
 proto = SETTINGS["protocol"]
 ctx, total = proto.context_frames, proto.total_frames
 
@@ -85,8 +85,8 @@ threads = set_cpu_threads(dev)
 viz.set_book_style()
 rec = FigureRecorder("05_results", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 page_start = time.perf_counter()
-runs = {k: page.load_run(k, profile, seed, root=artifacts_dir) for k in KINDS}
-models = {k: trained_model(k, profile, seed, root=artifacts_dir, device=dev, dataset=dataset) for k in KINDS}
+runs = {k: get_run(k, profile, seed, root=artifacts_dir, dataset=dataset) for k in KINDS}
+models = {k: runs[k].model(dev) for k in KINDS}
 rfn_run = runs["rfn"]
 train_frames, data_kw = rfn_run.train_frames, rfn_run.data_kwargs
 read_digits = page.digits_readable(data_kw)
@@ -108,7 +108,7 @@ for r in runs.values():
 # %%
 n_strip = SETTINGS["strip_sequences"]
 x_strip = test.batch(range(n_strip))
-rfn_pred = page.seeded_predict(models["rfn"], x_strip[:, :ctx], total - ctx, seed=seed)[:, 0]
+rfn_pred = seeded_predict(models["rfn"], x_strip[:, :ctx], total - ctx, seed=seed)[:, 0]
 rfn_video = torch.cat([x_strip[:, :ctx], rfn_pred], 1)
 rows = torch.stack([v for pair in zip(x_strip, rfn_video) for v in pair])
 labels = [f"seq {i}: {what}" for i in range(n_strip) for what in ("truth", "RFN")]
@@ -147,7 +147,7 @@ options = EvaluationOptions(
     fvd=False,
     progress=False,
 )
-results = {L[k]: page.cached_evaluation(runs[k], proto, options) for k in KINDS}
+results = {L[k]: runs[k].evaluation(proto, options) for k in KINDS}
 metrics = [m for m in ("psnr", "ssim", "lpips") if m in results["RFN"]["best_of_n"]]
 x_eval = test.batch(range(proto.n_test_sequences or 64))
 baselines = rfn_run.cached(
@@ -300,7 +300,7 @@ if n_fvd:
 # %% tags=["hide-input"]
 pool, n_pool = SETTINGS["pool"], SETTINGS["pool_samples"]
 x_pool = test.batch(range(pool))
-pool_samples = {k: page.seeded_predict(models[k], x_pool[:, :ctx], total - ctx, n=n_pool, seed=seed) for k in KINDS}
+pool_samples = {k: seeded_predict(models[k], x_pool[:, :ctx], total - ctx, n=n_pool, seed=seed) for k in KINDS}
 pool_scores = {m: frame_scores(x_pool[:, ctx:], pool_samples["rfn"], m, device=dev) for m in ("psnr", "ssim")}
 
 # %%
@@ -374,7 +374,7 @@ else:
 # %%
 T_DIV = 0.6
 x_div = test.batch(range(n_strip, n_strip + 2))
-div = page.seeded_predict(models["rfn"], x_div[:, :ctx], total - ctx, n=3, seed=seed, flow_temperature=T_DIV)
+div = seeded_predict(models["rfn"], x_div[:, :ctx], total - ctx, n=3, seed=seed, flow_temperature=T_DIV)
 videos, labels = [], []
 for i in range(2):
     videos += [x_div[i]] + [torch.cat([x_div[i, :ctx], div[i, s]]) for s in range(3)]
@@ -397,7 +397,7 @@ display(Image(filename=str(gif)))
 # %%
 n_long = SETTINGS["long_frames"]
 x_long = make_dataset("smmnist", proto.split, seq_len=n_long, **data_kw).batch(range(3))
-long_pred = page.seeded_predict(models["rfn"], x_long[:, :ctx], n_long - ctx, seed=seed)[:, 0]
+long_pred = seeded_predict(models["rfn"], x_long[:, :ctx], n_long - ctx, seed=seed)[:, 0]
 long_video = torch.cat([x_long[:, :ctx], long_pred], 1)
 keep = [ctx - 2, ctx - 1, *range(ctx, n_long, max(1, n_long // 16))]
 rows = torch.stack([v[keep] for pair in zip(x_long, long_video) for v in pair])
@@ -453,7 +453,7 @@ print(
 # the latent state.
 
 # %%
-srnn_pred = page.seeded_predict(models["srnn"], x_strip[:, :3], total - 3, seed=seed)[:, 0]
+srnn_pred = seeded_predict(models["srnn"], x_strip[:, :3], total - 3, seed=seed)[:, 0]
 rows = torch.stack([v for i in range(n_strip) for v in (x_strip[i], torch.cat([x_strip[i, :3], srnn_pred[i]]))])
 labels = [f"seq {i}: {what}" for i in range(n_strip) for what in ("truth", "SRNN")]
 fig = page.frames_figure(rows, labels, "SRNN samples on SM-MNIST, 3 warm-up frames", context=3)

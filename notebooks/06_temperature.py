@@ -50,7 +50,7 @@ from rfn.metrics.digits import smmnist_labels
 from rfn.metrics.frames import speckle
 from rfn.pages import results
 from rfn.pages import temperature as page
-from rfn.runs import trained_model
+from rfn.runs import get_run
 from rfn.runtime import resolve_device, set_cpu_threads
 
 SETTINGS = {  # what the page measures at each profile (the model's settings are its preset's)
@@ -70,8 +70,8 @@ threads = set_cpu_threads(dev)
 viz.set_book_style()
 rec = FigureRecorder("06_temperature", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 page_start = time.perf_counter()
-run = results.load_run("rfn", profile, seed, root=artifacts_dir)
-model = trained_model("rfn", profile, seed, root=artifacts_dir, device=dev, dataset=dataset)
+run = get_run("rfn", profile, seed, root=artifacts_dir, dataset=dataset)
+model = run.model(dev)
 ctx = SETTINGS["context"]
 future = run.train_frames - ctx  # within the training horizon: no frame later than the model was trained on
 test = make_dataset("smmnist", "test", seq_len=run.train_frames, **run.data_kwargs)

@@ -39,8 +39,7 @@ from rfn.book.figures import FigureRecorder
 from rfn.data import StochasticMovingMNIST
 from rfn.metrics.frames import centre_of_mass
 from rfn.pages import interpolation as page
-from rfn.pages.results import load_run
-from rfn.runs import trained_model
+from rfn.runs import get_run
 from rfn.runtime import resolve_device, set_cpu_threads
 
 SETTINGS = {  # everything that depends on the profile
@@ -62,14 +61,14 @@ print(f"profile={profile} seed={seed} device={dev} torch={torch.__version__} set
 # %% [markdown]
 # ## 1. The model
 #
-# `rfn.runs.trained_model` loads the RFN that notebook 04 trained for this profile
-# and seed (through `rfn.runs.ensure_trained` with the profile's preset),
-# or trains it first if this page runs alone. The data settings (canvas and digit size) are read
-# from the run's checkpoint, so the sequences below match what the model saw.
+# `rfn.runs.get_run` finds the RFN that notebook 04 trained for this profile and seed (the
+# committed file at the reference profile), or trains it first if this page runs alone. The data
+# settings (canvas and digit size) are read from the run's checkpoint, so the sequences below
+# match what the model saw.
 
 # %% tags=["hide-input"]
-model = trained_model("rfn", profile, seed, root=artifacts_dir, device=str(dev))  # notebook 04's RFN
-run = load_run("rfn", profile, seed, root=artifacts_dir)  # what it was trained on (works for weights-only files)
+run = get_run("rfn", profile, seed, root=artifacts_dir)  # notebook 04's RFN (or the committed reference file)
+model = run.model(str(dev))
 image_size, digit_size = run.image_size, run.data_kwargs.get("digit_size", 32)
 print(f"{run.describe()}; {model.num_parameters() / 1e6:.2f} M parameters")
 

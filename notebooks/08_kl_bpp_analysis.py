@@ -49,8 +49,7 @@ from rfn.book.figures import FigureRecorder
 from rfn.data import make_dataset
 from rfn.metrics import psnr, ssim
 from rfn.pages import kl_bpp as page
-from rfn.pages.results import load_run
-from rfn.runs import trained_model
+from rfn.runs import get_run
 from rfn.runtime import resolve_device, set_cpu_threads
 
 SETTINGS = {  # everything that depends on the profile
@@ -99,8 +98,8 @@ print(f"profile={profile} seed={seed} device={dev} torch={torch.__version__} set
 # conditional Glow's discrete log-likelihood of the frame.
 
 # %% tags=["hide-input"]
-model = trained_model("rfn", profile, seed, root=artifacts_dir, device=str(dev))  # notebook 04's RFN
-run = load_run("rfn", profile, seed, root=artifacts_dir)  # what it was trained on (works for weights-only files)
+run = get_run("rfn", profile, seed, root=artifacts_dir)  # notebook 04's RFN (or the committed reference file)
+model = run.model(str(dev))
 data_kwargs = run.data_kwargs
 print(f"{run.describe()}; {model.num_parameters() / 1e6:.2f} M parameters")
 

@@ -63,10 +63,9 @@ __all__ = [
     "RUN_FILES",
     "VIDEO_KINDS",
     "Run",
-    "cached_evaluation",
     "cached_json",
     "ensure_trained",
-    "load_run",
+    "get_run",
     "preset_for",
     "reference_cache_dir",
     "reference_checkpoint",
@@ -242,30 +241,6 @@ def ensure_trained(
     return ckpt
 
 
-def trained_model(
-    kind: str,
-    profile: str,
-    seed: int = 0,
-    root: str | os.PathLike = "artifacts",
-    device: str | None = None,
-    dataset: str = "smmnist",
-) -> nn.Module:
-    """The book's model ``kind`` at ``profile`` (see :func:`ensure_trained`), in eval mode on ``device``.
-
-    ``dataset``: the video kinds have book presets on SM-MNIST only; BAIR and KTH
-    runs are trained with ``rfn train --preset thesis-bair`` (or ``thesis-kth``) on prepared data.
-    """
-    from rfn.models.registry import load_model
-
-    if dataset != "smmnist":
-        raise ValueError(
-            f"the book trains SM-MNIST video models only (dataset={dataset!r} given); for BAIR or KTH prepare "
-            "the data (`rfn data prepare`) and train `rfn train --preset thesis-bair` (or thesis-kth)"
-        )
-    device = None if device == "auto" else device
-    return load_model(ensure_trained(kind, profile, seed, root=root, device=device), device=device)
-
-
 def cached_json(
     path: str | os.PathLike,
     compute: Callable[[], Any],
@@ -330,14 +305,14 @@ class Run:
     """A trained run as the pages need it, read from its checkpoint (full or weights-only).
 
     Attributes:
-        kind: ``"rfn"``, ``"srnn"``, ...; profile and seed as given to :func:`load_run`.
-        checkpoint: the file :func:`rfn.runs.ensure_trained` returned.
+        kind: ``"rfn"``, ``"srnn"``, ...; profile and seed as given to :func:`get_run`.
+        checkpoint: the file :func:`ensure_trained` returned.
         step: training steps done; batch_size: the training batch.
         data: the run's ``data_config`` (``name``, ``seq_len``, ``kwargs``).
         cache_dir: where the pages store numbers computed from it (beside the checkpoint; for a
-            reference file, :func:`rfn.runs.reference_work_dir`, so that ``checkpoints/`` stays as committed).
+            reference file, :func:`reference_work_dir`, so that ``checkpoints/`` stays as committed).
         shipped_dir: for a reference file, the committed copies of those numbers
-            (:func:`rfn.runs.reference_cache_dir`), read when their key matches; else ``None``.
+            (:func:`reference_cache_dir`), read when their key matches; else ``None``.
     """
 
     kind: str
@@ -364,10 +339,34 @@ class Run:
     def image_size(self) -> int:
         return int(self.data_kwargs.get("image_size", 64))
 
+    def model(self, device: str | None = None) -> nn.Module:
+        """The trained model, in eval mode on ``device`` (``None``/``"auto"``: CPU)."""
+        from rfn.models.registry import load_model
+
+        return load_model(self.checkpoint, device=None if device == "auto" else device)
+
     def cached(self, name: str, compute, key: dict) -> Any:
-        """:func:`rfn.runs.cached_json` of ``cache_dir / name``, falling back on the shipped copy."""
+        """:func:`cached_json` of ``cache_dir / name``, falling back on the shipped copy."""
         shipped = self.shipped_dir / name if self.shipped_dir is not None else None
         return cached_json(self.cache_dir / name, compute, key, shipped=shipped)
+
+    def evaluation(self, protocol, options) -> dict:
+        """:func:`rfn.evaluation.evaluate` of the run under ``protocol``, cached beside its checkpoint.
+
+        ``options``: an :class:`rfn.evaluation.EvaluationOptions`; the cache is keyed by the checkpoint's
+        hash, the protocol and the options.
+        """
+        from rfn.evaluation import evaluate
+
+        key = {"checkpoint": self.checkpoint_id(), "protocol": protocol.to_dict(), "options": asdict(options)}
+
+        def compute() -> dict:
+            t0 = time.perf_counter()
+            out = evaluate(self.checkpoint, protocol, options)
+            out["wall_s"] = time.perf_counter() - t0
+            return out
+
+        return self.cached(f"book_eval_{protocol.name}.json", compute, key)
 
     def checkpoint_id(self) -> str:
         """A short hash of the checkpoint file: cached numbers are recomputed when the model changes."""
@@ -382,8 +381,29 @@ class Run:
         )
 
 
-def load_run(kind: str, profile: str, seed: int = 0, root: str | os.PathLike = "artifacts") -> Run:
-    """The run of ``kind`` at ``profile`` (trained first if missing; the reference profile loads its file)."""
+def get_run(
+    kind: str, profile: str, seed: int = 0, root: str | os.PathLike = "artifacts", dataset: str = "smmnist"
+) -> Run:
+    """The book's run of ``kind`` at ``profile``: trained first if missing, or the committed reference file.
+
+    Args:
+        kind: a video kind (``"rfn"``, ``"srnn"``, ``"vrnn"``, ``"deterministic"``) or one of the
+            book's named runs (see :func:`preset_for`).
+        profile: ``"smoke"``, ``"quick"``, ``"reference"`` or ``"thesis"``.
+        seed: training seed (part of the run folder's name).
+        root: the notebooks' ``artifacts_dir``.
+        dataset: the video kinds have book presets on SM-MNIST only; BAIR and KTH runs are
+            trained with ``rfn train --preset thesis-bair`` (or ``thesis-kth``) on prepared data.
+
+    Returns:
+        the :class:`Run`: ``run.model(device)``, ``run.cached(name, compute, key)``,
+        ``run.evaluation(protocol, options)``, ``run.describe()``.
+    """
+    if dataset != "smmnist":
+        raise ValueError(
+            f"the book trains SM-MNIST video models only (dataset={dataset!r} given); for BAIR or KTH prepare "
+            "the data (`rfn data prepare`) and train `rfn train --preset thesis-bair` (or thesis-kth)"
+        )
     path = ensure_trained(kind, profile, seed, root=root)
     ckpt = load_checkpoint(path)
     reference = source_profile(kind, profile) == "reference"
@@ -411,20 +431,13 @@ def seeded_predict(model, context: torch.Tensor, n_future: int, n: int = 1, seed
         return model.predict(context.to(device), n_future=n_future, n_samples=n, **temps).cpu()
 
 
-def cached_evaluation(run: Run, protocol, options) -> dict:
-    """:func:`rfn.evaluation.evaluate` of the run under ``protocol``, cached beside its checkpoint.
-
-    ``options``: an :class:`rfn.evaluation.EvaluationOptions`; the cache is keyed by the checkpoint's
-    hash, the protocol and the options.
-    """
-    from rfn.evaluation import evaluate
-
-    key = {"checkpoint": run.checkpoint_id(), "protocol": protocol.to_dict(), "options": asdict(options)}
-
-    def compute() -> dict:
-        t0 = time.perf_counter()
-        out = evaluate(run.checkpoint, protocol, options)
-        out["wall_s"] = time.perf_counter() - t0
-        return out
-
-    return run.cached(f"book_eval_{protocol.name}.json", compute, key)
+def trained_model(
+    kind: str,
+    profile: str,
+    seed: int = 0,
+    root: str | os.PathLike = "artifacts",
+    device: str | None = None,
+    dataset: str = "smmnist",
+) -> nn.Module:
+    """``get_run(kind, profile, seed, root, dataset).model(device)``: the model alone."""
+    return get_run(kind, profile, seed, root, dataset).model(device)

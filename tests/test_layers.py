@@ -116,3 +116,40 @@ def test_shared_helper_is_defined_once(name):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == name
     ]
     assert len(where) == 1, f"{name} is defined {len(where)} times: {where}"
+
+
+#: the book's side of the table: what ``rfn train`` must not load
+BOOK = {"rfn.runs", "rfn.book", "rfn.diagrams", "rfn.pages"}
+
+
+def test_rfn_train_imports_no_book_code():
+    """``rfn train`` runs :func:`rfn.cli._train`; its imports (and theirs, which point down) stay off the book."""
+    path = ROOT / "cli.py"
+    tree = ast.parse(path.read_text())
+    train = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "_train")
+    top = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    called = {t for node in [*top, train] for _, t in _imports_of(node)}
+    assert not {t for t in called if any(t == m or t.startswith(m + ".") for m in BOOK)}
+    assert "rfn.training.preset" in called  # the one function that trains a preset
+
+
+def test_no_page_module_imports_another():
+    bad = [
+        f"{path.relative_to(ROOT.parent)}:{line}: imports {target}"
+        for path in _modules()
+        if _module_name(path).startswith("rfn.pages.")
+        for line, target in _imports(path, _module_name(path))
+        if target.startswith("rfn.pages.") and target != _module_name(path)
+    ]
+    assert not bad, "page modules share through rfn.runs or lower layers, not each other:\n" + "\n".join(bad)
+
+
+def _imports_of(node: ast.AST) -> list[tuple[int, str]]:
+    """(line, rfn module) of the absolute imports under ``node``."""
+    out = []
+    for n in ast.walk(node):
+        if isinstance(n, ast.Import):
+            out += [(n.lineno, a.name) for a in n.names if a.name.split(".")[0] == "rfn"]
+        elif isinstance(n, ast.ImportFrom) and not n.level and (n.module or "").split(".")[0] == "rfn":
+            out += [(n.lineno, f"rfn.{a.name}") for a in n.names] if n.module == "rfn" else [(n.lineno, n.module)]
+    return out

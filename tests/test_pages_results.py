@@ -9,6 +9,7 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
+from rfn import runs
 from rfn.book.figures import check_figure
 from rfn.models.registry import build
 from rfn.pages import results
@@ -43,8 +44,8 @@ def test_baselines_score_black_and_held_frames():
 
 def test_seeded_predict_repeats_its_draws(tiny_rfn):
     ctx = torch.randint(0, 256, (2, 2, 1, 16, 16), dtype=torch.uint8)
-    a = results.seeded_predict(tiny_rfn, ctx, 2, n=2, seed=3)
-    b = results.seeded_predict(tiny_rfn, ctx, 2, n=2, seed=3)
+    a = runs.seeded_predict(tiny_rfn, ctx, 2, n=2, seed=3)
+    b = runs.seeded_predict(tiny_rfn, ctx, 2, n=2, seed=3)
     assert a.shape == (2, 2, 2, 1, 16, 16) and torch.equal(a, b)
 
 
@@ -92,7 +93,7 @@ def test_fvd_study_caches_each_model_and_the_floor_on_their_own(tiny_rfn, tmp_pa
         ckpt = tmp_path / kind / "last.pt"
         ckpt.parent.mkdir(exist_ok=True)
         ckpt.write_bytes(tag)
-        return results.Run(kind, "quick", 0, ckpt, 1, 2, {"seq_len": 8}, ckpt.parent)
+        return runs.Run(kind, "quick", 0, ckpt, 1, 2, {"seq_len": 8}, ckpt.parent)
 
     runs = {"RFN": run("rfn", b"a"), "SRNN": run("srnn", b"b")}
     models = {"RFN": tiny_rfn, "SRNN": tiny_rfn}

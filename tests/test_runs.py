@@ -125,15 +125,16 @@ def test_cached_json_recomputes_on_a_new_key(tmp_path):
 
 
 def test_reference_numbers_are_shipped_beside_the_weights_and_read_back(tmp_path, monkeypatch):
-    from rfn.pages.results import load_run
-
     monkeypatch.chdir(tmp_path)
     monkeypatch.setitem(PRESETS, "reference-smmnist-deterministic", PRESETS["smoke-smmnist-deterministic"])
     train_preset("smoke-deterministic", tmp_path / "run", ["train.steps=1"])
     reference.export_reference(tmp_path / "run", "reference-smmnist-deterministic")
     with pytest.raises(FileNotFoundError, match="run `make book PROFILE=reference` first"):
         reference.ship_reference_caches(tmp_path / "artifacts")
-    run = load_run("deterministic", "reference", root=tmp_path / "artifacts")
+    run = runs.get_run("deterministic", "reference", root=tmp_path / "artifacts")
+    model = run.model()
+    assert not model.training and model.config == runs.trained_model("deterministic", "reference").config
+    assert run.describe().startswith("deterministic: 1 steps at batch 4, 16x16 frames")
     assert run.cache_dir == tmp_path / "artifacts" / "reference" / "deterministic"
     assert run.shipped_dir == runs.reference_cache_dir("deterministic")
     assert str(run.shipped_dir) == "checkpoints/reference/cache/reference-smmnist-deterministic"

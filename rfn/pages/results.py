@@ -1,8 +1,8 @@
 """Notebook 05, results on SM-MNIST: the runs it compares, frame strips, best-of-N, bits per pixel, FVD, pitfalls.
 
-Also the helpers the later result pages (06-08) share: :class:`Run` (what a trained run
-is, read from its checkpoint, which may be a weights-only reference file), seeded sampling
-(:func:`seeded_predict`) and labelled frame strips (:func:`frames_figure`).
+The runs come from :func:`rfn.runs.get_run` (the model, its cached numbers, a description) and
+futures are drawn with :func:`rfn.runs.seeded_predict`; this module adds labelled frame strips
+(:func:`frames_figure`).
 
 The numbers come from the package: :func:`rfn.evaluation.evaluate` (bits per pixel and
 best-of-N), :mod:`rfn.metrics.fvd`, :mod:`rfn.metrics.bestofn` and :mod:`rfn.metrics.digits`;
@@ -31,16 +31,14 @@ import torch
 from rfn import viz
 from rfn.metrics import HIGHER_IS_BETTER, frame_scores, fvd_features, fvd_from_features, fvd_videos
 from rfn.metrics.digits import ClassifierConfig
-from rfn.runs import LABELS, Run, cached_evaluation, load_run, seeded_predict
+from rfn.runs import LABELS, Run, seeded_predict
 
 __all__ = [
     "LABELS",
-    "Run",
     "baseline_curves",
     "best_of_n_figure",
     "best_of_n_growth",
     "bpp_table",
-    "cached_evaluation",
     "curves_figure",
     "digits_readable",
     "frames_figure",
@@ -48,9 +46,7 @@ __all__ = [
     "fvd_study",
     "fvd_table",
     "growth_figure",
-    "load_run",
     "ranked",
-    "seeded_predict",
 ]
 
 

@@ -31,7 +31,7 @@ import torch
 
 from rfn.metrics.digits import digit_identity
 from rfn.metrics.frames import centre_of_mass, speckle
-from rfn.pages.results import seeded_predict
+from rfn.runs import seeded_predict
 
 __all__ = [
     "MEASURES",
