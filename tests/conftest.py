@@ -29,3 +29,14 @@ def toy() -> SimpleNamespace:
         params=params,
         scramble=scramble_global_rng,
     )
+
+
+@pytest.fixture(scope="module")
+def tiny_rfn():
+    """The smoke preset's RFN (untrained, seed 0, eval mode): seconds to build, for the pages' tests."""
+    from rfn.models.registry import build
+    from rfn.presets import get_preset
+
+    torch.manual_seed(0)
+    preset = get_preset("smoke-smmnist")
+    return build(preset.model, preset.model_config).eval()

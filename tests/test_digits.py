@@ -36,7 +36,7 @@ from rfn.metrics.digits import (
 
 
 @pytest.fixture(scope="module")
-def test_clips() -> tuple[torch.Tensor, torch.Tensor]:
+def mnist_test_clips() -> tuple[torch.Tensor, torch.Tensor]:
     ds = StochasticMovingMNIST("test", seq_len=10, image_size=32, digit_size=16)
     return ds.batch(range(300)), smmnist_labels(ds, range(300))
 
@@ -88,8 +88,8 @@ def test_committed_checkpoint_is_small_weights_only_and_hashed():
     assert not model.training and model.config == ClassifierConfig(**blob["config"])
 
 
-def test_identity_of_true_test_frames_black_and_noise(test_clips):
-    frames, labels = test_clips
+def test_identity_of_true_test_frames_black_and_noise(mnist_test_clips):
+    frames, labels = mnist_test_clips
     true = digit_identity(frames, labels)
     assert true.shape == (300, 10) and true.dtype == torch.float32
     assert float(true.mean()) >= 0.8, float(true.mean())
@@ -100,8 +100,8 @@ def test_identity_of_true_test_frames_black_and_noise(test_clips):
     assert float(shuffled.mean()) <= 0.05
 
 
-def test_samples_floats_and_curves(test_clips):
-    frames, labels = test_clips[0][:40], test_clips[1][:40]
+def test_samples_floats_and_curves(mnist_test_clips):
+    frames, labels = mnist_test_clips[0][:40], mnist_test_clips[1][:40]
     samples = torch.stack([frames, torch.zeros_like(frames), frames.flip(-1)], 1)  # [B, N=3, T, 1, H, W]
     scores = digit_identity(samples, labels)
     assert scores.shape == (40, 3, 10)
@@ -142,8 +142,8 @@ def test_tampered_or_missing_checkpoint(tmp_path):
         load_digit_classifier(tmp_path / "nothing.pt")
 
 
-def test_bad_inputs(test_clips):
-    frames, labels = test_clips[0][:2], test_clips[1][:2]
+def test_bad_inputs(mnist_test_clips):
+    frames, labels = mnist_test_clips[0][:2], mnist_test_clips[1][:2]
     with pytest.raises(ValueError, match="reads 32x32 frames"):
         digit_identity(torch.zeros(2, 3, 1, 64, 64, dtype=torch.uint8), labels)
     with pytest.raises(ValueError, match="labels must be shaped"):

@@ -7,21 +7,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-import pytest
 import torch
 from scipy import stats
 
 from rfn.book.figures import check_figure
-from rfn.models.registry import build
 from rfn.pages import kl_bpp as page
-from rfn.presets import get_preset
-
-
-@pytest.fixture(scope="module")
-def tiny_rfn():
-    torch.manual_seed(0)
-    preset = get_preset("smoke")
-    return build(preset.model, preset.model_config).eval()
 
 
 def test_partial_spearman_removes_a_shared_cause():

@@ -11,16 +11,7 @@ import torch
 
 from rfn import runs
 from rfn.book.figures import check_figure
-from rfn.models.registry import build
 from rfn.pages import results
-from rfn.presets import get_preset
-
-
-@pytest.fixture(scope="module")
-def tiny_rfn():
-    torch.manual_seed(0)
-    preset = get_preset("smoke")
-    return build(preset.model, preset.model_config).eval()
 
 
 def test_best_per_frame_grows_at_least_as_fast_as_best_per_sequence():
@@ -95,15 +86,15 @@ def test_fvd_study_caches_each_model_and_the_floor_on_their_own(tiny_rfn, tmp_pa
         ckpt.write_bytes(tag)
         return runs.Run(kind, "quick", 0, ckpt, 1, 2, {"seq_len": 8}, ckpt.parent)
 
-    runs = {"RFN": run("rfn", b"a"), "SRNN": run("srnn", b"b")}
+    by_label = {"RFN": run("rfn", b"a"), "SRNN": run("srnn", b"b")}
     models = {"RFN": tiny_rfn, "SRNN": tiny_rfn}
-    first = results.fvd_study(models, videos, proto, runs=runs, data={"image_size": 16})
+    first = results.fvd_study(models, videos, proto, runs=by_label, data={"image_size": 16})
     assert calls == [4, 4, 4, 4]  # two real halves, then one set of samples per model
     assert first["models"] == results.fvd_study(models, videos, proto)["models"]  # same numbers uncached
     calls.clear()
-    again = results.fvd_study(models, videos, proto, runs=runs, data={"image_size": 16})
+    again = results.fvd_study(models, videos, proto, runs=by_label, data={"image_size": 16})
     assert calls == [] and again["floor"] == first["floor"] and again["models"] == first["models"]
-    runs["SRNN"].checkpoint.write_bytes(b"retrained")  # only the retrained model is scored again
-    results.fvd_study(models, videos, proto, runs=runs, data={"image_size": 16})
+    by_label["SRNN"].checkpoint.write_bytes(b"retrained")  # only the retrained model is scored again
+    results.fvd_study(models, videos, proto, runs=by_label, data={"image_size": 16})
     assert calls == [4, 4]  # real half A (its features were not kept) and the new samples
     assert list(first["floor"]) == ["4"] and first["clips"] == 4

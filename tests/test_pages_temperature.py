@@ -12,16 +12,7 @@ import torch
 from scipy import stats
 
 from rfn.book.figures import check_figure
-from rfn.models.registry import build
 from rfn.pages import temperature as page
-from rfn.presets import get_preset
-
-
-@pytest.fixture(scope="module")
-def tiny_rfn():
-    torch.manual_seed(0)
-    preset = get_preset("smoke")
-    return build(preset.model, preset.model_config).eval()
 
 
 def _dots(shifts):
