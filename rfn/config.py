@@ -86,17 +86,15 @@ class TrainConfig:
             keep log-determinants and likelihood sums in float32 themselves.
         cpu_bf16: bfloat16 autocast on a CPU that computes it natively (AVX512-BF16 or AMX,
             :func:`rfn.runtime.bf16_native`; an error on other CPUs, where it would be slower).
-            Off by default: on this project's Zen 4 CPU it makes a training step of the quick RFN
-            about 0.86x as long, but after 400 steps of quick-smmnist its test bpp (scored in
-            float32) was 2.279 against 2.092 in float32 (one seed; benchmarks/RESULTS.md).
+            Off by default: it shortens a step a little but trained to a worse test bpp than
+            float32 (measurements in ``benchmarks/RESULTS.md``).
         tf32: allow TensorFloat-32 matmuls/convolutions on CUDA.
         channels_last: convert the model to channels-last memory format.
-        compile: wrap the training forward in :func:`torch.compile` (inductor). Off by default: on this
-            project's 2-core CPU a compiled training step was no faster than the eager one in a fresh
-            training process (SRNN and VRNN 1.04-1.32x, RFN 0.89-1.09x the eager time), after a first
-            step that compiles for 1-2.5 minutes (benchmarks/RESULTS.md); on a GPU it is the
-            ``--compile`` of ``benchmarks/throughput.py``. Needs a C++ compiler on a CPU (without one
-            the run warns and trains eagerly). Not part of the run's identity.
+        compile: wrap the training forward in :func:`torch.compile` (inductor). Off by default: on a
+            small CPU the compiled step was not faster than the eager one after a first step that
+            compiles for minutes (``benchmarks/RESULTS.md``); on a GPU it is the ``--compile`` of
+            ``benchmarks/throughput.py``. Needs a C++ compiler on a CPU (without one the run warns
+            and trains eagerly). Not part of the run's identity.
         grad_checkpoint: ask the model to recompute activations in the backward
             pass (the model must have ``set_grad_checkpointing(bool)``).
         ddp_find_unused: let DistributedDataParallel look for parameters the loss does not use.

@@ -43,10 +43,9 @@ __all__ = [
     "to_jsonable",
 ]
 
-#: Torch threads on a CPU for the book's small models and the benchmarks' default (see benchmarks/RESULTS.md):
-#: on an idle 2-core machine a second thread makes a reference-size step about 1.5x faster, but beside
-#: another busy job it makes calls 1.8-9x slower, so one thread is the default and ``RFN_CPU_THREADS``
-#: (``make book THREADS=2``) asks for more on a machine known to be idle.
+#: Torch threads on a CPU for the book's small models and the benchmarks' default: a second thread pays
+#: on idle cores and costs much more beside another busy job (``benchmarks/RESULTS.md``, "Threads"), so
+#: one thread is the default and ``RFN_CPU_THREADS`` (``make book THREADS=2``) asks for more.
 CPU_THREADS = 1
 #: Environment variable that overrides :data:`CPU_THREADS` in :func:`set_cpu_threads`.
 THREADS_ENV = "RFN_CPU_THREADS"

@@ -235,7 +235,7 @@ class StochasticMovingMNIST(Dataset):
 
     def batch(self, indices) -> torch.Tensor:
         """Several sequences stacked: ``uint8 [B, T, 1, H, W]`` (frames only)."""
-        # numpy stacks: torch.stack's OpenMP region can stall for ~0.5 s on a busy 2-core machine
+        # numpy stacks: torch.stack's OpenMP region can stall on a busy machine
         frames = np.stack([self.render(self.trajectory(i)) for i in indices])
         return torch.from_numpy(frames).unsqueeze(2)
 
