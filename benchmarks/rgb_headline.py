@@ -155,7 +155,7 @@ def fvd(args: argparse.Namespace) -> dict:
         n_test_sequences=2 * args.clips,
         n_samples=1,
         fvd_repeats=1,
-        flow_temperature=args.temperature,
+        emission_temperature=args.temperature,
         source="bair-thesis-13 on the RGB stand-in (textured shapes)",
     )
     test = make_dataset(data["name"], split="test", seq_len=proto.total_frames, **data.get("kwargs", {}))

@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> dict:
     for temp in args.temperatures:
         t0 = time.perf_counter()
         opts = EvaluationOptions(iw_k=0, fvd=False, progress=False, batch_size=100, bpp_frames=2, device="cpu")
-        result = evaluate(args.checkpoint, protocol.replace(seed=seed, flow_temperature=temp), opts)
+        result = evaluate(args.checkpoint, protocol.replace(seed=seed, emission_temperature=temp), opts)
         curve = result["best_of_n"]["ssim"]["best_curve"]
         above = [i + 1 for i, (v, f) in enumerate(zip(curve, floor)) if v > f]
         out["curves"][str(temp)] = {"ssim": curve, "frames_above_both": above}

@@ -153,7 +153,7 @@ x_eval = test.batch(range(proto.n_test_sequences or 64))
 baselines = rfn_run.cached(
     f"book_baselines_{proto.name}.json",
     lambda: page.baseline_curves(x_eval, ctx, metrics, device=dev),
-    {"protocol": proto.to_dict(), "metrics": metrics, "data": data_kw},
+    {"protocol": proto.cache_key(), "metrics": metrics, "data": data_kw},
 )
 for label, res in results.items():
     skipped = "; ".join(f"{k}: {v}" for k, v in res.get("skipped", {}).items())
@@ -374,7 +374,7 @@ else:
 # %%
 T_DIV = 0.6
 x_div = test.batch(range(n_strip, n_strip + 2))
-div = seeded_predict(models["rfn"], x_div[:, :ctx], total - ctx, n=3, seed=seed, flow_temperature=T_DIV)
+div = seeded_predict(models["rfn"], x_div[:, :ctx], total - ctx, n=3, seed=seed, emission_temperature=T_DIV)
 videos, labels = [], []
 for i in range(2):
     videos += [x_div[i]] + [torch.cat([x_div[i, :ctx], div[i, s]]) for s in range(3)]

@@ -167,8 +167,9 @@ heldout = make_dataset("smmnist", "test", seq_len=proto.total_frames, seed=1, **
 n = SETTINGS["fvd_sequences"]
 sweep = run.cached(
     f"book_temperature_{proto.name}.json",
-    lambda: page.flow_temperature_sweep(model, heldout.batch(range(2 * n)), proto, TEMPS, seed, dev, SETTINGS["fvd"]),
-    {"checkpoint": run.checkpoint_id(), "protocol": proto.to_dict(), "temperatures": TEMPS, "fvd": SETTINGS["fvd"],
+    lambda: page.emission_temperature_sweep(model, heldout.batch(range(2 * n)), proto, TEMPS, seed, dev,
+                                            SETTINGS["fvd"]),
+    {"checkpoint": run.checkpoint_id(), "protocol": proto.cache_key(), "temperatures": TEMPS, "fvd": SETTINGS["fvd"],
      "seed": seed},
 )  # fmt: skip
 print("protocol:", proto.describe())

@@ -125,7 +125,7 @@ x = torch.stack([it["frames"] for it in items]).to(dev)  # uint8 [B, T, 1, H, W]
 events = torch.stack([it["events"] for it in items]).any(-1)  # bool [B, T, D]: digit d hit a wall at frame t
 
 torch.manual_seed(seed)
-rp = model.reconstruct_and_predict(x, flow_temperature=SETTINGS["temperature"])
+rp = model.reconstruct_and_predict(x, emission_temperature=SETTINGS["temperature"])
 terms = page.step_terms(model, x, seed)
 kl, nll_post, nll_prior = terms["kl"].cpu(), terms["nll_post"].cpu(), terms["nll_prior"].cpu()
 gap = (rp["nll"].cpu() - nll_post).abs().max().item()
@@ -364,7 +364,7 @@ print("each entry: the quantity's mean on those frames divided by its mean on al
 
 # %%
 torch.manual_seed(seed)
-rp_sync = model.reconstruct_and_predict(sync_two.to(dev), flow_temperature=SETTINGS["temperature"])
+rp_sync = model.reconstruct_and_predict(sync_two.to(dev), emission_temperature=SETTINGS["temperature"])
 strip = torch.stack([sync_two[0].cpu(), torch.cat([sync_two[0, :1].cpu(), rp_sync["prediction"][0].cpu()])])
 fig, ax = plt.subplots(figsize=(min(0.6 * strip.shape[1], 18), 2.0))
 viz.show_video_grid(ax, strip, ["truth", "prior, one step"], scale=1, pad=1, first_frame=0)

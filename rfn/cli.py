@@ -128,11 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--index", type=int, default=0, help="first sequence of the split (default 0)")
     sa.add_argument("--split", default=None, help="data split (default: the run's validation split)")
     sa.add_argument(
-        "--flow-temperature",
+        "--emission-temperature",
         type=float,
         default=1.0,
         help="temperature of the emission: the flow's base noise (RFN), the output distribution (SRNN/VRNN)",
     )
+    sa.add_argument("--flow-temperature", dest="emission_temperature", type=float, help=argparse.SUPPRESS)
     sa.add_argument("--prior-temperature", type=float, default=1.0, help="scale of the latent prior's noise")
     sa.add_argument("--data-root", default=None, help="data folder (default: the one stored in the checkpoint)")
     sa.add_argument("--dataset-root", dest="data_root", help=argparse.SUPPRESS)
@@ -266,7 +267,7 @@ def _sample(args: argparse.Namespace) -> int:
     for name in ("context", "future", "samples", "sequences"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
-    temperatures = {"--flow-temperature": args.flow_temperature, "--prior-temperature": args.prior_temperature}
+    temperatures = {"--emission-temperature": args.emission_temperature, "--prior-temperature": args.prior_temperature}
     check_arguments("sample", temperatures)
     device = resolve_device(args.device)
     ckpt = load_checkpoint(args.checkpoint)
@@ -294,7 +295,7 @@ def _sample(args: argparse.Namespace) -> int:
             x[:, : args.context],
             n_future=args.future,
             n_samples=args.samples,
-            emission_temperature=args.flow_temperature,  # the flow for an RFN, the output for SRNN/VRNN
+            emission_temperature=args.emission_temperature,  # the flow for an RFN, the output for SRNN/VRNN
             prior_temperature=args.prior_temperature,
         )
     b, _, c, h, w = x.shape

@@ -358,7 +358,7 @@ class Run:
         """
         from rfn.evaluation import evaluate
 
-        key = {"checkpoint": self.checkpoint_id(), "protocol": protocol.to_dict(), "options": asdict(options)}
+        key = {"checkpoint": self.checkpoint_id(), "protocol": protocol.cache_key(), "options": asdict(options)}
 
         def compute() -> dict:
             t0 = time.perf_counter()

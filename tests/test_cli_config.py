@@ -115,12 +115,12 @@ def test_subcommands_share_option_names():
     assert cli.build_parser().parse_args([*sample, "--dataset-root", "old"]).data_root == "old"
     argv = ["--checkpoint", "c", "--protocol", "smoke", "--out", "o", "--seed", "4", "--data-root", "d", "--quiet"]
     ev = evaluate_parser().parse_args(
-        [*argv, "--device", "cpu", "--flow-temperature", "0.7", "--prior-temperature", "0.5"]
+        [*argv, "--device", "cpu", "--emission-temperature", "0.7", "--prior-temperature", "0.5"]
     )
     assert (ev.seed, ev.data_root, ev.quiet, ev.device) == (4, "d", True, "cpu")
     protocol = protocol_from_args(ev)
-    assert (protocol.flow_temperature, protocol.prior_temperature, protocol.seed) == (0.7, 0.5, 4)
-    assert protocol.name == "smoke+flow_temperature=0.7,prior_temperature=0.5,seed=4"
+    assert (protocol.emission_temperature, protocol.prior_temperature, protocol.seed) == (0.7, 0.5, 4)
+    assert protocol.name == "smoke+emission_temperature=0.7,prior_temperature=0.5,seed=4"
     assert evaluate_parser().parse_args(["--no-progress"]).quiet
     assert protocol_from_args(evaluate_parser().parse_args(["--protocol", "smoke"])) == "smoke"
     show = data_parser().parse_args(["show", "smmnist", "--data-root", "d", "--out", "o"])
@@ -132,7 +132,7 @@ def test_evaluate_rejects_a_bad_temperature(capsys):
     rc, _, err = run(
         ["evaluate", "--checkpoint", "c", "--protocol", "smoke", "--out", "o", "--flow-temperature", 0], capsys
     )
-    assert rc == 2 and "flow_temperature must be a positive number, got 0.0" in err
+    assert rc == 2 and "emission_temperature must be a positive number, got 0.0" in err
 
 
 @pytest.mark.parametrize("flag", ["--help"])
@@ -143,3 +143,17 @@ def test_train_help_names_the_new_options(flag, capsys):
     for option in ("--config", "--print-config", "--seed", "--data-root", "--quiet", "--device"):
         assert option in text
     assert "--no-progress" not in text and "--dataset-root" not in text
+
+
+@pytest.mark.parametrize("command", ["sample", "evaluate"])
+def test_one_temperature_flag_in_help_and_the_former_one_hidden(command, capsys):
+    from rfn.cli import build_parser
+    from rfn.evaluation.cli import build_parser as evaluate_parser
+
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    parser = evaluate_parser() if command == "evaluate" else sub.choices["sample"]
+    text = parser.format_help()
+    assert "--emission-temperature" in text and "--flow-temperature" not in text
+    args = ["--checkpoint", "c", "--out", "o.gif"] + (["--protocol", "smoke"] if command == "evaluate" else [])
+    args += [] if command == "evaluate" else ["--context", "1", "--future", "1"]
+    assert parser.parse_args([*args, "--flow-temperature", "0.3"]).emission_temperature == 0.3

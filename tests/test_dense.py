@@ -168,7 +168,7 @@ def test_kl_matches_closed_form_and_monte_carlo():
 def test_predict_with_zero_temperatures_is_deterministic_and_follows_the_prior_mean():
     model = make(cls=DenseVRNN, cfg_cls=DenseVRNNConfig)
     x = seq(T=4)
-    pred = model.predict(x[:, :1], 2, n_samples=2, output_temperature=0.0, prior_temperature=0.0)
+    pred = model.predict(x[:, :1], 2, n_samples=2, emission_temperature=0.0, prior_temperature=0.0)
     torch.testing.assert_close(pred[:, 0], pred[:, 1], atol=1e-12, rtol=0)
     # by hand: one LSTM step from the initial state, the prior mean, the emission mean
     state, z0 = model._initial(2, x)

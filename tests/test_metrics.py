@@ -452,7 +452,7 @@ def test_protocol_registry_reproduces_thesis_rows():
     }
     for name, (ds, ctx, total, n, temp) in rows.items():
         p = protocol.get_protocol(name)
-        assert (p.dataset, p.context_frames, p.total_frames, p.n_samples, p.flow_temperature) == (
+        assert (p.dataset, p.context_frames, p.total_frames, p.n_samples, p.emission_temperature) == (
             ds,
             ctx,
             total,
@@ -481,9 +481,13 @@ def test_protocol_errors_and_round_trip():
     with pytest.raises(ValueError, match="must exceed"):
         p.replace(total_frames=3)
     with pytest.raises(ValueError, match="positive"):
-        p.replace(flow_temperature=0.0)
-    q = p.replace(flow_temperature=0.7)
-    assert q.name == "bair-thesis-13+flow_temperature=0.7" and "flow 0.7" in q.describe()
+        p.replace(emission_temperature=0.0)
+    q = p.replace(emission_temperature=0.7)
+    assert q.name == "bair-thesis-13+emission_temperature=0.7" and "emission 0.7" in q.describe()
+    # cached numbers stay keyed as before the rename; results written then still read
+    assert q.cache_key()["flow_temperature"] == 0.7 and "emission_temperature" not in q.cache_key()
+    old = {("flow_temperature" if k == "emission_temperature" else k): v for k, v in q.to_dict().items()}
+    assert protocol.Protocol.from_dict(old) == q
 
 
 def test_lpips_rejects_frames_too_small_for_the_backbone():

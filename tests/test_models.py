@@ -271,9 +271,8 @@ def test_zero_temperature_prediction_is_deterministic(kind, context):
         model = model_cls(srnn_config(cls, likelihood="gaussian"))
     x = video(T=4)
     wake_flow(warm(model, x))
-    name = model.emission_temperature_name
     torch.manual_seed(1)
-    a = model.predict(x[:, :context], 3, n_samples=2, prior_temperature=0.0, **{name: 0.0})
+    a = model.predict(x[:, :context], 3, n_samples=2, prior_temperature=0.0, emission_temperature=0.0)
     torch.manual_seed(2)
     b = model.predict(x[:, :context], 3, n_samples=2, emission_temperature=0.0, prior_temperature=0.0)
     assert torch.equal(a, b) and torch.equal(a[:, 0], a[:, 1])
@@ -281,7 +280,9 @@ def test_zero_temperature_prediction_is_deterministic(kind, context):
     assert not all(torch.equal(c[:, 0], c[:, i]) for i in range(1, 4))
     if context > 1:  # the warm-up at its default temperature 1 draws from the posterior
         torch.manual_seed(1)
-        d = model.predict(x[:, :context], 3, n_samples=2, context_temperature=1.0, prior_temperature=0.0, **{name: 0.0})
+        d = model.predict(
+            x[:, :context], 3, n_samples=2, context_temperature=1.0, prior_temperature=0.0, emission_temperature=0.0
+        )
         assert not torch.equal(a, d)
 
 
@@ -302,18 +303,19 @@ def test_fast_sampling_draws_the_same_frames_as_the_reference_path(kind, context
     assert model.fast_sampling and model.time_batched_emission
 
 
-def test_emission_temperature_names():
+def test_one_emission_temperature_keyword():
     torch.manual_seed(0)
     x = video(T=3)
     rfn, srnn = warm(MODELS["rfn"](), x), warm(MODELS["srnn"](), x)
-    assert rfn.predict(x[:, :2], 1, flow_temperature=0.5).shape == (2, 1, 1, 1, 16, 16)
-    assert srnn.predict(x[:, :2], 1, output_temperature=0.5).shape == (2, 1, 1, 1, 16, 16)
-    with pytest.raises(TypeError, match="'output_temperature'"):
-        srnn.predict(x[:, :2], 1, flow_temperature=0.5)
-    with pytest.raises(TypeError, match="'flow_temperature'"):
-        rfn.reconstruct_and_predict(x, output_temperature=0.5)
-    with pytest.raises(TypeError, match="not both"):
-        rfn.predict(x[:, :2], 1, emission_temperature=0.5, flow_temperature=0.5)
+    for model in (rfn, srnn):
+        torch.manual_seed(1)
+        cold = model.predict(x[:, :2], 1, emission_temperature=0.0, prior_temperature=0.0)
+        torch.manual_seed(1)
+        assert torch.equal(cold, model.predict(x[:, :2], 1, emission_temperature=0.0, prior_temperature=0.0))
+        assert rfn.reconstruct_and_predict(x, emission_temperature=0.5)["prediction"].shape == (2, 2, 1, 16, 16)
+    for former in ("flow_temperature", "output_temperature"):  # the former per-model names are gone
+        with pytest.raises(TypeError, match=former):
+            srnn.predict(x[:, :2], 1, **{former: 0.5})
 
 
 def test_reconstruct_and_predict_and_emit():

@@ -99,8 +99,8 @@ def test_models_refuse_absurd_arguments_and_empty_batches():
     p = get_preset("smoke")
     model = build(p.model, p.model_config)
     ctx = torch.zeros(1, 2, 1, 16, 16, dtype=torch.uint8)
-    with pytest.raises(ValueError, match=r"predict: flow_temperature must be a finite number in \[0, 10\], got nan"):
-        model.predict(ctx, n_future=1, flow_temperature=float("nan"))
+    with pytest.raises(ValueError, match=r"predict: emission_temperature must be a finite number in \[0, 10\], got na"):
+        model.predict(ctx, n_future=1, emission_temperature=float("nan"))
     with pytest.raises(ValueError, match=r"prior_temperature must be a finite number in \[0, 10\], got 1e\+30"):
         model.predict(ctx, n_future=1, prior_temperature=1e30)
     with pytest.raises(ValueError, match=r"n_samples must be an integer in \[1, 10000\]"):

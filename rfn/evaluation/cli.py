@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n  rfn evaluate --checkpoint runs/smoke/last.pt --protocol smoke --out eval/smoke\n"
         "  rfn evaluate --checkpoint runs/bair --protocol bair-thesis-13 --samples 10 --out eval/bair\n"
-        "  rfn evaluate --checkpoint runs/smoke --protocol smoke --flow-temperature 0.7 --no-fvd --out eval/t07\n"
+        "  rfn evaluate --checkpoint runs/smoke --protocol smoke --emission-temperature 0.7 --no-fvd --out eval/t07\n"
         "  rfn evaluate --list-protocols",
     )
     parser.add_argument("--checkpoint", help="checkpoint file (or run folder holding last.pt)")
@@ -41,7 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=32, help="videos per model call (default 32)")
     parser.add_argument("--no-fvd", action="store_true", help="skip FVD (no I3D)")
     parser.add_argument("--data-root", default=None, help="data folder (default: the one stored in the checkpoint)")
-    parser.add_argument("--flow-temperature", type=float, default=None, help="emission temperature (default: protocol)")
+    parser.add_argument(
+        "--emission-temperature", type=float, default=None, help="emission temperature (default: protocol)"
+    )
+    parser.add_argument("--flow-temperature", dest="emission_temperature", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--prior-temperature", type=float, default=None, help="prior temperature (default: protocol)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the sequences and samples (default: protocol)")
     parser.add_argument("--quiet", action="store_true", help="hide the progress bars")
@@ -68,11 +71,11 @@ def options_from_args(args: argparse.Namespace) -> EvaluationOptions:
 def protocol_from_args(args: argparse.Namespace) -> str | Protocol:
     """The protocol name, or the protocol with the temperatures and seed given on the command line.
 
-    A changed protocol's name records the change (``smoke+flow_temperature=0.7``), and so do the results.
+    A changed protocol's name records the change (``smoke+emission_temperature=0.7``), and so do the results.
     """
     changes = {
         key: getattr(args, key)
-        for key in ("flow_temperature", "prior_temperature", "seed")
+        for key in ("emission_temperature", "prior_temperature", "seed")
         if getattr(args, key, None) is not None
     }
     return get_protocol(args.protocol).replace(**changes) if changes else args.protocol

@@ -205,7 +205,7 @@ def predict_in_chunks(model, context: torch.Tensor, n_future: int, n: int, chunk
                 context,
                 n_future=n_future,
                 n_samples=min(chunk, n - start),
-                emission_temperature=protocol.flow_temperature,
+                emission_temperature=protocol.emission_temperature,
                 prior_temperature=protocol.prior_temperature,
             )
         )

@@ -20,10 +20,10 @@ sample per test sequence, which is what ``fvd_include_context=False`` and
 
 Example:
     >>> p = get_protocol("bair-thesis-13")
-    >>> p.context_frames, p.total_frames, p.predicted_frames, p.n_samples, p.flow_temperature
+    >>> p.context_frames, p.total_frames, p.predicted_frames, p.n_samples, p.emission_temperature
     (3, 13, 10, 100, 0.6)
-    >>> p.replace(flow_temperature=0.7).name
-    'bair-thesis-13+flow_temperature=0.7'
+    >>> p.replace(emission_temperature=0.7).name
+    'bair-thesis-13+emission_temperature=0.7'
 """
 
 from __future__ import annotations
@@ -55,7 +55,8 @@ class Protocol:
             (the thesis's "warm-up"; the model conditions on one frame at a time).
         total_frames: context plus predicted frames per test clip.
         n_samples: futures drawn per test sequence for best-of-N PSNR/SSIM/LPIPS.
-        flow_temperature: temperature of the emission (flow base distribution) when sampling.
+        emission_temperature: temperature of the emission when sampling (the flow's base
+            distribution for an RFN, the output distribution for the SRNN and VRNN).
         prior_temperature: temperature (std scale) of the latent prior when sampling.
         fvd_include_context: whether FVD clips contain the context frames
             (ground truth in both sets) or the predicted frames only.
@@ -78,7 +79,7 @@ class Protocol:
     context_frames: int
     total_frames: int
     n_samples: int
-    flow_temperature: float = 1.0
+    emission_temperature: float = 1.0
     prior_temperature: float = 1.0
     fvd_include_context: bool = False
     fvd_samples_per_sequence: int = 1
@@ -102,7 +103,7 @@ class Protocol:
                 raise bad(f"{attr} must be a positive integer, got {value!r}")
         if self.total_frames <= self.context_frames:
             raise bad(f"total_frames ({self.total_frames}) must exceed context_frames ({self.context_frames})")
-        for attr in ("flow_temperature", "prior_temperature"):
+        for attr in ("emission_temperature", "prior_temperature"):
             value = getattr(self, attr)
             if not isinstance(value, (int, float)) or not value > 0:
                 raise bad(f"{attr} must be a positive number, got {value!r}")
@@ -137,7 +138,7 @@ class Protocol:
             >>> print(get_protocol("smmnist-thesis").describe())  # doctest: +NORMALIZE_WHITESPACE
             smmnist-thesis: SM-MNIST test split (all sequences); warm-up 5 -> 25 frames (20 predicted);
             best-of-100 PSNR/SSIM/LPIPS-alex; FVD on predicted frames only, 1 sample/sequence,
-            mean±std of 5, tf1 resize; temperature flow 1, prior 1
+            mean±std of 5, tf1 resize; temperature emission 1, prior 1
         """
         data = _DATASET_NAMES.get(self.dataset, self.dataset)
         seqs = "all sequences" if self.n_test_sequences is None else f"{self.n_test_sequences} sequences"
@@ -149,7 +150,7 @@ class Protocol:
             f"{self.total_frames} frames ({self.predicted_frames} predicted); best-of-{self.n_samples} "
             f"{psnr}/SSIM/LPIPS-{self.lpips_net}; FVD on {frames}, {self.fvd_samples_per_sequence} "
             f"sample{'s' if self.fvd_samples_per_sequence > 1 else ''}/sequence, {repeats}, {self.fvd_resize} resize; "
-            f"temperature flow {self.flow_temperature:g}, prior {self.prior_temperature:g}"
+            f"temperature emission {self.emission_temperature:g}, prior {self.prior_temperature:g}"
         )
 
     def replace(self, **changes) -> Protocol:
@@ -163,9 +164,19 @@ class Protocol:
         """Plain dict of every field (JSON-ready), to store beside results."""
         return dataclasses.asdict(self)
 
+    def cache_key(self) -> dict:
+        """What cached numbers are keyed by: :meth:`to_dict` with the emission temperature under the key
+        it had when the committed caches were computed (``flow_temperature``), so they stay valid."""
+        d = self.to_dict()
+        d["flow_temperature"] = d.pop("emission_temperature")
+        return d
+
     @classmethod
     def from_dict(cls, d: dict) -> Protocol:
-        """Inverse of :meth:`to_dict`; unknown keys raise a ValueError naming them."""
+        """Inverse of :meth:`to_dict` (results written before the rename say ``flow_temperature``);
+        unknown keys raise a ValueError naming them."""
+        if "flow_temperature" in d and "emission_temperature" not in d:
+            d = {("emission_temperature" if k == "flow_temperature" else k): v for k, v in d.items()}
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
@@ -174,7 +185,7 @@ class Protocol:
 
 
 def _thesis_rows() -> list[Protocol]:
-    bair = dict(dataset="bair", n_samples=100, flow_temperature=0.6, fvd_repeats=5)
+    bair = dict(dataset="bair", n_samples=100, emission_temperature=0.6, fvd_repeats=5)
     return [
         Protocol(
             "smmnist-thesis",
@@ -221,7 +232,7 @@ def _thesis_rows() -> list[Protocol]:
             total_frames=18,
             **bair,
             source="thesis Table 9.3 / Fig. 9.5 (temperature sweep 0.1..1 on a small validation set, "
-            "best FVD 200.9 at T=0.7): sweep with .replace(flow_temperature=...)",
+            "best FVD 200.9 at T=0.7): sweep with .replace(emission_temperature=...)",
         ),
         Protocol(
             "kth-thesis",
@@ -229,7 +240,7 @@ def _thesis_rows() -> list[Protocol]:
             10,
             40,
             n_samples=100,
-            flow_temperature=0.6,
+            emission_temperature=0.6,
             fvd_repeats=5,
             source="thesis Table 9.8 (RFN 539±6, SRNN 987, VRNN 968) and Fig. 9.15; T=0.6 is stated for "
             "the KTH sample figure only and assumed here",

@@ -329,7 +329,7 @@ class DenseSRNN(nn.Module):
         context: torch.Tensor,
         n_future: int,
         n_samples: int = 1,
-        output_temperature: float = 1.0,
+        emission_temperature: float = 1.0,
         prior_temperature: float = 1.0,
     ) -> torch.Tensor:
         """Sample futures after a warm-up on the context.
@@ -342,7 +342,7 @@ class DenseSRNN(nn.Module):
             context: float ``[B, Tc, D]``, ``Tc >= 1``.
             n_future: steps to generate.
             n_samples: independent futures per context.
-            output_temperature: factor on the output Gaussian's standard deviation
+            emission_temperature: factor on the output Gaussian's standard deviation
                 (0 feeds back the mean).
             prior_temperature: factor on the standard deviation of ``p(z_t | z_{t-1}, h_t)``.
 
@@ -367,7 +367,7 @@ class DenseSRNN(nn.Module):
             state = self.rnn(self._rnn_input(self.phi_x(prev), z_prev), state)
             mu_p, std_p = self._prior(z_prev, state[0])
             z_prev = sample_diag_gaussian(mu_p, std_p, prior_temperature)
-            prev = sample_diag_gaussian(*self.emission(state[0], z_prev), output_temperature)
+            prev = sample_diag_gaussian(*self.emission(state[0], z_prev), emission_temperature)
             out.append(prev)
         return torch.stack(out, 1).unflatten(0, (B, n_samples))
 

@@ -158,8 +158,6 @@ class RecurrentLatentModel(LatentSampling, nn.Module):
     #: ``predict`` shares the context warm-up between samples and caches the flow's inverse
     #: (False: the plain reference path; same draws, same frames up to float rounding)
     fast_sampling: bool = True
-    #: the model's own keyword for the emission temperature (besides ``emission_temperature``)
-    emission_temperature_name: str = "emission_temperature"
 
     def __init__(self, config: LatentConfig):
         super().__init__()

@@ -77,7 +77,6 @@ class RFN(RecurrentLatentModel):
     """
 
     config: RFNConfig
-    emission_temperature_name = "flow_temperature"
 
     def __init__(self, config: RFNConfig):
         super().__init__(config)

@@ -44,21 +44,6 @@ class LatentSampling:
     def _frame_features(self, frame: torch.Tensor) -> list[torch.Tensor]:
         return [f[:, 0] for f in self._features(frame[:, None])]
 
-    def _emission_temperature(self, value: float | None, named: dict, caller: str) -> float:
-        """Resolve ``emission_temperature`` and the model's own name for it (``emission_temperature_name``)."""
-        own = self.emission_temperature_name
-        for key in named:
-            if key != own:
-                raise TypeError(
-                    f"{type(self).__name__}.{caller}() got an unexpected keyword {key!r}: the temperature of its "
-                    f"emission is {own!r} (or the model-neutral 'emission_temperature')"
-                )
-        if own in named:
-            if value is not None:
-                raise TypeError(f"pass either emission_temperature or {own}, not both")
-            value = named[own]
-        return 1.0 if value is None else float(value)
-
     @contextlib.contextmanager
     def _sampling_cache(self):
         """Within: weights that do not change between frames are built once (folded normalisations, the flow's
@@ -79,11 +64,10 @@ class LatentSampling:
         context: torch.Tensor,
         n_future: int,
         n_samples: int = 1,
-        emission_temperature: float | None = None,
+        emission_temperature: float = 1.0,
         prior_temperature: float = 1.0,
         *,
         context_temperature: float | None = None,
-        **named_temperature: float,
     ) -> torch.Tensor:
         """Sample futures after a warm-up on the context frames.
 
@@ -101,9 +85,8 @@ class LatentSampling:
             context: ``uint8 [B, Tc, C, H, W]``, ``Tc >= 1``.
             n_future: frames to generate.
             n_samples: independent futures per context.
-            emission_temperature: temperature of the emission (default 1), also accepted under
-                the model's own name: ``flow_temperature`` (RFN: the flow's priors) or
-                ``output_temperature`` (SRNN/VRNN: the output distribution).
+            emission_temperature: temperature of the emission: a factor on the flow's base
+                standard deviations (RFN) or on the output distribution's scale (SRNN/VRNN).
             prior_temperature: factor on the standard deviation of ``p(z_t | z_{t-1}, h_t)``.
             context_temperature: factor on the posterior's standard deviation during the
                 warm-up; default 1, or 0 when both other temperatures are 0.
@@ -112,7 +95,7 @@ class LatentSampling:
             ``uint8 [B, n_samples, n_future, C, H, W]``.
         """
         check_arguments(f"{type(self).__name__}.predict", locals())
-        temp = self._emission_temperature(emission_temperature, named_temperature, "predict")
+        temp = float(emission_temperature)
         if context_temperature is None:
             context_temperature = 0.0 if temp == 0 and prior_temperature == 0 else 1.0
         self._check_input(context, min_frames=1, name="context")
@@ -165,22 +148,22 @@ class LatentSampling:
     def reconstruct_and_predict(
         self,
         x: torch.Tensor,
-        emission_temperature: float | None = None,
+        emission_temperature: float = 1.0,
         prior_temperature: float = 1.0,
-        **named_temperature: float,
     ) -> dict[str, torch.Tensor]:
         """Posterior reconstructions next to one-step prior predictions (thesis Fig 10.4).
 
         Both use the true previous frames (teacher forcing) and the same ``h_t``; the
         reconstruction decodes the posterior's ``z_t``, the prediction a draw of the
         prior ``p(z_t | z_{t-1}, h_t)`` with ``z_{t-1}`` from the posterior. Temperatures as
-        in :meth:`predict` (``flow_temperature`` / ``output_temperature`` accepted).
+        in :meth:`predict`.
 
         Returns:
             ``reconstruction`` and ``prediction``, both ``uint8 [B, T-1, C, H, W]``, plus the
             per-frame ``kl`` and ``nll`` in bits per pixel ``[B, T-1]``.
         """
-        temp = self._emission_temperature(emission_temperature, named_temperature, "reconstruct_and_predict")
+        check_arguments(f"{type(self).__name__}.reconstruct_and_predict", locals())
+        temp = float(emission_temperature)
         terms = self.elbo_terms(x)
         post = terms["post"]
         _, h, z, skips = self.emission_inputs(post, x)

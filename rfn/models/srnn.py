@@ -93,7 +93,6 @@ class SRNN(RecurrentLatentModel):
     """
 
     config: SRNNConfig
-    emission_temperature_name = "output_temperature"
 
     def __init__(self, config: SRNNConfig):
         super().__init__(config)

@@ -75,7 +75,7 @@ def check_arguments(method: str, arguments: dict[str, Any]) -> None:
     """Check the arguments of a public model method (pass ``locals()`` as its first statement).
 
     Batches (``x``, ``context``, ``batch``, ``cond``) must hold at least one item; ``beta``,
-    every ``*temperature`` (also inside a ``**named_temperature`` dict), ``n_future``,
+    every ``*temperature``, ``n_future``,
     ``n_samples`` and ``n`` must lie in :data:`LIMITS`.
 
     Raises:
@@ -90,8 +90,5 @@ def check_arguments(method: str, arguments: dict[str, Any]) -> None:
     for name, value in arguments.items():
         if name in _BATCHES:
             _check_batch(method, name, value)
-        elif isinstance(value, dict) and name.endswith("temperature"):  # **named_temperature
-            for k, v in value.items():
-                _check_number(method, k, v)
         else:
             _check_number(method, name, value)

@@ -198,12 +198,12 @@ def fvd_study(
         return {str(k): fvd_from_features(real(0)[:k], real(1)[:k]) for k in sizes}
 
     def model_fvd(model) -> float:
-        temp = protocol.flow_temperature
+        temp = protocol.emission_temperature
         fake = seeded_predict(model, videos[:n, :ctx], protocol.predicted_frames, seed=seed, emission_temperature=temp)
         _, fake_clips = fvd_videos(videos[:n], fake, protocol)
         return fvd_from_features(real(0), fvd_features(fake_clips, **kw))
 
-    common = {"protocol": protocol.to_dict(), "clips": n}
+    common = {"protocol": protocol.cache_key(), "clips": n}
     if runs is None:
         out: dict[str, Any] = {"clips": n, "floor": floor(), "models": {k: model_fvd(m) for k, m in models.items()}}
     else:

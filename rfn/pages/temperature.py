@@ -37,7 +37,7 @@ __all__ = [
     "MEASURES",
     "ci95",
     "effect",
-    "flow_temperature_sweep",
+    "emission_temperature_sweep",
     "measure_sweeps",
     "measures_figure",
     "measures_table",
@@ -72,7 +72,7 @@ def sweep_samples(model, context: torch.Tensor, n_future: int, temperature: floa
     if sweep not in ("flow", "prior"):
         raise ValueError(f"sweep must be 'flow' or 'prior', got {sweep!r}")
     flow, prior = (temperature, 0.0) if sweep == "flow" else (0.0, temperature)
-    return seeded_predict(model, context, n_future, n=n, seed=seed, flow_temperature=flow, prior_temperature=prior,
+    return seeded_predict(model, context, n_future, n=n, seed=seed, emission_temperature=flow, prior_temperature=prior,
                           context_temperature=0.0)  # fmt: skip
 
 
@@ -145,8 +145,8 @@ def per_sequence(rows: list[dict]) -> dict[tuple[str, float], dict[str, np.ndarr
     return out
 
 
-def flow_temperature_sweep(model, videos, protocol, temps, seed: int, device=None, fvd: bool = True) -> dict:
-    """Best-of-N curves and FVD of samples at each flow temperature (prior temperature 1), thesis Fig 9.5 / Table 9.3.
+def emission_temperature_sweep(model, videos, protocol, temps, seed: int, device=None, fvd: bool = True) -> dict:
+    """Best-of-N curves and FVD of samples at each emission temperature (prior temperature 1): Fig 9.5, Table 9.3.
 
     Args:
         videos: ``uint8 [2n, protocol.total_frames, 1, H, W]``: the first n are predicted, the other n are
@@ -170,7 +170,7 @@ def flow_temperature_sweep(model, videos, protocol, temps, seed: int, device=Non
     out: dict = {"metrics": metrics, "real vs real": fvd_from_features(*real) if fvd else None}
     for t in temps:
         s = seeded_predict(model, videos[:n, :ctx], protocol.predicted_frames, n=protocol.n_samples, seed=seed,
-                           flow_temperature=t)  # fmt: skip
+                           emission_temperature=t)  # fmt: skip
         res = best_of_n(videos[:n, ctx:], s, metrics=metrics, device=device)
         fake = fvd_features(fvd_videos(videos[:n], s[:, :1], protocol)[1], **kw) if fvd else None
         out[str(t)] = {
