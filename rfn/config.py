@@ -277,8 +277,6 @@ def register_variants(base: str, variants: dict[str, list[str] | tuple[str, ...]
 def preset_names(variants: bool = True) -> list[str]:
     """Every name :func:`get_preset` resolves: the presets, with ``variants`` also ``<base>-<variant>``
     (aliases of former names are not listed)."""
-    import rfn.presets  # noqa: F401 (the catalogue registers itself once)
-
     names = set(PRESETS)
     if variants:
         names |= {f"{base}-{v}" for base, vs in VARIANTS.items() for v in vs}
@@ -287,8 +285,6 @@ def preset_names(variants: bool = True) -> list[str]:
 
 def _split_name(name: str) -> tuple[str, str | None]:
     """``(base preset, variant or None)`` that ``name`` (a preset, an alias or ``<base>-<variant>``) names."""
-    import rfn.presets  # noqa: F401 (the catalogue registers itself once)
-
     name = ALIASES.get(name, name)
     if name in PRESETS:
         return name, None
@@ -302,6 +298,8 @@ def _split_name(name: str) -> tuple[str, str | None]:
 
 def get_preset(name: str, variant: str | None = None) -> Preset:
     """A copy of the preset ``name``, optionally as one of its variants, validated when it has a variant.
+
+    The project's catalogue registers itself when :mod:`rfn.presets` is imported (which re-exports this).
 
     Args:
         name: a preset, a former name (an alias), or ``<base>-<variant>``.

@@ -15,7 +15,7 @@ import torch
 
 from rfn import cli
 from rfn.checkpoint import load_checkpoint
-from rfn.config import PRESETS, DataConfig, Preset, apply_overrides, get_preset, register_preset
+from rfn.presets import PRESETS, DataConfig, Preset, apply_overrides, get_preset, register_preset
 from rfn.training import preset as training_preset
 
 HERE = Path(__file__).resolve().parent

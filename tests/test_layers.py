@@ -153,3 +153,15 @@ def _imports_of(node: ast.AST) -> list[tuple[int, str]]:
         elif isinstance(n, ast.ImportFrom) and not n.level and (n.module or "").split(".")[0] == "rfn":
             out += [(n.lineno, f"rfn.{a.name}") for a in n.names] if n.module == "rfn" else [(n.lineno, n.module)]
     return out
+
+
+def test_no_import_circles_between_modules():
+    """No two modules import each other (directly, at the top or inside a function)."""
+    edges = {_module_name(p): {t for _, t in _imports(p, _module_name(p))} for p in _modules()}
+    circles = sorted({tuple(sorted((a, b))) for a, targets in edges.items() for b in targets if a in edges.get(b, ())})
+    circles = [
+        (a, b)
+        for a, b in circles
+        if a != b and not b.startswith(a + ".") and not any(_is_entry_point(m) for m in (a, b))  # a package's own
+    ]
+    assert not circles, f"modules that import each other: {circles}"

@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from rfn.evaluation.run import CURVE_METRICS
+from rfn.metrics.bestofn import CURVE_METRICS
 
 __all__ = ["format_table", "result_rows", "write_outputs"]
 

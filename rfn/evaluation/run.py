@@ -38,15 +38,12 @@ from rfn.evaluation.inputs import (
     resolve_protocol,
     select_sequences,
 )
-from rfn.metrics.bestofn import HIGHER_IS_BETTER, BestOfN, frame_scores, select_best
+from rfn.metrics.bestofn import CURVE_METRICS, HIGHER_IS_BETTER, BestOfN, frame_scores, select_best
 from rfn.metrics.fvd import fvd_features, fvd_from_features, fvd_videos
 from rfn.metrics.protocol import Protocol
 from rfn.runtime import git_commit, resolve_device, to_jsonable
 
 __all__ = ["CURVE_METRICS", "EvaluationOptions", "EvaluationWarning", "evaluate"]
-
-#: The similarity metrics of the best-of-N curves, in table order.
-CURVE_METRICS = ("psnr", "ssim", "lpips")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -29,10 +29,12 @@ from rfn.metrics.frames import check_frames, default_device
 from rfn.metrics.image import mse, psnr, ssim
 from rfn.metrics.lpips import LPIPS, get_lpips
 
-__all__ = ["HIGHER_IS_BETTER", "BestOfN", "best_of_n", "frame_scores", "select_best"]
+__all__ = ["CURVE_METRICS", "HIGHER_IS_BETTER", "BestOfN", "best_of_n", "frame_scores", "select_best"]
 
 #: The metrics best-of-N knows, and whether a higher value is better.
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "lpips": False, "mse": False}
+#: The similarity metrics of the evaluation's best-of-N curves, in table order.
+CURVE_METRICS = ("psnr", "ssim", "lpips")
 
 
 def select_best(scores: torch.Tensor, higher_is_better: bool) -> tuple[torch.Tensor, torch.Tensor]:

@@ -16,7 +16,7 @@ quick-ablation-rfn --variant skip-flow``), made by ``key=value`` settings (the s
   L in 2, 3, 4.
 
 Example:
-    >>> from rfn.config import get_preset
+    >>> from rfn.presets import get_preset
     >>> get_preset("quick-ablation-srnn-D2").model_config["overshooting"]
     2
     >>> get_preset("quick-ablation-srnn", variant="D2").name
