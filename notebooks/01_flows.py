@@ -43,15 +43,11 @@ from rfn.data import make_dataset
 from rfn.flows import ActNorm, AffineCoupling, InvConv1x1
 from rfn.pages import flows as page
 from rfn.presets import get_preset
+from rfn.profiles import page_settings
 from rfn.runs import preset_for
 from rfn.runtime import resolve_device, seed_everything, set_cpu_threads
 
-SETTINGS = {  # what the page draws at each profile (the training settings are the preset's)
-    "smoke": {"snapshots": 4, "grid": 48},
-    "quick": {"snapshots": 24, "grid": 96},
-    "reference": {"snapshots": 24, "grid": 96},
-    "thesis": {"snapshots": 40, "grid": 128},
-}[profile]
+SETTINGS = page_settings("01_flows", profile)  # what the page draws and measures (rfn/profiles.py)
 
 seed_everything(seed)
 dev = torch.device(resolve_device(device))

@@ -49,16 +49,11 @@ from rfn.data import conditional_mnist, join_inner_square, load_mnist
 from rfn.data.images import quantize
 from rfn.pages import latent_space as page
 from rfn.presets import get_preset
+from rfn.profiles import page_settings
 from rfn.runs import preset_for, trained_model
 from rfn.runtime import resolve_device, seed_everything, set_cpu_threads
 
-SETTINGS = {  # what the page measures at each profile (the models' settings are their presets')
-    # n_test: test images behind every bits-per-pixel number; tsne: test digits on the t-SNE map
-    "smoke": {"n_test": 200, "tsne": 200},
-    "quick": {"n_test": 2000, "tsne": 1000},
-    "reference": {"n_test": 2000, "tsne": 1000},
-    "thesis": {"n_test": 10_000, "tsne": 3000},
-}[profile]
+SETTINGS = page_settings("02_glow_latent_space", profile)  # what the page draws and measures (rfn/profiles.py)
 GLOW, COND = preset_for("glow-mnist", profile), preset_for("cond-glow-mnist", profile)  # see rfn.presets.small
 
 seed_everything(seed)

@@ -49,45 +49,11 @@ from rfn.data import Sinusoid, make_dataset
 from rfn.pages import latents as page
 from rfn.presets import get_preset
 from rfn.presets.small import SINUSOID_VARIANTS
+from rfn.profiles import page_settings
 from rfn.runs import preset_for, trained_model
 from rfn.runtime import resolve_device, seed_everything, set_cpu_threads
 
-SETTINGS = {  # what the page measures at each profile (the models' settings are their presets)
-    # blur_*: Fig 2.2 (context frames, predicted frames, test sequences, possible futures drawn per sequence)
-    # sin_*: sinusoid validation sequences, context and future patches, sampled futures (Fig A.2)
-    "smoke": {
-        "blur_context": 2,
-        "blur_future": 6,
-        "blur_sequences": 8,
-        "blur_futures": 8,
-        "sin_val_len": 32,
-        "sin_context": 5,
-        "sin_future": 5,
-        "sin_samples": 8,
-    },
-    "quick": {
-        "blur_context": 3,
-        "blur_future": 13,
-        "blur_sequences": 100,
-        "blur_futures": 100,
-        "sin_val_len": 256,
-        "sin_context": 10,
-        "sin_future": 8,
-        "sin_samples": 50,
-    },
-    "thesis": {
-        "blur_context": 3,
-        "blur_future": 22,
-        "blur_sequences": 1000,
-        "blur_futures": 500,
-        "sin_val_len": 1000,
-        "sin_context": 10,
-        "sin_future": 8,
-        "sin_samples": 200,
-    },
-}
-SETTINGS["reference"] = SETTINGS["quick"]
-SETTINGS = SETTINGS[profile]  # fmt: skip
+SETTINGS = page_settings("03_stochastic_latents", profile)  # what the page draws and measures (rfn/profiles.py)
 
 seed_everything(seed)
 dev = torch.device(resolve_device(device))

@@ -53,15 +53,11 @@ from rfn.checkpoint import load_checkpoint
 from rfn.data import make_dataset
 from rfn.pages import training as page
 from rfn.presets import get_preset
+from rfn.profiles import page_settings
 from rfn.runs import preset_for, run_file, trained_model
 from rfn.runtime import resolve_device, set_cpu_threads
 
-SETTINGS = {  # everything that depends on the profile
-    "smoke": {"show": 2, "context": 2, "future": 4, "gif_sequences": 2},
-    "quick": {"show": 3, "context": 4, "future": 12, "gif_sequences": 4},
-    "reference": {"show": 3, "context": 4, "future": 12, "gif_sequences": 4},
-    "thesis": {"show": 3, "context": 5, "future": 20, "gif_sequences": 4},
-}[profile]
+SETTINGS = page_settings("04_training", profile)  # what the page draws and measures (rfn/profiles.py)
 KINDS = ["rfn", "srnn", "vrnn", "deterministic"]
 
 dev = resolve_device(device)

@@ -59,21 +59,11 @@ from rfn.evaluation import EvaluationOptions, EvaluationWarning
 from rfn.metrics import frame_scores, get_protocol
 from rfn.metrics.digits import digit_identity_curves, smmnist_labels
 from rfn.pages import results as page
+from rfn.profiles import page_settings
 from rfn.runs import LABELS, get_run, seeded_predict
 from rfn.runtime import resolve_device, set_cpu_threads
 
-SETTINGS = {  # what the page draws and measures at each profile (the models' settings are their presets')
-    "smoke": {"protocol": get_protocol("smmnist-smoke"), "iw_k": 2, "bpp_frames": 4, "fvd_clips": 0,
-              "strip_sequences": 2, "long_frames": 20, "pool": 4, "pool_samples": 3, "show": 1, "batch_size": 16},
-    "quick": {"protocol": get_protocol("smmnist-quick"), "iw_k": 20, "bpp_frames": 10, "fvd_clips": 16,
-              "strip_sequences": 4, "long_frames": 50, "pool": 24, "pool_samples": 10, "show": 3, "batch_size": 64},
-    "reference": {"protocol": get_protocol("smmnist-reference"), "iw_k": 20, "bpp_frames": 10, "fvd_clips": 256,
-                  "strip_sequences": 4, "long_frames": 50, "pool": 24, "pool_samples": 10, "show": 3,
-                  "batch_size": 64},
-    "thesis": {"protocol": get_protocol("smmnist-thesis").replace(n_test_sequences=256, fvd_repeats=1), "iw_k": 20,
-               "bpp_frames": 10, "fvd_clips": 256, "strip_sequences": 4, "long_frames": 70, "pool": 64,
-               "pool_samples": 100, "show": 3, "batch_size": 200},
-}[profile]  # fmt: skip
+SETTINGS = page_settings("05_results", profile)  # what the page draws and measures (rfn/profiles.py)
 warnings.filterwarnings("ignore", category=EvaluationWarning)  # skipped metrics are listed with their reasons
 KINDS = ["rfn", "srnn", "vrnn"]
 L = LABELS

@@ -50,19 +50,11 @@ from rfn.metrics.digits import smmnist_labels
 from rfn.metrics.frames import speckle
 from rfn.pages import results
 from rfn.pages import temperature as page
+from rfn.profiles import page_settings
 from rfn.runs import get_run
 from rfn.runtime import resolve_device, set_cpu_threads
 
-SETTINGS = {  # what the page measures at each profile (the model's settings are its preset's)
-    "smoke": {"temperatures": [0.0, 0.5, 1.0], "context": 2, "sequences": 3, "samples": 20,
-              "fvd": False, "fvd_sequences": 2, "fvd_samples": 2},
-    "quick": {"temperatures": [0.0, 0.25, 0.5, 0.75, 1.0], "context": 2, "sequences": 12, "samples": 20,
-              "fvd": True, "fvd_sequences": 12, "fvd_samples": 5},
-    "reference": {"temperatures": [0.0, 0.25, 0.5, 0.75, 1.0], "context": 2, "sequences": 16, "samples": 20,
-                  "fvd": True, "fvd_sequences": 256, "fvd_samples": 5},
-    "thesis": {"temperatures": [0.0, 0.25, 0.5, 0.75, 1.0], "context": 2, "sequences": 64, "samples": 20,
-               "fvd": True, "fvd_sequences": 256, "fvd_samples": 100},
-}[profile]  # fmt: skip
+SETTINGS = page_settings("06_temperature", profile)  # what the page draws and measures (rfn/profiles.py)
 TEMPS = SETTINGS["temperatures"]
 
 dev = resolve_device(device)

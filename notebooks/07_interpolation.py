@@ -39,15 +39,11 @@ from rfn.book.figures import FigureRecorder
 from rfn.data import StochasticMovingMNIST
 from rfn.metrics.frames import centre_of_mass
 from rfn.pages import interpolation as page
+from rfn.profiles import page_settings
 from rfn.runs import get_run
 from rfn.runtime import resolve_device, set_cpu_threads
 
-SETTINGS = {  # everything that depends on the profile
-    "smoke": {"frames": 6, "weights": 3, "speed": 1, "temperature": 0.5},
-    "quick": {"frames": 8, "weights": 7, "speed": 2, "temperature": 0.5},
-    "reference": {"frames": 8, "weights": 7, "speed": 2, "temperature": 0.5},
-    "thesis": {"frames": 10, "weights": 7, "speed": 4, "temperature": 0.5},
-}[profile]
+SETTINGS = page_settings("07_interpolation", profile)  # what the page draws and measures (rfn/profiles.py)
 
 torch.manual_seed(seed)
 np.random.seed(seed)  # noqa: NPY002 (seeds any library code that draws from NumPy's global generator)

@@ -49,21 +49,11 @@ from rfn.book.figures import FigureRecorder
 from rfn.data import make_dataset
 from rfn.metrics import psnr, ssim
 from rfn.pages import kl_bpp as page
+from rfn.profiles import page_settings
 from rfn.runs import get_run
 from rfn.runtime import resolve_device, set_cpu_threads
 
-SETTINGS = {  # everything that depends on the profile
-    # sequences: test sequences for Figs 10.4/10.6; frames: their length (the models train on 8-10)
-    # frozen_*: Fig 10.5 (conditioning frames, total frames, prior draws); sync_*: Figs 10.7/10.8
-    "smoke": {"sequences": 8, "frames": 6, "frozen_context": 2, "frozen_frames": 8, "frozen_draws": 2,
-              "sync_sequences": 8, "sync_frames": 12, "temperature": 0.5},
-    "quick": {"sequences": 96, "frames": 10, "frozen_context": 4, "frozen_frames": 20, "frozen_draws": 4,
-              "sync_sequences": 96, "sync_frames": 30, "temperature": 0.5},
-    "reference": {"sequences": 96, "frames": 10, "frozen_context": 4, "frozen_frames": 20, "frozen_draws": 4,
-                  "sync_sequences": 96, "sync_frames": 30, "temperature": 0.5},
-    "thesis": {"sequences": 512, "frames": 10, "frozen_context": 4, "frozen_frames": 30, "frozen_draws": 8,
-             "sync_sequences": 400, "sync_frames": 30, "temperature": 0.5},
-}[profile]  # fmt: skip
+SETTINGS = page_settings("08_kl_bpp_analysis", profile)  # what the page draws and measures (rfn/profiles.py)
 
 torch.manual_seed(seed)
 np.random.seed(seed)  # noqa: NPY002 (seeds any library code that draws from NumPy's global generator)

@@ -55,39 +55,12 @@ from rfn import viz
 from rfn.book import FigureRecorder
 from rfn.pages import ablations as page
 from rfn.presets.ablations import ABLATION_LEVELS, ablation_variants
+from rfn.profiles import page_settings
 from rfn.runtime import resolve_device, seed_everything, set_cpu_threads
 
-# Each profile: the seeds and the evaluation protocol. The runs' settings are the presets
+# Each profile's seeds and evaluation settings are in rfn/profiles.py; the runs' settings are the presets
 # `<profile>-ablation-<variant>` (rfn.presets.ablations).
-SETTINGS = {
-    "smoke": {
-        "seeds": 1,
-        "bpp_sequences": 4,
-        "eval": {"sequences": 2, "samples": 2, "context": 2, "future": 3},
-        "metrics": ("ssim", "psnr"),
-        "scale": "16x16 one-digit SM-MNIST, 4-frame sequences, 2 steps (a code check, not a result)",
-    },
-    "quick": {
-        "seeds": 2,
-        "bpp_sequences": 64,
-        "eval": {"sequences": 16, "samples": 8, "context": 3, "future": 7},
-        "metrics": ("ssim", "psnr"),
-        "scale": "16x16 one-digit SM-MNIST, 6-frame sequences, batch 16, 240 (RFN) or 100 (SRNN) steps on 1 CPU core",
-    },
-    "thesis": {
-        "seeds": 3,
-        "bpp_sequences": 512,
-        "eval": {"sequences": 64, "samples": 100, "context": 5, "future": 10},
-        "metrics": ("ssim", "psnr", "lpips"),
-        "scale": "32x32 two-digit SM-MNIST, 8-frame sequences, batch 12, 5000 steps on a GPU",
-    },
-}
-SETTINGS["reference"] = {
-    **SETTINGS["quick"],
-    "eval": {**SETTINGS["quick"]["eval"], "sequences": 64, "samples": 100},
-    "scale": "16x16 one-digit SM-MNIST, 6-frame sequences, batch 16, 3000 steps on 1 CPU core (weights committed)",
-}
-SETTINGS = SETTINGS[profile]
+SETTINGS = page_settings("09_ablations", profile)  # what the page draws and measures (rfn/profiles.py)
 SCALE = profile  # the ablation presets' scale
 SEEDS = [seed + k for k in range(SETTINGS["seeds"])]
 EV = SETTINGS["eval"]

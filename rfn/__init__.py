@@ -17,7 +17,8 @@ it (``tests/test_layers.py`` checks; only the command lines import ``cli``):
 4. ``config`` (presets and overrides), ``presets`` (the named runs),
    ``config_files`` (run configs as files);
 5. ``training`` (the engine), ``evaluation`` (``rfn evaluate``);
-6. ``runs`` (train-or-load for the book), ``book`` (build tooling), ``diagrams``
+6. ``profiles`` (each book profile's presets, protocol and page settings), ``runs`` (the
+   book's runs: train or load, caches), ``book`` (build tooling), ``diagrams``
    (the book's figures drawn from the code), ``pages`` (the notebooks' helpers);
 7. ``cli``, the command line ``rfn``.
 

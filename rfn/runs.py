@@ -52,16 +52,14 @@ import torch
 from torch import nn
 
 from rfn.checkpoint import load_checkpoint
-from rfn.presets import SCALES, apply_overrides, get_preset, preset_names
+from rfn.presets import apply_overrides, get_preset, preset_names
+from rfn.profiles import PROFILES, VIDEO_KINDS, VIDEO_PRESETS
 from rfn.runtime import to_jsonable
 from rfn.training.preset import train_preset
 
 __all__ = [
     "LABELS",
-    "PROFILES",
-    "PROFILE_PRESETS",
     "RUN_FILES",
-    "VIDEO_KINDS",
     "Run",
     "cached_json",
     "ensure_trained",
@@ -80,18 +78,6 @@ __all__ = [
     "write_cache",
 ]
 
-#: the book's profiles: the preset scales
-PROFILES = SCALES
-#: the models every results page compares, trained on SM-MNIST
-VIDEO_KINDS = ("rfn", "srnn", "vrnn", "deterministic")
-#: profile -> video kind -> preset
-PROFILE_PRESETS: dict[str, dict[str, str]] = {
-    profile: {
-        "rfn": f"{profile}-smmnist",
-        **{kind: f"{profile}-smmnist-{kind}" for kind in ("srnn", "vrnn", "deterministic")},
-    }
-    for profile in SCALES
-}
 #: where the reference profile's weights-only files live (relative to the working directory)
 REFERENCE_ROOT = Path("checkpoints") / "reference"
 
@@ -106,7 +92,7 @@ def preset_for(kind: str, profile: str) -> str:
     """The preset that trains model ``kind`` at a book profile."""
     _check_profile(profile)
     if kind in VIDEO_KINDS:
-        return PROFILE_PRESETS[profile][kind]
+        return VIDEO_PRESETS[profile][kind]
     names = preset_names()
     name = f"{profile}-{kind}"
     if name not in names and profile == "reference":

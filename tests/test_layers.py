@@ -21,7 +21,7 @@ LAYERS = [
     {"rfn.models", "rfn.metrics"},
     {"rfn.config", "rfn.presets", "rfn.config_files"},
     {"rfn.training", "rfn.evaluation"},
-    {"rfn.runs", "rfn.book", "rfn.diagrams", "rfn.pages"},
+    {"rfn.profiles", "rfn.runs", "rfn.book", "rfn.diagrams", "rfn.pages"},
     {"rfn.cli"},
 ]
 #: the command line: no library module may import it
@@ -119,7 +119,7 @@ def test_shared_helper_is_defined_once(name):
 
 
 #: the book's side of the table: what ``rfn train`` must not load
-BOOK = {"rfn.runs", "rfn.book", "rfn.diagrams", "rfn.pages"}
+BOOK = {"rfn.profiles", "rfn.runs", "rfn.book", "rfn.diagrams", "rfn.pages"}
 
 
 def test_rfn_train_imports_no_book_code():

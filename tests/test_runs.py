@@ -9,12 +9,13 @@ from rfn import runs
 from rfn.book import reference
 from rfn.checkpoint import export_weights, load_checkpoint
 from rfn.presets import PRESETS
+from rfn.profiles import PROFILES, VIDEO_KINDS
 from rfn.training.preset import train_preset
 
 
 def test_every_profile_names_a_preset_for_every_video_kind():
-    for profile in runs.PROFILES:
-        for kind in runs.VIDEO_KINDS:
+    for profile in PROFILES:
+        for kind in VIDEO_KINDS:
             assert runs.preset_for(kind, profile) in PRESETS
     assert runs.preset_for("rfn", "reference") == "reference-smmnist"
     assert runs.preset_for("sinusoid-srnn-smooth", "thesis") == "thesis-sinusoid-srnn-smooth"
@@ -25,7 +26,7 @@ def test_every_profile_names_a_preset_for_every_video_kind():
 
 
 def test_book_quick_runs_live_in_the_presets():
-    steps = {kind: PRESETS[runs.preset_for(kind, "quick")].train["steps"] for kind in runs.VIDEO_KINDS}
+    steps = {kind: PRESETS[runs.preset_for(kind, "quick")].train["steps"] for kind in VIDEO_KINDS}
     assert steps == {"rfn": 1000, "srnn": 800, "vrnn": 800, "deterministic": 600}
     assert PRESETS["quick-smmnist"].train["lr"] == 2e-3
 

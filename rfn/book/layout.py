@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rfn.presets import SCALES
+
 __all__ = [
     "EXECUTED_DIR",
     "KERNELSPEC",
@@ -32,7 +34,7 @@ __all__ = [
 #: The book's scales, smallest first: ``smoke`` (seconds, for the tests), ``quick`` (minutes on
 #: a CPU, trains small models), ``reference`` (renders from the committed reference
 #: checkpoints, trains nothing), ``thesis`` (the thesis's scale, on a GPU).
-PROFILES: tuple[str, ...] = ("smoke", "quick", "reference", "thesis")
+PROFILES: tuple[str, ...] = SCALES
 
 #: Execution order by notebook number. Training (04) writes the checkpoints that the
 #: result pages (05-09) read, so it must run before them; 01-03 stand alone. A new

@@ -17,11 +17,10 @@ from pathlib import Path
 
 from rfn.presets import get_preset
 from rfn.presets.ablations import ablation_variants
+from rfn.profiles import VIDEO_KINDS, VIDEO_PRESETS
 from rfn.runs import (
-    PROFILE_PRESETS,
     REFERENCE_ROOT,
     RUN_FILES,
-    VIDEO_KINDS,
     reference_cache_dir,
     reference_file,
     reference_work_dir,
@@ -42,7 +41,7 @@ def reference_runs(runs_root: str | os.PathLike = "runs") -> list[tuple[str, int
         ('reference-ablation-srnn-smoothing', 1, 'runs/reference-ablation-srnn-smoothing-seed1',
          'checkpoints/reference/ablations/reference-ablation-srnn-smoothing-seed1.pt')
     """
-    runs = [(PROFILE_PRESETS["reference"][kind], 0) for kind in VIDEO_KINDS]
+    runs = [(VIDEO_PRESETS["reference"][kind], 0) for kind in VIDEO_KINDS]
     runs += [
         (f"reference-ablation-{variant}", seed) for variant in sorted(ablation_variants("reference")) for seed in (0, 1)
     ]

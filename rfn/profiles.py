@@ -1,0 +1,196 @@
+"""The book's profiles in one place: per profile, the video presets, the evaluation protocol and every page's settings.
+
+A profile (``smoke``, ``quick``, ``reference``, ``thesis``: :data:`PROFILES`, the presets'
+scales) decides three things, all of them here:
+
+* which preset trains each video model (:data:`VIDEO_PRESETS`; the book's other runs are
+  ``<profile>-<kind>``, see :func:`rfn.runs.preset_for`);
+* which evaluation protocol the result pages score with (:data:`PROTOCOLS`, names in
+  :mod:`rfn.metrics.protocol`);
+* what each page draws and measures (:data:`PAGES`): the notebooks read their settings with
+  ``SETTINGS = page_settings("05_results", profile)`` and define none themselves.
+
+The models' own settings stay in their presets (:mod:`rfn.presets`).
+
+Example:
+    >>> VIDEO_PRESETS["quick"]["srnn"], PROTOCOLS["reference"]
+    ('quick-smmnist-srnn', 'smmnist-reference')
+    >>> page_settings("07_interpolation", "smoke")
+    {'frames': 6, 'weights': 3, 'speed': 1, 'temperature': 0.5}
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from rfn.presets import SCALES
+
+__all__ = ["PAGES", "PROFILES", "PROTOCOLS", "VIDEO_KINDS", "VIDEO_PRESETS", "page_settings"]
+
+#: the book's profiles, smallest first: the presets' scales
+PROFILES = SCALES
+#: the models every results page compares, trained on SM-MNIST
+VIDEO_KINDS = ("rfn", "srnn", "vrnn", "deterministic")
+#: profile -> video kind -> preset
+VIDEO_PRESETS: dict[str, dict[str, str]] = {
+    profile: {
+        "rfn": f"{profile}-smmnist",
+        **{kind: f"{profile}-smmnist-{kind}" for kind in ("srnn", "vrnn", "deterministic")},
+    }
+    for profile in PROFILES
+}
+#: profile -> the protocol the result pages score the video models with
+PROTOCOLS: dict[str, str] = {profile: f"smmnist-{profile}" for profile in PROFILES}
+
+_03_QUICK = {
+    "blur_context": 3,
+    "blur_future": 13,
+    "blur_sequences": 100,
+    "blur_futures": 100,
+    "sin_val_len": 256,
+    "sin_context": 10,
+    "sin_future": 8,
+    "sin_samples": 50,
+}
+_09_QUICK = {
+    "seeds": 2,
+    "bpp_sequences": 64,
+    "eval": {"sequences": 16, "samples": 8, "context": 3, "future": 7},
+    "metrics": ("ssim", "psnr"),
+    "scale": "16x16 one-digit SM-MNIST, 6-frame sequences, batch 16, 240 (RFN) or 100 (SRNN) steps on 1 CPU core",
+}
+
+#: notebook -> profile -> what the page draws and measures (``"protocol"``: a protocol name, or
+#: ``(name, changes)`` for :meth:`rfn.metrics.Protocol.replace`, resolved by :func:`page_settings`)
+PAGES: dict[str, dict[str, dict[str, Any]]] = {
+    "01_flows": {  # snapshots of the density during training, grid of its picture
+        "smoke": {"snapshots": 4, "grid": 48},
+        "quick": {"snapshots": 24, "grid": 96},
+        "reference": {"snapshots": 24, "grid": 96},
+        "thesis": {"snapshots": 40, "grid": 128},
+    },
+    "02_glow_latent_space": {  # n_test: test images behind every bits-per-pixel number; tsne: digits on the map
+        "smoke": {"n_test": 200, "tsne": 200},
+        "quick": {"n_test": 2000, "tsne": 1000},
+        "reference": {"n_test": 2000, "tsne": 1000},
+        "thesis": {"n_test": 10_000, "tsne": 3000},
+    },
+    # blur_*: Fig 2.2 (context frames, predicted frames, test sequences, possible futures drawn per sequence)
+    # sin_*: sinusoid validation sequences, context and future patches, sampled futures (Fig A.2)
+    "03_stochastic_latents": {
+        "smoke": {
+            "blur_context": 2,
+            "blur_future": 6,
+            "blur_sequences": 8,
+            "blur_futures": 8,
+            "sin_val_len": 32,
+            "sin_context": 5,
+            "sin_future": 5,
+            "sin_samples": 8,
+        },
+        "quick": _03_QUICK,
+        "reference": _03_QUICK,
+        "thesis": {
+            "blur_context": 3,
+            "blur_future": 22,
+            "blur_sequences": 1000,
+            "blur_futures": 500,
+            "sin_val_len": 1000,
+            "sin_context": 10,
+            "sin_future": 8,
+            "sin_samples": 200,
+        },
+    },
+    "04_training": {
+        "smoke": {"show": 2, "context": 2, "future": 4, "gif_sequences": 2},
+        "quick": {"show": 3, "context": 4, "future": 12, "gif_sequences": 4},
+        "reference": {"show": 3, "context": 4, "future": 12, "gif_sequences": 4},
+        "thesis": {"show": 3, "context": 5, "future": 20, "gif_sequences": 4},
+    },
+    "05_results": {
+        "smoke": {"protocol": PROTOCOLS["smoke"], "iw_k": 2, "bpp_frames": 4, "fvd_clips": 0,
+                  "strip_sequences": 2, "long_frames": 20, "pool": 4, "pool_samples": 3, "show": 1, "batch_size": 16},
+        "quick": {"protocol": PROTOCOLS["quick"], "iw_k": 20, "bpp_frames": 10, "fvd_clips": 16,
+                  "strip_sequences": 4, "long_frames": 50, "pool": 24, "pool_samples": 10, "show": 3, "batch_size": 64},
+        "reference": {"protocol": PROTOCOLS["reference"], "iw_k": 20, "bpp_frames": 10, "fvd_clips": 256,
+                      "strip_sequences": 4, "long_frames": 50, "pool": 24, "pool_samples": 10, "show": 3,
+                      "batch_size": 64},
+        "thesis": {"protocol": (PROTOCOLS["thesis"], {"n_test_sequences": 256, "fvd_repeats": 1}), "iw_k": 20,
+                   "bpp_frames": 10, "fvd_clips": 256, "strip_sequences": 4, "long_frames": 70, "pool": 64,
+                   "pool_samples": 100, "show": 3, "batch_size": 200},
+    },
+    "06_temperature": {
+        "smoke": {"temperatures": [0.0, 0.5, 1.0], "context": 2, "sequences": 3, "samples": 20,
+                  "fvd": False, "fvd_sequences": 2, "fvd_samples": 2},
+        "quick": {"temperatures": [0.0, 0.25, 0.5, 0.75, 1.0], "context": 2, "sequences": 12, "samples": 20,
+                  "fvd": True, "fvd_sequences": 12, "fvd_samples": 5},
+        "reference": {"temperatures": [0.0, 0.25, 0.5, 0.75, 1.0], "context": 2, "sequences": 16, "samples": 20,
+                      "fvd": True, "fvd_sequences": 256, "fvd_samples": 5},
+        "thesis": {"temperatures": [0.0, 0.25, 0.5, 0.75, 1.0], "context": 2, "sequences": 64, "samples": 20,
+                   "fvd": True, "fvd_sequences": 256, "fvd_samples": 100},
+    },
+    "07_interpolation": {
+        "smoke": {"frames": 6, "weights": 3, "speed": 1, "temperature": 0.5},
+        "quick": {"frames": 8, "weights": 7, "speed": 2, "temperature": 0.5},
+        "reference": {"frames": 8, "weights": 7, "speed": 2, "temperature": 0.5},
+        "thesis": {"frames": 10, "weights": 7, "speed": 4, "temperature": 0.5},
+    },
+    # sequences: test sequences for Figs 10.4/10.6; frames: their length (the models train on 8-10)
+    # frozen_*: Fig 10.5 (conditioning frames, total frames, prior draws); sync_*: Figs 10.7/10.8
+    "08_kl_bpp_analysis": {
+        "smoke": {"sequences": 8, "frames": 6, "frozen_context": 2, "frozen_frames": 8, "frozen_draws": 2,
+                  "sync_sequences": 8, "sync_frames": 12, "temperature": 0.5},
+        "quick": {"sequences": 96, "frames": 10, "frozen_context": 4, "frozen_frames": 20, "frozen_draws": 4,
+                  "sync_sequences": 96, "sync_frames": 30, "temperature": 0.5},
+        "reference": {"sequences": 96, "frames": 10, "frozen_context": 4, "frozen_frames": 20, "frozen_draws": 4,
+                      "sync_sequences": 96, "sync_frames": 30, "temperature": 0.5},
+        "thesis": {"sequences": 512, "frames": 10, "frozen_context": 4, "frozen_frames": 30, "frozen_draws": 8,
+                   "sync_sequences": 400, "sync_frames": 30, "temperature": 0.5},
+    },
+    "09_ablations": {
+        "smoke": {
+            "seeds": 1,
+            "bpp_sequences": 4,
+            "eval": {"sequences": 2, "samples": 2, "context": 2, "future": 3},
+            "metrics": ("ssim", "psnr"),
+            "scale": "16x16 one-digit SM-MNIST, 4-frame sequences, 2 steps (a code check, not a result)",
+        },
+        "quick": _09_QUICK,
+        "reference": {
+            **_09_QUICK,
+            "eval": {**_09_QUICK["eval"], "sequences": 64, "samples": 100},
+            "scale": "16x16 one-digit SM-MNIST, 6-frame sequences, batch 16, 3000 steps on 1 CPU core "
+            "(weights committed)",
+        },
+        "thesis": {
+            "seeds": 3,
+            "bpp_sequences": 512,
+            "eval": {"sequences": 64, "samples": 100, "context": 5, "future": 10},
+            "metrics": ("ssim", "psnr", "lpips"),
+            "scale": "32x32 two-digit SM-MNIST, 8-frame sequences, batch 12, 5000 steps on a GPU",
+        },
+    },
+}  # fmt: skip
+
+
+def page_settings(page: str, profile: str) -> dict[str, Any]:
+    """What notebook ``page`` (its file stem, e.g. ``"05_results"``) draws and measures at ``profile``.
+
+    A copy: the notebook may change it. A ``"protocol"`` entry comes back as the
+    :class:`rfn.metrics.Protocol` it names.
+
+    Raises:
+        ValueError: an unknown page or profile, naming the known ones.
+    """
+    if page not in PAGES:
+        raise ValueError(f"no settings for page {page!r}; pages: {', '.join(PAGES)}")
+    if profile not in PAGES[page]:
+        raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    settings = copy.deepcopy(PAGES[page][profile])
+    if "protocol" in settings:
+        from rfn.metrics import get_protocol
+
+        name, changes = settings["protocol"] if isinstance(settings["protocol"], tuple) else (settings["protocol"], {})
+        settings["protocol"] = get_protocol(name).replace(**changes) if changes else get_protocol(name)
+    return settings
