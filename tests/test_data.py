@@ -296,7 +296,7 @@ def test_shapes_items_and_events():
     colour = frames[0, :, y, x]
     assert tuple(colour.tolist()) != (16, 16, 16)
     # Only the background and palette colours occur.
-    from rfn.data.shapes import BACKGROUND, COLOURS
+    from rfn.data.textured import BACKGROUND, COLOURS
 
     pixels = {tuple(p) for p in frames.permute(0, 2, 3, 1).reshape(-1, 3).tolist()}
     assert pixels <= {tuple(c) for c in COLOURS.tolist()} | {BACKGROUND}

@@ -17,8 +17,7 @@ import torch
 
 from rfn.data import dataset_info, make_dataset
 from rfn.data.motion import MAX_SPEED
-from rfn.data.shapes import KINDS, shape_mask
-from rfn.data.textured import TexturedShapes, adjacent_correlation, pink_noise
+from rfn.data.textured import KINDS, TexturedShapes, adjacent_correlation, pink_noise, shape_mask
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 Video sets (by name through :func:`make_dataset`): Stochastic Moving MNIST
 (:mod:`~rfn.data.smmnist`), BAIR (:mod:`~rfn.data.bair`), KTH
-(:mod:`~rfn.data.kth`) and bouncing shapes (:mod:`~rfn.data.shapes`). Small
+(:mod:`~rfn.data.kth`) and bouncing shapes (:mod:`~rfn.data.textured`). Small
 sets: noisy sinusoids (:mod:`~rfn.data.sinusoid`), the inner-square image task
 (:mod:`~rfn.data.images`) and two moons (:mod:`~rfn.data.moons`).
 """
@@ -20,9 +20,9 @@ from rfn.data.kth import KTH, prepare_kth
 from rfn.data.mnist import load_mnist
 from rfn.data.moons import two_moons
 from rfn.data.registry import DATASETS, dataset_info, default_root, make_dataset, make_datasets
-from rfn.data.shapes import BouncingShapes
 from rfn.data.sinusoid import Sinusoid
 from rfn.data.smmnist import StochasticMovingMNIST, Trajectory, digit_pool
+from rfn.data.textured import BouncingShapes
 
 __all__ = [
     "BAIR",

@@ -3,7 +3,7 @@
 Denton & Fergus (2018, SVG) made Moving MNIST stochastic by redrawing the
 velocity whenever a digit reaches a wall. This module simulates that motion on
 an integer grid for any number of objects; :mod:`rfn.data.smmnist` draws
-digits along the paths and :mod:`rfn.data.shapes` draws coloured shapes.
+digits along the paths and :mod:`rfn.data.textured` draws coloured shapes.
 
 The rule, per object and frame ``t``:
 

@@ -191,7 +191,7 @@ def make_dataset(
             kwargs["synchronised"] = True
         return StochasticMovingMNIST(split=split, seq_len=seq_len, **kwargs)
     if name == "shapes":
-        from rfn.data.shapes import BouncingShapes
+        from rfn.data.textured import BouncingShapes
 
         return BouncingShapes(split=split, seq_len=seq_len, **kwargs)
     if name == "textured-shapes":
