@@ -12,6 +12,10 @@ the inner-square task), ``"sinusoid"`` (float ``[T, 100]`` patches; ``seq_len`` 
 names the batch kind a set's items make (see :data:`rfn.models.registry.BATCH_KINDS`);
 sets of single items take no ``seq_len`` (pass ``None``).
 
+Every data set is one row of one table (``_TABLE``): how it is built (its module is imported
+only then), its channels, frame side, stored frames, whether it needs a ``root``, the kind of
+its items and a description. A new data set is a new row.
+
 Example:
     >>> ds = make_dataset("shapes", split="test", seq_len=5, length=3)
     >>> ds[0].shape
@@ -24,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -31,84 +36,67 @@ from torch.utils.data import Dataset
 
 __all__ = ["DATASETS", "VIDEO_DATASETS", "dataset_info", "default_root", "make_dataset", "make_datasets"]
 
-_INFO: dict[str, dict] = {
-    "smmnist": dict(
-        channels=1,
-        size=64,
-        frames=None,
-        needs_root=False,
-        description="Stochastic Moving MNIST: 2 digits bouncing with random wall events, generated on the fly",
-    ),
-    "smmnist-sync": dict(
-        channels=1,
-        size=64,
-        frames=None,
-        needs_root=False,
-        description="Stochastic Moving MNIST with one shared motion; only the digits change (thesis section 10.6)",
-    ),
-    "bair": dict(
-        channels=3,
-        size=64,
-        frames=30,
-        needs_root=True,
-        description="BAIR action-free robot pushing, 64x64 RGB, 30 frames per sequence",
-    ),
-    "kth": dict(
-        channels=1,
-        size=64,
-        frames=None,
-        needs_root=True,
-        description="KTH human actions, 64x64 grayscale, persons 1-16 train and 17-25 test",
-    ),
-    "shapes": dict(
-        channels=3,
-        size=64,
-        frames=None,
-        needs_root=False,
-        description="Bouncing coloured shapes, a procedural RGB stand-in for BAIR",
-    ),
-    "textured-shapes": dict(
-        channels=3,
-        size=64,
-        frames=None,
-        needs_root=False,
-        description="Textured bouncing shapes on a textured background with camera noise (correlated pixels, as BAIR)",
-    ),
-    "mnist": dict(
-        channels=1,
-        size=28,
-        frames=None,
-        needs_root=False,
-        item="images",
-        description="MNIST digits as uint8 [1, 28, 28] images (splits train 50k, valid 10k, test 10k; pad=2: 32x32)",
-    ),
-    "mnist-inner-square": dict(
-        channels=1,
-        size=32,
-        frames=None,
-        needs_root=False,
-        item="pairs",
-        description="Inner-square task on 2-bit MNIST padded to 32x32: (border, 16x16 centre) pairs (thesis A.4)",
-    ),
-    "sinusoid": dict(
-        channels=None,
-        size=100,
-        frames=None,
-        needs_root=False,
-        item="sequences",
-        description="Noisy sinusoids cut into patches of 100 points, float [T, 100] (thesis A.3)",
-    ),
-    "two-moons": dict(
-        channels=None,
-        size=2,
-        frames=None,
-        needs_root=False,
-        item="points",
-        description="Two interleaved half circles, float [2] points (20k train, 5k test)",
-    ),
-}
-for _info in _INFO.values():
-    _info.setdefault("item", "video")
+
+def _load(target: str):
+    """``"module:attribute"`` -> the attribute, imported when a data set is built (importing the registry is cheap)."""
+    module, attribute = target.split(":")
+    return getattr(importlib.import_module(module), attribute)
+
+
+def _video(target: str, **fixed):
+    """A video set built as ``cls(split=..., seq_len=..., **fixed, **kwargs)``."""
+    return lambda split, seq_len, root, kwargs: _load(target)(split=split, seq_len=seq_len, **fixed, **kwargs)
+
+
+def _on_disk(target: str, name: str):
+    """A video set read from ``root`` (default :func:`default_root`): ``cls(root, split=, seq_len=, **kwargs)``."""
+    return lambda split, seq_len, root, kwargs: _load(target)(
+        default_root(name) if root is None else root, split=split, seq_len=seq_len, **kwargs
+    )
+
+
+def _items(target: str):
+    """A set of single items: ``factory(split, **kwargs)``."""
+    return lambda split, seq_len, root, kwargs: _load(target)(split, **kwargs)
+
+
+def _sinusoid(split, seq_len, root, kwargs):
+    """The sinusoid: ``seq_len`` patches per sequence, ``train_length`` / ``eval_length`` per split."""
+    lengths = {"train": kwargs.pop("train_length", None), "eval": kwargs.pop("eval_length", None)}
+    length = lengths["train" if split == "train" else "eval"]
+    return _load("rfn.data.sinusoid:Sinusoid")(
+        split, length=length, patches=30 if seq_len is None else seq_len, **kwargs
+    )
+
+
+#: name -> (how it is built, channels, frame side, frames per stored sequence or None, needs a root,
+#: the batch kind of its items, description): the one table of the data sets
+_TABLE: dict[str, tuple] = {
+    "smmnist": (_video("rfn.data.smmnist:StochasticMovingMNIST"), 1, 64, None, False, "video",
+                "Stochastic Moving MNIST: 2 digits bouncing with random wall events, generated on the fly"),
+    "smmnist-sync": (_video("rfn.data.smmnist:StochasticMovingMNIST", synchronised=True), 1, 64, None, False, "video",
+                     "Stochastic Moving MNIST with one shared motion; only the digits change (thesis section 10.6)"),
+    "bair": (_on_disk("rfn.data.bair:BAIR", "bair"), 3, 64, 30, True, "video",
+             "BAIR action-free robot pushing, 64x64 RGB, 30 frames per sequence"),
+    "kth": (_on_disk("rfn.data.kth:KTH", "kth"), 1, 64, None, True, "video",
+            "KTH human actions, 64x64 grayscale, persons 1-16 train and 17-25 test"),
+    "shapes": (_video("rfn.data.textured:BouncingShapes"), 3, 64, None, False, "video",
+               "Bouncing coloured shapes, a procedural RGB stand-in for BAIR"),
+    "textured-shapes": (_video("rfn.data.textured:TexturedShapes"), 3, 64, None, False, "video",
+                        "Textured bouncing shapes on a textured background with camera noise (correlated pixels, "
+                        "as BAIR)"),
+    "mnist": (_items("rfn.data.images:MNISTImages"), 1, 28, None, False, "images",
+              "MNIST digits as uint8 [1, 28, 28] images (splits train 50k, valid 10k, test 10k; pad=2: 32x32)"),
+    "mnist-inner-square": (_items("rfn.data.images:conditional_mnist"), 1, 32, None, False, "pairs",
+                           "Inner-square task on 2-bit MNIST padded to 32x32: (border, 16x16 centre) pairs "
+                           "(thesis A.4)"),
+    "sinusoid": (_sinusoid, None, 100, None, False, "sequences",
+                 "Noisy sinusoids cut into patches of 100 points, float [T, 100] (thesis A.3)"),
+    "two-moons": (_items("rfn.data.moons:TwoMoons"), None, 2, None, False, "points",
+                  "Two interleaved half circles, float [2] points (20k train, 5k test)"),
+}  # fmt: skip
+_FIELDS = ("channels", "size", "frames", "needs_root", "item", "description")
+_INFO: dict[str, dict] = {name: dict(zip(_FIELDS, row[1:])) for name, row in _TABLE.items()}
 
 DATASETS: tuple[str, ...] = tuple(_INFO)
 """Names accepted by :func:`make_dataset`."""
@@ -136,29 +124,6 @@ def default_root(name: str) -> Path:
     return (Path(base).expanduser() if base else Path.home() / ".cache" / "rfn" / "data") / name
 
 
-def _small_dataset(name: str, split: str, seq_len: int | None, kwargs: dict) -> Dataset:
-    """The sets of single items (and the sinusoid, whose ``seq_len`` is its number of patches)."""
-    if name == "sinusoid":
-        from rfn.data.sinusoid import Sinusoid
-
-        lengths = {"train": kwargs.pop("train_length", None), "eval": kwargs.pop("eval_length", None)}
-        length = lengths["train" if split == "train" else "eval"]
-        return Sinusoid(split, length=length, patches=30 if seq_len is None else seq_len, **kwargs)
-    if seq_len is not None:
-        raise ValueError(f"data set {name!r} has single items, not sequences; set seq_len=None (data.seq_len=None)")
-    if name == "mnist":
-        from rfn.data.images import MNISTImages
-
-        return MNISTImages(split, **kwargs)
-    if name == "mnist-inner-square":
-        from rfn.data.images import conditional_mnist
-
-        return conditional_mnist(split, **kwargs)
-    from rfn.data.moons import TwoMoons
-
-    return TwoMoons(split, **kwargs)
-
-
 def make_dataset(
     name: str,
     split: str = "train",
@@ -180,32 +145,12 @@ def make_dataset(
         ValueError: unknown name (lists the valid ones), or any error of the data set itself.
     """
     _check_name(name)
-    if _INFO[name]["item"] != "video":
-        return _small_dataset(name, split, seq_len, dict(kwargs))
-    if seq_len is None:
+    item = _INFO[name]["item"]
+    if item == "video" and seq_len is None:
         raise ValueError(f"data set {name!r} yields video sequences; give seq_len (frames per item)")
-    if name in ("smmnist", "smmnist-sync"):
-        from rfn.data.smmnist import StochasticMovingMNIST
-
-        if name == "smmnist-sync":
-            kwargs["synchronised"] = True
-        return StochasticMovingMNIST(split=split, seq_len=seq_len, **kwargs)
-    if name == "shapes":
-        from rfn.data.textured import BouncingShapes
-
-        return BouncingShapes(split=split, seq_len=seq_len, **kwargs)
-    if name == "textured-shapes":
-        from rfn.data.textured import TexturedShapes
-
-        return TexturedShapes(split=split, seq_len=seq_len, **kwargs)
-    root = default_root(name) if root is None else root
-    if name == "bair":
-        from rfn.data.bair import BAIR
-
-        return BAIR(root, split=split, seq_len=seq_len, **kwargs)
-    from rfn.data.kth import KTH
-
-    return KTH(root, split=split, seq_len=seq_len, **kwargs)
+    if item not in ("video", "sequences") and seq_len is not None:
+        raise ValueError(f"data set {name!r} has single items, not sequences; set seq_len=None (data.seq_len=None)")
+    return _TABLE[name][0](split, seq_len, root, dict(kwargs))
 
 
 def make_datasets(data: dict, splits: tuple[str, ...] = ("train", "val")) -> list[Dataset]:
