@@ -15,36 +15,19 @@ import torch
 from torch import nn
 
 from rfn import pixels
-from rfn.models.recurrent import check_video
+from rfn.models.recurrent import BottleneckConfig, check_video
 from rfn.models.registry import register
 from rfn.models.validation import check_arguments
 from rfn.nets import ConvLSTMCell, Extractor, GaussianLikelihood, PyramidDecoder
-from rfn.nets.layers import check_norm_kind, check_style
 
 __all__ = ["ConvLSTMAutoencoder", "DeterministicConfig"]
 
 
 @dataclass
-class DeterministicConfig:
-    """Shape of the deterministic ConvLSTM autoencoder."""
+class DeterministicConfig(BottleneckConfig):
+    """Shape of the deterministic ConvLSTM autoencoder: the shared bottleneck, a narrower state by default."""
 
-    channels: int = 1
-    image_size: tuple[int, int] = (64, 64)
-    n_bits: int = 8
-    levels: int = 4
-    extractor_channels: int = 8
-    style: str = "vgg"
-    norm: str = "batch"
     h_channels: int = 128
-
-    def __post_init__(self):
-        self.image_size = tuple(int(s) for s in self.image_size)
-        check_style(self.style)
-        check_norm_kind(self.norm)
-
-    @property
-    def frame_shape(self) -> tuple[int, int, int]:
-        return (self.channels, *self.image_size)
 
 
 @register("deterministic", DeterministicConfig)

@@ -38,12 +38,12 @@ from rfn.models.validation import check_arguments
 from rfn.nets import ConvLSTM, ConvLSTMCell, Extractor, GaussianHead, kl_diag_gaussians, sample_diag_gaussian
 from rfn.nets.layers import check_norm_kind, check_style
 
-__all__ = ["LatentConfig", "RecurrentLatentModel", "check_video"]
+__all__ = ["BottleneckConfig", "LatentConfig", "RecurrentLatentModel", "check_video"]
 
 
 @dataclass
-class LatentConfig:
-    """What SRNN, VRNN and RFN share: data shape, extractor and the latent bottleneck.
+class BottleneckConfig:
+    """What every video model shares: the data's shape, the extractor and the ConvLSTM state.
 
     Attributes:
         channels: image channels (1 for SM-MNIST and KTH, 3 for BAIR).
@@ -54,6 +54,32 @@ class LatentConfig:
         style: ``"vgg"`` or ``"dcgan"`` extractor and decoder.
         norm: normalisation in the networks (``"batch"``, ``"group"`` or ``"none"``).
         h_channels: channels of the ConvLSTM state ``h_t``.
+    """
+
+    channels: int = 1
+    image_size: tuple[int, int] = (64, 64)
+    n_bits: int = 8
+    levels: int = 4
+    extractor_channels: int = 8
+    style: str = "vgg"
+    norm: str = "batch"
+    h_channels: int = 256
+
+    def __post_init__(self):
+        self.image_size = tuple(int(s) for s in self.image_size)
+        check_style(self.style)
+        check_norm_kind(self.norm)
+
+    @property
+    def frame_shape(self) -> tuple[int, int, int]:
+        return (self.channels, *self.image_size)
+
+
+@dataclass
+class LatentConfig(BottleneckConfig):
+    """What SRNN, VRNN and RFN share: the bottleneck (:class:`BottleneckConfig`'s fields first) and the latents.
+
+    Attributes:
         z_channels: channels of the latent ``z_t``.
         a_channels: channels of the smoothing state ``a_t``.
         head_hidden: hidden channels of the prior and posterior networks.
@@ -68,14 +94,6 @@ class LatentConfig:
         z_to_h: feed ``z_{t-1}`` into the recurrence (VRNN).
     """
 
-    channels: int = 1
-    image_size: tuple[int, int] = (64, 64)
-    n_bits: int = 8
-    levels: int = 4
-    extractor_channels: int = 8
-    style: str = "vgg"
-    norm: str = "batch"
-    h_channels: int = 256
     z_channels: int = 3
     a_channels: int = 256
     head_hidden: int = 256
@@ -88,10 +106,8 @@ class LatentConfig:
     z_to_h: bool = False
 
     def __post_init__(self):
-        self.image_size = tuple(int(s) for s in self.image_size)
+        super().__post_init__()
         self.overshoot_weights = tuple(float(w) for w in self.overshoot_weights)
-        check_style(self.style)
-        check_norm_kind(self.norm)
         div = 2**self.levels
         if len(self.image_size) != 2 or self.image_size[0] % div or self.image_size[1] % div:
             raise ValueError(f"image_size {self.image_size} must be two sizes divisible by 2**levels = {div}")
@@ -108,10 +124,6 @@ class LatentConfig:
             )
         if not 1 <= self.n_bits <= 8:
             raise ValueError(f"n_bits must be in 1..8, got {self.n_bits}")
-
-    @property
-    def frame_shape(self) -> tuple[int, int, int]:
-        return (self.channels, *self.image_size)
 
     @property
     def bottleneck_size(self) -> tuple[int, int]:
