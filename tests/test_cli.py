@@ -225,7 +225,7 @@ def test_torchrun_two_cpu_processes(tmp_path):
             from toy_video_model import ToyVideos
             import test_cli
             from rfn import cli
-            from rfn.config import register_preset
+            from rfn.presets import register_preset
             register_preset(test_cli.TOY, replace=True)
             from rfn.training import preset
             preset.make_datasets = lambda data, splits=("train", "val"): [ToyVideos(16), ToyVideos(8, offset=500)]

@@ -30,21 +30,21 @@ Example:
 
 from __future__ import annotations
 
-from rfn.config import (
-    ALIASES,
-    PRESETS,
-    VARIANTS,
-    DataConfig,
-    Preset,
-    apply_overrides,
-    get_preset,
-    preset_names,
-    register_preset,
-)
+from rfn.config import DataConfig, Preset, apply_overrides
 from rfn.presets import (  # noqa: F401 (each registers its presets)
     ablations,
     small,
     video,
+)
+from rfn.presets.catalogue import (
+    ALIASES,
+    PRESETS,
+    VARIANTS,
+    get_preset,
+    preset_names,
+    register_alias,
+    register_preset,
+    register_variants,
 )
 from rfn.presets.video import THESIS_DATA
 
@@ -60,7 +60,9 @@ __all__ = [
     "families",
     "get_preset",
     "preset_names",
+    "register_alias",
     "register_preset",
+    "register_variants",
 ]
 
 #: the scales of the presets and the book's profiles, smallest first

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import copy
 
-from rfn.config import PRESETS, register_preset, register_variants
 from rfn.presets import video  # noqa: F401 (registers the base presets the ablations start from)
+from rfn.presets.catalogue import PRESETS, register_preset, register_variants
 
 __all__ = ["ABLATION_LEVELS", "ablation_variants"]
 

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import itertools
 
-from rfn.config import DataConfig, Preset, register_preset, register_variants
+from rfn.config import DataConfig, Preset
+from rfn.presets.catalogue import register_preset, register_variants
 
 __all__ = ["SINUSOID_VARIANTS"]
 

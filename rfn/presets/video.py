@@ -30,7 +30,8 @@ thesis scale. Measured run times are in ``benchmarks/RESULTS.md``.
 
 from __future__ import annotations
 
-from rfn.config import DataConfig, Preset, register_alias, register_preset
+from rfn.config import DataConfig, Preset
+from rfn.presets.catalogue import register_alias, register_preset
 
 __all__ = ["THESIS_DATA", "VIDEO_TABLE"]
 
