@@ -215,6 +215,9 @@ def predict_in_chunks(model, context: torch.Tensor, n_future: int, n: int, chunk
     return torch.cat(out, 1)
 
 
+#: how "best" is read (rfn.metrics.bestofn): per frame, with the per-sequence variant as ``best_sample``;
+#: part of the results so that cached numbers from the earlier per-sequence default are never mixed in
+BEST_OF_N_DEFINITION = "per frame (best_sample: per sequence)"
 #: predictions without a model, scored in the same call and on the same sequences as the samples
 BASELINES = ("black frames", "last context frame")
 
@@ -244,6 +247,7 @@ def _best_of_n(
         "frames": list(range(protocol.context_frames + 1, protocol.total_frames + 1)),
         "sequences": len(indices),
         "indices": [int(i) for i in indices],
+        "definition": BEST_OF_N_DEFINITION,
         "samples": protocol.n_samples,
     }
     for m, parts in scores.items():
@@ -253,8 +257,10 @@ def _best_of_n(
         best[m] = {
             "higher_is_better": HIGHER_IS_BETTER[m],
             "best": float(r.best_per_sequence.mean()),
+            "best_sample": float(r.best_sample_per_sequence.mean()),
             "mean": float(r.mean_per_sequence.mean()),
             "best_curve": r.best_curve.tolist(),
+            "best_sample_curve": r.best_sample_curve.tolist(),
             "mean_curve": r.mean_curve.tolist(),
             # [sequence][frame] of the picked sample and the mean over samples: for tests over sequences
             "best_per_frame": r.best.tolist(),
