@@ -549,7 +549,7 @@ def test_ink_overlap_shares():
 
 
 def test_best_of_n_is_per_frame_by_default_and_per_sequence_as_best_sample():
-    """The thesis's text: the best over samples at every time step; the stricter variant keeps one sample per sequence."""
+    """The thesis's text: the best over samples at each time step; the stricter variant keeps one sample."""
     scores = torch.tensor([[[1.0, 1.0], [3.0, 0.0], [2.0, 2.0]]])
     _, index = bestofn.select_best(scores, higher_is_better=True)
     r = bestofn.BestOfN("ssim", True, scores, index)
