@@ -169,7 +169,7 @@ sweep = run.cached(
     f"book_temperature_{proto.name}.json",
     lambda: page.flow_temperature_sweep(model, heldout.batch(range(2 * n)), proto, TEMPS, seed, dev, SETTINGS["fvd"]),
     {"checkpoint": run.checkpoint_id(), "protocol": proto.to_dict(), "temperatures": TEMPS, "fvd": SETTINGS["fvd"],
-     "seed": seed},
+     "seed": seed, "best_of_n": "per frame"},
 )  # fmt: skip
 print("protocol:", proto.describe())
 

@@ -185,7 +185,14 @@ def cached_evaluation(run: Run, protocol, options) -> dict:
 
     from rfn.evaluation import evaluate
 
-    key = {"checkpoint": run.checkpoint_id(), "protocol": protocol.to_dict(), "options": asdict(options)}
+    from rfn.evaluation.run import BEST_OF_N_DEFINITION
+
+    key = {
+        "checkpoint": run.checkpoint_id(),
+        "protocol": protocol.to_dict(),
+        "options": asdict(options),
+        "best_of_n": BEST_OF_N_DEFINITION,
+    }
 
     def compute() -> dict:
         t0 = time.perf_counter()
