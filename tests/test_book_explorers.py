@@ -1,0 +1,63 @@
+"""rfn.book.explorers: self-contained HTML widgets; rfn.book.browser: their self-test in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import torch
+
+from rfn.book import browser, explorers
+
+
+def _grid(values_a=(0.0, 0.5, 1.0), values_b=(0.0, 1.0)):
+    return {
+        (a, b): torch.full((3, 1, 6, 6), int(80 * a + 160 * b), dtype=torch.uint8) for a in values_a for b in values_b
+    }
+
+
+def test_temperature_explorer_is_self_contained():
+    html = explorers.temperature_explorer(_grid(), names=("flow τ", "prior τ"), title="t")
+    assert html.count('type="range"') == 2 and html.count("data:image/png;base64,") == 6
+    assert not re.search(r"(src|href)=\"https?:", html) and "<script>" in html
+    assert 'max="2"' in html and 'max="1"' in html  # three flow values, two prior values
+    a, b = explorers.temperature_explorer(_grid()), explorers.temperature_explorer(_grid())
+    assert re.search(r'id="([\w-]+)"', a).group(1) != re.search(r'id="([\w-]+)"', b).group(1)
+
+
+def test_temperature_explorer_refuses_an_incomplete_grid_and_bad_pixels():
+    grid = _grid()
+    del grid[(0.5, 1.0)]
+    with pytest.raises(ValueError, match="every pair"):
+        explorers.temperature_explorer(grid)
+    with pytest.raises(ValueError, match="uint8"):
+        explorers.temperature_explorer({(0.0, 0.0): torch.zeros(1, 1, 4, 4)})
+
+
+def test_scatter_explorer():
+    pts = np.random.default_rng(0).normal(size=(5, 2))
+    imgs = torch.randint(0, 256, (5, 8, 8), dtype=torch.uint8)
+    html = explorers.scatter_explorer(pts, [0, 1, 2, 3, 4], imgs, title="map")
+    assert html.count("<circle") == 5 and html.count("data:image/png;base64,") == 5
+    with pytest.raises(ValueError, match="one entry per point"):
+        explorers.scatter_explorer(pts, [0, 1], imgs)
+
+
+@pytest.mark.skipif(
+    browser.find_chromium() is None, reason="headless Chromium is not installed (apt-get install chromium)"
+)
+def test_explorers_work_in_headless_chromium(tmp_path):
+    page = tmp_path / "page.html"
+    pts = np.random.default_rng(0).normal(size=(4, 2))
+    imgs = torch.randint(0, 256, (4, 8, 8), dtype=torch.uint8)
+    page.write_text(
+        "<html><body>"
+        + explorers.temperature_explorer(_grid())
+        + explorers.scatter_explorer(pts, [1, 2, 3, 4], imgs)
+        + "</body></html>"
+    )
+    reports = browser.explorer_selftests(page)
+    assert [r["kind"] for r in reports] == ["rfn-temperature-explorer", "rfn-scatter-explorer"]
+    assert reports[0]["changed"] and reports[0]["distinct"] == reports[0]["cells"] == 6
+    assert reports[1]["shown"] and reports[1]["label"] == "class 4 (point 3)"
