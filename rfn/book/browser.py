@@ -87,7 +87,8 @@ document.getElementById("page").addEventListener("load", function () {{
   doc.querySelectorAll("article table, article pre, article .output, main table, main pre").forEach(function (el) {{
     const box = el.parentElement;
     if (el.scrollWidth > box.clientWidth + 2 && getComputedStyle(box).overflowX === "visible")
-      out.push({{kind: "overflowing block", what: el.tagName.toLowerCase() + " " + (el.textContent || "").trim().slice(0, 40),
+      out.push({{kind: "overflowing block",
+                 what: el.tagName.toLowerCase() + " " + (el.textContent || "").trim().slice(0, 40),
                  width: el.scrollWidth, room: box.clientWidth}});
   }});
   document.getElementById("report").textContent = JSON.stringify(out);

@@ -120,7 +120,10 @@ def temperature_explorer(
   function show() {{
     const v = [...inputs].map((el, i) => values[i][+el.value]);
     inputs.forEach((el, i) => {{ el.nextElementSibling.textContent = String(v[i]); }});
-    const k = Object.keys(uris).find((s) => {{ const p = s.split("|").map(Number); return p[0] === v[0] && p[1] === v[1]; }});
+    const k = Object.keys(uris).find((s) => {{
+      const p = s.split("|").map(Number);
+      return p[0] === v[0] && p[1] === v[1];
+    }});
     img.src = uris[k]; img.dataset.pair = k;
   }}
   inputs.forEach((el) => el.addEventListener("input", show));
@@ -130,7 +133,8 @@ def temperature_explorer(
     const after = img.src; inputs[1].value = 0; inputs[1].dispatchEvent(new Event("input"));
     const pairs = new Set(); for (let i = 0; i < values[0].length; i++) for (let j = 0; j < values[1].length; j++) {{
       inputs[0].value = i; inputs[1].value = j; inputs[0].dispatchEvent(new Event("input")); pairs.add(img.src); }}
-    root.dataset.selftest = JSON.stringify({{changed: before !== after, distinct: pairs.size, cells: values[0].length * values[1].length}});
+    const cells = values[0].length * values[1].length;
+    root.dataset.selftest = JSON.stringify({{changed: before !== after, distinct: pairs.size, cells: cells}});
   }}
 }})();"""
     return (
@@ -180,19 +184,24 @@ def scatter_explorer(
   const root = document.getElementById({json.dumps(uid)});
   const uris = {json.dumps(uris)}, labels = {json.dumps([int(c) for c in lab])};
   const img = root.querySelector("img"), text = root.querySelector(".rfn-label");
-  function show(i) {{ img.src = uris[i]; img.dataset.index = i; text.textContent = "class " + labels[i] + " (point " + i + ")"; }}
+  function show(i) {{
+    img.src = uris[i]; img.dataset.index = i;
+    text.textContent = "class " + labels[i] + " (point " + i + ")";
+  }}
   root.querySelectorAll("circle").forEach((c) => c.addEventListener("mouseover", () => show(+c.dataset.i)));
   if (location.hash === "#rfn-selftest") {{
     const c = root.querySelectorAll("circle"), k = c.length - 1;
     c[k].dispatchEvent(new MouseEvent("mouseover"));
-    root.dataset.selftest = JSON.stringify({{shown: img.dataset.index === String(k) && img.src.startsWith("data:image/png"), label: text.textContent}});
+    const shown = img.dataset.index === String(k) && img.src.startsWith("data:image/png");
+    root.dataset.selftest = JSON.stringify({{shown: shown, label: text.textContent}});
   }}
 }})();"""
     return (
         f'<div class="rfn-explorer rfn-scatter-explorer" id="{uid}" style="font-size:0.9em">'
         + (f"<div><strong>{_html.escape(title)}</strong></div>" if title else "")
         + '<div style="display:flex;gap:1em;align-items:flex-start;flex-wrap:wrap">'
-        + f'<svg viewBox="0 0 {size} {size}" width="{size}" height="{size}" style="max-width:100%;border:1px solid #ddd">'
+        + f'<svg viewBox="0 0 {size} {size}" width="{size}" height="{size}" '
+        'style="max-width:100%;border:1px solid #ddd">'
         + circles
         + "</svg>"
         + f'<div><img alt="hover a point" style="image-rendering:pixelated;width:{first.shape[1] * image_scale}px;'

@@ -184,7 +184,6 @@ def cached_evaluation(run: Run, protocol, options) -> dict:
     from dataclasses import asdict
 
     from rfn.evaluation import evaluate
-
     from rfn.evaluation.run import BEST_OF_N_DEFINITION
 
     key = {
