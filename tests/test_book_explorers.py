@@ -61,3 +61,24 @@ def test_explorers_work_in_headless_chromium(tmp_path):
     assert [r["kind"] for r in reports] == ["rfn-temperature-explorer", "rfn-scatter-explorer"]
     assert reports[0]["changed"] and reports[0]["distinct"] == reports[0]["cells"] == 6
     assert reports[1]["shown"] and reports[1]["label"] == "class 4 (point 3)"
+
+
+@pytest.mark.skipif(
+    browser.find_chromium() is None, reason="headless Chromium is not installed (apt-get install chromium)"
+)
+def test_layout_check_finds_a_squeezed_image_and_an_overflowing_block(tmp_path):
+    wide = explorers.png_data_uri(torch.zeros(40, 900, dtype=torch.uint8))
+    narrow = explorers.png_data_uri(torch.zeros(40, 200, dtype=torch.uint8))
+    page = tmp_path / "page.html"
+    page.write_text(
+        '<html><body><main style="width:700px"><article>'
+        f'<img src="{wide}" style="width:300px"><img src="{narrow}" style="width:200px">'
+        f'<img src="{wide}" style="width:100%">'
+        '<div><pre style="white-space:pre">' + "x" * 400 + "</pre></div>"
+        '<div style="overflow-x:auto"><pre style="white-space:pre">' + "y" * 400 + "</pre></div>"
+        "</article></main></body></html>"
+    )
+    problems = browser.layout_problems(page)
+    kinds = sorted(p["kind"] for p in problems)
+    assert kinds == ["overflowing block", "squeezed image"], problems
+    assert problems[0 if problems[0]["kind"] == "squeezed image" else 1]["shown"] == 300
