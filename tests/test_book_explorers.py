@@ -82,3 +82,10 @@ def test_layout_check_finds_a_squeezed_image_and_an_overflowing_block(tmp_path):
     kinds = sorted(p["kind"] for p in problems)
     assert kinds == ["overflowing block", "squeezed image"], problems
     assert problems[0 if problems[0]["kind"] == "squeezed image" else 1]["shown"] == 300
+
+
+def test_look_says_to_build_first(tmp_path, capsys):
+    from rfn.book.cli import main
+
+    assert main(["--root", str(tmp_path), "look"]) == 1
+    assert "build the book first" in capsys.readouterr().err
