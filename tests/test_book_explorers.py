@@ -89,3 +89,28 @@ def test_look_says_to_build_first(tmp_path, capsys):
 
     assert main(["--root", str(tmp_path), "look"]) == 1
     assert "build the book first" in capsys.readouterr().err
+
+
+def test_page_helpers_feed_the_explorers():
+    from rfn.models import RFN, RFNConfig
+    from rfn.pages.latent_space import tsne_explorer
+    from rfn.pages.temperature import temperature_grid
+
+    torch.manual_seed(0)
+    cfg = RFNConfig(image_size=(16, 16), levels=2, h_channels=8, a_channels=8, head_hidden=8, extractor_channels=4,
+                    flow_steps=1, flow_hidden=8, base_hidden=8)  # fmt: skip
+    model = RFN(cfg)
+    x = torch.randint(0, 256, (2, 3, 1, 16, 16), dtype=torch.uint8)
+    with torch.no_grad():
+        model.loss(x)
+    model.eval()
+    grid = temperature_grid(model, x[:1, :2], 2, (0.0, 1.0), (0.0, 0.5, 1.0), seed=3)
+    assert sorted(grid) == [(f, p) for f in (0.0, 1.0) for p in (0.0, 0.5, 1.0)]
+    assert grid[(0.0, 0.0)].shape == (2, 1, 16, 16)
+    again = temperature_grid(model, x[:1, :2], 2, (1.0,), (1.0,), seed=3)
+    assert torch.equal(again[(1.0, 1.0)], grid[(1.0, 1.0)])  # the same draws in every cell
+    with pytest.raises(ValueError, match="one sequence"):
+        temperature_grid(model, x[:, :2], 2, (1.0,), (1.0,), seed=3)
+    assert explorers.temperature_explorer(grid).count("data:image/png") == 6
+    html = tsne_explorer({"m": np.zeros((3, 2))}, np.array([1, 2, 3]), torch.zeros(3, 1, 4, 4, dtype=torch.uint8), "t")
+    assert html.count("<circle") == 3
