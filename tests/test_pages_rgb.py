@@ -92,22 +92,113 @@ def test_figures_draw():
 
 
 def test_half_precision_export_loads_and_scores_alike(tmp_path):
-    from rfn import cli, load
-    from rfn.checkpoint import export_weights, load_checkpoint
-    from rfn.models import RFN
+    from dataclasses import asdict
 
-    assert cli.main(["train", "--preset", "smoke", "--out", str(tmp_path / "run"), "--steps", "2", "--quiet"]) == 0
-    half = export_weights(tmp_path / "run" / "last.pt", tmp_path / "half.pt", torch.float16)
+    from rfn import load
+    from rfn.checkpoint import export_weights, load_checkpoint, save_checkpoint
+    from rfn.models import RFN, RFNConfig
+
+    torch.manual_seed(0)
+    cfg = RFNConfig(image_size=(16, 16), levels=2, h_channels=8, a_channels=8, head_hidden=8, extractor_channels=4,
+                    flow_steps=1, flow_hidden=8, base_hidden=8)  # fmt: skip
+    model = RFN(cfg)
+    x = torch.randint(0, 256, (2, 4, 1, 16, 16), dtype=torch.uint8)
+    with torch.no_grad():
+        model.loss(x)
+    full_path = save_checkpoint(
+        tmp_path / "last.pt", {"model_name": "rfn", "model_config": asdict(cfg), "model": model.state_dict(), "step": 2}
+    )
+    half = export_weights(full_path, tmp_path / "half.pt", torch.float16)
     stored = load_checkpoint(half)
     assert {v.dtype for v in stored["model"].values() if v.is_floating_point()} == {torch.float16}
     assert stored["meta"]["weights_dtype"] == "float16" and stored["step"] == 2
-    full, small = load(tmp_path / "run" / "last.pt").eval(), load(half).eval()
+    full, small = load(full_path).eval(), load(half).eval()
     assert isinstance(small, RFN) and next(small.parameters()).dtype == torch.float32
-    x = torch.randint(0, 256, (2, 4, 1, 16, 16), dtype=torch.uint8)
     torch.manual_seed(0)
     a = full.loss(x)["bpp"]
     torch.manual_seed(0)
     b = small.loss(x)["bpp"]
     assert abs(float(a - b)) < 1e-2 and not torch.equal(a, b)
     with pytest.raises(ValueError, match="floating-point"):
-        export_weights(tmp_path / "run" / "last.pt", tmp_path / "bad.pt", torch.int8)
+        export_weights(full_path, tmp_path / "bad.pt", torch.int8)
+
+
+def _fake_scores(levels=None, seeds=(0, 1, 2), n_seq=16):
+    """score_run-shaped results: every model on the same clips, per-sequence bits = level + clip + seed noise."""
+    levels = levels or {"rfn": 5.0, "srnn": 6.0, "vrnn": 6.1, "noskip": 5.5, "srnn-skip": 5.8}
+    rng = np.random.default_rng(0)
+    clip = rng.normal(0, 0.2, n_seq)
+    out = {}
+    for key, level in levels.items():
+        for s in seeds:
+            seq = level + clip + rng.normal(0, 0.02) + rng.normal(0, 0.01, n_seq)
+            curve = {"best_curve": [0.5, 0.4], "higher_is_better": True}
+            out[(key, s)] = {
+                "bits": {"nelbo": float(seq.mean() + 0.01), "iw": {"bound": float(seq.mean())},
+                         "per_sequence": {"indices": list(range(n_seq)), "iw": seq.tolist(),
+                                          "nelbo": (seq + 0.01).tolist()}},
+                "fvd": {"mean": 100.0 * level},
+                "best_of_n": {"frames": [4, 5], "samples": 3, "sequences": n_seq, "ssim": curve, "psnr": curve,
+                              "baselines": {"black frames": {"ssim": [0.3, 0.3], "psnr": [10, 10]},
+                                            "last context frame": {"ssim": [0.4, 0.3], "psnr": [11, 10]}}},
+            }  # fmt: skip
+    return out
+
+
+def test_tables_and_tests_from_scores():
+    scores = _fake_scores()
+    table = rgb.bits_table(scores)
+    assert list(table["model"]) == [rgb.MODELS[k][1] for k in rgb.MODELS]
+    rfn_row = table.iloc[0]
+    assert rfn_row["seeds"] == 3 and rfn_row["bits per RGB pixel (x3)"] == pytest.approx(3 * rfn_row["mean"])
+    assert 4.8 < rfn_row["mean"] < 5.2
+    tab, tests = rgb.tests_table(scores, n_boot=500)
+    assert set(tests) == {"srnn", "vrnn", "noskip", "srnn-skip"}
+    assert tests["srnn"]["difference"] == pytest.approx(1.0, abs=0.05) and tests["srnn"]["p"] < 0.01
+    assert len(tab) == 4 and all(tab["p"] < 0.05)
+    fvd = rgb.fvd_table(scores, {"fvd": 42.0})
+    assert fvd.iloc[-1]["mean"] == 42.0 and fvd.iloc[0]["mean"] == pytest.approx(500.0)
+    text = " ".join(
+        rgb.conclusions(
+            {k: {"mean": v} for k, v in table.set_index("model")["mean"].items()}
+            | {k: {"mean": float(table.iloc[i]["mean"])} for i, k in enumerate(rgb.MODELS)},
+            tests,
+            "bits/dim",
+        )
+    )
+    assert "% of the gap" in text
+
+
+def test_per_sequence_refuses_runs_scored_on_other_clips():
+    scores = _fake_scores()
+    scores[("srnn", 1)]["bits"]["per_sequence"]["indices"] = list(range(1, 17))
+    with pytest.raises(ValueError, match="different test clips"):
+        rgb.per_sequence(scores, "srnn")
+
+
+def test_best_of_n_figure_draws_models_and_baselines():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = rgb.best_of_n_figure(_fake_scores())
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 5 + 2
+
+
+def test_rollouts_and_bits_maps_of_tiny_models():
+    from rfn.models import RFN, SRNN, RFNConfig, SRNNConfig
+
+    tiny = dict(channels=3, image_size=(16, 16), levels=2, h_channels=8, a_channels=8, head_hidden=8,
+                extractor_channels=4)  # fmt: skip
+    torch.manual_seed(0)
+    models = {"rfn": RFN(RFNConfig(flow_steps=1, flow_hidden=8, base_hidden=8, **tiny)),
+              "srnn": SRNN(SRNNConfig(n_mix=2, **tiny))}  # fmt: skip
+    clip = torch.randint(0, 256, (5, 3, 16, 16), dtype=torch.uint8)
+    for m in models.values():
+        with torch.no_grad():
+            m.loss(clip[None])
+        m.eval()
+    videos, labels = rgb.rollouts(models, clip, context=2, n=2)
+    assert videos.shape == (5, 5, 3, 16, 16) and labels[0] == "truth" and labels[1].endswith("sample 1")
+    assert torch.equal(videos[1, :2], clip[:2])
+    maps = rgb.bits_maps(models, clip, frame=3)
+    assert set(maps) == {"RFN", "SRNN"} and maps["RFN"].shape == (16, 16)

@@ -332,3 +332,165 @@ def bits_map_figure(frame: torch.Tensor, maps: dict[str, torch.Tensor], title: s
         ax.set_yticks([])
     fig.suptitle(title, fontsize=10)
     return fig
+
+
+# ----------------------------------------------------------------------------- the study's numbers as tables
+
+
+def _label(key: str) -> str:
+    return MODELS[key][1]
+
+
+def per_seed(scores: dict[tuple[str, int], dict], what: str = "iw") -> dict[str, dict[int, float]]:
+    """``{model: {seed: bits per dimension}}`` from :func:`score_run` results keyed ``(model, seed)``.
+
+    ``what``: ``"iw"`` (the importance-weighted bound) or ``"nelbo"`` (the negative ELBO).
+    """
+    out: dict[str, dict[int, float]] = {}
+    for (key, s), r in sorted(scores.items()):
+        value = r["bits"]["iw"]["bound"] if what == "iw" else r["bits"]["nelbo"]
+        out.setdefault(key, {})[s] = float(value)
+    return out
+
+
+def per_sequence(scores: dict[tuple[str, int], dict], key: str, what: str = "iw") -> np.ndarray:
+    """``[seeds, sequences]`` bits per dimension of one model, every seed on the same test clips."""
+    rows = [(s, r["bits"]) for (k, s), r in sorted(scores.items()) if k == key]
+    indices = {tuple(b["per_sequence"]["indices"]) for _, b in rows}
+    if len(indices) != 1:
+        raise ValueError(f"the {key} runs were scored on different test clips; score them with one protocol")
+    return np.array([b["per_sequence"]["iw" if what == "iw" else "nelbo"] for _, b in rows], dtype=float)
+
+
+def bits_table(scores: dict[tuple[str, int], dict]) -> pd.DataFrame:
+    """One row per model: the IW bound per seed, its mean and spread, per RGB pixel, the negative ELBO, FVD."""
+    iw, nelbo = per_seed(scores, "iw"), per_seed(scores, "nelbo")
+    rows = []
+    for key in MODELS:
+        if key not in iw:
+            continue
+        v = np.array(list(iw[key].values()))
+        fvd = [scores[(key, s)]["fvd"]["mean"] for s in iw[key] if scores[(key, s)].get("fvd")]
+        rows.append({
+            "model": _label(key),
+            "seeds": len(v),
+            "IW bound, bits/dim (per seed)": ", ".join(f"{x:.3f}" for x in v),
+            "mean": v.mean(),
+            "seed sd": v.std(ddof=1) if len(v) > 1 else float("nan"),
+            "bits per RGB pixel (x3)": 3 * v.mean(),
+            "negative ELBO, bits/dim": np.mean(list(nelbo[key].values())),
+            "FVD (mean over seeds)": np.mean(fvd) if fvd else float("nan"),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def tests_table(scores: dict[tuple[str, int], dict], n_boot: int = 10_000) -> tuple[pd.DataFrame, dict]:
+    """Each other model against the RFN (model minus RFN, bits per dimension): Welch over seeds, nested bootstrap.
+
+    Returns the table and ``{model key: welch result}`` for :func:`conclusions`.
+    """
+    iw = per_seed(scores, "iw")
+    rfn_seq = per_sequence(scores, "rfn")
+    rows, tests = [], {}
+    for key in MODELS:
+        if key == "rfn" or key not in iw:
+            continue
+        w = welch(list(iw[key].values()), list(iw["rfn"].values()))
+        b = nested_bootstrap(per_sequence(scores, key), rfn_seq, n_boot=n_boot)
+        tests[key] = w
+        rows.append({
+            "comparison": f"{_label(key)} minus RFN",
+            "difference, bits/dim": w["difference"],
+            "Welch t": w["t"],
+            "df": w["df"],
+            "p": w["p"],
+            "95% interval (Welch)": f"{w['interval'][0]:+.3f} to {w['interval'][1]:+.3f}",
+            "95% interval (bootstrap: seeds, clips)": f"{b['interval'][0]:+.3f} to {b['interval'][1]:+.3f}",
+        })  # fmt: skip
+    return pd.DataFrame(rows), tests
+
+
+def fvd_table(scores: dict[tuple[str, int], dict], floor: dict | None) -> pd.DataFrame:
+    """FVD per model and seed, with the real-against-real floor at the same number of clips."""
+    rows = []
+    for key in MODELS:
+        values = {s: r["fvd"]["mean"] for (k, s), r in sorted(scores.items()) if k == key and r.get("fvd")}
+        if values:
+            v = np.array(list(values.values()))
+            rows.append({"model": _label(key), "FVD per seed": ", ".join(f"{x:.0f}" for x in v), "mean": v.mean(),
+                         "seed sd": v.std(ddof=1) if len(v) > 1 else float("nan")})  # fmt: skip
+    if floor is not None:
+        rows.append({"model": "real clips against real clips (floor)", "FVD per seed": "-", "mean": floor["fvd"],
+                     "seed sd": float("nan")})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- figures of models and data
+
+
+def best_of_n_figure(scores: dict[tuple[str, int], dict], seed: int = 0, title: str = ""):
+    """Best-of-N PSNR, SSIM and LPIPS per predicted frame for every model (one seed), with the no-model baselines."""
+    import matplotlib.pyplot as plt
+
+    first = next(r["best_of_n"] for (k, s), r in scores.items() if s == seed)
+    metrics = [m for m in ("psnr", "ssim", "lpips") if m in first]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), squeeze=False)
+    frames = first["frames"]
+    for ax, m in zip(axes[0], metrics):
+        for i, key in enumerate(MODELS):
+            if (key, seed) in scores:
+                ax.plot(
+                    frames, scores[(key, seed)]["best_of_n"][m]["best_curve"], "-", color=f"C{i}", label=_label(key)
+                )
+        for style, (name, curves) in zip((":", "--"), first.get("baselines", {}).items()):
+            ax.plot(frames, curves[m], style, color="0.4", label=name)
+        ax.set_xlabel("frame")
+        ax.set_title(f"{m.upper()} ({'higher' if first[m]['higher_is_better'] else 'lower'} is better)", fontsize=9)
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.suptitle(title or f"best of {first['samples']} per frame, {first['sequences']} test clips (seed {seed} runs)",
+                 fontsize=10)  # fmt: skip
+    fig.tight_layout()
+    return fig
+
+
+def strips_figure(videos: torch.Tensor, labels: list[str], context: int, title: str, scale: int = 2):
+    """Rows of ``uint8 [N, T, 3, H, W]`` clips with context (green) and predicted (red) frame borders."""
+    import matplotlib.pyplot as plt
+
+    from rfn import viz
+
+    n, t, _, h, w = videos.shape
+    fig, ax = plt.subplots(figsize=(min(16.0, 0.02 * t * (w * scale + 4) + 2.5), 0.02 * n * (h * scale + 4) + 1.0))
+    viz.show_video_grid(ax, videos, labels, context=context, first_frame=1, scale=scale)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+@torch.no_grad()
+def rollouts(models: dict[str, torch.nn.Module], clip: torch.Tensor, context: int, n: int = 1, seed: int = 0):
+    """Each model's ``n`` futures of one clip ``uint8 [T, C, H, W]`` after ``context`` frames, the truth first.
+
+    Returns ``(videos uint8 [1 + n * models, T, C, H, W], labels)``; every model draws with the same seed.
+    """
+    x = clip[None]
+    videos, labels = [clip], ["truth"]
+    for key, model in models.items():
+        torch.manual_seed(seed)
+        pred = model.predict(x[:, :context], n_future=clip.shape[0] - context, n_samples=n)[0]
+        for i in range(n):
+            videos.append(torch.cat([clip[:context], pred[i]]))
+            labels.append(_label(key) if n == 1 else f"{_label(key)}, sample {i + 1}")
+    return torch.stack(videos), labels
+
+
+@torch.no_grad()
+def bits_maps(
+    models: dict[str, torch.nn.Module], clip: torch.Tensor, frame: int, seed: int = 0
+) -> dict[str, torch.Tensor]:
+    """Bits per dimension of every pixel of frame ``frame`` (1-based, > 1) of ``clip`` under each model's emission."""
+    out = {}
+    for key, model in models.items():
+        torch.manual_seed(seed)
+        out[_label(key)] = model.pixel_bits(clip[None, :frame])[0, -1]
+    return out
