@@ -27,11 +27,12 @@ PYTEST_ARGS ?=
 JOBS ?= 2
 THREADS ?= 1
 
-.PHONY: help env assets test lint book notebooks book-html mathjax bench reference reference-cache clean
+.PHONY: help env assets test lint book notebooks book-html book-check mathjax bench reference reference-cache clean
 
 help:
 	@echo "make test      set up .venv + assets, run the tests"
 	@echo "make book      set up .venv + assets, execute notebooks (PROFILE=$(PROFILE)), build the book"
+	@echo "make book-check  the built pages in headless Chromium: squeezed figures, cut-off blocks, explorers"
 	@echo "make assets    fetch and verify the offline assets (MNIST, LPIPS, I3D)"
 	@echo "make lint      ruff"
 	@echo "make bench     CPU benchmarks"
@@ -70,6 +71,12 @@ book-html: env mathjax
 
 book: notebooks book-html
 	@echo "book: open _build/html/index.html"
+
+# Every built page in headless Chromium at 1280x800 (Debian's chromium package): squeezed figures,
+# blocks cut off at the right, and the interactive explorers' self-tests
+book-check: env
+	@command -v chromium >/dev/null || { echo "book-check needs headless Chromium: apt-get install chromium"; exit 2; }
+	$(PY) -m rfn.book look --html _build/html
 
 bench: env assets
 	$(PY) benchmarks/flow_throughput.py --device cpu

@@ -1,206 +1,250 @@
-"""The thesis's headline on the RGB stand-in for BAIR: does the RFN beat SRNN and VRNN in bits per pixel?
+"""The RGB headline study: train, export and score the 15 runs behind book page 10.
 
-On BAIR the thesis reports RFN <= 2.16 bits per pixel against SRNN <= 3.70 and VRNN
-<= 3.58: a flow emission models the correlations between neighbouring pixels that a
-per-pixel (discretised logistic mixture) output cannot. Natural video is not available
-offline here, so this script tests the claim on ``textured-shapes`` (:mod:`rfn.data.textured`:
-textured shapes on a textured background with camera noise), whose neighbouring
-pixels are correlated as in natural video.
+Does a flow emission beat per-pixel outputs on RGB video? Five models on the textured stand-in
+for BAIR (:mod:`rfn.data.textured`), three training seeds each, the same number of steps
+(presets ``reference-textured*``, :data:`rfn.pages.rgb.MODELS`):
 
+``plan``
+    Every run, where it stands (steps done of the preset's steps, in the run folder and in the
+    committed files) and the CPU hours left, from the measured time per step.
 ``train``
-    Trains ``reference-textured`` (RFN), ``reference-textured-srnn`` and
-    ``reference-textured-vrnn`` for ``--seeds`` training seeds each, ``--steps`` steps
-    (the KL warm-up and the learning-rate decay scaled to that length), into
-    ``--out/<model>-seed<s>`` (resumable; one torch thread; one run after another).
-``evaluate``
-    Scores every finished run on the same ``--sequences`` test sequences of 10 frames, each
-    given its first frame: the negative ELBO and the importance-weighted bound with
-    ``--iw-k`` samples (the thesis's bound for the baselines; for the RFN too, as a check),
-    in bits per pixel, then prints one row per run, the mean and the seed spread per model,
-    and whether the RFN's bound is below both baselines' by more than the spread.
-``fvd``
-    FVD of every finished run (one sample per test sequence, the thesis's BAIR protocol:
-    3 warm-up frames, 10 predicted) on ``--clips`` clips, beside two sets of real clips.
+    Trains runs one after another, one torch thread each; ``--lane K/N`` takes every N-th run
+    starting at K, so two processes (one per core) share the list. A run resumes its run folder;
+    without one it continues a committed unfinished export (``--init-from ... --keep-step``: the
+    weights and the step, with a fresh optimiser; the run log says so) or starts from scratch.
+``export``
+    Publishes finished runs as ``checkpoints/reference/textured/<preset>[-seedS].pt`` (fp16 weights
+    with the run's ``run.json``, ``metrics.csv`` and ``train_time.json``) and unfinished ones under
+    ``checkpoints/reference/textured/unfinished/`` so a later session on another machine can continue
+    them. Each export records the test bits of the fp32 and fp16 weights on the same clips (the
+    reference-checkpoint test holds them within 1e-3).
+``score``
+    :func:`rfn.pages.rgb.score_run` of every committed finished run (bits per dimension with the IW
+    bound, FVD, best-of-100 with the no-model baselines), and the real-against-real FVD floor,
+    written to ``checkpoints/reference/textured/cache/`` for the page to read.
 
-Short runs on a CPU are far from the thesis's training (300k steps on a GPU); the table
-says how many steps each run had. Example (the numbers in ``benchmarks/RESULTS.md``)::
+Example::
 
-    python benchmarks/rgb_headline.py train --steps 1500 --out runs/rgb-headline
-    python benchmarks/rgb_headline.py evaluate --out runs/rgb-headline --sequences 64 --json rgb.json
-    python benchmarks/rgb_headline.py fvd --out runs/rgb-headline --clips 256 --json rgb_fvd.json
+    python benchmarks/rgb_headline.py plan
+    nohup python benchmarks/rgb_headline.py train --lane 0/2 &
+    nohup python benchmarks/rgb_headline.py train --lane 1/2 &
+    python benchmarks/rgb_headline.py export
+    python benchmarks/rgb_headline.py score
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import statistics
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import torch
 
-PRESETS = {"rfn": "reference-textured", "srnn": "reference-textured-srnn", "vrnn": "reference-textured-vrnn"}
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import rfn.presets  # noqa: E402, F401  (registers the presets)
+from rfn.pages.rgb import MODELS  # noqa: E402
+
+COMMITTED = ROOT / "checkpoints" / "reference" / "textured"
+UNFINISHED = COMMITTED / "unfinished"
+CACHE = COMMITTED / "cache"
+SEEDS = (0, 1, 2)
+#: seconds per training step on one idle core of this project's CPU (batch 16), measured when the runs started
+SECONDS_PER_STEP = {"rfn": 0.88, "srnn": 0.54, "vrnn": 0.42, "noskip": 0.77, "srnn-skip": 0.80}
+#: test clips and seed of the fp32-against-fp16 check recorded at export
+CHECK_SEQUENCES, CHECK_SEED = 8, 0
 
 
-def _overrides(steps: int, seed: int) -> list[str]:
-    return [
-        f"train.steps={steps}",
-        f"train.seed={seed}",
-        f"train.beta_warmup_steps={max(1, steps // 5)}",
-        f"train.ckpt_every={max(1, min(500, steps // 4))}",
-        f"train.val_every={max(1, steps // 3)}",
-        "train.progress=False",
-    ]
+def runs() -> list[tuple[str, str, int]]:
+    """``(model key, preset, seed)`` of every run, seed by seed."""
+    return [(key, preset, seed) for seed in SEEDS for key, (preset, _) in MODELS.items()]
 
 
-def train(args: argparse.Namespace) -> None:
-    from rfn.runs import train_preset
+def stem(preset: str, seed: int) -> str:
+    return preset if seed == 0 else f"{preset}-seed{seed}"
 
-    torch.set_num_threads(1)
-    for seed in range(args.first_seed, args.first_seed + args.seeds):
-        for model in args.models:
-            out = Path(args.out) / f"{model}-seed{seed}"
-            start = time.perf_counter()
-            trainer, _ = train_preset(
-                PRESETS[model], out, _overrides(args.steps, seed), resume=(out / "last.pt").exists()
+
+def _steps_of(path: Path) -> int | None:
+    if not path.is_file():
+        return None
+    from rfn.checkpoint import load_checkpoint
+
+    return int(load_checkpoint(path)["step"])
+
+
+def plan(args) -> None:
+    from rfn.presets import get_preset
+
+    total_left = 0.0
+    print(f"{'run':<40} {'folder':>8} {'committed':>10} {'of':>6} {'CPU h left':>10}")
+    for key, preset, seed in runs():
+        steps = get_preset(preset).train["steps"]
+        local = _steps_of(Path(args.runs) / f"{preset}-seed{seed}" / "last.pt")
+        done = _steps_of(COMMITTED / f"{stem(preset, seed)}.pt")
+        part = _steps_of(UNFINISHED / f"{stem(preset, seed)}.pt")
+        reached = max(s for s in (local, done, part, 0) if s is not None)
+        left = (steps - reached) * SECONDS_PER_STEP[key] / 3600
+        total_left += left
+        committed = done if done is not None else (f"({part})" if part is not None else "-")
+        print(
+            f"{preset + f' seed {seed}':<40} {local if local is not None else '-':>8} {committed!s:>10} "
+            f"{steps:>6} {left:>10.1f}"
+        )
+    print(f"CPU hours left: {total_left:.1f} (two cores: {total_left / 2:.1f} h of wall time on an idle machine)")
+
+
+def train(args) -> None:
+    from rfn.presets import get_preset
+
+    k, n = (int(v) for v in args.lane.split("/"))
+    mine = [r for i, r in enumerate(runs()) if i % n == k]
+    for _, preset, seed in mine:
+        if args.only and f"{preset}:{seed}" not in args.only:
+            continue
+        out = Path(args.runs) / f"{preset}-seed{seed}"
+        steps = get_preset(preset).train["steps"]
+        if (_steps_of(COMMITTED / f"{stem(preset, seed)}.pt") or 0) >= steps and not (out / "last.pt").is_file():
+            print(f"{preset} seed {seed}: committed at {steps} steps, nothing to do", flush=True)
+            continue
+        cmd = [
+            sys.executable,
+            "-m",
+            "rfn.cli",
+            "train",
+            "--preset",
+            preset,
+            "--out",
+            str(out),
+            "--resume",
+            "--set",
+            f"train.seed={seed}",
+            "--quiet",
+        ]
+        partial = UNFINISHED / f"{stem(preset, seed)}.pt"
+        if not (out / "last.pt").is_file() and partial.is_file():
+            cmd += ["--init-from", str(partial), "--keep-step"]
+            print(
+                f"{preset} seed {seed}: continuing the committed unfinished run at step {_steps_of(partial)} "
+                "(fresh optimiser state)",
+                flush=True,
             )
-            print(f"{model} seed {seed}: step {trainer.step} in {time.perf_counter() - start:.0f} s", flush=True)
+        started = time.time()
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+        rc = subprocess.call(cmd, cwd=ROOT, env=env)
+        print(f"{preset} seed {seed}: exit {rc} after {(time.time() - started) / 3600:.2f} h", flush=True)
+        if rc:
+            raise SystemExit(rc)
 
 
 @torch.no_grad()
-def score(path: Path, sequences: int, iw_k: int, batch: int) -> dict:
-    """Negative ELBO and IW bound (bits per pixel) of one checkpoint on the first ``sequences`` test sequences."""
+def _check_bits(path: Path) -> float:
+    """Negative ELBO (bits per dimension) of a checkpoint on :data:`CHECK_SEQUENCES` test clips, seeded."""
     from rfn import load, pixels
     from rfn.checkpoint import load_checkpoint
     from rfn.data import make_dataset
-    from rfn.models.iwae import iw_bound
 
     model = load(path).eval()
-    ckpt = load_checkpoint(path)
-    data = ckpt["data_config"]
-    test = make_dataset(data["name"], split="test", seq_len=10, **data.get("kwargs", {}))
-    x = torch.stack([test[i] for i in range(sequences)])
+    data = load_checkpoint(path)["data_config"]
+    test = make_dataset(data["name"], split="test", seq_len=data["seq_len"], **data.get("kwargs", {}))
+    x = torch.stack([test[i] for i in range(CHECK_SEQUENCES)])
+    torch.manual_seed(CHECK_SEED)
+    terms = model.elbo_terms(x)
     shape = (x.shape[1] - 1, *model.config.frame_shape)
-    elbo, iw = [], []
-    for i in range(0, sequences, batch):
-        xb = x[i : i + batch]
-        torch.manual_seed(1000 + i)
-        terms = model.elbo_terms(xb)
-        elbo.append(pixels.bits_per_pixel(terms["nll"].sum(1) + terms["kl"].sum(1), shape))
-        if iw_k:
-            iw.append(iw_bound(model, xb, k=iw_k, chunk=batch)["bpp"])
-    out = {"step": int(ckpt["step"]), "neg_elbo_bpp": torch.cat(elbo).mean().item()}
-    if iw:
-        out["iw_bpp"] = torch.cat(iw).mean().item()
-    return out
+    return float(pixels.bits_per_pixel(terms["nll"].double().sum(1) + terms["kl"].double().sum(1), shape).mean())
 
 
-def evaluate(args: argparse.Namespace) -> dict:
+def export(args) -> None:
+    from rfn.book.reference import export_reference
+    from rfn.presets import get_preset
+
     torch.set_num_threads(1)
-    rows = []
-    for path in sorted(Path(args.out).glob("*-seed*/last.pt")):
-        model, seed = path.parent.name.rsplit("-seed", 1)
-        start = time.process_time()
-        rows.append({"model": model, "seed": int(seed), **score(path, args.sequences, args.iw_k, args.batch)})
-        rows[-1]["cpu_s"] = time.process_time() - start
-    key = "iw_bpp" if args.iw_k else "neg_elbo_bpp"
-    print(f"{'run':<12} {'step':>6} {'-ELBO bpp':>10} {'IW bpp':>8}")
-    for r in rows:
-        iw = r.get("iw_bpp", float("nan"))
-        print(f"{r['model']}-seed{r['seed']:<3} {r['step']:>6} {r['neg_elbo_bpp']:10.4f} {iw:8.4f}")
-    summary = {}
-    for model in PRESETS:
-        values = [r[key] for r in rows if r["model"] == model]
-        if values:
-            summary[model] = {"mean": statistics.fmean(values), "spread": max(values) - min(values), "n": len(values)}
-            print(f"{model:<5} {key} mean {summary[model]['mean']:.4f}, seed spread {summary[model]['spread']:.4f}")
-    if {"rfn", "srnn", "vrnn"} <= set(summary):
-        spread = max(s["spread"] for s in summary.values())
-        best_baseline = min(summary["srnn"]["mean"], summary["vrnn"]["mean"])
-        margin = best_baseline - summary["rfn"]["mean"]
-        verdict = "yes" if margin > spread else "no"
+    for _, preset, seed in runs():
+        run = Path(args.runs) / f"{preset}-seed{seed}"
+        step = _steps_of(run / "last.pt")
+        if step is None:
+            continue
+        finished = step >= get_preset(preset).train["steps"]
+        root = COMMITTED if finished else UNFINISHED
+        dst = export_reference(run, preset, root, seed, dtype=torch.float16)
+        check = {
+            "step": step,
+            "sequences": CHECK_SEQUENCES,
+            "seed": CHECK_SEED,
+            "fp32_bits": _check_bits(run / "last.pt"),
+            "fp16_bits": _check_bits(dst),
+        }
+        dst.with_suffix(".export.json").write_text(json.dumps(check, indent=1) + "\n")
+        if finished:
+            for stale in UNFINISHED.glob(f"{dst.stem}.*"):
+                stale.unlink()
         print(
-            f"RFN below both baselines by more than the seed spread: {verdict} "
-            f"(margin {margin:+.4f}, spread {spread:.4f})"
+            f"{'finished' if finished else 'unfinished'} {dst} (step {step}; test bits fp32 "
+            f"{check['fp32_bits']:.5f}, fp16 {check['fp16_bits']:.5f})",
+            flush=True,
         )
-        summary["verdict"] = {"margin": margin, "spread": spread, "rfn_below_by_more_than_spread": verdict == "yes"}
-    result = {"sequences": args.sequences, "iw_k": args.iw_k, "rows": rows, "summary": summary}
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
-    return result
 
 
-def fvd(args: argparse.Namespace) -> dict:
-    """FVD of every finished run's samples against real test clips, beside the real-vs-real floor.
+def _score_key(path: Path) -> dict:
+    from rfn.assets import sha256
+    from rfn.pages.rgb import PROTOCOL_BEST, PROTOCOL_BITS
 
-    The thesis's BAIR protocol (``bair-thesis-13``: 3 warm-up frames, 10 predicted, FVD on
-    the predicted frames, one sample per sequence) on ``--clips`` test sequences of the
-    stand-in; every model samples at emission temperature ``--temperature``.
-    """
-    from rfn import load
-    from rfn.checkpoint import load_checkpoint
-    from rfn.data import make_dataset
-    from rfn.metrics import get_protocol
-    from rfn.pages.results import fvd_study
+    return {"checkpoint_sha256": sha256(path), "bits": PROTOCOL_BITS.cache_key(), "best": PROTOCOL_BEST.cache_key()}
+
+
+def score(args) -> None:
+    from rfn.pages.rgb import score_run
 
     torch.set_num_threads(1)
-    paths = sorted(Path(args.out).glob("*-seed*/last.pt"))
-    if not paths:
-        raise SystemExit(f"no runs under {args.out}: train them first (rgb_headline.py train --out {args.out})")
-    data = load_checkpoint(paths[0])["data_config"]
-    proto = get_protocol("bair-thesis-13").replace(
-        name="textured-thesis-13",
-        dataset=data["name"],
-        n_test_sequences=2 * args.clips,
-        n_samples=1,
-        fvd_repeats=1,
-        emission_temperature=args.temperature,
-        source="bair-thesis-13 on the RGB stand-in (textured shapes)",
-    )
-    test = make_dataset(data["name"], split="test", seq_len=proto.total_frames, **data.get("kwargs", {}))
-    videos = torch.stack([test[i] for i in range(2 * args.clips)])
-    models = {p.parent.name: load(p).eval() for p in paths}
-    start = time.process_time()
-    study = fvd_study(models, videos, proto, seed=0)
-    print(proto.describe())
-    print(f"real vs real ({args.clips} clips each): {study['floor'][str(args.clips)]:.1f}")
-    for run, value in study["models"].items():
-        print(f"{run:<12} FVD {value:8.1f}")
-    summary = {}
-    for model in PRESETS:
-        values = [v for run, v in study["models"].items() if run.rsplit("-seed", 1)[0] == model]
-        if values:
-            summary[model] = {"mean": statistics.fmean(values), "spread": max(values) - min(values), "n": len(values)}
-            print(f"{model:<5} FVD mean {summary[model]['mean']:.1f}, seed spread {summary[model]['spread']:.1f}")
-    result = {"protocol": proto.to_dict(), "clips": args.clips, **study, "summary": summary}
-    result["cpu_s"] = time.process_time() - start
-    if args.json:
-        Path(args.json).write_text(json.dumps(result, indent=2))
-    return result
+    CACHE.mkdir(parents=True, exist_ok=True)
+    for _, preset, seed in runs():
+        path = COMMITTED / f"{stem(preset, seed)}.pt"
+        if not path.is_file() or (args.only and f"{preset}:{seed}" not in args.only):
+            continue
+        out = CACHE / f"{path.stem}.score.json"
+        wanted = _score_key(path)
+        if out.is_file() and json.loads(out.read_text()).get("key") == wanted:
+            continue
+        started = time.process_time()
+        result = score_run(path, fvd=not args.no_fvd, progress=True)
+        result["cpu_s"] = time.process_time() - started
+        out.write_text(json.dumps({"key": wanted, "result": result}) + "\n")
+        print(f"{out} ({result['cpu_s']:.0f} CPU s)", flush=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    tr = sub.add_parser("train", help="train the runs (resumable)")
-    tr.add_argument("--steps", type=int, default=1500)
-    tr.add_argument("--seeds", type=int, default=2)
-    tr.add_argument("--first-seed", type=int, default=0, help="train seeds first-seed .. first-seed + seeds - 1")
-    tr.add_argument("--models", nargs="+", default=list(PRESETS), choices=list(PRESETS))
-    ev = sub.add_parser("evaluate", help="score the runs")
-    ev.add_argument("--sequences", type=int, default=64)
-    ev.add_argument("--iw-k", type=int, default=20)
-    ev.add_argument("--batch", type=int, default=16)
-    ev.add_argument("--json")
-    fv = sub.add_parser("fvd", help="FVD of the runs' samples and the real-vs-real floor")
-    fv.add_argument("--clips", type=int, default=256, help="clips per set (2x this many test sequences)")
-    fv.add_argument("--temperature", type=float, default=1.0, help="emission temperature of every model")
-    fv.add_argument("--json")
-    for p in (tr, ev, fv):
-        p.add_argument("--out", default="runs/rgb-headline")
-    args = parser.parse_args()
-    {"train": train, "evaluate": evaluate, "fvd": fvd}[args.command](args)
+def floor(args) -> None:
+    from rfn.pages.rgb import PROTOCOL_BITS, fvd_floor
+
+    torch.set_num_threads(1)
+    out = CACHE / "fvd_floor.json"
+    key = {"bits": PROTOCOL_BITS.cache_key(), "data_kwargs": {"image_size": 32}}
+    if out.is_file() and json.loads(out.read_text()).get("key") == key:
+        return
+    CACHE.mkdir(parents=True, exist_ok=True)
+    result = fvd_floor(PROTOCOL_BITS, key["data_kwargs"])
+    out.write_text(json.dumps({"key": key, "result": result}) + "\n")
+    print(f"{out}: real against real FVD {result['fvd']:.1f}", flush=True)
+
+
+def main(argv=None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    for name in ("plan", "train", "export", "score"):
+        s = sub.add_parser(name)
+        s.add_argument("--runs", default=str(ROOT / "runs" / "rgb"), help="folder of the run folders")
+        s.add_argument("--only", nargs="*", default=None, help="PRESET:SEED entries to restrict to")
+        if name == "train":
+            s.add_argument("--lane", default="0/1", help="K/N: every N-th run starting at K (default all)")
+        if name == "score":
+            s.add_argument("--no-fvd", action="store_true", help="skip FVD (it needs the I3D weights)")
+    args = p.parse_args(argv)
+    {"plan": plan, "train": train, "export": export, "score": score}[args.command](args)
+    if args.command == "score" and not args.no_fvd:
+        floor(args)
 
 
 if __name__ == "__main__":

@@ -162,7 +162,7 @@ sweep = run.cached(
     lambda: page.emission_temperature_sweep(model, heldout.batch(range(2 * n)), proto, TEMPS, seed, dev,
                                             SETTINGS["fvd"]),
     {"checkpoint": run.checkpoint_id(), "protocol": proto.cache_key(), "temperatures": TEMPS, "fvd": SETTINGS["fvd"],
-     "seed": seed},
+     "seed": seed, "best_of_n": "per frame"},
 )  # fmt: skip
 print("protocol:", proto.describe())
 

@@ -311,13 +311,21 @@ def load_run_checkpoint(
 EXPORT_KEYS = ("model_name", "model_config", "model", "data_config", "train_config", "meta", "step", "torch_version")
 
 
-def export_weights(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
+def export_weights(src: str | os.PathLike, dst: str | os.PathLike, dtype: torch.dtype | None = None) -> Path:
     """Write the weights-only file of the checkpoint ``src`` (a file or run folder) to ``dst``.
 
     The result loads with :func:`rfn.load` and can start a new run
     (``rfn train --init-from``), but holds no optimiser or random state, so it
-    cannot resume the run exactly. Returns ``dst``.
+    cannot resume the run exactly. ``dtype`` (e.g. ``torch.float16``) stores the
+    floating-point weights at that precision (half the size); loading casts them back
+    to the model's precision, so the numbers change by the rounding. Returns ``dst``.
     """
     data = load_checkpoint(src)
+    out = {k: data[k] for k in EXPORT_KEYS if k in data}
+    if dtype is not None:
+        if not dtype.is_floating_point:
+            raise ValueError(f"dtype must be a floating-point type such as torch.float16, got {dtype}")
+        out["model"] = {k: v.to(dtype) if v.is_floating_point() else v for k, v in out["model"].items()}
+        out["meta"] = {**(out.get("meta") or {}), "weights_dtype": str(dtype).removeprefix("torch.")}
     Path(dst).parent.mkdir(parents=True, exist_ok=True)
-    return save_checkpoint(dst, {k: data[k] for k in EXPORT_KEYS if k in data})
+    return save_checkpoint(dst, out)

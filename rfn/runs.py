@@ -343,8 +343,14 @@ class Run:
         hash, the protocol and the options.
         """
         from rfn.evaluation import evaluate
+        from rfn.evaluation.run import BEST_OF_N_DEFINITION
 
-        key = {"checkpoint": self.checkpoint_id(), "protocol": protocol.cache_key(), "options": asdict(options)}
+        key = {
+            "checkpoint": self.checkpoint_id(),
+            "protocol": protocol.cache_key(),
+            "options": asdict(options),
+            "best_of_n": BEST_OF_N_DEFINITION,
+        }
 
         def compute() -> dict:
             t0 = time.perf_counter()

@@ -75,3 +75,36 @@ def test_sequence_selection():
     assert picked == sorted(set(picked)) and len(picked) == 5 and picked == select_sequences(50, 5, 3, "x")
     with pytest.raises(ValueError, match="6 test sequences requested but the split holds only 5"):
         select_sequences(5, 6, 0, "x")
+
+
+def test_baselines_are_scored_on_the_models_own_sequences(smoke_checkpoint, monkeypatch):
+    """Black frames and the held last context frame are scored in the evaluation call itself, on the very clips the
+    samples are scored on: recomputed here from the recorded indices they match, from other sequences they do not."""
+    from rfn.data import make_dataset
+    from rfn.evaluation import run as run_module
+    from rfn.evaluation.run import baseline_predictions
+    from rfn.metrics import frame_scores
+    from rfn.metrics.protocol import get_protocol as protocol
+
+    seen = []
+    original = run_module.baseline_predictions
+    monkeypatch.setattr(run_module, "baseline_predictions", lambda x, c: seen.append(x.clone()) or original(x, c))
+    opts = EvaluationOptions(sequences=3, samples=2, iw_k=0, device="cpu", fvd=False, progress=False)
+    with pytest.warns(EvaluationWarning):
+        res = evaluate(smoke_checkpoint, "smoke", opts)
+    best = res["best_of_n"]
+    assert best["indices"] == res["bpp"]["per_sequence"]["indices"] and len(best["indices"]) == 3
+    proto = protocol("smoke")
+    data = torch.load(smoke_checkpoint, weights_only=False)["data_config"]
+    test = make_dataset(data["name"], split="test", seq_len=proto.total_frames, **data.get("kwargs", {}))
+    clips = torch.stack([test[i] for i in best["indices"]])
+    assert torch.equal(torch.cat(seen), clips)
+    c = proto.context_frames
+    for name, guess in baseline_predictions(clips, c).items():
+        expect = frame_scores(clips[:, c:], guess[:, None], "ssim", device="cpu").double().mean((0, 1))
+        torch.testing.assert_close(torch.tensor(best["baselines"][name]["ssim"], dtype=torch.float64), expect)
+    others = [i for i in range(len(test)) if i not in best["indices"]][:3]
+    other = torch.stack([test[i] for i in others])
+    black = frame_scores(other[:, c:], torch.zeros_like(other[:, c:])[:, None], "ssim", device="cpu").mean((0, 1))
+    assert not torch.allclose(black.double(), torch.tensor(best["baselines"]["black frames"]["ssim"]).double())
+    assert len(best["ssim"]["best_per_frame"]) == 3 and len(res["bpp"]["per_sequence"]["nelbo"]) == 3

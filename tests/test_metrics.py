@@ -551,3 +551,21 @@ def test_ink_overlap_shares():
     assert ink_overlap(a, torch.zeros_like(b)).tolist() == [0.0, 0.0, 0.0]
     with pytest.raises(ValueError, match="bool"):
         ink_overlap(a.float(), b)
+
+
+def test_best_of_n_is_per_frame_by_default_and_per_sequence_as_best_sample():
+    """The thesis's text: the best over samples at each time step; the stricter variant keeps one sample."""
+    scores = torch.tensor([[[1.0, 1.0], [3.0, 0.0], [2.0, 2.0]]])
+    _, index = bestofn.select_best(scores, higher_is_better=True)
+    r = bestofn.BestOfN("ssim", True, scores, index)
+    assert r.best.tolist() == [[3.0, 2.0]] and r.best_sample.tolist() == [[2.0, 2.0]]
+    assert r.best_curve.tolist() == [3.0, 2.0] and r.best_sample_curve.tolist() == [2.0, 2.0]
+    assert r.summary()["best"] == 2.5 and r.summary()["best_sample"] == 2.0
+    _, index = bestofn.select_best(scores, higher_is_better=False)
+    low = bestofn.BestOfN("lpips", False, scores, index)
+    assert low.best.tolist() == [[1.0, 0.0]] and low.best_sample.tolist() == [[1.0, 1.0]]
+    # per frame is never worse than per sequence, and both beat the mean
+    g = torch.Generator().manual_seed(0)
+    s = torch.rand(5, 7, 4, generator=g)
+    rr = bestofn.BestOfN("psnr", True, s, bestofn.select_best(s, True)[1])
+    assert bool((rr.best >= rr.best_sample).all()) and bool((rr.best_sample_per_sequence >= rr.mean_per_sequence).all())

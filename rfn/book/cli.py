@@ -42,7 +42,39 @@ def build_parser() -> argparse.ArgumentParser:
     p_build = sub.add_parser("build", help="jupyter-book build . --all -W -n --keep-going")
     p_build.add_argument("--output", type=Path, default=None, help="put _build/ under this folder")
     sub.add_parser("check", help="guard the notebook sources")
+    p_look = sub.add_parser(
+        "look", help="load the built pages in headless Chromium: squeezed figures, cut-off blocks, explorers"
+    )
+    p_look.add_argument("--html", type=Path, default=Path("_build/html"), help="the built book (default: _build/html)")
+    p_look.add_argument("--width", type=int, default=1280, help="window width in pixels (default: 1280)")
+    p_look.add_argument("--height", type=int, default=800, help="window height in pixels (default: 800)")
     return parser
+
+
+def _look(html: Path, width: int, height: int) -> int:
+    """Print every layout problem and explorer self-test of the built pages; 1 if any problem."""
+    from rfn.book.browser import BrowserError, explorer_selftests, layout_problems
+
+    pages = sorted(
+        p for p in html.rglob("*.html") if "_static" not in p.parts and p.name not in ("genindex.html", "search.html")
+    )
+    if not pages:
+        raise BookError(f"no built pages under {html}: build the book first (make book)")
+    bad = 0
+    for page in pages:
+        try:
+            problems = layout_problems(page, width, height)
+            tests = explorer_selftests(page, width=width, height=height) if "rfn-explorer" in page.read_text() else []
+        except BrowserError as err:
+            raise BookError(str(err)) from err
+        failed = [t for t in tests if not (t.get("changed") or t.get("shown"))]
+        for p in problems:
+            print(f"{page.relative_to(html)}: {p['kind']}: {p}")
+        for t in tests:
+            print(f"{page.relative_to(html)}: explorer {t['kind']}: {'ok' if t not in failed else 'FAILED'} {t}")
+        bad += len(problems) + len(failed)
+    print(f"{len(pages)} pages at {width}x{height}: {bad} problem(s)")
+    return 1 if bad else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 figures_dir=args.figures_dir,
                 commit_figures=args.commit_figures,
             )
+        elif args.command == "look":
+            return _look(args.html if args.html.is_absolute() else Path(root) / args.html, args.width, args.height)
         elif args.command == "build":
             html = build(root, output=args.output)
             print(f"book built: {html / 'index.html'}")

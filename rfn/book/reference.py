@@ -58,7 +58,11 @@ def _row_step(row: bytes) -> float:
 
 
 def export_reference(
-    run: str | os.PathLike, preset_name: str, root: str | os.PathLike = REFERENCE_ROOT, seed: int | str = 0
+    run: str | os.PathLike,
+    preset_name: str,
+    root: str | os.PathLike = REFERENCE_ROOT,
+    seed: int | str = 0,
+    dtype=None,
 ) -> Path:
     """Publish a run folder as the reference files of ``preset_name``: weights-only ``<preset>.pt``
     (:func:`rfn.checkpoint.export_weights`) with the run's ``run.json``, its ``metrics.csv`` up to
@@ -66,7 +70,8 @@ def export_reference(
 
     ``seed``: the run's training seed, which must match its ``run.json``; a seed other than 0
     publishes ``<preset>-seed<seed>.pt`` (the ablations' second seeds). Each file is replaced
-    atomically. Returns the checkpoint's path. ``make reference`` calls it.
+    atomically. ``dtype``: store the weights at that precision (``torch.float16`` halves the file;
+    :func:`rfn.checkpoint.export_weights`). Returns the checkpoint's path. ``make reference`` calls it.
     """
     import shutil
 
@@ -79,7 +84,7 @@ def export_reference(
         raise ValueError(f"{run} was trained with seed {trained_seed}, not {seed}; pass seed={trained_seed}")
     dst = reference_file(preset_name, seed, root)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    step = int(load_checkpoint(export_weights(run / "last.pt", dst))["step"])
+    step = int(load_checkpoint(export_weights(run / "last.pt", dst, dtype))["step"])
     names = ["metrics.csv", "run.json"] + (["train_time.json"] if (run / "train_time.json").is_file() else [])
     for name in names:
         staged = dst.with_name(f".{dst.stem}.{name}.tmp-{os.getpid()}")

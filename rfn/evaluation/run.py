@@ -43,7 +43,7 @@ from rfn.metrics.fvd import fvd_features, fvd_from_features, fvd_videos
 from rfn.metrics.protocol import Protocol
 from rfn.runtime import git_commit, resolve_device, to_jsonable
 
-__all__ = ["CURVE_METRICS", "EvaluationOptions", "EvaluationWarning", "evaluate"]
+__all__ = ["BASELINES", "CURVE_METRICS", "EvaluationOptions", "EvaluationWarning", "baseline_predictions", "evaluate"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,6 +147,8 @@ def _bits_per_pixel(model, data, protocol: Protocol, frames: int, opts: Evaluati
         _skip(skipped, "iw", f"a {type(model).__name__} has no latent variables to importance-sample")
         return result
     nll_t, kl_t = torch.cat(nll), torch.cat(kl)  # [n, frames - 1]
+    # per test sequence (in the order of ``indices``), for tests over sequences and seeds
+    result["per_sequence"] = {"indices": [int(i) for i in indices], "nelbo": (nll_t + kl_t).mean(1).tolist()}
     result.update(
         nelbo=float((nll_t + kl_t).mean()),
         nll=float(nll_t.mean()),
@@ -160,6 +162,7 @@ def _bits_per_pixel(model, data, protocol: Protocol, frames: int, opts: Evaluati
     )
     if iw_k:
         bound = torch.cat(iw)
+        result["per_sequence"]["iw"] = bound.tolist()
         result["iw"] = {
             "k": iw_k,
             "bound": float(bound.mean()),
@@ -209,10 +212,39 @@ def predict_in_chunks(model, context: torch.Tensor, n_future: int, n: int, chunk
     return torch.cat(out, 1)
 
 
-def _best_of_n(scores: dict[str, list[torch.Tensor]], protocol: Protocol, n_sequences: int) -> dict[str, Any]:
+#: how "best" is read (rfn.metrics.bestofn): per frame, with the per-sequence variant as ``best_sample``;
+#: part of the results so that cached numbers from the earlier per-sequence default are never mixed in
+BEST_OF_N_DEFINITION = "per frame (best_sample: per sequence)"
+#: predictions without a model, scored in the same call and on the same sequences as the samples
+BASELINES = ("black frames", "last context frame")
+
+
+def baseline_predictions(x: torch.Tensor, context: int) -> dict[str, torch.Tensor]:
+    """The :data:`BASELINES` for test clips ``uint8 [B, T, C, H, W]``: ``{name: uint8 [B, T - context, C, H, W]}``.
+
+    Example:
+        >>> x = torch.arange(3, dtype=torch.uint8).view(1, 3, 1, 1, 1).expand(1, 3, 1, 2, 2)
+        >>> [g[0, :, 0, 0, 0].tolist() for g in baseline_predictions(x, 2).values()]
+        [[0], [1]]
+    """
+    future = x[:, context:]
+    return {
+        "black frames": torch.zeros_like(future),
+        "last context frame": x[:, context - 1 : context].expand_as(future).contiguous(),
+    }
+
+
+def _best_of_n(
+    scores: dict[str, list[torch.Tensor]],
+    protocol: Protocol,
+    indices: list[int],
+    baselines: dict[str, dict[str, list[torch.Tensor]]] | None = None,
+) -> dict[str, Any]:
     best: dict[str, Any] = {
         "frames": list(range(protocol.context_frames + 1, protocol.total_frames + 1)),
-        "sequences": n_sequences,
+        "sequences": len(indices),
+        "indices": [int(i) for i in indices],
+        "definition": BEST_OF_N_DEFINITION,
         "samples": protocol.n_samples,
     }
     for m, parts in scores.items():
@@ -222,9 +254,19 @@ def _best_of_n(scores: dict[str, list[torch.Tensor]], protocol: Protocol, n_sequ
         best[m] = {
             "higher_is_better": HIGHER_IS_BETTER[m],
             "best": float(r.best_per_sequence.mean()),
+            "best_sample": float(r.best_sample_per_sequence.mean()),
             "mean": float(r.mean_per_sequence.mean()),
             "best_curve": r.best_curve.tolist(),
+            "best_sample_curve": r.best_sample_curve.tolist(),
             "mean_curve": r.mean_curve.tolist(),
+            # [sequence][frame] of the picked sample and the mean over samples: for tests over sequences
+            "best_per_frame": r.best.tolist(),
+            "mean_per_frame": r.mean.tolist(),
+        }
+    if baselines:
+        best["baselines"] = {
+            name: {m: torch.cat(parts).double()[:, 0].mean(0).tolist() for m, parts in per_metric.items()}
+            for name, per_metric in baselines.items()
         }
     return best
 
@@ -266,6 +308,7 @@ def _samples_phase(model, data, protocol: Protocol, opts: EvaluationOptions, dev
     chunk = min(n, batch_size)
     fvd_kw = dict(batch_size=max(1, min(8, batch_size)), device=device, resize=protocol.fvd_resize, model=i3d)
     scores: dict[str, list[torch.Tensor]] = {m: [] for m in metrics}
+    baseline_scores: dict[str, dict[str, list[torch.Tensor]]] = {b: {m: [] for m in metrics} for b in BASELINES}
     real_feats: list[np.ndarray] = []
     fake_feats: list[list[np.ndarray]] = [[] for _ in range(repeats)]
     bar = tqdm(total=len(indices), desc=f"best-of-{n} samples", unit="seq", disable=not opts.progress, leave=False)
@@ -274,9 +317,12 @@ def _samples_phase(model, data, protocol: Protocol, opts: EvaluationOptions, dev
             x = x.to(device)
             torch.manual_seed(phase_seed(protocol, "samples", i))
             samples = predict_in_chunks(model, x[:, :c], tp, n, chunk, protocol)  # [b, n, tp, C, H, W]
+            kw = dict(device=device, lpips_model=lpips_model, psnr_per_channel=protocol.psnr_per_channel)
             for m in metrics:
-                kw = dict(device=device, lpips_model=lpips_model, psnr_per_channel=protocol.psnr_per_channel)
                 scores[m].append(frame_scores(x[:, c:], samples, m, **kw))
+            for name, guess in baseline_predictions(x, c).items():
+                for m in metrics:
+                    baseline_scores[name][m].append(frame_scores(x[:, c:], guess[:, None], m, **kw))
             for r in range(repeats if opts.fvd else 0):
                 fake = (
                     samples[:, :k]
@@ -289,7 +335,7 @@ def _samples_phase(model, data, protocol: Protocol, opts: EvaluationOptions, dev
                 fake_feats[r].append(fvd_features(fake_clips, **fvd_kw))
             bar.update(x.shape[0])
     bar.close()
-    best = _best_of_n(scores, protocol, len(indices))
+    best = _best_of_n(scores, protocol, indices, baseline_scores)
     if not opts.fvd:
         _skip(skipped, "fvd", "--no-fvd")
         return best, None

@@ -26,6 +26,7 @@ than of the ``B`` frames of one step, a (slightly) different training objective.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import torch
@@ -409,6 +410,21 @@ class RecurrentLatentModel(LatentSampling, nn.Module):
         nll, kl = pixels.bits_per_pixel(terms["nll"], d), pixels.bits_per_pixel(terms["kl"], d)
         return {"nll": nll, "kl": kl, "total": nll + kl}
 
+    @torch.no_grad()
+    def pixel_bits(self, x: torch.Tensor) -> torch.Tensor:
+        """Bits per dimension of every pixel of frames ``1..T-1`` under the emission, ``[B, T-1, H, W]``.
+
+        ``-log p(x_t | h_t, z_t)`` with ``z_t`` drawn from the posterior (the reconstruction term of the
+        ELBO, without the KL), split over the pixels by :meth:`emission_log_prob_map` and divided by the
+        channels and ``log 2``: the mean of the map over pixels is the frame's emission term in bits per
+        dimension. Where the nats go on a test clip (the RGB page's bits maps).
+        """
+        check_video(x, self.config)
+        post = self.infer(x)
+        B, T1 = post["z"].shape[:2]
+        nats = self.emission_log_prob_map(*self.emission_inputs(post, x))
+        return (-nats / (self.config.channels * math.log(2.0))).unflatten(0, (B, T1))
+
     def use_reference_path(self, enabled: bool = True) -> None:
         """Turn every speed-up off (True) or back on (False), for ``benchmarks/throughput.py``.
 
@@ -427,6 +443,10 @@ class RecurrentLatentModel(LatentSampling, nn.Module):
     # ------------------------------------------------------------- subclasses
     def emission_log_prob(self, target, h, z, skips) -> torch.Tensor:  # pragma: no cover - abstract
         """``log p(x_t | h_t, z_t)`` in nats, ``[N]``, for ``uint8`` targets ``[N, C, H, W]`` (see the class)."""
+        raise NotImplementedError
+
+    def emission_log_prob_map(self, target, h, z, skips) -> torch.Tensor:  # pragma: no cover - abstract
+        """``[N, H, W]`` nats per pixel whose sum over pixels is :meth:`emission_log_prob` (see the subclass)."""
         raise NotImplementedError
 
     def emission_sample(self, h, z, skips, temperature) -> torch.Tensor:  # pragma: no cover - abstract

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from rfn import pixels
+from rfn.flows.distributions import gaussian_log_density
 from rfn.models.recurrent import LatentConfig, RecurrentLatentModel
 from rfn.models.registry import register
 from rfn.nets import (
@@ -26,6 +27,7 @@ from rfn.nets import (
     PyramidDecoder,
     dmol_log_prob,
     dmol_num_params,
+    dmol_pixel_log_prob,
     dmol_sample,
     level_channels,
 )
@@ -134,6 +136,17 @@ class SRNN(RecurrentLatentModel):
             return dmol_log_prob(target, params, n_bits=cfg.n_bits)
         xf = pixels.preprocess(target, cfg.n_bits, dtype=params.dtype)
         return self.gaussian.log_prob(xf, params)
+
+    def emission_log_prob_map(self, target, h, z, skips) -> torch.Tensor:
+        """:meth:`emission_log_prob` per pixel, ``[N, H, W]``: exact, the output factorises over pixels."""
+        cfg = self.config
+        params = self.decode_params(h, z, skips)
+        if cfg.likelihood == "dmol":
+            return dmol_pixel_log_prob(target, params, n_bits=cfg.n_bits)
+        xf = pixels.preprocess(target, cfg.n_bits, dtype=params.dtype)
+        std = self.gaussian.std.to(params.dtype).expand_as(params)
+        per_pixel_constant = pixels.dequantization_constant(cfg.channels, cfg.n_bits)
+        return gaussian_log_density(xf, params, std).sum(1) + per_pixel_constant
 
     def emission_sample(self, h, z, skips, temperature) -> torch.Tensor:
         cfg = self.config

@@ -127,7 +127,7 @@ def run_variant(name: str, run_seed: int, profile: str, root: str | os.PathLike,
         "eval": settings["eval"],
         "bpp": settings["bpp_sequences"],
         "metrics": settings["metrics"],
-        "version": 3,
+        "version": 4,  # 4: best-of-N per frame (rfn.metrics.bestofn)
     }
     if source_profile(kind, profile) == "reference":  # committed weights: recompute when they change
         key["checkpoint"] = sha256(reference_checkpoint(kind, seed=run_seed))[:16]

@@ -268,3 +268,13 @@ def training_figure(logs: dict[str, dict]):
     fig.suptitle("Training curves of the two flows")
     fig.tight_layout()
     return fig
+
+
+def tsne_explorer(maps: dict[str, np.ndarray], labels: np.ndarray, images: torch.Tensor, title: str) -> str:
+    """The first map of :func:`tsne_maps` (both levels of Glow latents) as a hover explorer: a point shows its digit.
+
+    ``images``: ``uint8 [N, 1, H, W]`` (or ``[N, H, W]``) test digits in the order of ``maps`` and ``labels``.
+    """
+    from rfn.book.explorers import scatter_explorer
+
+    return scatter_explorer(next(iter(maps.values())), labels, images, title=title)

@@ -299,3 +299,24 @@ def verdict(per_sequence: dict, temps: list[float]) -> str:
         "This disagrees with the thesis's reading that the prior temperature changes the motion and the flow "
         "temperature the appearance."
     )
+
+
+def temperature_grid(model, context: torch.Tensor, n_future: int, flow_temps, prior_temps, seed: int) -> dict:
+    """Futures of one sequence for every pair of emission and prior temperature, for the page's explorer.
+
+    Args:
+        context: ``uint8 [1, Tc, C, H, W]``, one sequence's context frames (warm-up on the posterior means).
+
+    Returns:
+        ``{(flow, prior): uint8 [n_future, C, H, W]}``: every cell drawn with the same seed, so two cells
+        differ only by the temperatures that scale the same standard normal draws.
+    """
+    if context.dim() != 5 or context.shape[0] != 1:
+        raise ValueError(f"context must be one sequence, uint8 [1, Tc, C, H, W]; got shape {tuple(context.shape)}")
+    out = {}
+    for f in flow_temps:
+        for p in prior_temps:
+            s = seeded_predict(model, context, n_future, n=1, seed=seed, emission_temperature=float(f),
+                               prior_temperature=float(p), context_temperature=0.0)  # fmt: skip
+            out[(float(f), float(p))] = s[0, 0]
+    return out

@@ -1,0 +1,496 @@
+"""Notebook 10, does a flow emission win on RGB video? The RFN against SRNN/VRNN on the textured stand-in.
+
+Five models share the latent bottleneck and differ in the emission (presets ``reference-textured*``):
+the RFN (conditional Glow, skips of ``x_{t-1}`` into its conditioner), the SRNN and VRNN with a
+per-pixel discretised logistic mixture, and two controls that isolate the emission: the RFN without
+skips (``noskip``) and an SRNN whose decoder receives the RFN's skips, widened to the RFN's size
+(``srnn-skip``). Every run is scored by :func:`score_run` (two calls of :func:`rfn.evaluation.evaluate`:
+bits and FVD on 256 test clips, best-of-100 on 64), and the page reads those numbers; this module
+holds the statistics that turn them into a conclusion (:func:`welch`, :func:`nested_bootstrap`,
+:func:`gap_stability`, :func:`conclusions`) and the figures.
+
+Example:
+    >>> import numpy as np
+    >>> a, b = np.array([[1.0, 1.2], [1.1, 1.3], [1.05, 1.2]]), np.array([[2.0, 2.1], [2.2, 2.0], [2.1, 2.3]])
+    >>> round(welch(a.mean(1), b.mean(1))["difference"], 3)
+    -0.975
+    >>> lo, hi = nested_bootstrap(a, b, n_boot=200, seed=0)["interval"]
+    >>> bool(lo < -0.975 < hi < 0)
+    True
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from rfn.metrics.protocol import Protocol
+
+__all__ = [
+    "MODELS",
+    "PROTOCOL_BEST",
+    "PROTOCOL_BITS",
+    "bits_map_figure",
+    "conclusions",
+    "fvd_floor",
+    "gap_stability",
+    "learning_curves",
+    "learning_curves_figure",
+    "nested_bootstrap",
+    "score_run",
+    "welch",
+]
+
+#: model key -> (preset, label), in the page's order
+MODELS = {
+    "rfn": ("reference-textured", "RFN"),
+    "srnn": ("reference-textured-srnn", "SRNN"),
+    "vrnn": ("reference-textured-vrnn", "VRNN"),
+    "noskip": ("reference-textured-noskip", "RFN, no skips (control a)"),
+    "srnn-skip": ("reference-textured-srnn-skip", "SRNN + skips, RFN size (control b)"),
+}
+
+#: bits per dimension (with the IW bound, S = 20) and FVD: 256 test clips, one sample each for FVD, 3 context frames
+PROTOCOL_BITS = Protocol(
+    name="textured-rgb-bits",
+    dataset="textured-shapes",
+    context_frames=3,
+    total_frames=13,
+    n_samples=1,
+    n_test_sequences=256,
+    source="the thesis's BAIR protocol (3 context frames, 10 predicted, FVD on the predicted frames, one sample "
+    "per clip) on the RGB stand-in; bits on 10-frame clips given their first frame",
+)
+#: best-of-100 PSNR/SSIM/LPIPS per predicted frame on 64 test clips, with the black-frame and last-frame baselines
+PROTOCOL_BEST = Protocol(
+    name="textured-rgb-best100",
+    dataset="textured-shapes",
+    context_frames=3,
+    total_frames=13,
+    n_samples=100,
+    n_test_sequences=64,
+    source="best of 100 samples per frame, as the thesis's figures, on 64 test clips of the RGB stand-in",
+)
+
+
+def score_run(
+    path: str | Path,
+    *,
+    best: Protocol = PROTOCOL_BEST,
+    bits: Protocol = PROTOCOL_BITS,
+    iw_k: int = 20,
+    batch_size: int = 32,
+    fvd: bool = True,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Every number the page shows for one trained run (a checkpoint file), JSON-ready.
+
+    ``bits``: negative ELBO and the importance-weighted bound with ``iw_k`` samples, per test sequence,
+    and FVD; ``best``: best-of-N curves with the no-model baselines scored on the same clips.
+    """
+    from rfn.evaluation import EvaluationOptions, evaluate
+
+    opts = EvaluationOptions(iw_k=iw_k, fvd=fvd, batch_size=batch_size, progress=progress, device="cpu")
+    first = evaluate(path, bits, opts)
+    second = evaluate(
+        path, best, EvaluationOptions(iw_k=0, fvd=False, batch_size=batch_size, progress=progress, device="cpu")
+    )
+    return {
+        "bits": first["bpp"],
+        "fvd": first["fvd"],
+        "best_of_n": second["best_of_n"],
+        "model": first["model"],
+        "checkpoint": first["checkpoint"],
+        "protocols": {"bits": first["protocol_description"], "best": second["protocol_description"]},
+        "timings": {"bits_s": first["timings"]["total_s"], "best_s": second["timings"]["total_s"]},
+    }
+
+
+def fvd_floor(protocol: Protocol = PROTOCOL_BITS, data_kwargs: dict | None = None) -> dict[str, Any]:
+    """FVD of the protocol's real clips against as many other real test clips: the floor no model beats.
+
+    The first set is exactly the clips the models' FVD compares against (the protocol's selection);
+    the second is drawn from the remaining test sequences. Same clip frames as the models' FVD.
+    """
+    from rfn.data import make_dataset
+    from rfn.evaluation.inputs import select_sequences
+    from rfn.metrics import fvd_features, fvd_from_features
+
+    test = make_dataset(protocol.dataset, split="test", seq_len=protocol.total_frames, **(data_kwargs or {}))
+    chosen = select_sequences(len(test), protocol.n_test_sequences, protocol.seed, "FVD floor")
+    rest = [i for i in range(len(test)) if i not in set(chosen)]
+    g = torch.Generator().manual_seed(protocol.seed + 1)
+    other = sorted(rest[i] for i in torch.randperm(len(rest), generator=g)[: len(chosen)].tolist())
+    start = 0 if protocol.fvd_include_context else protocol.context_frames
+
+    def feats(indices):
+        clips = torch.stack([test[i] for i in indices])[:, start:]
+        return fvd_features(clips, device="cpu", resize=protocol.fvd_resize)
+
+    return {
+        "fvd": fvd_from_features(feats(chosen), feats(other)),
+        "clips": len(chosen),
+        "protocol": protocol.describe(),
+    }
+
+
+# ----------------------------------------------------------------------------- statistics
+
+
+def welch(a, b) -> dict[str, float]:
+    """Welch's t-test of ``mean(a) - mean(b)`` (unequal variances), e.g. one value per training seed.
+
+    Returns the difference, its standard error, t, the Welch-Satterthwaite degrees of freedom, the
+    two-sided p-value and a 95% interval.
+    """
+    from scipy import stats
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.size < 2 or b.size < 2:
+        raise ValueError(f"Welch's test needs at least two values per side, got {a.size} and {b.size}")
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    diff, se = float(a.mean() - b.mean()), math.sqrt(va + vb)
+    if se == 0.0:
+        return {
+            "difference": diff,
+            "se": 0.0,
+            "t": math.copysign(math.inf, diff) if diff else 0.0,
+            "df": float(a.size + b.size - 2),
+            "p": 0.0 if diff else 1.0,
+            "interval": (diff, diff),
+        }
+    df = float((va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1)))
+    t = diff / se
+    p = 2.0 * stats.t.sf(abs(t), df)
+    half = stats.t.ppf(0.975, df) * se
+    return {"difference": diff, "se": se, "t": t, "df": df, "p": float(p), "interval": (diff - half, diff + half)}
+
+
+def nested_bootstrap(a, b, n_boot: int = 10_000, seed: int = 0, level: float = 0.95) -> dict[str, Any]:
+    """Bootstrap interval of ``mean(a) - mean(b)`` for per-sequence scores ``[seeds, sequences]`` of two models.
+
+    Both models are scored on the same test sequences, so sequences are resampled once per replicate for
+    both sides (paired); the training seeds of each side are resampled independently (nested: seeds, then
+    sequences). The interval covers both sources of variation: which runs were trained and which clips
+    were drawn.
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"expected [seeds, sequences] arrays over the same sequences, got {a.shape} and {b.shape}")
+    rng = np.random.default_rng(seed)
+    n_seq = a.shape[1]
+    seq = rng.integers(0, n_seq, size=(n_boot, n_seq))
+    sa = rng.integers(0, a.shape[0], size=(n_boot, a.shape[0]))
+    sb = rng.integers(0, b.shape[0], size=(n_boot, b.shape[0]))
+    # mean over resampled seeds and sequences = mean over sequences of the per-sequence mean of the resampled seeds
+    ma = np.take_along_axis(a[sa].mean(1), seq, axis=1).mean(1)
+    mb = np.take_along_axis(b[sb].mean(1), seq, axis=1).mean(1)
+    diffs = ma - mb
+    tail = (1.0 - level) / 2.0
+    lo, hi = np.quantile(diffs, [tail, 1.0 - tail])
+    return {
+        "difference": float(a.mean() - b.mean()),
+        "interval": (float(lo), float(hi)),
+        "level": level,
+        "replicates": n_boot,
+    }
+
+
+def learning_curves(metrics_csv: str | Path, column: str = "val_bpp") -> pd.DataFrame:
+    """``step`` and ``column`` of every row of a run's ``metrics.csv`` where the column is filled."""
+    rows = []
+    with open(metrics_csv, newline="") as f:
+        for row in csv.DictReader(f):
+            if row.get(column):
+                rows.append({"step": int(float(row["step"])), column: float(row[column])})
+    return pd.DataFrame(rows, columns=["step", column])
+
+
+def gap_stability(
+    rfn_curves: list[pd.DataFrame],
+    baseline_curves: list[pd.DataFrame],
+    last: int = 1_000,
+    column: str = "val_bpp",
+    tolerance: float = 0.05,
+) -> dict[str, Any]:
+    """Is the baseline-minus-RFN validation gap (mean over seeds) stable over the last ``last`` steps?
+
+    Stable when the gap moved by less than ``tolerance`` of its final value between the first validation
+    in that window and the last one.
+    """
+
+    def mean_curve(curves):
+        joined = pd.concat([c.set_index("step")[column] for c in curves], axis=1)
+        return joined.dropna().mean(axis=1)
+
+    gap = (mean_curve(baseline_curves) - mean_curve(rfn_curves)).dropna()
+    if gap.empty:
+        raise ValueError("the runs share no validation step")
+    end = int(gap.index.max())
+    window = gap[gap.index >= end - last]
+    change = float(window.iloc[-1] - window.iloc[0])
+    final = float(window.iloc[-1])
+    return {
+        "steps": (int(window.index[0]), end),
+        "gap_start": float(window.iloc[0]),
+        "gap_end": final,
+        "change": change,
+        "stable": abs(change) < tolerance * abs(final),
+    }
+
+
+def conclusions(table: dict[str, dict[str, Any]], tests: dict[str, dict[str, Any]], units: str) -> list[str]:
+    """Sentences of the page's conclusion, written from the numbers.
+
+    ``table``: model key -> ``{"mean": ...}``; ``tests``: ``"srnn"``, ``"vrnn"``, ``"noskip"``, ``"srnn-skip"``
+    -> :func:`welch` result of that model against the RFN (model minus RFN, positive when the RFN is better).
+    """
+    out = []
+    rfn = table["rfn"]["mean"]
+
+    def verdict(key: str) -> str:
+        t = tests[key]
+        lo, hi = t["interval"]
+        if t["p"] < 0.05:
+            side = "above" if t["difference"] > 0 else "below"
+            return (
+                f"{MODELS[key][1]} is {abs(t['difference']):.3f} {units} {side} the RFN "
+                f"(95% interval {lo:+.3f} to {hi:+.3f}, Welch p = {t['p']:.2g})"
+            )
+        return (
+            f"{MODELS[key][1]} and the RFN differ by {t['difference']:+.3f} {units}, not resolved by "
+            f"the seeds (95% interval {lo:+.3f} to {hi:+.3f}, Welch p = {t['p']:.2g})"
+        )
+
+    for key in ("srnn", "vrnn"):
+        if key in tests:
+            out.append(verdict(key) + ".")
+    gap = min(table[k]["mean"] for k in ("srnn", "vrnn") if k in table) - rfn
+    for key, what in (
+        ("noskip", "the RFN's skips of the previous frame"),
+        ("srnn-skip", "giving the per-pixel baseline the same skips and size"),
+    ):
+        if key in tests and key in table and gap > 0:
+            if key == "noskip":
+                removed = (table[key]["mean"] - rfn) / gap
+            else:
+                removed = 1.0 - (table[key]["mean"] - rfn) / gap
+            out.append(
+                f"{verdict(key)}; {what} account(s) for {100 * removed:.0f}% of the gap to the best "
+                f"thesis baseline ({gap:.3f} {units})."
+            )
+    return out
+
+
+# ----------------------------------------------------------------------------- figures
+
+
+def learning_curves_figure(curves: dict[str, list[pd.DataFrame]], title: str, column: str = "val_bpp"):
+    """Validation curves of every run, one colour per model, one line per seed."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8.0, 4.0))
+    for i, (key, runs) in enumerate(curves.items()):
+        for j, c in enumerate(runs):
+            ax.plot(c["step"], c[column], color=f"C{i}", alpha=0.8, label=MODELS[key][1] if j == 0 else None)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("validation bits per dimension")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def bits_map_figure(frame: torch.Tensor, maps: dict[str, torch.Tensor], title: str):
+    """A frame ``uint8 [C, H, W]``, each model's bits-per-dimension map ``[H, W]``, the first two maps' difference."""
+    import matplotlib.pyplot as plt
+
+    names = list(maps)
+    panels = 2 + len(names)
+    fig, axes = plt.subplots(1, panels, figsize=(2.6 * panels, 2.9))
+    image = frame.permute(1, 2, 0).numpy()
+    axes[0].imshow(image if frame.shape[0] == 3 else image[..., 0], cmap=None if frame.shape[0] == 3 else "gray")
+    axes[0].set_title("frame", fontsize=9)
+    vmax = max(float(m.max()) for m in maps.values())
+    for ax, name in zip(axes[1:], names):
+        im = ax.imshow(maps[name].numpy(), cmap="magma", vmin=0.0, vmax=vmax)
+        ax.set_title(f"{name}: {float(maps[name].mean()):.2f} bits/dim", fontsize=9)
+    fig.colorbar(im, ax=axes[1 : 1 + len(names)], shrink=0.8, label="bits per dimension")
+    diff = (maps[names[1]] - maps[names[0]]).numpy()
+    lim = float(np.abs(diff).max()) or 1.0
+    im = axes[-1].imshow(diff, cmap="RdBu_r", vmin=-lim, vmax=lim)
+    axes[-1].set_title(f"{names[1]} minus {names[0]}", fontsize=9)
+    fig.colorbar(im, ax=axes[-1], shrink=0.8)
+    for ax in axes:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title, fontsize=10)
+    return fig
+
+
+# ----------------------------------------------------------------------------- the study's numbers as tables
+
+
+def _label(key: str) -> str:
+    return MODELS[key][1]
+
+
+def per_seed(scores: dict[tuple[str, int], dict], what: str = "iw") -> dict[str, dict[int, float]]:
+    """``{model: {seed: bits per dimension}}`` from :func:`score_run` results keyed ``(model, seed)``.
+
+    ``what``: ``"iw"`` (the importance-weighted bound) or ``"nelbo"`` (the negative ELBO).
+    """
+    out: dict[str, dict[int, float]] = {}
+    for (key, s), r in sorted(scores.items()):
+        value = r["bits"]["iw"]["bound"] if what == "iw" else r["bits"]["nelbo"]
+        out.setdefault(key, {})[s] = float(value)
+    return out
+
+
+def per_sequence(scores: dict[tuple[str, int], dict], key: str, what: str = "iw") -> np.ndarray:
+    """``[seeds, sequences]`` bits per dimension of one model, every seed on the same test clips."""
+    rows = [(s, r["bits"]) for (k, s), r in sorted(scores.items()) if k == key]
+    indices = {tuple(b["per_sequence"]["indices"]) for _, b in rows}
+    if len(indices) != 1:
+        raise ValueError(f"the {key} runs were scored on different test clips; score them with one protocol")
+    return np.array([b["per_sequence"]["iw" if what == "iw" else "nelbo"] for _, b in rows], dtype=float)
+
+
+def bits_table(scores: dict[tuple[str, int], dict]) -> pd.DataFrame:
+    """One row per model: the IW bound per seed, its mean and spread, per RGB pixel, the negative ELBO, FVD."""
+    iw, nelbo = per_seed(scores, "iw"), per_seed(scores, "nelbo")
+    rows = []
+    for key in MODELS:
+        if key not in iw:
+            continue
+        v = np.array(list(iw[key].values()))
+        fvd = [scores[(key, s)]["fvd"]["mean"] for s in iw[key] if scores[(key, s)].get("fvd")]
+        rows.append({
+            "model": _label(key),
+            "seeds": len(v),
+            "IW bound, bits/dim (per seed)": ", ".join(f"{x:.3f}" for x in v),
+            "mean": v.mean(),
+            "seed sd": v.std(ddof=1) if len(v) > 1 else float("nan"),
+            "bits per RGB pixel (x3)": 3 * v.mean(),
+            "negative ELBO, bits/dim": np.mean(list(nelbo[key].values())),
+            "FVD (mean over seeds)": np.mean(fvd) if fvd else float("nan"),
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def tests_table(scores: dict[tuple[str, int], dict], n_boot: int = 10_000) -> tuple[pd.DataFrame, dict]:
+    """Each other model against the RFN (model minus RFN, bits per dimension): Welch over seeds, nested bootstrap.
+
+    Returns the table and ``{model key: welch result}`` for :func:`conclusions`.
+    """
+    iw = per_seed(scores, "iw")
+    rfn_seq = per_sequence(scores, "rfn")
+    rows, tests = [], {}
+    for key in MODELS:
+        if key == "rfn" or key not in iw:
+            continue
+        w = welch(list(iw[key].values()), list(iw["rfn"].values()))
+        b = nested_bootstrap(per_sequence(scores, key), rfn_seq, n_boot=n_boot)
+        tests[key] = w
+        rows.append({
+            "comparison": f"{_label(key)} minus RFN",
+            "difference, bits/dim": w["difference"],
+            "Welch t": w["t"],
+            "df": w["df"],
+            "p": w["p"],
+            "95% interval (Welch)": f"{w['interval'][0]:+.3f} to {w['interval'][1]:+.3f}",
+            "95% interval (bootstrap: seeds, clips)": f"{b['interval'][0]:+.3f} to {b['interval'][1]:+.3f}",
+        })  # fmt: skip
+    return pd.DataFrame(rows), tests
+
+
+def fvd_table(scores: dict[tuple[str, int], dict], floor: dict | None) -> pd.DataFrame:
+    """FVD per model and seed, with the real-against-real floor at the same number of clips."""
+    rows = []
+    for key in MODELS:
+        values = {s: r["fvd"]["mean"] for (k, s), r in sorted(scores.items()) if k == key and r.get("fvd")}
+        if values:
+            v = np.array(list(values.values()))
+            rows.append({"model": _label(key), "FVD per seed": ", ".join(f"{x:.0f}" for x in v), "mean": v.mean(),
+                         "seed sd": v.std(ddof=1) if len(v) > 1 else float("nan")})  # fmt: skip
+    if floor is not None:
+        rows.append({"model": "real clips against real clips (floor)", "FVD per seed": "-", "mean": floor["fvd"],
+                     "seed sd": float("nan")})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------- figures of models and data
+
+
+def best_of_n_figure(scores: dict[tuple[str, int], dict], seed: int = 0, title: str = ""):
+    """Best-of-N PSNR, SSIM and LPIPS per predicted frame for every model (one seed), with the no-model baselines."""
+    import matplotlib.pyplot as plt
+
+    first = next(r["best_of_n"] for (k, s), r in scores.items() if s == seed)
+    metrics = [m for m in ("psnr", "ssim", "lpips") if m in first]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), squeeze=False)
+    frames = first["frames"]
+    for ax, m in zip(axes[0], metrics):
+        for i, key in enumerate(MODELS):
+            if (key, seed) in scores:
+                ax.plot(
+                    frames, scores[(key, seed)]["best_of_n"][m]["best_curve"], "-", color=f"C{i}", label=_label(key)
+                )
+        for style, (name, curves) in zip((":", "--"), first.get("baselines", {}).items()):
+            ax.plot(frames, curves[m], style, color="0.4", label=name)
+        ax.set_xlabel("frame")
+        ax.set_title(f"{m.upper()} ({'higher' if first[m]['higher_is_better'] else 'lower'} is better)", fontsize=9)
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    fig.suptitle(title or f"best of {first['samples']} per frame, {first['sequences']} test clips (seed {seed} runs)",
+                 fontsize=10)  # fmt: skip
+    fig.tight_layout()
+    return fig
+
+
+def strips_figure(videos: torch.Tensor, labels: list[str], context: int, title: str, scale: int = 2):
+    """Rows of ``uint8 [N, T, 3, H, W]`` clips with context (green) and predicted (red) frame borders."""
+    import matplotlib.pyplot as plt
+
+    from rfn import viz
+
+    n, t, _, h, w = videos.shape
+    fig, ax = plt.subplots(figsize=(min(16.0, 0.02 * t * (w * scale + 4) + 2.5), 0.02 * n * (h * scale + 4) + 1.0))
+    viz.show_video_grid(ax, videos, labels, context=context, first_frame=1, scale=scale)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+@torch.no_grad()
+def rollouts(models: dict[str, torch.nn.Module], clip: torch.Tensor, context: int, n: int = 1, seed: int = 0):
+    """Each model's ``n`` futures of one clip ``uint8 [T, C, H, W]`` after ``context`` frames, the truth first.
+
+    Returns ``(videos uint8 [1 + n * models, T, C, H, W], labels)``; every model draws with the same seed.
+    """
+    x = clip[None]
+    videos, labels = [clip], ["truth"]
+    for key, model in models.items():
+        torch.manual_seed(seed)
+        pred = model.predict(x[:, :context], n_future=clip.shape[0] - context, n_samples=n)[0]
+        for i in range(n):
+            videos.append(torch.cat([clip[:context], pred[i]]))
+            labels.append(_label(key) if n == 1 else f"{_label(key)}, sample {i + 1}")
+    return torch.stack(videos), labels
+
+
+@torch.no_grad()
+def bits_maps(
+    models: dict[str, torch.nn.Module], clip: torch.Tensor, frame: int, seed: int = 0
+) -> dict[str, torch.Tensor]:
+    """Bits per dimension of every pixel of frame ``frame`` (1-based, > 1) of ``clip`` under each model's emission."""
+    out = {}
+    for key, model in models.items():
+        torch.manual_seed(seed)
+        out[_label(key)] = model.pixel_bits(clip[None, :frame])[0, -1]
+    return out

@@ -1,0 +1,204 @@
+"""rfn.pages.rgb: the statistics behind the RGB page's conclusion, and its figures."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from rfn.pages import rgb
+
+
+def test_welch_matches_scipy():
+    from scipy import stats
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(1.0, 0.1, 3), rng.normal(1.3, 0.3, 4)
+    w = rgb.welch(a, b)
+    ref = stats.ttest_ind(a, b, equal_var=False)
+    assert w["t"] == pytest.approx(ref.statistic) and w["p"] == pytest.approx(ref.pvalue)
+    lo, hi = w["interval"]
+    assert lo < w["difference"] < hi
+    with pytest.raises(ValueError, match="two values"):
+        rgb.welch([1.0], [1.0, 2.0])
+
+
+def test_nested_bootstrap_covers_the_truth_and_widens_with_seed_spread():
+    rng = np.random.default_rng(1)
+    seq = rng.normal(0, 1, 64)  # per-sequence difficulty shared by both models (paired)
+    a = seq + 0.5 + rng.normal(0, 0.05, (3, 1)) + rng.normal(0, 0.1, (3, 64))
+    b = seq + rng.normal(0, 0.05, (3, 1)) + rng.normal(0, 0.1, (3, 64))
+    r = rgb.nested_bootstrap(a, b, n_boot=2000, seed=0)
+    lo, hi = r["interval"]
+    assert lo < 0.5 < hi and hi - lo < 0.4
+    spread = b + np.array([[-0.5], [0.0], [0.5]])  # seeds far apart: the interval must grow
+    lo2, hi2 = rgb.nested_bootstrap(a, spread, n_boot=2000, seed=0)["interval"]
+    assert hi2 - lo2 > 2 * (hi - lo)
+    with pytest.raises(ValueError, match="same sequences"):
+        rgb.nested_bootstrap(a, b[:, :10])
+
+
+def _curve(values, start=0, every=250):
+    return pd.DataFrame({"step": [start + every * i for i in range(len(values))], "val_bpp": values})
+
+
+def test_gap_stability():
+    rfn = [_curve([6.0, 5.5, 5.2, 5.1, 5.05]), _curve([6.1, 5.6, 5.3, 5.2, 5.1])]
+    steady = [_curve([7.0, 6.7, 6.35, 6.25, 6.22]), _curve([7.1, 6.8, 6.45, 6.35, 6.28])]
+    growing = [_curve([7.0, 6.6, 6.8, 7.0, 7.5]), _curve([7.1, 6.7, 6.9, 7.1, 7.6])]
+    s = rgb.gap_stability(rfn, steady, last=750)
+    assert s["stable"] and s["steps"] == (250, 1000) and s["gap_end"] == pytest.approx(1.175)
+    assert s["gap_start"] == pytest.approx(1.2)
+    assert not rgb.gap_stability(rfn, growing, last=750)["stable"]
+
+
+def test_learning_curves_reads_filled_rows(tmp_path):
+    f = tmp_path / "metrics.csv"
+    f.write_text("step,bpp,val_bpp\n50,7.0,\n250,6.0,6.5\n500,5.5,6.1\n")
+    c = rgb.learning_curves(f)
+    assert c["step"].tolist() == [250, 500] and c["val_bpp"].tolist() == [6.5, 6.1]
+
+
+def test_conclusions_are_written_from_the_numbers():
+    table = {
+        "rfn": {"mean": 5.0},
+        "srnn": {"mean": 6.0},
+        "vrnn": {"mean": 6.2},
+        "noskip": {"mean": 5.5},
+        "srnn-skip": {"mean": 5.2},
+    }
+    tests = {
+        k: rgb.welch(v["mean"] + np.array([0.0, 0.01, -0.01]), [5.0, 5.01, 4.99])
+        for k, v in table.items()
+        if k != "rfn"
+    }
+    text = " ".join(rgb.conclusions(table, tests, "bits/dim"))
+    assert "SRNN is 1.000 bits/dim above the RFN" in text
+    assert "50% of the gap" in text and "80% of the gap" in text
+    tests["srnn"] = rgb.welch([6.0, 4.0, 5.0], [5.0, 5.01, 4.99])
+    assert "not resolved" in rgb.conclusions(table, tests, "bits/dim")[0]
+
+
+def test_figures_draw():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = rgb.learning_curves_figure({"rfn": [_curve([6.0, 5.5])], "srnn": [_curve([7.0, 6.5])]}, "curves")
+    assert len(fig.axes[0].lines) == 2
+    maps = {"RFN": torch.rand(8, 8), "SRNN": torch.rand(8, 8) + 1}
+    fig = rgb.bits_map_figure(torch.randint(0, 256, (3, 8, 8), dtype=torch.uint8), maps, "bits")
+    assert "SRNN minus RFN" in fig.axes[3].get_title()
+
+
+def test_half_precision_export_loads_and_scores_alike(tmp_path):
+    from dataclasses import asdict
+
+    from rfn import load
+    from rfn.checkpoint import export_weights, load_checkpoint, save_checkpoint
+    from rfn.models import RFN, RFNConfig
+
+    torch.manual_seed(0)
+    cfg = RFNConfig(image_size=(16, 16), levels=2, h_channels=8, a_channels=8, head_hidden=8, extractor_channels=4,
+                    flow_steps=1, flow_hidden=8, base_hidden=8)  # fmt: skip
+    model = RFN(cfg)
+    x = torch.randint(0, 256, (2, 4, 1, 16, 16), dtype=torch.uint8)
+    with torch.no_grad():
+        model.loss(x)
+    full_path = save_checkpoint(
+        tmp_path / "last.pt", {"model_name": "rfn", "model_config": asdict(cfg), "model": model.state_dict(), "step": 2}
+    )
+    half = export_weights(full_path, tmp_path / "half.pt", torch.float16)
+    stored = load_checkpoint(half)
+    assert {v.dtype for v in stored["model"].values() if v.is_floating_point()} == {torch.float16}
+    assert stored["meta"]["weights_dtype"] == "float16" and stored["step"] == 2
+    full, small = load(full_path).eval(), load(half).eval()
+    assert isinstance(small, RFN) and next(small.parameters()).dtype == torch.float32
+    torch.manual_seed(0)
+    a = full.loss(x)["bpp"]
+    torch.manual_seed(0)
+    b = small.loss(x)["bpp"]
+    assert abs(float(a - b)) < 1e-2 and not torch.equal(a, b)
+    with pytest.raises(ValueError, match="floating-point"):
+        export_weights(full_path, tmp_path / "bad.pt", torch.int8)
+
+
+def _fake_scores(levels=None, seeds=(0, 1, 2), n_seq=16):
+    """score_run-shaped results: every model on the same clips, per-sequence bits = level + clip + seed noise."""
+    levels = levels or {"rfn": 5.0, "srnn": 6.0, "vrnn": 6.1, "noskip": 5.5, "srnn-skip": 5.8}
+    rng = np.random.default_rng(0)
+    clip = rng.normal(0, 0.2, n_seq)
+    out = {}
+    for key, level in levels.items():
+        for s in seeds:
+            seq = level + clip + rng.normal(0, 0.02) + rng.normal(0, 0.01, n_seq)
+            curve = {"best_curve": [0.5, 0.4], "higher_is_better": True}
+            out[(key, s)] = {
+                "bits": {"nelbo": float(seq.mean() + 0.01), "iw": {"bound": float(seq.mean())},
+                         "per_sequence": {"indices": list(range(n_seq)), "iw": seq.tolist(),
+                                          "nelbo": (seq + 0.01).tolist()}},
+                "fvd": {"mean": 100.0 * level},
+                "best_of_n": {"frames": [4, 5], "samples": 3, "sequences": n_seq, "ssim": curve, "psnr": curve,
+                              "baselines": {"black frames": {"ssim": [0.3, 0.3], "psnr": [10, 10]},
+                                            "last context frame": {"ssim": [0.4, 0.3], "psnr": [11, 10]}}},
+            }  # fmt: skip
+    return out
+
+
+def test_tables_and_tests_from_scores():
+    scores = _fake_scores()
+    table = rgb.bits_table(scores)
+    assert list(table["model"]) == [rgb.MODELS[k][1] for k in rgb.MODELS]
+    rfn_row = table.iloc[0]
+    assert rfn_row["seeds"] == 3 and rfn_row["bits per RGB pixel (x3)"] == pytest.approx(3 * rfn_row["mean"])
+    assert 4.8 < rfn_row["mean"] < 5.2
+    tab, tests = rgb.tests_table(scores, n_boot=500)
+    assert set(tests) == {"srnn", "vrnn", "noskip", "srnn-skip"}
+    assert tests["srnn"]["difference"] == pytest.approx(1.0, abs=0.05) and tests["srnn"]["p"] < 0.01
+    assert len(tab) == 4 and all(tab["p"] < 0.05)
+    fvd = rgb.fvd_table(scores, {"fvd": 42.0})
+    assert fvd.iloc[-1]["mean"] == 42.0 and fvd.iloc[0]["mean"] == pytest.approx(500.0)
+    text = " ".join(
+        rgb.conclusions(
+            {k: {"mean": v} for k, v in table.set_index("model")["mean"].items()}
+            | {k: {"mean": float(table.iloc[i]["mean"])} for i, k in enumerate(rgb.MODELS)},
+            tests,
+            "bits/dim",
+        )
+    )
+    assert "% of the gap" in text
+
+
+def test_per_sequence_refuses_runs_scored_on_other_clips():
+    scores = _fake_scores()
+    scores[("srnn", 1)]["bits"]["per_sequence"]["indices"] = list(range(1, 17))
+    with pytest.raises(ValueError, match="different test clips"):
+        rgb.per_sequence(scores, "srnn")
+
+
+def test_best_of_n_figure_draws_models_and_baselines():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = rgb.best_of_n_figure(_fake_scores())
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 5 + 2
+
+
+def test_rollouts_and_bits_maps_of_tiny_models():
+    from rfn.models import RFN, SRNN, RFNConfig, SRNNConfig
+
+    tiny = dict(channels=3, image_size=(16, 16), levels=2, h_channels=8, a_channels=8, head_hidden=8,
+                extractor_channels=4)  # fmt: skip
+    torch.manual_seed(0)
+    models = {"rfn": RFN(RFNConfig(flow_steps=1, flow_hidden=8, base_hidden=8, **tiny)),
+              "srnn": SRNN(SRNNConfig(n_mix=2, **tiny))}  # fmt: skip
+    clip = torch.randint(0, 256, (5, 3, 16, 16), dtype=torch.uint8)
+    for m in models.values():
+        with torch.no_grad():
+            m.loss(clip[None])
+        m.eval()
+    videos, labels = rgb.rollouts(models, clip, context=2, n=2)
+    assert videos.shape == (5, 5, 3, 16, 16) and labels[0] == "truth" and labels[1].endswith("sample 1")
+    assert torch.equal(videos[1, :2], clip[:2])
+    maps = rgb.bits_maps(models, clip, frame=3)
+    assert set(maps) == {"RFN", "SRNN"} and maps["RFN"].shape == (16, 16)
