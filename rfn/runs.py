@@ -16,10 +16,11 @@ named runs, which are presets called ``<profile>-<kind>`` (``"glow-mnist"``,
   ``rfn train --preset NAME --out <run_dir>`` and are then picked up.
 * The ``reference`` profile trains no video model: it loads the weights-only files
   ``checkpoints/reference/<preset>.pt`` (:func:`reference_checkpoint`) with their
-  ``metrics.csv`` and ``run.json`` beside them (:func:`run_file`). The book's small
-  runs, which have no reference preset (the flows on points and MNIST digits, the
-  sinusoids, the ablations), are trained at the quick scale, in minutes, and shared
-  with the quick profile's folders (:func:`source_profile`).
+  ``metrics.csv`` and ``run.json`` beside them (:func:`run_file`); so does it for notebook
+  09's ablations. The book's other small runs (the flows on points and MNIST digits, the
+  sinusoids) have reference presets that are the quick ones (aliases in
+  :mod:`rfn.presets.small`): they train in minutes and share the quick profile's folders
+  (:func:`source_profile`, the scale of the preset that trains a run).
 * :func:`cached_json` stores numbers computed from a checkpoint beside it;
   :func:`rfn.book.reference.ship_reference_caches` commits those of the reference models beside their
   weights (``checkpoints/reference/cache/``), so the book does not recompute them.
@@ -52,7 +53,7 @@ import torch
 from torch import nn
 
 from rfn.checkpoint import load_checkpoint
-from rfn.presets import apply_overrides, get_preset, preset_names
+from rfn.presets import ALIASES, apply_overrides, get_preset, preset_names, resolve_name
 from rfn.profiles import PROFILES, VIDEO_KINDS, VIDEO_PRESETS
 from rfn.runtime import to_jsonable
 from rfn.training.preset import train_preset
@@ -89,31 +90,25 @@ def _check_profile(profile: str) -> None:
 
 
 def preset_for(kind: str, profile: str) -> str:
-    """The preset that trains model ``kind`` at a book profile."""
+    """The preset that trains model ``kind`` at a book profile: ``<profile>-<kind>`` in the catalogue (the
+    video kinds: :data:`rfn.profiles.VIDEO_PRESETS`), under its current name (aliases resolved)."""
     _check_profile(profile)
-    if kind in VIDEO_KINDS:
-        return VIDEO_PRESETS[profile][kind]
-    names = preset_names()
-    name = f"{profile}-{kind}"
-    if name not in names and profile == "reference":
-        name = f"quick-{kind}"
-    if name not in names:
+    name = VIDEO_PRESETS[profile][kind] if kind in VIDEO_KINDS else f"{profile}-{kind}"
+    try:
+        return resolve_name(name)
+    except ValueError:
+        names = [*preset_names(), *ALIASES]
         known = sorted({p.split("-", 1)[1] for p in names if p.startswith(f"{profile}-")} | set(VIDEO_KINDS))
-        raise ValueError(f"no preset for kind {kind!r} at profile {profile!r}; kinds there: {', '.join(known)}")
-    return name
+        raise ValueError(
+            f"no preset for kind {kind!r} at profile {profile!r}; kinds there: {', '.join(known)}"
+        ) from None
 
 
 def source_profile(kind: str, profile: str) -> str:
-    """The profile whose run serves ``kind`` at ``profile``.
-
-    The same profile, except that the ``reference`` profile serves kinds without a
-    ``reference-*`` preset (the book's small runs) from their quick runs, which it trains
-    when missing; the reference video models come from the committed files.
-    """
-    if profile == "reference" and not preset_for(kind, profile).startswith("reference-"):
-        return "quick"
-    preset_for(kind, profile)  # unknown kinds and profiles fail here
-    return profile
+    """The scale of the preset that trains ``kind`` at ``profile``: where its run lives, and ``"reference"``
+    for the runs whose weights are committed (the reference presets). The book's small runs have quick
+    presets at the reference profile too (:mod:`rfn.presets.small`), so their runs are the quick ones."""
+    return preset_for(kind, profile).split("-", 1)[0]
 
 
 def run_dir(

@@ -12,7 +12,7 @@ import pytest
 
 from rfn import cli
 from rfn.models.registry import MODELS, config_from_dict
-from rfn.presets import ALIASES, PRESETS, VARIANTS, families, get_preset, preset_names
+from rfn.presets import ALIASES, PRESETS, VARIANTS, families, get_preset, preset_names, resolve_name
 
 #: every preset name of commit 2face5f resolved to its model, data and training configs (written then)
 PINNED = json.loads((Path(__file__).parent / "fixtures" / "presets_2face5f.json").read_text())
@@ -58,6 +58,9 @@ def test_catalogue_is_a_table_plus_variants():
     assert get_preset("smoke").name == "smoke-smmnist" and ALIASES["smoke-srnn"] == "smoke-smmnist-srnn"
     assert set(VARIANTS["quick-sinusoid-vrnn"]) == {"init", "resq", "resq-init"}
     assert "quick-sinusoid-srnn-smooth-resq-init" in preset_names()
+    # the book's small runs have a preset at every profile: at reference, the quick one
+    assert resolve_name("reference-glow-mnist") == "quick-glow-mnist"
+    assert get_preset("reference-sinusoid-vrnn-resq") == get_preset("quick-sinusoid-vrnn-resq")
     with pytest.raises(ValueError, match="preset 'quick-smmnist' has no variant 'skip-flow'; its variants: none"):
         get_preset("quick-smmnist", variant="skip-flow")
     with pytest.raises(ValueError, match="already variant 'L1' of 'quick-ablation-rfn'"):

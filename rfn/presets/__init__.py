@@ -45,6 +45,7 @@ from rfn.presets.catalogue import (
     register_alias,
     register_preset,
     register_variants,
+    resolve_name,
 )
 from rfn.presets.video import THESIS_DATA
 
@@ -63,6 +64,7 @@ __all__ = [
     "register_alias",
     "register_preset",
     "register_variants",
+    "resolve_name",
 ]
 
 #: the scales of the presets and the book's profiles, smallest first

@@ -24,6 +24,7 @@ __all__ = [
     "register_alias",
     "register_preset",
     "register_variants",
+    "resolve_name",
 ]
 
 PRESETS: dict[str, Preset] = {}
@@ -91,9 +92,23 @@ def _split_name(name: str) -> tuple[str, str | None]:
     for base, variants in VARIANTS.items():
         if name.startswith(base + "-") and name[len(base) + 1 :] in variants:
             return base, name[len(base) + 1 :]
+    for old, new in ALIASES.items():  # a variant named on a former base name
+        if name.startswith(old + "-") and name[len(old) + 1 :] in VARIANTS.get(new, {}):
+            return new, name[len(old) + 1 :]
     close = difflib.get_close_matches(name, preset_names() + sorted(ALIASES), n=4, cutoff=0.6)
     hint = f"did you mean {', '.join(close)}? " if close else ""
     raise ValueError(f"unknown preset {name!r}; {hint}`rfn presets` lists them")
+
+
+def resolve_name(name: str) -> str:
+    """The current name of the run ``name`` names (aliases resolved), without building it.
+
+    Example:
+        >>> resolve_name("smoke"), resolve_name("reference-sinusoid-srnn-smooth")
+        ('smoke-smmnist', 'quick-sinusoid-srnn-smooth')
+    """
+    base, variant = _split_name(name)
+    return base if variant is None else f"{base}-{variant}"
 
 
 def get_preset(name: str, variant: str | None = None) -> Preset:

@@ -1,7 +1,8 @@
 """Presets of the book's small models: the two-moons flow, Glow on MNIST, the sinusoid SRNN/VRNN.
 
 Each exists at the three scales the book's early pages run (``smoke-``, ``quick-``
-and ``thesis-`` prefixes); the book's ``reference`` profile uses the quick ones.
+and ``thesis-`` prefixes); at the ``reference`` scale each name (``reference-glow-mnist``, ...)
+is an alias of the quick one, so the book's reference profile trains and shares the quick runs.
 
 ``<scale>-moons-flow``
     :class:`~rfn.models.PointFlow` (Glow steps on 2-D points) on two moons
@@ -32,7 +33,7 @@ from __future__ import annotations
 import itertools
 
 from rfn.config import DataConfig, Preset
-from rfn.presets.catalogue import register_preset, register_variants
+from rfn.presets.catalogue import register_alias, register_preset, register_variants
 
 __all__ = ["SINUSOID_VARIANTS"]
 
@@ -166,3 +167,6 @@ def _sinusoid() -> None:
 _moons()
 _glow()
 _sinusoid()
+# the book's reference profile runs these at the quick scale (their runs are shared with the quick profile)
+for _family in ("moons-flow", "glow-mnist", "cond-glow-mnist", "sinusoid-srnn", "sinusoid-vrnn"):
+    register_alias(f"reference-{_family}", f"quick-{_family}")
