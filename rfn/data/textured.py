@@ -69,6 +69,25 @@ _STREAM = {"train": 20, "test": 21}
 DEFAULT_LENGTH = {"train": 10**6, "test": 1000}
 
 _FLAT_STREAM = {"train": 10, "test": 11}
+
+
+def _check_sizes(what: str, split: str, seq_len, num_shapes, image_size, min_image: int) -> None:
+    """The arguments both shape sets share; a clear ValueError naming the first bad one."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown {what} split {split!r}; choose one of {', '.join(SPLITS)}")
+    for name, value in (("seq_len", seq_len), ("num_shapes", num_shapes)):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if not isinstance(image_size, int) or image_size < min_image:
+        least = "a positive integer" if min_image == 1 else f"an integer of at least {min_image}"
+        raise ValueError(f"image_size must be {least}, got {image_size!r}")
+
+
+def _check_shape_size(shape_size, image_size: int) -> None:
+    if not isinstance(shape_size, int) or not 1 <= shape_size <= image_size:
+        raise ValueError(f"shape_size must be an integer in 1..image_size={image_size}, got {shape_size!r}")
+
+
 KINDS = ("square", "disc", "triangle", "diamond")
 COLOURS = np.array(
     [
@@ -139,14 +158,9 @@ class BouncingShapes(Dataset):
         return_events: bool = False,
         deterministic: bool = False,
     ) -> None:
-        if split not in SPLITS:
-            raise ValueError(f"unknown bouncing-shapes split {split!r}; choose one of {', '.join(SPLITS)}")
-        for name, value in (("seq_len", seq_len), ("num_shapes", num_shapes), ("image_size", image_size)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        _check_sizes("bouncing-shapes", split, seq_len, num_shapes, image_size, 1)
         shape_size = max(1, image_size // 4) if shape_size is None else shape_size
-        if not isinstance(shape_size, int) or not 1 <= shape_size <= image_size:
-            raise ValueError(f"shape_size must be an integer in 1..image_size={image_size}, got {shape_size!r}")
+        _check_shape_size(shape_size, image_size)
         length = DEFAULT_LENGTH[split] if length is None else length
         if not isinstance(length, int) or length < 1:
             raise ValueError(f"length must be a positive integer, got {length!r}")
@@ -281,16 +295,9 @@ class TexturedShapes(Dataset):
         return_events: bool = False,
         deterministic: bool = False,
     ) -> None:
-        if split not in SPLITS:
-            raise ValueError(f"unknown textured-shapes split {split!r}; choose one of {', '.join(SPLITS)}")
-        for name, value in (("seq_len", seq_len), ("num_shapes", num_shapes)):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if not isinstance(image_size, int) or image_size < 8:
-            raise ValueError(f"image_size must be an integer of at least 8, got {image_size!r}")
+        _check_sizes("textured-shapes", split, seq_len, num_shapes, image_size, 8)
         shape_size = 3 * image_size // 8 if shape_size is None else shape_size
-        if not isinstance(shape_size, int) or not 1 <= shape_size <= image_size:
-            raise ValueError(f"shape_size must be an integer in 1..image_size={image_size}, got {shape_size!r}")
+        _check_shape_size(shape_size, image_size)
         if not isinstance(seed, int) or seed < 0:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         length = DEFAULT_LENGTH[split] if length is None else length
