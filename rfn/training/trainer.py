@@ -160,6 +160,7 @@ class Trainer:
         self._prepare()
         if self.val_set is None:
             return {}
+        dist_utils.broadcast_buffers(self.model)  # every rank evaluates the model its checkpoint holds
         return validation_metrics(self.model, self.val_set, self.config, self.device, self._autocast)
 
     # -- setup ----------------------------------------------------------------------------
@@ -308,6 +309,7 @@ class Trainer:
 
     def _save(self, path: Path | None = None, announce: bool = True) -> Path:
         states = dist_utils.all_gather_objects(get_rng_state())
+        dist_utils.broadcast_buffers(self.model)  # rank 0's, which it saves; DDP's next forward would copy them too
         path = path or self.checkpoint_path
         if dist_utils.is_main():
             payload = {
