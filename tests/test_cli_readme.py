@@ -102,7 +102,7 @@ def test_readme_is_a_front_page():
     for section in ("## Quick start", "## Two commands", "## Install", "## Licence and citation"):
         assert section in text, section
     quick = re.search(r"## Quick start\n+```bash\n(.*?)```", text, flags=re.S).group(1).strip().splitlines()
-    assert len(quick) == 3 and [shlex.split(c)[:2] for c in quick] == [["rfn", "sample"], ["make", "book"], ["rfn", "train"]]
+    assert [shlex.split(c)[:2] for c in quick] == [["rfn", "sample"], ["make", "book"], ["rfn", "train"]], quick
     assert "make book" in text and "make test" in text and "CITATION.cff" in text and "MIT" in text
 
 
@@ -131,9 +131,7 @@ def test_readme_step_counts_are_the_presets():
 
 def _command_claims(command: str) -> list[tuple[str, int]]:
     """A command's preset and the step count its README comment states (the comment is cut off by commands())."""
-    line = next(
-        (raw for raw in README.read_text(encoding="utf-8").splitlines() if raw.strip().startswith(command)), ""
-    )
+    line = next((raw for raw in README.read_text(encoding="utf-8").splitlines() if raw.strip().startswith(command)), "")
     steps = re.search(r"#.*?\b(\d[\d,]*) steps", line)
     argv = rfn_argv(command) or []
     if not steps or "--preset" not in argv:
