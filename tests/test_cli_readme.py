@@ -104,6 +104,8 @@ def test_readme_is_a_front_page():
     quick = re.search(r"## Quick start\n+```bash\n(.*?)```", text, flags=re.S).group(1).strip().splitlines()
     assert [shlex.split(c)[:2] for c in quick] == [["rfn", "sample"], ["make", "book"], ["rfn", "train"]], quick
     assert "make book" in text and "make test" in text and "CITATION.cff" in text and "MIT" in text
+    links = [t.split("#")[0] for t in re.findall(r"\]\(([^)\s]+)\)", text) if not t.startswith("http")]
+    assert len(links) >= 6 and all((ROOT / t).exists() for t in links), [t for t in links if not (ROOT / t).exists()]
 
 
 def _claims(text: str) -> list[tuple[str, int]]:
