@@ -10,9 +10,12 @@ Usage::
     rfn evaluate ...        (rfn.evaluation.cli)
     rfn data ...            (rfn.data.cli: prepare BAIR/KTH, look at any data set)
 
-Several GPUs (or CPU processes, with the gloo backend)::
+Several GPUs (or CPU processes, with the gloo backend), and several machines meeting at a
+c10d rendezvous (the same command on each; book/usage.md, section "Several GPUs and several machines")::
 
     torchrun --nproc_per_node=2 -m rfn.cli train --preset NAME --out DIR
+    torchrun --nnodes 2 --nproc_per_node 4 --rdzv-backend c10d --rdzv-endpoint HOST:29500 --rdzv-id JOB \\
+        -m rfn.cli train --preset NAME --out SHARED_DIR
 
 Errors about the input (unknown preset or key, wrong value type, missing or
 foreign checkpoint, an output folder holding another run) print one line
@@ -45,6 +48,8 @@ examples:
   rfn train --preset quick-smmnist --out runs/quick --resume --steps 4000
   rfn train --preset reference-smmnist --out runs/ref2 --init-from checkpoints/reference/reference-smmnist.pt
   torchrun --nproc_per_node=2 -m rfn.cli train --preset thesis-bair --out runs/bair
+  torchrun --nnodes 2 --nproc_per_node 4 --rdzv-backend c10d --rdzv-endpoint node01:29500 --rdzv-id bair \\
+      -m rfn.cli train --preset thesis-bair --out /shared/runs/bair    (on each machine)
 """
 
 # the modules that implement the dispatched commands (module attribute so tests can point elsewhere)
