@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -73,14 +74,19 @@ def test_two_launchers_train_one_run(tmp_path):
             stderr=subprocess.STDOUT,
             text=True,
             env=env,
+            start_new_session=True,  # a launcher and its worker form one process group, stopped together
         )
         for _ in range(2)
     ]
     try:
-        logs = [node.communicate(timeout=120)[0] for node in nodes]
+        logs = [node.communicate(timeout=180)[0] for node in nodes]
+    except subprocess.TimeoutExpired:
+        logs = ["(stopped after 180 s)"]
     finally:
         for node in nodes:
-            node.kill()
+            if node.poll() is None:
+                os.killpg(node.pid, signal.SIGKILL)
+                node.wait()
     assert [node.returncode for node in nodes] == [0, 0], "\n".join(log[-2000:] for log in logs)
 
     ckpt = load_checkpoint(out / "last.pt")
