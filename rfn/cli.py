@@ -10,9 +10,12 @@ Usage::
     rfn evaluate ...        (rfn.evaluation.cli)
     rfn data ...            (rfn.data.cli: prepare BAIR/KTH, look at any data set)
 
-Several GPUs (or CPU processes, with the gloo backend)::
+Several GPUs (or CPU processes, with the gloo backend), and several machines meeting at a
+c10d rendezvous (the same command on each; book/usage.md, section "Several GPUs and several machines")::
 
     torchrun --nproc_per_node=2 -m rfn.cli train --preset NAME --out DIR
+    torchrun --nnodes 2 --nproc_per_node 4 --rdzv-backend c10d --rdzv-endpoint HOST:29500 --rdzv-id JOB \\
+        -m rfn.cli train --preset NAME --out SHARED_DIR
 
 Errors about the input (unknown preset or key, wrong value type, missing or
 foreign checkpoint, an output folder holding another run) print one line
@@ -45,6 +48,8 @@ examples:
   rfn train --preset quick-ablation-rfn --variant skip-flow --out runs/skip-flow
   rfn train --preset reference-smmnist --out runs/ref2 --init-from checkpoints/reference/reference-smmnist.pt
   torchrun --nproc_per_node=2 -m rfn.cli train --preset thesis-bair --out runs/bair
+  torchrun --nnodes 2 --nproc_per_node 4 --rdzv-backend c10d --rdzv-endpoint node01:29500 --rdzv-id bair \\
+      -m rfn.cli train --preset thesis-bair --out /shared/runs/bair    (on each machine)
 """
 
 # the modules that implement the dispatched commands (module attribute so tests can point elsewhere)
@@ -96,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:1, ... (same as --set train.device=D)")
     tr.add_argument("--seed", type=int, default=None, help="random seed of the run (same as --set train.seed=N)")
     tr.add_argument("--data-root", default=None, help="data folder (same as --set data.root=DIR)")
-    tr.add_argument("--quiet", action="store_true", help="no summary, progress bar or checkpoint lines")
+    tr.add_argument("--quiet", action="store_true", help="print nothing on success (no summary, progress bar or lines)")
     tr.add_argument("--no-progress", dest="quiet", action="store_true", help=argparse.SUPPRESS)
     tr.add_argument(
         "--init-from",
@@ -231,6 +236,9 @@ def _train(args: argparse.Namespace) -> int:
         raise ValueError("--variant goes with --preset; a --config file states its settings itself")
     base = load_config(args.config) if args.config else get_preset(args.preset, variant=args.variant)
     base.train.setdefault("summary", True)  # the command line reports; library callers follow train.progress
+    # and a run started by hand is watched: the progress bar and TensorBoard are on whatever the preset says
+    # (the presets' progress/tensorboard=False keep the notebooks and tests quiet); --quiet or --set turn them off
+    base.train.update(progress=True, tensorboard=True)
     preset = apply_overrides(base, overrides)
     if args.print_config:
         print(config_text(preset), end="")
@@ -244,7 +252,7 @@ def _train(args: argparse.Namespace) -> int:
         trainer, rows = train_preset(
             base, args.out, overrides, resume=args.resume, meta=meta, init_from=args.init_from, keep_step=args.keep_step
         )
-        if distributed.is_main():
+        if distributed.is_main() and not args.quiet:
             wall = time.perf_counter() - t0
             print(closing_lines(trainer.step, rows[-1] if rows else {}, trainer.checkpoint_path, trainer.best, wall))
     finally:

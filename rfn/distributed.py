@@ -18,6 +18,7 @@ __all__ = [
     "all_gather_objects",
     "all_reduce",
     "barrier",
+    "broadcast_buffers",
     "init_from_env",
     "is_distributed",
     "is_main",
@@ -82,6 +83,18 @@ def barrier() -> None:
     """Wait for every process (no-op in one process)."""
     if is_distributed():
         dist.barrier()
+
+
+def broadcast_buffers(module: torch.nn.Module) -> None:
+    """Give every rank rank 0's buffers (BatchNorm running statistics), in place (no-op in one process).
+
+    DDP copies them from rank 0 at the start of each training forward, so after the last
+    step every other rank still holds statistics of its own batch; evaluating or saving
+    the model should see rank 0's, the ones its checkpoint stores.
+    """
+    if is_distributed():
+        for buf in module.buffers():
+            dist.broadcast(buf.data, src=0)
 
 
 def all_reduce(t: torch.Tensor, op: str = "sum") -> torch.Tensor:

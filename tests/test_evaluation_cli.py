@@ -34,7 +34,7 @@ def test_rfn_evaluate_end_to_end(smoke_checkpoint, tmp_path, capsys):
         pytest.skip("offline assets (I3D, LPIPS, MNIST) are not in the asset cache")
     out = tmp_path / "eval"
     argv = ["evaluate", "--checkpoint", str(smoke_checkpoint), "--protocol", "smoke", "--iw-k", "5"]
-    assert cli.main([*argv, "--device", "cpu", "--no-progress", "--out", str(out)]) == 0
+    assert cli.main([*argv, "--device", "cpu", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
     protocol = get_protocol("smoke")
     assert protocol.describe() in printed and "FVD" in printed and "IW bound K=5" in printed
@@ -68,6 +68,11 @@ def test_rfn_evaluate_end_to_end(smoke_checkpoint, tmp_path, capsys):
     psnr_best = {int(r["frame"]): float(r["value"]) for r in rows if r["metric"] == "psnr" and r["statistic"] == "best"
                  and r["frame"] != "all"}  # fmt: skip
     assert psnr_best == dict(zip(best["frames"], best["psnr"]["best_curve"]))
+
+    # --quiet prints nothing on success; the results are in the folder
+    argv = ["evaluate", "--checkpoint", str(smoke_checkpoint), "--protocol", "smmnist-smoke", "--iw-k", "0"]
+    assert cli.main([*argv, "--no-fvd", "--quiet", "--out", str(tmp_path / "q")]) == 0
+    assert capsys.readouterr() == ("", "") and (tmp_path / "q" / "results.json").is_file()
     assert any(r["metric"] == "fvd" and float(r["value"]) == fvd["mean"] for r in rows)
     assert any(r["metric"] == "bpp_iw_k5" for r in rows)
     for png in ("psnr.png", "ssim.png", "bpp.png"):

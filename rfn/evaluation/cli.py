@@ -11,9 +11,21 @@ from typing import Any
 
 from rfn.evaluation.report import format_table
 from rfn.evaluation.run import EvaluationOptions, EvaluationWarning, evaluate
-from rfn.metrics.protocol import PROTOCOLS, Protocol, get_protocol, protocol_names
+from rfn.metrics.protocol import ALIASES, PROTOCOLS, Protocol, get_protocol, protocol_names
 
 __all__ = ["build_parser", "main", "options_from_args", "protocol_from_args"]
+
+
+_EPILOG = """\
+protocols are named DATA-SCALE: smmnist-smoke (seconds), smmnist-quick (minutes on a CPU),
+smmnist-reference (the book's reference models), smmnist-thesis, bair-thesis-13, kth-thesis, ...
+(the thesis's table rows); `rfn evaluate --list-protocols` prints each with what it fixes.
+examples:
+  rfn evaluate --checkpoint runs/smoke/last.pt --protocol smmnist-smoke --out eval/smoke
+  rfn evaluate --checkpoint runs/bair --protocol bair-thesis-13 --samples 10 --out eval/bair
+  rfn evaluate --checkpoint runs/smoke --protocol smmnist-smoke --emission-temperature 0.7 --no-fvd --out eval/t07
+  rfn evaluate --list-protocols
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,13 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
             "bound), best-of-N PSNR/SSIM/LPIPS curves and FVD. Writes results.json, results.csv and curve PNGs."
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  rfn evaluate --checkpoint runs/smoke/last.pt --protocol smoke --out eval/smoke\n"
-        "  rfn evaluate --checkpoint runs/bair --protocol bair-thesis-13 --samples 10 --out eval/bair\n"
-        "  rfn evaluate --checkpoint runs/smoke --protocol smoke --emission-temperature 0.7 --no-fvd --out eval/t07\n"
-        "  rfn evaluate --list-protocols",
+        epilog=_EPILOG,
     )
     parser.add_argument("--checkpoint", help="checkpoint file (or run folder holding last.pt)")
-    parser.add_argument("--protocol", help="protocol name (see --list-protocols)")
+    parser.add_argument("--protocol", help="protocol name, DATA-SCALE such as smmnist-quick (see --list-protocols)")
     parser.add_argument("--list-protocols", action="store_true", help="print the named protocols and exit")
     parser.add_argument("--samples", type=int, default=None, help="samples per sequence for best-of-N (overrides)")
     parser.add_argument("--sequences", type=int, default=None, help="test sequences to use (overrides)")
@@ -47,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--flow-temperature", dest="emission_temperature", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--prior-temperature", type=float, default=None, help="prior temperature (default: protocol)")
     parser.add_argument("--seed", type=int, default=None, help="seed of the sequences and samples (default: protocol)")
-    parser.add_argument("--quiet", action="store_true", help="hide the progress bars")
+    parser.add_argument("--quiet", action="store_true", help="print nothing on success (the results are in --out)")
     parser.add_argument("--no-progress", dest="quiet", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", help="output folder for results.json, results.csv and PNGs")
     return parser
@@ -85,8 +94,9 @@ def main(argv: list[str] | None = None) -> int:
     """Run ``rfn evaluate`` with ``argv``; returns 0 (errors are raised for :func:`rfn.cli.main` to print)."""
     args = build_parser().parse_args(argv)
     if args.list_protocols:
-        for name in protocol_names():
+        for name in protocol_names(aliases=False):
             print(PROTOCOLS[name].describe())
+        print(*(f"{short}: short name of {full}" for short, full in ALIASES.items()), sep="\n")
         return 0
     missing = [f"--{k}" for k in ("checkpoint", "protocol", "out") if getattr(args, k) is None]
     if missing:
@@ -95,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", EvaluationWarning)  # the table lists what was skipped and why
         results: dict[str, Any] = evaluate(args.checkpoint, protocol_from_args(args), options, out_dir=args.out)
+    if args.quiet:
+        return 0
     print(format_table(results))
     print(f"wrote {args.out}: results.json, results.csv and {sum(f.endswith('.png') for f in results['files'])} PNGs")
     return 0

@@ -11,7 +11,8 @@ number.
 
 :data:`PROTOCOLS` holds the thesis's table rows (chapter 9), the protocol of
 one peer the thesis compares against, small ``smoke`` / ``quick``
-variants for tests and laptops, and ``smmnist-reference`` (the thesis's
+variants for tests and laptops (named ``DATA-SCALE``, e.g. ``smmnist-smoke``;
+``smoke`` and ``quick`` are kept as :data:`ALIASES`), and ``smmnist-reference`` (the thesis's
 best-of-100 on 64 sequences) for the book's reference models. Things the
 thesis leaves open are chosen here and said so in each row's ``source``; in
 particular the thesis evaluation code fed FVD the predicted frames only, one
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 
 from rfn.metrics.i3d import MIN_FRAMES
 
-__all__ = ["FVD_RESIZE_MODES", "PROTOCOLS", "Protocol", "get_protocol", "protocol_names"]
+__all__ = ["ALIASES", "FVD_RESIZE_MODES", "PROTOCOLS", "Protocol", "get_protocol", "protocol_names"]
 
 #: How frames are resized to 224x224 for I3D (see :func:`rfn.metrics.fvd.resize_matrix`).
 FVD_RESIZE_MODES = ("tf1", "torch")
@@ -307,9 +308,13 @@ def _small_rows(thesis: list[Protocol]) -> list[Protocol]:
                     "(computed once per reference model and shipped beside it)",
                 )
             )
-    rows.append(dataclasses.replace(rows[0], name="smoke"))
-    rows.append(dataclasses.replace(rows[1], name="quick"))
+    by_name = {r.name: r for r in rows}
+    rows += [dataclasses.replace(by_name[full], name=short) for short, full in ALIASES.items()]
     return rows
+
+
+#: short names kept for older scripts and results: each is the same protocol as its full ``DATA-SCALE`` name
+ALIASES = {"smoke": "smmnist-smoke", "quick": "smmnist-quick"}
 
 
 def _build() -> dict[str, Protocol]:
@@ -322,9 +327,9 @@ def _build() -> dict[str, Protocol]:
 PROTOCOLS: dict[str, Protocol] = _build()
 
 
-def protocol_names() -> list[str]:
-    """Sorted names of :data:`PROTOCOLS`."""
-    return sorted(PROTOCOLS)
+def protocol_names(aliases: bool = True) -> list[str]:
+    """Sorted names of :data:`PROTOCOLS` (without the short :data:`ALIASES` if ``aliases`` is false)."""
+    return sorted(n for n in PROTOCOLS if aliases or n not in ALIASES)
 
 
 def get_protocol(name: str) -> Protocol:

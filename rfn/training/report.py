@@ -13,6 +13,18 @@ Example:
     (True, 3.1)
     >>> better(None, {"step": 5, "val_bpp": None}) is None
     True
+
+A new best is written to ``best.pt`` at every validation that improves on the record,
+but announced on the console only when it is news (:func:`worth_announcing`): the first
+one, or one at least :data:`VISIBLE_GAIN` below the value announced last, so a run whose
+validation creeps down prints a line now and then instead of one per validation.
+
+    >>> worth_announcing({"metric": "bpp", "value": 3.1}, None)
+    True
+    >>> worth_announcing({"metric": "bpp", "value": 3.09}, {"metric": "bpp", "value": 3.1})
+    False
+    >>> worth_announcing({"metric": "bpp", "value": 3.0}, {"metric": "bpp", "value": 3.1})
+    True
 """
 
 from __future__ import annotations
@@ -23,10 +35,21 @@ from typing import Any
 
 from torch.utils.data import Dataset
 
-__all__ = ["BEST_NAME", "better", "checkpoint_line", "closing_lines", "start_summary", "wants_summary"]
+__all__ = [
+    "BEST_NAME",
+    "VISIBLE_GAIN",
+    "better",
+    "checkpoint_line",
+    "closing_lines",
+    "start_summary",
+    "wants_summary",
+    "worth_announcing",
+]
 
 #: file name of the best checkpoint beside ``last.pt``
 BEST_NAME = "best.pt"
+#: the relative drop below the last announced best that makes a new best worth a console line
+VISIBLE_GAIN = 0.01
 
 
 def better(best: dict[str, Any] | None, row: dict[str, Any]) -> dict[str, Any] | None:
@@ -38,6 +61,13 @@ def better(best: dict[str, Any] | None, row: dict[str, Any]) -> dict[str, Any] |
     if best is not None and best.get("metric") == metric and not value < best["value"]:
         return None
     return {"step": int(row["step"]), "metric": metric, "value": float(value)}
+
+
+def worth_announcing(best: dict[str, Any], announced: dict[str, Any] | None) -> bool:
+    """Whether the new best record ``best`` deserves a console line after the one ``announced`` last."""
+    if announced is None or announced.get("metric") != best["metric"]:
+        return True
+    return best["value"] <= announced["value"] - VISIBLE_GAIN * abs(announced["value"])
 
 
 def wants_summary(cfg: Any) -> bool:

@@ -35,7 +35,7 @@ from rfn.training.lock import RunLock
 from rfn.training.media import tensorboard_extras
 from rfn.training.optim import LossModule, make_adam, match_state_layout
 from rfn.training.order import StepBatchSampler, step_indices
-from rfn.training.report import BEST_NAME, better, checkpoint_line, start_summary, wants_summary
+from rfn.training.report import BEST_NAME, better, checkpoint_line, start_summary, wants_summary, worth_announcing
 from rfn.training.rng import get_rng_state, set_rng_state
 from rfn.training.runlog import RunDirectoryError, RunLog, check_run_folder
 from rfn.training.schedules import beta_at, lr_factor
@@ -103,6 +103,7 @@ class Trainer:
         self.nonfinite = 0
         self.history: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None  # the best validation so far (rfn.training.report)
+        self._announced: dict[str, Any] | None = None  # the best record printed last
         self._ready = False
         # the run folder's lock, the signal flag, and the sums of the steps since the last row (for checkpoints)
         self._lock: RunLock | None = None
@@ -159,6 +160,7 @@ class Trainer:
         self._prepare()
         if self.val_set is None:
             return {}
+        dist_utils.broadcast_buffers(self.model)  # every rank evaluates the model its checkpoint holds
         return validation_metrics(self.model, self.val_set, self.config, self.device, self._autocast)
 
     # -- setup ----------------------------------------------------------------------------
@@ -196,7 +198,8 @@ class Trainer:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
 
-        ckpt_path = check_run_folder(self.out_dir, self._run_info(), self.resume, verbose=dist_utils.is_main())
+        talk = dist_utils.is_main() and wants_summary(cfg)  # notes on what happens (rfn train --quiet: none)
+        ckpt_path = check_run_folder(self.out_dir, self._run_info(), self.resume, verbose=talk)
         dist_utils.barrier()
         if dist_utils.is_main():
             self.out_dir.mkdir(parents=True, exist_ok=True)
@@ -301,11 +304,12 @@ class Trainer:
                     file=sys.stderr,
                 )
             seed_everything(derive_seed("resume", self.config.seed, self.step, self.rank))
-        if dist_utils.is_main():
+        if dist_utils.is_main() and wants_summary(self.config):
             print(f"rfn: resumed {path} at step {self.step}", file=sys.stderr)
 
-    def _save(self, path: Path | None = None) -> Path:
+    def _save(self, path: Path | None = None, announce: bool = True) -> Path:
         states = dist_utils.all_gather_objects(get_rng_state())
+        dist_utils.broadcast_buffers(self.model)  # rank 0's, which it saves; DDP's next forward would copy them too
         path = path or self.checkpoint_path
         if dist_utils.is_main():
             payload = {
@@ -322,7 +326,7 @@ class Trainer:
                 "torch_version": str(torch.__version__),
             }
             save_checkpoint(path, payload, keep_previous=self.config.keep_previous and path == self.checkpoint_path)
-            if wants_summary(self.config):
+            if announce and wants_summary(self.config):
                 (self._bar.write if self._bar is not None else print)(checkpoint_line(self.step, path, self.best))
         dist_utils.barrier()
         return path
@@ -458,7 +462,9 @@ class Trainer:
                 if do_val and (best := better(self.best, row)) is not None:  # rows agree on every rank
                     self.best = best
                     if cfg.keep_best:
-                        self._save(self.out_dir / BEST_NAME)
+                        announce = worth_announcing(best, self._announced)
+                        self._announced = best if announce else self._announced
+                        self._save(self.out_dir / BEST_NAME, announce=announce)
             if do_ckpt or stopping:
                 self._pending_now = pending_to_payload(acc, n_ok, step_last, time.perf_counter() - t_last)
                 self._save()
