@@ -24,7 +24,8 @@ LAUNCH = textwrap.dedent(
     """
     import json, os, sys
     import torch
-    from rfn import checkpoint, cli, runs
+    from rfn import checkpoint, cli
+    from rfn.training import preset as training_preset
     from rfn.training import trainer as trainer_module
 
     rank, folder = int(os.environ["RANK"]), sys.argv[1]
@@ -36,14 +37,14 @@ LAUNCH = textwrap.dedent(
         return save(path, *args, **kwargs)
 
     trainer_module.save_checkpoint = recording_save
-    train_preset = runs.train_preset
+    train_preset = training_preset.train_preset
 
     def keep_weights(*args, **kwargs):
         trainer, rows = train_preset(*args, **kwargs)
         torch.save(trainer.model.state_dict(), os.path.join(folder, f"weights-{rank}.pt"))
         return trainer, rows
 
-    runs.train_preset = keep_weights
+    training_preset.train_preset = keep_weights
     code = cli.main(sys.argv[2:])
     with open(os.path.join(folder, f"written-{rank}.json"), "w") as f:
         json.dump(written, f)

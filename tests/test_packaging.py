@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 import tomllib
@@ -139,11 +140,14 @@ def test_wheel_metadata_and_fresh_venv_install(tmp_path):
     (site / "pinned.pth").write_text("\n".join(here) + "\n")  # the pinned packages, so nothing is downloaded
     py = venv / "bin" / "python"
     subprocess.run([*pip, "--python", str(py), "install", "--no-index", "--no-deps", str(wheel)], check=True)
-    out = subprocess.run([str(venv / "bin" / "rfn"), "--version"], capture_output=True, text=True, cwd=tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}  # the installed wheel, not a checkout on the path
+    out = subprocess.run(
+        [str(venv / "bin" / "rfn"), "--version"], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
     assert (out.returncode, out.stdout.strip()) == (0, f"rfn {rfn.__version__}"), out.stderr
     code = "import rfn; print(rfn.__file__)"
-    where = subprocess.run([str(py), "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    where = subprocess.run([str(py), "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert where.stdout.startswith(str(site)), where.stdout
     code = "from rfn.metrics.digits import load_digit_classifier; print(type(load_digit_classifier()).__name__)"
-    loaded = subprocess.run([str(py), "-c", code], capture_output=True, text=True, cwd=tmp_path)
+    loaded = subprocess.run([str(py), "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env)
     assert loaded.stdout.strip() == "DigitClassifier", loaded.stderr

@@ -9,7 +9,7 @@ import torch
 
 from rfn import runs
 from rfn.models.registry import MODELS, check_batch, load_model
-from rfn.presets import PRESETS
+from rfn.presets import get_preset
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,7 @@ def test_small_presets_train_resume_and_load(tmp_path, preset, first_columns):
     trainer, rows = runs.train_preset(preset, tmp_path, [*over[:-1], "train.steps=3"], resume=True)
     assert trainer.step == 3 and [r["step"] for r in rows] == [3]
     model = load_model(tmp_path)
-    assert type(model).NAME == PRESETS[preset].model and not model.training
+    assert type(model).NAME == get_preset(preset).model and not model.training
 
 
 def test_every_registered_model_names_its_batch_kind():
