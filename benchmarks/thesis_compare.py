@@ -27,7 +27,8 @@ What is compared, each pair alternating (thesis, project, thesis, project, ...) 
 CPU time of the process is measured per call (one torch thread: run with
 ``OMP_NUM_THREADS=1``), and wall time beside it. Printed per comparison: both medians with
 their [min-max], the ratio of the medians (project / thesis, lower is faster) and the spread of
-the per-round ratios. ``--json`` keeps everything with the machine, load and command.
+the per-round ratios; ``--contiguous-too`` adds the model loaded contiguous (``contig``) to the
+sampling rounds. ``--json`` keeps everything with the machine, load and command.
 """
 
 from __future__ import annotations
@@ -156,6 +157,7 @@ class Project:
             config = dataclasses.asdict(model.config)
             save_checkpoint(path, {"model_name": preset.model, "model_config": config, "model": model.state_dict()})
             self.loaded = self._load(path, load_kwargs)
+            self.contiguous = self._load(path, {"layout": "contiguous"})
         if self.train_cfg.channels_last:
             model = model.to(memory_format=torch.channels_last)
         self.model, self.x = model, x
@@ -189,9 +191,9 @@ class Project:
             self.opt.step()
         self.opt.zero_grad(set_to_none=True)
 
-    def sample(self, context: int, future: int, samples: int) -> None:
+    def sample(self, context: int, future: int, samples: int, model=None) -> None:
         torch.manual_seed(0)
-        self.loaded.predict(self.x[:, :context], n_future=future, n_samples=samples)
+        (model or self.loaded).predict(self.x[:, :context], n_future=future, n_samples=samples)
 
 
 # ----------------------------------------------------------------------------- measuring
@@ -201,39 +203,47 @@ def timed(fn) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
-def interleave(thesis_fn, project_fn, rounds: int, warmup: int) -> dict:
+def interleave(fns: dict, rounds: int, warmup: int) -> dict:
+    """Alternate the calls in ``fns`` (``"thesis"`` first) ``rounds`` times after ``warmup`` calls each;
+    per name and clock the median and [min-max], and each other name's ratio to the thesis code's."""
     for _ in range(warmup):
-        thesis_fn()
-        project_fn()
-    times = {"thesis": {"wall": [], "cpu": []}, "project": {"wall": [], "cpu": []}}
+        for fn in fns.values():
+            fn()
+    times = {name: {"wall": [], "cpu": []} for name in fns}
     for _ in range(rounds):
-        for name, fn in (("thesis", thesis_fn), ("project", project_fn)):
+        for name, fn in fns.items():
             wall, cpu = timed(fn)
             times[name]["wall"].append(wall)
             times[name]["cpu"].append(cpu)
     out = {}
     for k in ("cpu", "wall"):
-        t, p = times["thesis"][k], times["project"][k]
-        per_round = [b / a for a, b in zip(t, p)]
+        t = times["thesis"][k]
         out[k] = {
-            "thesis": {"median": statistics.median(t), "min": min(t), "max": max(t)},
-            "project": {"median": statistics.median(p), "min": min(p), "max": max(p)},
-            "ratio": statistics.median(p) / statistics.median(t),
-            "round_ratio": {"median": statistics.median(per_round), "min": min(per_round), "max": max(per_round)},
+            name: {"median": statistics.median(v[k]), "min": min(v[k]), "max": max(v[k])} for name, v in times.items()
         }
+        for name in [n for n in fns if n != "thesis"]:
+            p = times[name][k]
+            per_round = [b / a for a, b in zip(t, p)]
+            out[k][name]["ratio"] = statistics.median(p) / statistics.median(t)
+            out[k][name]["round_ratio"] = {
+                "median": statistics.median(per_round), "min": min(per_round), "max": max(per_round)
+            }  # fmt: skip
     return out
 
 
-def report(name: str, res: dict) -> None:
-    print(name)
+def report(title: str, res: dict) -> None:
+    print(title)
     for k in ("cpu", "wall"):
-        r = res[k]
-        t, p, q = r["thesis"], r["project"], r["round_ratio"]
-        print(
-            f"  {k:4s} thesis {1e3 * t['median']:7.1f} ms [{1e3 * t['min']:.1f}-{1e3 * t['max']:.1f}]  "
-            f"project {1e3 * p['median']:7.1f} ms [{1e3 * p['min']:.1f}-{1e3 * p['max']:.1f}]  "
-            f"project/thesis {r['ratio']:.3f} (per round {q['median']:.3f} [{q['min']:.3f}-{q['max']:.3f}])"
-        )
+        t = res[k]["thesis"]
+        print(f"  {k:4s} thesis   {1e3 * t['median']:7.1f} ms [{1e3 * t['min']:.1f}-{1e3 * t['max']:.1f}]")
+        for name, p in res[k].items():
+            if name == "thesis":
+                continue
+            q = p["round_ratio"]
+            print(
+                f"       {name:8s} {1e3 * p['median']:7.1f} ms [{1e3 * p['min']:.1f}-{1e3 * p['max']:.1f}]  "
+                f"{name}/thesis {p['ratio']:.3f} (per round {q['median']:.3f} [{q['min']:.3f}-{q['max']:.3f}])"
+            )
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -250,6 +260,11 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--only", choices=("train", "sample"), default=None)
     ap.add_argument("--load-option", action="append", default=[], metavar="KEY=VALUE",
                     help="keyword for rfn.load (e.g. layout=contiguous), to compare its settings")  # fmt: skip
+    ap.add_argument(
+        "--contiguous-too",
+        action="store_true",
+        help="also time sampling with the model loaded contiguous (rfn.load(..., layout='contiguous'))",
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
@@ -283,17 +298,20 @@ def main(argv: list[str] | None = None) -> dict:
     )
     results = {}
     if args.only in (None, "train"):
-        results["train"] = interleave(thesis.train_step, project.train_step, args.rounds, args.warmup)
+        results["train"] = interleave(
+            {"thesis": thesis.train_step, "project": project.train_step}, args.rounds, args.warmup
+        )
         report("training step (thesis trainer vs `rfn train`):", results["train"])
     if args.only in (None, "sample"):
         for s in args.samples:
             rows = Thesis(ThesisRFN, x, args.batch * s) if s > 1 else thesis
-            results[f"sample{s}"] = interleave(
-                lambda rows=rows: rows.sample(args.context, args.future),
-                lambda s=s: project.sample(args.context, args.future, s),
-                args.rounds,
-                args.warmup,
-            )
+            fns = {
+                "thesis": lambda rows=rows: rows.sample(args.context, args.future),
+                "project": lambda s=s: project.sample(args.context, args.future, s),
+            }
+            if args.contiguous_too:  # the layout rfn.load used before channels-last became its default
+                fns["contig"] = lambda s=s: project.sample(args.context, args.future, s, project.contiguous)
+            results[f"sample{s}"] = interleave(fns, args.rounds, args.warmup)
             report(
                 f"sampling, {args.context} context -> {args.future} frames, {s} per sequence "
                 f"({args.batch * s} rows; thesis predict vs rfn.load(...).predict):",
