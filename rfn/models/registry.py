@@ -65,9 +65,10 @@ BATCH_KINDS: dict[str, tuple[int, tuple[int, ...], bool, str]] = {
 
 
 #: memory layouts :func:`set_layout` (and so :func:`load_model`, ``rfn sample --layout``, ``rfn evaluate
-#: --layout``) puts a model's convolution weights in: ``"auto"`` is the fastest one on every device measured,
-#: channels-last (what ``rfn train`` uses; on a CPU it samples the quick RFN in about 0.8x the time of the
-#: contiguous layout, benchmarks/RESULTS.md); ``"channels_last"`` names it; ``"contiguous"`` is PyTorch's default
+#: --layout``) puts a model's convolution weights in: ``"auto"`` is channels-last, what ``rfn train`` uses (on
+#: one CPU thread the quick RFN samples in 0.74x the contiguous layout's time at 5 samples per sequence and
+#: 0.84x at 1, benchmarks/RESULTS.md; not measured on a GPU); ``"channels_last"`` names it; ``"contiguous"``
+#: is PyTorch's default
 LAYOUTS = ("auto", "channels_last", "contiguous")
 
 
