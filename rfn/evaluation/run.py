@@ -106,7 +106,13 @@ class EvaluationOptions:
 
     def recorded(self, bpp_frames: int) -> dict[str, Any]:
         """The settings stored in the results (with the bits-per-pixel length actually used)."""
-        return {"iw_k": self.iw_k, "bpp_frames": bpp_frames, "batch_size": self.batch_size, "fvd": self.fvd}
+        return {
+            "iw_k": self.iw_k,
+            "bpp_frames": bpp_frames,
+            "batch_size": self.batch_size,
+            "layout": self.layout,  # samples depend on it through float rounding (benchmarks/RESULTS.md)
+            "fvd": self.fvd,
+        }
 
 
 class EvaluationWarning(UserWarning):
