@@ -55,6 +55,9 @@ examples:
 # the modules that implement the dispatched commands (module attribute so tests can point elsewhere)
 DATA_CLI = "rfn.data.cli"
 EVALUATE_CLI = "rfn.evaluation.cli"
+#: ``--layout`` of ``rfn sample`` and ``rfn evaluate``: :data:`rfn.models.registry.LAYOUTS` (a test checks),
+#: written out so that parsing the command line imports no model code
+LAYOUT_CHOICES = ("auto", "channels_last", "contiguous")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -140,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--fps", type=float, default=4.0, help="frames per second of a GIF/MP4")
     sa.add_argument("--scale", type=int, default=1, help="integer magnification of the frames")
     sa.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
+    sa.add_argument(
+        "--layout",
+        choices=LAYOUT_CHOICES,
+        default="auto",
+        help="memory layout of the model: auto (channels-last, the faster) or contiguous (default auto)",
+    )
     sa.add_argument("--out", required=True, help="output file: .gif, .mp4 or .png")
 
     sub.add_parser("evaluate", help="evaluation protocols (BPP, FVD, best-of-N): see `rfn evaluate --help`")
@@ -237,7 +246,7 @@ def _sample(args: argparse.Namespace) -> int:
     check_arguments("sample", temperatures)
     device = resolve_device(args.device)
     ckpt = load_checkpoint(args.checkpoint)
-    model = model_from_checkpoint(ckpt, device=device, source=str(args.checkpoint))
+    model = model_from_checkpoint(ckpt, device=device, source=str(args.checkpoint), layout=args.layout)
     if not callable(getattr(model, "predict", None)):
         raise ValueError(f"the {ckpt['model_name']!r} model in {args.checkpoint} has no predict(); it cannot sample")
     data = dict(ckpt.get("data_config") or {})

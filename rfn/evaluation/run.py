@@ -63,6 +63,9 @@ class EvaluationOptions:
         batch_size: videos per model call: sequences for bits per pixel, sequence copies for the
             bound, sequences times samples for sampling. Memory grows with it; numbers depend on
             it only through the random streams.
+        layout: memory layout of the model (:data:`rfn.models.registry.LAYOUTS`): ``"auto"`` loads a
+            checkpoint channels-last (the faster layout, as ``rfn.load`` does) and leaves a given model
+            object as it is; ``"channels_last"`` or ``"contiguous"`` puts either in that layout.
         fvd: compute FVD (needs the I3D weights).
         data_root: data folder, replacing the one stored in the checkpoint.
         data_config: data config dict replacing the checkpoint's (``name``, ``seq_len``,
@@ -84,6 +87,7 @@ class EvaluationOptions:
     bpp_frames: int | None = None
     device: str | torch.device | None = "auto"
     batch_size: int = 32
+    layout: str = "auto"
     fvd: bool = True
     data_root: str | os.PathLike | None = None
     data_config: dict | None = None
@@ -95,10 +99,20 @@ class EvaluationOptions:
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 kind = "positive" if least else "non-negative"
                 raise ValueError(f"{name} must be a {kind} integer, got {value!r}")
+        from rfn.models.registry import LAYOUTS
+
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)} (auto: the fastest), got {self.layout!r}")
 
     def recorded(self, bpp_frames: int) -> dict[str, Any]:
         """The settings stored in the results (with the bits-per-pixel length actually used)."""
-        return {"iw_k": self.iw_k, "bpp_frames": bpp_frames, "batch_size": self.batch_size, "fvd": self.fvd}
+        return {
+            "iw_k": self.iw_k,
+            "bpp_frames": bpp_frames,
+            "batch_size": self.batch_size,
+            "layout": self.layout,  # samples depend on it through float rounding (benchmarks/RESULTS.md)
+            "fvd": self.fvd,
+        }
 
 
 class EvaluationWarning(UserWarning):
@@ -382,7 +396,7 @@ def evaluate(
     proto = resolve_protocol(protocol, opts.samples, opts.sequences)
     dev = resolve_device(opts.device)
     started = time.perf_counter()
-    model, data, ckpt = load_model(model_or_path, dev, opts.data_config)
+    model, data, ckpt = load_model(model_or_path, dev, opts.data_config, opts.layout)
     if opts.data_root is not None:
         data["root"] = str(opts.data_root)
     data.setdefault("kwargs", {})
