@@ -3,7 +3,7 @@
 Usage::
 
     rfn presets
-    rfn train --preset NAME [--set KEY=VALUE ...] --out DIR [--resume] [--steps N] [--seed N] [--device D]
+    rfn train --preset NAME [--set KEY=VALUE ...] --out DIR [--resume | --restart] [--steps N] [--seed N] [--device D]
               [--data-root DIR] [--quiet] [--init-from PATH [--keep-step]]
     rfn train --config FILE|RUN/run.json --out DIR [...]     rfn train --preset NAME --print-config
     rfn sample --checkpoint PATH --context N --future M --samples S --out FILE.gif|.mp4|.png
@@ -85,7 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a setting, e.g. --set train.lr=1e-3 model.levels=3",
     )
     tr.add_argument("--out", default=None, help="run folder: checkpoints, metrics.csv, TensorBoard events")
-    tr.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    tr.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its newest checkpoint that verifies"
+    )
+    tr.add_argument(
+        "--restart",
+        action="store_true",
+        help="start the run in --out over from step 0 where its checkpoints exist but none verifies",
+    )
     tr.add_argument("--steps", type=int, default=None, help="total training steps (same as --set train.steps=N)")
     tr.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:1, ... (same as --set train.device=D)")
     tr.add_argument("--seed", type=int, default=None, help="random seed of the run (same as --set train.seed=N)")
@@ -200,7 +207,14 @@ def _train(args: argparse.Namespace) -> int:
     try:
         meta = {"config": str(args.config)} if args.config else None
         trainer, rows = train_preset(
-            base, args.out, overrides, resume=args.resume, meta=meta, init_from=args.init_from, keep_step=args.keep_step
+            base,
+            args.out,
+            overrides,
+            resume=args.resume,
+            meta=meta,
+            init_from=args.init_from,
+            keep_step=args.keep_step,
+            restart=args.restart,
         )
         if distributed.is_main():
             wall = time.perf_counter() - t0

@@ -256,6 +256,7 @@ def train_preset(
     init_from: str | os.PathLike | None = None,
     until: int | None = None,
     keep_step: bool = False,
+    restart: bool = False,
 ):
     """Train a preset (with ``--set``-style overrides) into ``out``; returns ``(trainer, rows)``.
 
@@ -263,7 +264,7 @@ def train_preset(
         preset_name: a name in :data:`rfn.presets.PRESETS`, or a preset object (``rfn train --config``).
         out: the run folder.
         overrides: ``key=value`` strings (``rfn train --set``).
-        resume: continue the run in ``out``.
+        resume: continue the run in ``out`` (from the newest checkpoint there that verifies).
         meta: extra plain data stored with the run.
         init_from: a checkpoint (weights-only or full) whose model weights start a new run;
             ignored when the run resumes from its own checkpoint.
@@ -271,10 +272,11 @@ def train_preset(
         keep_step: with ``init_from``, continue at the checkpoint's step (learning-rate and beta
             schedules, data order) with a fresh optimiser, e.g. a committed reference model's run on a
             machine without its full checkpoint; without it the new run starts at step 0.
+        restart: start the run in ``out`` over where its checkpoints exist but none verifies.
 
     The wall and CPU seconds of the training are added up in ``out/train_time.json``.
     """
-    from rfn.checkpoint import load_checkpoint
+    from rfn.checkpoint import load_checkpoint, run_checkpoints
     from rfn.models.registry import build
     from rfn.training import Trainer
     from rfn.training.runlog import identity_diff
@@ -285,7 +287,7 @@ def train_preset(
     seed_everything(cfg.seed)
     model = build(preset.model, preset.model_config)
     info = {"preset": preset.name, "overrides": list(overrides), **(meta or {})}
-    if init_from is not None and not (resume and (Path(out) / "last.pt").exists()):
+    if init_from is not None and not (resume and Path(out).is_dir() and run_checkpoints(out)):
         start = load_checkpoint(init_from, expected_model=preset.model)
         changed = identity_diff(
             {"model_name": preset.model, "model_config": start["model_config"]},
@@ -308,7 +310,7 @@ def train_preset(
         raise ValueError("keep_step (--keep-step) needs init_from (--init-from PATH)")
     data = asdict(preset.data)
     train_set, val_set = make_datasets(data)
-    trainer = Trainer(model, train_set, val_set, cfg, out, data_config=data, resume=resume, meta=info)
+    trainer = Trainer(model, train_set, val_set, cfg, out, data_config=data, resume=resume, meta=info, restart=restart)
     trainer.start_step = info.get("init_step", 0)
     t0, c0 = time.perf_counter(), time.process_time()
     rows = trainer.fit(until)

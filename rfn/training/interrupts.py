@@ -24,7 +24,9 @@ Example:
 from __future__ import annotations
 
 import errno
+import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -116,22 +118,49 @@ def pending_from_payload(data: dict | None, device: torch.device) -> tuple[torch
 
 
 def resume_checkpoint(
-    path: Path | None, model: torch.nn.Module, steps: int, device: torch.device
+    path: Path | None, model: torch.nn.Module, steps: int, device: torch.device, restart: bool = False
 ) -> tuple[dict[str, Any], Path] | None:
-    """The checkpoint a run resumes from (``prev.pt`` if ``last.pt`` is damaged), refused if it is past ``steps``.
+    """The checkpoint a run resumes from: the newest of ``last.pt`` and ``prev.pt`` that verifies.
+
+    Args:
+        path: ``last.pt`` of the run folder, or ``None`` for a new run.
+        restart: start over (returns ``None``), allowed only when no checkpoint verifies; the
+            unverifiable files are set aside as ``NAME.damaged``.
 
     Raises:
-        RunDirectoryError: the checkpoint's step is beyond ``steps`` (nothing in the folder changes).
+        RunDirectoryError: no checkpoint verifies (and no ``restart``), the run is past ``steps``, or
+            ``restart`` was asked for a folder holding a checkpoint that verifies (nothing in the folder changes).
     """
     from rfn import distributed
-    from rfn.checkpoint import load_run_checkpoint
+    from rfn.checkpoint import CheckpointError, load_run_checkpoint, run_checkpoints
     from rfn.training.runlog import RunDirectoryError
 
     if path is None:
         return None
-    data, path = load_run_checkpoint(
-        path, map_location=device, expected_model=type(model).NAME, set_aside=distributed.is_main()
-    )
+    if restart:
+        try:
+            data, found = load_run_checkpoint(path, map_location="cpu")
+        except CheckpointError:
+            if distributed.is_main():
+                for bad in run_checkpoints(path):
+                    os.replace(bad, bad.with_name(bad.name + ".damaged"))
+                print(f"rfn: no checkpoint in {path.parent} verifies; starting the run over", file=sys.stderr)
+            return None
+        raise RunDirectoryError(
+            f"--restart refused: {found} verifies (step {data.get('step')}); continue it with --resume, or "
+            f"choose another --out"
+        )
+    try:
+        data, path = load_run_checkpoint(
+            path, map_location=device, expected_model=type(model).NAME, set_aside=distributed.is_main()
+        )
+    except CheckpointError as err:
+        if "no checkpoint of the run verifies" not in str(err):
+            raise
+        raise RunDirectoryError(
+            f"cannot resume the run in {path.parent}: {err}; pass --restart to start it over from step 0, or "
+            f"choose another --out"
+        ) from None
     if int(data["step"]) > steps:
         raise RunDirectoryError(
             f"the run in {path.parent} is at step {data['step']}, past the {steps} steps asked for; pass --steps "
