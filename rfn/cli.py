@@ -47,6 +47,9 @@ examples:
   torchrun --nproc_per_node=2 -m rfn.cli train --preset thesis-bair --out runs/bair
 """
 
+#: the largest ``rfn sample --scale`` (a 64x64 frame becomes 1024x1024)
+MAX_SCALE = 16
+
 # the modules that implement the dispatched commands (module attribute so tests can point elsewhere)
 DATA_CLI = "rfn.data.cli"
 EVALUATE_CLI = "rfn.evaluation.cli"
@@ -140,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--quiet", action="store_true", help="print nothing on success")
     sa.add_argument("--seed", type=int, default=0, help="random seed of the samples")
     sa.add_argument("--fps", type=float, default=4.0, help="frames per second of a GIF/MP4")
-    sa.add_argument("--scale", type=int, default=1, help="integer magnification of the frames")
+    sa.add_argument("--scale", type=int, default=1, help=f"integer magnification of the frames (1 to {MAX_SCALE})")
     sa.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
     sa.add_argument("--out", required=True, help="output file: .gif, .mp4 or .png")
 
@@ -239,6 +242,8 @@ def _sample(args: argparse.Namespace) -> int:
     for name in ("context", "future", "samples", "sequences"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if not 1 <= args.scale <= MAX_SCALE:
+        raise ValueError(f"--scale must be a whole number from 1 to {MAX_SCALE} (the magnification), got {args.scale}")
     temperatures = {"--flow-temperature": args.flow_temperature, "--prior-temperature": args.prior_temperature}
     check_arguments("sample", temperatures)
     device = resolve_device(args.device)
@@ -249,6 +254,9 @@ def _sample(args: argparse.Namespace) -> int:
     data = dict(ckpt.get("data_config") or {})
     if "name" not in data:
         raise ValueError(f"{args.checkpoint} stores no data set; it was not written by `rfn train`")
+    shape = getattr(model.config, "frame_shape", None)
+    if shape is not None:
+        _check_sample_memory(args, tuple(shape))
     data["seq_len"] = args.context + args.future
     data.setdefault("kwargs", {})
     if args.data_root is not None:
@@ -284,6 +292,23 @@ def _sample(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(f"wrote {out}: {b} sequences x (real + {args.samples} samples), {args.context} + {args.future} frames")
     return 0
+
+
+def _check_sample_memory(args: argparse.Namespace, shape: tuple[int, ...]) -> None:
+    """Refuse an ``rfn sample`` request whose frames would not fit in the available memory, naming its flags."""
+    from rfn.runtime import check_memory
+
+    c, h, w = shape
+    videos = args.sequences * (args.samples + 1)
+    frames = videos * (args.context + args.future)
+    # uint8 frames, the float32 predictions they come from, and the rendered RGB output at --scale
+    need = frames * c * h * w * (1 + 4) + frames * 3 * h * w * args.scale**2
+    check_memory(
+        need,
+        f"--sequences {args.sequences} x (--samples {args.samples} + 1) x (--context {args.context} + --future "
+        f"{args.future}) = {frames:,} frames of {c}x{h}x{w} at --scale {args.scale}",
+        "ask for fewer --samples, --sequences or --future frames, or a smaller --scale",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

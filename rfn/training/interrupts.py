@@ -36,8 +36,10 @@ import torch
 __all__ = [
     "Interrupted",
     "StopSignals",
+    "check_training_memory",
     "cli_failure",
     "describe_failure",
+    "is_out_of_memory",
     "out_of_memory",
     "pending_from_payload",
     "pending_to_payload",
@@ -169,6 +171,42 @@ def resume_checkpoint(
     return data, path
 
 
+def is_out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` is a device's or the host's out-of-memory error (torch reports the CPU's as a RuntimeError)."""
+    if isinstance(err, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(err)
+    return isinstance(err, RuntimeError) and ("DefaultCPUAllocator" in text or "can't allocate memory" in text)
+
+
+#: float32 values a training step keeps per input value (activations, their gradients): a low estimate, so
+#: that only a request that cannot fit is refused before it starts
+ACTIVATIONS_PER_VALUE = 8
+
+
+def check_training_memory(model: torch.nn.Module, item: Any, micro_batch: int, device: torch.device) -> None:
+    """Refuse a training batch that cannot fit in the device's available memory, naming ``train.batch_size``.
+
+    The estimate is low on purpose: the weights with their gradients and Adam moments (4 copies), and
+    :data:`ACTIVATIONS_PER_VALUE` float32 values per value of the micro-batch.
+    """
+    from rfn.runtime import available_memory
+
+    values = sum(t.numel() for t in (item if isinstance(item, (tuple, list)) else (item,)) if torch.is_tensor(t))
+    weights = sum(p.numel() for p in model.parameters())
+    need = 4 * (4 * weights + micro_batch * values * ACTIVATIONS_PER_VALUE)
+    if device.type == "cuda":
+        have = torch.cuda.mem_get_info(device)[0]
+    else:
+        have = available_memory()
+    if have is not None and need > have:
+        raise ValueError(
+            f"train.batch_size: a step on {micro_batch} items of {values:,} values each needs at least "
+            f"{need / 1e9:.1f} GB of memory, more than the {have / 1e9:.1f} GB available on {device}; lower it "
+            f"(--set train.batch_size=N), split it (--set train.accumulate=K) or use a device with more memory"
+        )
+
+
 def out_of_memory(err: BaseException, device: torch.device, step: int, batch_size: int) -> torch.OutOfMemoryError:
     """The out-of-memory error of a training step, with the device, step and batch size named first."""
     first = str(err).strip().splitlines()[0] if str(err).strip() else ""
@@ -190,7 +228,7 @@ def describe_failure(err: BaseException, batch_size: int | None = None) -> str |
     True
     """
     text = str(err)
-    if isinstance(err, torch.OutOfMemoryError) or "out of memory" in text.lower():
+    if is_out_of_memory(err) or "out of memory" in text.lower():
         first = text.strip().splitlines()[0][:300] if text.strip() else "out of memory"
         if "batch_size=" in first:
             fix = "lower it (--set train.batch_size=N) or turn on train.grad_checkpoint"

@@ -26,6 +26,8 @@ from rfn.training.batches import collate, to_device
 from rfn.training.interrupts import (
     Interrupted,
     StopSignals,
+    check_training_memory,
+    is_out_of_memory,
     out_of_memory,
     pending_from_payload,
     pending_to_payload,
@@ -135,9 +137,11 @@ class Trainer:
         stop = cfg.steps if until is None else min(int(until), cfg.steps)
         try:
             self._prepare()
-        except BaseException:
+        except BaseException as err:
             if self._lock is not None:  # a refused start gives the folder back at once
                 self._lock.release()
+            if is_out_of_memory(err):  # in the data-dependent initialisation
+                raise out_of_memory(err, self.device, self.step, cfg.batch_size) from None
             raise
         rows: list[dict[str, Any]] = []
         if self._lock is not None:
@@ -147,7 +151,9 @@ class Trainer:
                 return rows
             with StopSignals() as self._stop:
                 rows = self._loop(stop)
-        except torch.OutOfMemoryError as err:
+        except (torch.OutOfMemoryError, MemoryError, RuntimeError) as err:
+            if not is_out_of_memory(err):  # a CPU's is a RuntimeError from its allocator
+                raise
             raise out_of_memory(err, self.device, self.step, cfg.batch_size) from None
         finally:
             self._stop = None
@@ -206,6 +212,8 @@ class Trainer:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
 
+        if len(self.train_set):  # refused before anything is written
+            check_training_memory(self.model, self.train_set[0], cfg.batch_size // self.world // cfg.accumulate, device)
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise RunDirectoryError(f"output path {self.out_dir} exists and is not a folder")
         if dist_utils.is_main():  # the lock first: a run refused for a folder in use says nothing else
