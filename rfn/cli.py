@@ -30,7 +30,6 @@ import sys
 from pathlib import Path
 
 from rfn import __version__
-from rfn.data.registry import make_datasets
 
 __all__ = ["build_parser", "main"]
 
@@ -153,6 +152,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def make_datasets(*args, **kwargs):
+    """:func:`rfn.data.make_datasets`, imported on first use: the module imports nothing heavy, so a Ctrl-C while
+    torch is still loading reaches :func:`main`'s handler."""
+    from rfn.data.registry import make_datasets as make
+
+    return make(*args, **kwargs)
 
 
 def _dispatch(module: str, command: str, argv: list[str]) -> int:
@@ -327,7 +334,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             return _train(args)
         return _sample(args)
-    except (Exception, KeyboardInterrupt) as err:
+    except KeyboardInterrupt as err:
+        if os.environ.get("RFN_DEBUG"):
+            raise
+        if "rfn.training.interrupts" not in sys.modules:  # still importing: importing more now could fail
+            print(f"rfn {command}: interrupted while starting; nothing was written", file=sys.stderr)
+            return 130
+        from rfn.training.interrupts import cli_failure
+
+        line, code = cli_failure(err, argv)
+        print(f"rfn {command}: {line}", file=sys.stderr)
+        return code
+    except Exception as err:
         from rfn.training import NonFiniteError
         from rfn.training.interrupts import cli_failure
 

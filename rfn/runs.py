@@ -49,6 +49,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from rfn.data import make_datasets
@@ -293,11 +294,17 @@ def train_preset(
             {"model_name": preset.model, "model_config": start["model_config"]},
             {"model_name": preset.model, "model_config": asdict(model.config)},
         )
-        if changed and not _same_weights_layout(model.state_dict(), start["model"]):
+        misfit = _weights_misfit(model.state_dict(), start["model"])
+        if misfit and changed:
             raise ValueError(
                 f"--init-from {init_from} holds a {preset.model!r} model with another config than preset "
                 f"{preset.name!r} (with these overrides; {'; '.join(changed)}) and its weights do not fit; "
                 f"start from a checkpoint of the same preset"
+            )
+        if misfit:
+            raise ValueError(
+                f"--init-from {init_from}: its config matches preset {preset.name!r} but its weights do not "
+                f"({misfit}); the file was edited or written by other code: start from another checkpoint"
             )
         model.load_state_dict(start["model"])
         info["init_from"] = str(init_from)
@@ -324,9 +331,16 @@ def train_preset(
     return trainer, rows
 
 
-def _same_weights_layout(own: dict, theirs: dict) -> bool:
-    """Whether two state dicts have the same keys and tensor shapes (one can be loaded into the other's model)."""
-    return set(own) == set(theirs) and all(tuple(own[k].shape) == tuple(theirs[k].shape) for k in own)
+def _weights_misfit(own: dict, theirs: dict) -> str:
+    """Why ``theirs`` cannot be loaded into the model whose state dict is ``own`` (``""`` when it can)."""
+    missing, extra = sorted(set(own) - set(theirs)), sorted(set(theirs) - set(own))
+    if missing or extra:
+        return f"{len(missing)} tensors missing (e.g. {missing[:2]}), {len(extra)} unexpected (e.g. {extra[:2]})"
+    for k in own:
+        if not isinstance(theirs[k], torch.Tensor) or tuple(own[k].shape) != tuple(theirs[k].shape):
+            got = tuple(theirs[k].shape) if isinstance(theirs[k], torch.Tensor) else type(theirs[k]).__name__
+            return f"{k} is {got} there, {tuple(own[k].shape)} in the model"
+    return ""
 
 
 def _finished(ckpt: Path, steps: int) -> bool:
