@@ -87,3 +87,24 @@ def test_out_of_memory_in_the_data_dependent_init_is_reported_too(toy, tmp_path,
     monkeypatch.setattr(Trainer, "_data_dependent_init", oom)
     with pytest.raises(torch.OutOfMemoryError, match="at step 0 with train.batch_size=4"):
         Trainer(toy.model(), toy.videos(8), None, toy.cfg(steps=2), tmp_path).fit()
+
+
+def test_out_of_memory_while_sampling_is_one_line_naming_the_flags(smoke_checkpoint, tmp_path, capsys, monkeypatch):
+    from rfn.models import registry
+
+    built = registry.model_from_checkpoint
+
+    def model_that_runs_out(*args, **kwargs):
+        model = built(*args, **kwargs)
+
+        def predict(*a, **k):
+            raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 10737418240 bytes")
+
+        model.predict = predict
+        return model
+
+    monkeypatch.setattr(registry, "model_from_checkpoint", model_that_runs_out)
+    argv = ["sample", "--checkpoint", smoke_checkpoint, "--context", 1, "--future", 1, "--out", tmp_path / "s.gif"]
+    assert cli.main([str(a) for a in argv]) == 2
+    line = _one_line(capsys)
+    assert "can't allocate memory" in line and "ask for fewer --samples or --sequences" in line

@@ -219,7 +219,14 @@ _DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 _NO_WRITE = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
-def describe_failure(err: BaseException, batch_size: int | None = None) -> str | None:
+#: what lowers the memory of each command's request, named by its flags
+MEMORY_FLAGS = {
+    "sample": "ask for fewer --samples or --sequences, or fewer --future frames",
+    "evaluate": "lower --batch-size, or ask for fewer --samples",
+}
+
+
+def describe_failure(err: BaseException, batch_size: int | None = None, command: str | None = None) -> str | None:
     """One line (what, where, what to do) for an operating-system or resource error; ``None`` for others.
 
     >>> print(describe_failure(OSError(errno.EROFS, "Read-only file system", "runs/a/last.pt")))
@@ -235,7 +242,7 @@ def describe_failure(err: BaseException, batch_size: int | None = None) -> str |
         elif batch_size:
             first, fix = f"{first} (batch size {batch_size})", "lower the batch size"
         else:
-            fix = "ask for fewer samples or sequences at once"
+            fix = MEMORY_FLAGS.get(command or "", "ask for fewer samples or sequences at once")
         return f"{first}; {fix}, or use a device with more memory"
     if isinstance(err, OSError) and err.errno is not None:
         where = err.filename or "a file"
@@ -271,5 +278,5 @@ def cli_failure(err: BaseException, argv: list[str]) -> tuple[str, int] | None:
         return f"{err}; resume with: {shlex.join(['rfn', *again])}", err.exit_code
     if isinstance(err, KeyboardInterrupt):
         return "aborted at once; every file is whole (the last checkpoint written is kept)", 130
-    line = describe_failure(err)
+    line = describe_failure(err, command=argv[0] if argv else None)
     return (line, 2) if line is not None else None
