@@ -59,11 +59,13 @@ def test_evaluate_refuses_a_request_that_cannot_fit(smoke_checkpoint, tmp_path, 
     assert not (tmp_path / "e" / "results.json").exists()
 
 
-def test_training_refuses_a_batch_that_cannot_fit_before_writing(toy, tmp_path, monkeypatch):
+def test_training_refuses_a_batch_that_cannot_fit_before_its_first_step(toy, tmp_path, monkeypatch):
     monkeypatch.setenv("RFN_AVAILABLE_MEMORY", "1000")
     with pytest.raises(ValueError, match=r"^train\.batch_size: a step on 4 items .* more than the 0\.0 GB available"):
         Trainer(toy.model(), toy.videos(8), None, toy.cfg(steps=2), tmp_path / "run").fit()
-    assert not (tmp_path / "run").exists()
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == [".rfn.lock", "run.json"]  # no step, no row
+    monkeypatch.delenv("RFN_AVAILABLE_MEMORY")
+    assert Trainer(toy.model(), toy.videos(8), None, toy.cfg(steps=2), tmp_path / "run").fit()  # then it starts
 
 
 def test_cpu_out_of_memory_in_training_is_one_line_naming_the_batch_size(tmp_path, capsys, monkeypatch):

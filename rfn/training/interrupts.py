@@ -184,15 +184,17 @@ def is_out_of_memory(err: BaseException) -> bool:
 ACTIVATIONS_PER_VALUE = 8
 
 
-def check_training_memory(model: torch.nn.Module, item: Any, micro_batch: int, device: torch.device) -> None:
+def check_training_memory(model: torch.nn.Module, batch: Any, micro_batch: int, device: torch.device) -> None:
     """Refuse a training batch that cannot fit in the device's available memory, naming ``train.batch_size``.
 
+    ``batch`` is step 0's collated global batch (a tensor or a tuple of tensors, first dimension the items).
     The estimate is low on purpose: the weights with their gradients and Adam moments (4 copies), and
     :data:`ACTIVATIONS_PER_VALUE` float32 values per value of the micro-batch.
     """
     from rfn.runtime import available_memory
 
-    values = sum(t.numel() for t in (item if isinstance(item, (tuple, list)) else (item,)) if torch.is_tensor(t))
+    parts = [t for t in (batch if isinstance(batch, (tuple, list)) else (batch,)) if torch.is_tensor(t)]
+    values = sum(t[0].numel() for t in parts if t.dim() and len(t))  # of one item
     weights = sum(p.numel() for p in model.parameters())
     need = 4 * (4 * weights + micro_batch * values * ACTIVATIONS_PER_VALUE)
     if device.type == "cuda":

@@ -212,8 +212,6 @@ class Trainer:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
 
-        if len(self.train_set):  # refused before anything is written
-            check_training_memory(self.model, self.train_set[0], cfg.batch_size // self.world // cfg.accumulate, device)
         if self.out_dir.exists() and not self.out_dir.is_dir():
             raise RunDirectoryError(f"output path {self.out_dir} exists and is not a folder")
         if dist_utils.is_main():  # the lock first: a run refused for a folder in use says nothing else
@@ -298,6 +296,8 @@ class Trainer:
         idx = step_indices(len(self.train_set), cfg.batch_size, cfg.seed, 0)
         batch = collate([self.train_set[i] for i in idx])
         check_batch(self.model, batch, "training batch")
+        # refused before the first forward pass: the batch size is part of the run, so this is its first start
+        check_training_memory(self.model, batch, len(idx) // self.world // cfg.accumulate, self.device)
         with torch.no_grad(), self._autocast():
             self.model.loss(to_device(batch, self.device), beta=beta_at(0, cfg))
 
