@@ -74,6 +74,13 @@ def equal(a, b) -> bool:
     return a == b
 
 
+def default_signals() -> None:
+    """In the child before exec: SIGINT and SIGTERM as a terminal would deliver them. A benchmark started in the
+    background (``nohup ... &``) has SIGINT ignored, and its children would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def newest_step(out: Path) -> int:
     """Step of the newest checkpoint in ``out`` that verifies (0 if none): what a resume continues from."""
     import contextlib
@@ -140,7 +147,12 @@ def main() -> int:
     t_import = time.perf_counter() - t0
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        command(work / "straight", args.steps), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command(work / "straight", args.steps),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_signals,
     )
     while proc.poll() is None and not (work / "straight" / "metrics.csv").exists():
         time.sleep(0.02)
@@ -185,7 +197,12 @@ def main() -> int:
         before = newest_step(out)  # after a first fault that damaged or deleted last.pt
         met_bad_last = kind in ("damage+kill", "delete+signal")
         proc = subprocess.Popen(
-            command(out, args.steps), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            command(out, args.steps),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=default_signals,
         )
         finish = sum(landed.values()) >= args.interruptions and sum(doubles.values()) >= args.doubles and not kind
         sig = None

@@ -339,7 +339,8 @@ def load_run_checkpoint(
         except CheckpointError as err:
             failed.append((candidate, err))
     else:
-        raise CheckpointError("; ".join(str(err) for _, err in failed) + "; no checkpoint of the run verifies")
+        why = "; ".join(" ".join(str(err).split()) for _, err in failed)  # one line, whatever torch said
+        raise CheckpointError(f"{why}; no checkpoint of the run verifies")
     for bad, err in failed:
         aside = ""
         if set_aside:
