@@ -117,6 +117,12 @@ def resumed_since(out: Path, start: float, extra: float):
     return ready
 
 
+def checkpointed_since(out: Path, start: float):
+    """A condition: ``last.pt`` was written after ``start``."""
+    last = out / "last.pt"
+    return lambda: last.exists() and last.stat().st_mtime > start
+
+
 def signal_when(proc: subprocess.Popen, sig: int, ready, timeout: float = 300.0) -> bool:
     """Send ``sig`` as soon as ``ready()`` holds (polled every millisecond); False if the process ended first."""
     t0 = time.perf_counter()
@@ -185,15 +191,15 @@ def main() -> int:
         kind, part = ("", 0)
         if sum(landed.values()) >= args.interruptions and not plan and sum(doubles.values()) < args.doubles:
             kind = kinds[sum(doubles.values()) % len(kinds)]
-            if kind != "kill-in-write x2" and not ((out / "prev.pt").exists() and (out / "last.pt").exists()):
-                kind = "kill-in-write x2"  # the first fault needs a prev.pt to fall back to
             plan = [(kind, 1), (kind, 2)] if kind == "kill-in-write x2" else [(kind, 2)]
+            if kind != "kill-in-write x2" and not ((out / "prev.pt").exists() and (out / "last.pt").exists()):
+                plan.insert(0, ("prepare", 0))  # the first fault needs a last.pt and a prev.pt to fall back to
+        if plan:
+            kind, part = plan.pop(0)
             if kind == "damage+kill":
                 damage(out / "last.pt")
             elif kind == "delete+signal":
                 (out / "last.pt").unlink()
-        if plan:
-            kind, part = plan.pop(0)
         before = newest_step(out)  # after a first fault that damaged or deleted last.pt
         met_bad_last = kind in ("damage+kill", "delete+signal")
         proc = subprocess.Popen(
@@ -218,25 +224,31 @@ def main() -> int:
             # a random signal at a random moment after the process resumed (it rewrites metrics.csv then)
             sig = rng.choice([signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
             hit = signal_when(proc, sig, resumed_since(out, time.time(), rng.uniform(0, train[1] - train[0])))
+        elif kind == "prepare":
+            # SIGINT once the process wrote a checkpoint: it stops after its next, so last.pt and prev.pt exist
+            sig = signal.SIGINT
+            hit = signal_when(proc, sig, checkpointed_since(out, time.time()))
         elif not finish:
-            delay = rng.uniform(*(setup if rng.random() < 1 / 3 else train))
             sig = rng.choice([signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
-            try:
-                proc.wait(timeout=delay)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(sig)
+            if rng.random() < 1 / 3:  # at a random moment from the start (setup, or the first steps)
+                try:
+                    proc.wait(timeout=rng.uniform(*setup))
+                except subprocess.TimeoutExpired:
+                    proc.send_signal(sig)
+            else:  # at a random moment of the training loop, however long this process took to set up
+                hit = signal_when(proc, sig, resumed_since(out, time.time(), rng.uniform(0, train[1] - train[0])))
         _, stderr = proc.communicate(timeout=600)
         code = proc.returncode
         after = newest_step(out)
         # a signal that came after the last step met a process that had finished its work: not an interruption
         done = after >= args.steps
         name = "none" if sig is None or code == 0 or done or not hit else signal.Signals(sig).name
-        if name != "none" and before < args.steps and not kind:
+        if name != "none" and before < args.steps and kind in ("", "prepare"):
             landed[name] += 1
         if kind and part == 2 and name != "none":
             doubles[kind] += 1
         statuses[(name, code)] += 1
-        tag = f"{kind} {part}/2" if kind else "single"
+        tag = f"{kind} {part}/2" if part else (kind or "single")
         print(f"  run {attempt:2d}: {tag:18s} {name:7s} exit {code:4d}  checkpoint step {before:3d} -> {after:3d}")
         if after < before:
             problems.append(f"run {attempt} ({tag}): progress lost, newest checkpoint from step {before} to {after}")

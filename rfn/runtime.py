@@ -137,7 +137,7 @@ def cpu_threads() -> int:
 
 
 def available_memory() -> int | None:
-    """Bytes of host memory available to a new allocation (``MemAvailable``), or ``None`` where unknown.
+    """Bytes of host memory available to a new allocation (Linux's ``MemAvailable``), or ``None`` where unknown.
 
     ``RFN_AVAILABLE_MEMORY`` (bytes) overrides it, for tests and for machines whose limit is a container's.
     """
@@ -151,12 +151,7 @@ def available_memory() -> int | None:
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
-    try:
-        import psutil
-
-        return int(psutil.virtual_memory().available)
-    except ImportError:
-        return None
+    return None  # not Linux: nothing is refused up front; running out still ends in one line
 
 
 def check_memory(need: float, what: str, fix: str) -> None:
