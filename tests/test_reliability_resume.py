@@ -200,6 +200,10 @@ def test_a_lock_that_is_a_link_is_refused_and_its_target_untouched(toy, tmp_path
     os.mkfifo(run / LOCK_NAME)
     with pytest.raises(LockFileError, match="is not a regular file"):
         RunLock(run).acquire()
+    (run / LOCK_NAME).unlink()
+    (run / LOCK_NAME).mkdir()
+    with pytest.raises(LockFileError, match="cannot be opened"):
+        RunLock(run).acquire()
 
 
 def test_a_run_refused_for_a_folder_in_use_prints_nothing_else(toy, tmp_path, capsys):

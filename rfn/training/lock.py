@@ -87,10 +87,12 @@ class RunLock:
         fix = f"remove it (rm {self.path}) and run again, or choose another --out"
         try:
             fd = os.open(self.path, flags, 0o644)
-        except OSError:
+        except OSError as err:
             if self.path.is_symlink():  # ELOOP from O_NOFOLLOW
                 msg = f"the run lock {self.path} is a symbolic link, which rfn does not follow; {fix}"
                 raise LockFileError(msg) from None
+            if self.path.exists():  # a folder, or a file that cannot be opened for writing
+                raise LockFileError(f"the run lock {self.path} cannot be opened ({err.strerror}); {fix}") from None
             raise
         st = os.fstat(fd)
         problem = None
