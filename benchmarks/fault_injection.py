@@ -10,13 +10,16 @@ delay, until at least ``--interruptions`` signals landed in a running process. T
 faults, one after the other, taking turns:
 
 * ``damage+kill``: bytes of ``last.pt`` flipped (its digest no longer matches), then the process that resumes
-  (from ``prev.pt``, setting the damaged file aside) is killed before it writes its next checkpoint;
+  (from ``prev.pt``, setting the damaged file aside) is killed the moment it set it aside, before its next
+  checkpoint; the next process finds no ``last.pt`` and continues from ``prev.pt`` again;
 * ``delete+signal``: ``last.pt`` deleted, then the process that resumes from ``prev.pt`` gets a random signal;
 * ``kill-in-write x2``: two processes in a row killed while they write a checkpoint (its temporary file exists:
   the write, the check of the file kept as ``prev.pt``, and the rotation).
 
 After each process the newest checkpoint that verifies must not be older than before it (progress kept), and a
-process that met a damaged or missing ``last.pt`` must say which checkpoint it continued from. A last,
+process that met a missing ``last.pt`` and reached its training loop must say which checkpoint it continued
+from. Where a damage or deletion needs a ``last.pt`` and a ``prev.pt`` that are not there, a ``prepare``
+process first runs until it wrote a checkpoint and is then stopped with SIGINT (a single fault too). A last,
 undisturbed process finishes the run. Checks, printed at the end:
 
 * the final ``last.pt`` equals the straight run's bitwise (model, optimiser, scheduler, step, random states);
@@ -24,7 +27,8 @@ undisturbed process finishes the run. Checks, printed at the end:
 * every SIGINT/SIGTERM ended with exit status 130/143 and a checkpoint; no temporary file is left;
 * no run printed a traceback.
 
-Exit status 0 when every check passes. CPU-light: one or two CPU threads, a few minutes.
+Exit status 0 when every check passes. One torch thread per process, about 40 processes: 15-20 minutes on a busy
+2-core machine (each process spends most of its time starting).
 """
 
 from __future__ import annotations
@@ -201,7 +205,9 @@ def main() -> int:
             elif kind == "delete+signal":
                 (out / "last.pt").unlink()
         before = newest_step(out)  # after a first fault that damaged or deleted last.pt
-        met_bad_last = kind in ("damage+kill", "delete+signal")
+        # a process that starts without last.pt (deleted, or set aside by the one before) and is signalled once it
+        # trains must have said which checkpoint it continued from; damage+kill's is killed right at the set-aside
+        met_bad_last = kind in ("delete+signal", "prepare") and not (out / "last.pt").exists()
         proc = subprocess.Popen(
             command(out, args.steps),
             env=env,
@@ -254,6 +260,8 @@ def main() -> int:
             problems.append(f"run {attempt} ({tag}): progress lost, newest checkpoint from step {before} to {after}")
         if met_bad_last and "continuing from the newest checkpoint that verifies" not in stderr:
             problems.append(f"run {attempt} ({tag}) did not say which checkpoint it continued from:\n{stderr}")
+        if kind == "damage+kill" and not ((out / "last.pt.damaged").exists() and not (out / "last.pt").exists()):
+            problems.append(f"run {attempt} ({tag}) did not set the damaged last.pt aside")
         if "Traceback" in stderr and not done:
             problems.append(f"run {attempt} printed a traceback:\n{stderr}")
         # 130/143: stopped by rfn; -15: SIGTERM before training started (the default action, nothing written yet)
