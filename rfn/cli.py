@@ -3,7 +3,7 @@
 Usage::
 
     rfn presets
-    rfn train --preset NAME [--set KEY=VALUE ...] --out DIR [--resume] [--steps N] [--seed N] [--device D]
+    rfn train --preset NAME [--set KEY=VALUE ...] --out DIR [--resume | --restart] [--steps N] [--seed N] [--device D]
               [--data-root DIR] [--quiet] [--init-from PATH [--keep-step]]
     rfn train --config FILE|RUN/run.json --out DIR [...]     rfn train --preset NAME --print-config
     rfn sample --checkpoint PATH --context N --future M --samples S --out FILE.gif|.mp4|.png
@@ -33,7 +33,6 @@ import sys
 from pathlib import Path
 
 from rfn import __version__
-from rfn.data.registry import make_datasets
 
 __all__ = ["build_parser", "main"]
 
@@ -51,6 +50,9 @@ examples:
   torchrun --nnodes 2 --nproc_per_node 4 --rdzv-backend c10d --rdzv-endpoint node01:29500 --rdzv-id bair \\
       -m rfn.cli train --preset thesis-bair --out /shared/runs/bair    (on each machine)
 """
+
+#: the largest ``rfn sample --scale`` (a 64x64 frame becomes 1024x1024)
+MAX_SCALE = 16
 
 # the modules that implement the dispatched commands (module attribute so tests can point elsewhere)
 DATA_CLI = "rfn.data.cli"
@@ -93,7 +95,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a setting, e.g. --set train.lr=1e-3 model.levels=3",
     )
     tr.add_argument("--out", default=None, help="run folder: checkpoints, metrics.csv, TensorBoard events")
-    tr.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    tr.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its newest checkpoint that verifies"
+    )
+    tr.add_argument(
+        "--restart",
+        action="store_true",
+        help="start the run in --out over from step 0 where its checkpoints exist but none verifies",
+    )
     tr.add_argument("--steps", type=int, default=None, help="total training steps (same as --set train.steps=N)")
     tr.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:1, ... (same as --set train.device=D)")
     tr.add_argument("--seed", type=int, default=None, help="random seed of the run (same as --set train.seed=N)")
@@ -141,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--quiet", action="store_true", help="print nothing on success")
     sa.add_argument("--seed", type=int, default=0, help="random seed of the samples")
     sa.add_argument("--fps", type=float, default=4.0, help="frames per second of a GIF/MP4")
-    sa.add_argument("--scale", type=int, default=1, help="integer magnification of the frames")
+    sa.add_argument("--scale", type=int, default=1, help=f"integer magnification of the frames (1 to {MAX_SCALE})")
     sa.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
     sa.add_argument(
         "--layout",
@@ -157,6 +166,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def make_datasets(*args, **kwargs):
+    """:func:`rfn.data.make_datasets`, imported on first use: the module imports nothing heavy, so a Ctrl-C while
+    torch is still loading reaches :func:`main`'s handler."""
+    from rfn.data.registry import make_datasets as make
+
+    return make(*args, **kwargs)
 
 
 def _dispatch(module: str, command: str, argv: list[str]) -> int:
@@ -217,7 +234,14 @@ def _train(args: argparse.Namespace) -> int:
     try:
         meta = {"config": str(args.config)} if args.config else None
         trainer, rows = train_preset(
-            base, args.out, overrides, resume=args.resume, meta=meta, init_from=args.init_from, keep_step=args.keep_step
+            base,
+            args.out,
+            overrides,
+            resume=args.resume,
+            meta=meta,
+            init_from=args.init_from,
+            keep_step=args.keep_step,
+            restart=args.restart,
         )
         if distributed.is_main() and not args.quiet:
             wall = time.perf_counter() - t0
@@ -242,6 +266,8 @@ def _sample(args: argparse.Namespace) -> int:
     for name in ("context", "future", "samples", "sequences"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if not 1 <= args.scale <= MAX_SCALE:
+        raise ValueError(f"--scale must be a whole number from 1 to {MAX_SCALE} (the magnification), got {args.scale}")
     temperatures = {"--flow-temperature": args.flow_temperature, "--prior-temperature": args.prior_temperature}
     check_arguments("sample", temperatures)
     device = resolve_device(args.device)
@@ -252,6 +278,9 @@ def _sample(args: argparse.Namespace) -> int:
     data = dict(ckpt.get("data_config") or {})
     if "name" not in data:
         raise ValueError(f"{args.checkpoint} stores no data set; it was not written by `rfn train`")
+    shape = getattr(model.config, "frame_shape", None)
+    if shape is not None:
+        _check_sample_memory(args, tuple(shape))
     data["seq_len"] = args.context + args.future
     data.setdefault("kwargs", {})
     if args.data_root is not None:
@@ -289,6 +318,23 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_sample_memory(args: argparse.Namespace, shape: tuple[int, ...]) -> None:
+    """Refuse an ``rfn sample`` request whose frames would not fit in the available memory, naming its flags."""
+    from rfn.runtime import check_memory
+
+    c, h, w = shape
+    videos = args.sequences * (args.samples + 1)
+    frames = videos * (args.context + args.future)
+    # uint8 frames, the float32 predictions they come from, and the rendered RGB output at --scale
+    need = frames * c * h * w * (1 + 4) + frames * 3 * h * w * args.scale**2
+    check_memory(
+        need,
+        f"--sequences {args.sequences} x (--samples {args.samples} + 1) x (--context {args.context} + --future "
+        f"{args.future}) = {frames:,} frames of {c}x{h}x{w} at --scale {args.scale}",
+        "ask for fewer --samples, --sequences or --future frames, or a smaller --scale",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``rfn`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -305,7 +351,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             return _train(args)
         return _sample(args)
-    except (Exception, KeyboardInterrupt) as err:
+    except KeyboardInterrupt as err:
+        if os.environ.get("RFN_DEBUG"):
+            raise
+        if "rfn.training.interrupts" not in sys.modules:  # still importing: importing more now could fail
+            print(f"rfn {command}: interrupted while starting; nothing was written", file=sys.stderr)
+            return 130
+        from rfn.training.interrupts import cli_failure
+
+        line, code = cli_failure(err, argv)
+        print(f"rfn {command}: {line}", file=sys.stderr)
+        return code
+    except Exception as err:
         from rfn.training import NonFiniteError
         from rfn.training.interrupts import cli_failure
 

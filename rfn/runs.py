@@ -49,6 +49,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from rfn.data import make_datasets
@@ -261,6 +262,7 @@ def train_preset(
     init_from: str | os.PathLike | None = None,
     until: int | None = None,
     keep_step: bool = False,
+    restart: bool = False,
 ):
     """Train a preset (with ``--set``-style overrides) into ``out``; returns ``(trainer, rows)``.
 
@@ -268,7 +270,7 @@ def train_preset(
         preset_name: a name in :data:`rfn.presets.PRESETS`, or a preset object (``rfn train --config``).
         out: the run folder.
         overrides: ``key=value`` strings (``rfn train --set``).
-        resume: continue the run in ``out``.
+        resume: continue the run in ``out`` (from the newest checkpoint there that verifies).
         meta: extra plain data stored with the run.
         init_from: a checkpoint (weights-only or full) whose model weights start a new run;
             ignored when the run resumes from its own checkpoint.
@@ -276,10 +278,11 @@ def train_preset(
         keep_step: with ``init_from``, continue at the checkpoint's step (learning-rate and beta
             schedules, data order) with a fresh optimiser, e.g. a committed reference model's run on a
             machine without its full checkpoint; without it the new run starts at step 0.
+        restart: start the run in ``out`` over where its checkpoints exist but none verifies.
 
     The wall and CPU seconds of the training are added up in ``out/train_time.json``.
     """
-    from rfn.checkpoint import load_checkpoint
+    from rfn.checkpoint import load_checkpoint, run_checkpoints
     from rfn.models.registry import build
     from rfn.training import Trainer
     from rfn.training.runlog import identity_diff
@@ -290,17 +293,23 @@ def train_preset(
     seed_everything(cfg.seed)
     model = build(preset.model, preset.model_config)
     info = {"preset": preset.name, "overrides": list(overrides), **(meta or {})}
-    if init_from is not None and not (resume and (Path(out) / "last.pt").exists()):
+    if init_from is not None and not (resume and Path(out).is_dir() and run_checkpoints(out)):
         start = load_checkpoint(init_from, expected_model=preset.model)
         changed = identity_diff(
             {"model_name": preset.model, "model_config": start["model_config"]},
             {"model_name": preset.model, "model_config": asdict(model.config)},
         )
-        if changed and not _same_weights_layout(model.state_dict(), start["model"]):
+        misfit = _weights_misfit(model.state_dict(), start["model"])
+        if misfit and changed:
             raise ValueError(
                 f"--init-from {init_from} holds a {preset.model!r} model with another config than preset "
                 f"{preset.name!r} (with these overrides; {'; '.join(changed)}) and its weights do not fit; "
                 f"start from a checkpoint of the same preset"
+            )
+        if misfit:
+            raise ValueError(
+                f"--init-from {init_from}: its config matches preset {preset.name!r} but its weights do not "
+                f"({misfit}); the file was edited or written by other code: start from another checkpoint"
             )
         model.load_state_dict(start["model"])
         info["init_from"] = str(init_from)
@@ -313,7 +322,7 @@ def train_preset(
         raise ValueError("keep_step (--keep-step) needs init_from (--init-from PATH)")
     data = asdict(preset.data)
     train_set, val_set = make_datasets(data)
-    trainer = Trainer(model, train_set, val_set, cfg, out, data_config=data, resume=resume, meta=info)
+    trainer = Trainer(model, train_set, val_set, cfg, out, data_config=data, resume=resume, meta=info, restart=restart)
     trainer.start_step = info.get("init_step", 0)
     t0, c0 = time.perf_counter(), time.process_time()
     rows = trainer.fit(until)
@@ -327,9 +336,16 @@ def train_preset(
     return trainer, rows
 
 
-def _same_weights_layout(own: dict, theirs: dict) -> bool:
-    """Whether two state dicts have the same keys and tensor shapes (one can be loaded into the other's model)."""
-    return set(own) == set(theirs) and all(tuple(own[k].shape) == tuple(theirs[k].shape) for k in own)
+def _weights_misfit(own: dict, theirs: dict) -> str:
+    """Why ``theirs`` cannot be loaded into the model whose state dict is ``own`` (``""`` when it can)."""
+    missing, extra = sorted(set(own) - set(theirs)), sorted(set(theirs) - set(own))
+    if missing or extra:
+        return f"{len(missing)} tensors missing (e.g. {missing[:2]}), {len(extra)} unexpected (e.g. {extra[:2]})"
+    for k in own:
+        if not isinstance(theirs[k], torch.Tensor) or tuple(own[k].shape) != tuple(theirs[k].shape):
+            got = tuple(theirs[k].shape) if isinstance(theirs[k], torch.Tensor) else type(theirs[k]).__name__
+            return f"{k} is {got} there, {tuple(own[k].shape)} in the model"
+    return ""
 
 
 def _finished(ckpt: Path, steps: int) -> bool:
@@ -384,7 +400,10 @@ def ensure_trained(
     out = run_dir(kind, profile, seed, root)
     ckpt = out / "last.pt"
     if not _finished(ckpt, steps):
-        train_preset(name, out, extra, resume=ckpt.exists(), meta={"kind": kind, "profile": profile})
+        from rfn.checkpoint import run_checkpoints
+
+        resume = out.is_dir() and bool(run_checkpoints(out))  # prev.pt alone is a checkpoint to continue from
+        train_preset(name, out, extra, resume=resume, meta={"kind": kind, "profile": profile})
     return ckpt
 
 

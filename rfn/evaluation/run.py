@@ -41,7 +41,7 @@ from rfn.evaluation.inputs import (
 from rfn.metrics.bestofn import HIGHER_IS_BETTER, BestOfN, frame_scores, select_best
 from rfn.metrics.fvd import fvd_features, fvd_from_features, fvd_videos
 from rfn.metrics.protocol import Protocol
-from rfn.runtime import git_commit, resolve_device, to_jsonable
+from rfn.runtime import check_memory, git_commit, resolve_device, to_jsonable
 
 __all__ = ["BASELINES", "CURVE_METRICS", "EvaluationOptions", "EvaluationWarning", "baseline_predictions", "evaluate"]
 
@@ -362,6 +362,20 @@ def _samples_phase(model, data, protocol: Protocol, opts: EvaluationOptions, dev
 # ----------------------------------------------------------------------------- the evaluation
 
 
+def _check_memory(protocol: Protocol, opts: EvaluationOptions, shape: tuple[int, ...]) -> None:
+    """Refuse, before any work, a request whose samples would not fit in the available memory."""
+    n, tp, seqs = protocol.n_samples, protocol.predicted_frames, protocol.n_test_sequences
+    frame = math.prod(shape)
+    per_batch = max(1, opts.batch_size // n) * n * tp * frame * (1 + 2 * 4)  # uint8 samples and float32 scoring
+    scores = seqs * n * tp * 4 * len(CURVE_METRICS)  # every frame's scores are kept for best-of-N
+    check_memory(
+        per_batch + scores,
+        f"--samples {n} x --sequences {seqs} x {tp} predicted frames of {'x'.join(map(str, shape))} "
+        f"(--batch-size {opts.batch_size})",
+        "ask for fewer --samples or --sequences, or a smaller --batch-size",
+    )
+
+
 def evaluate(
     model_or_path: str | os.PathLike | torch.nn.Module,
     protocol: str | Protocol,
@@ -404,6 +418,7 @@ def evaluate(
     check_data(proto, data, source)
     if not callable(getattr(model, "predict", None)):
         raise ValueError(f"the {ckpt['model_name']!r} model of {source} has no predict(); it cannot be evaluated")
+    _check_memory(proto, opts, tuple(model.config.frame_shape))
     train_frames = data.get("seq_len")
     frames = opts.bpp_frames if opts.bpp_frames is not None else train_frames
     if not isinstance(frames, int) or frames < 2:
