@@ -1,20 +1,34 @@
-"""Fault injection: interrupt one smoke training run many times at random moments; it must end exactly as an
-uninterrupted run.
+"""Fault injection: interrupt one smoke training run many times at random moments, also twice in a row; it must end
+exactly as an uninterrupted run.
 
-    python benchmarks/fault_injection.py [--interruptions 20] [--seed 0] [--work DIR]
+    python benchmarks/fault_injection.py [--interruptions 20] [--doubles 10] [--seed 0] [--work DIR]
 
 Trains the ``smoke`` preset (longer: ``--steps``, checkpoints every 4 steps, rows every 3 steps, so a
 checkpoint often falls inside a row) once straight through, then again as a series of
 ``rfn train --resume`` processes, each sent SIGKILL, SIGTERM or SIGINT (chosen at random) after a random
-delay, until at least ``--interruptions`` signals landed in a running process and the run finished.
-Checks, printed at the end:
+delay, until at least ``--interruptions`` signals landed in a running process. Then ``--doubles`` pairs of
+faults, one after the other, taking turns:
+
+* ``damage+kill``: bytes of ``last.pt`` flipped (its digest no longer matches), then the process that resumes
+  (from ``prev.pt``, setting the damaged file aside) is killed the moment it set it aside, before its next
+  checkpoint; the next process finds no ``last.pt`` and continues from ``prev.pt`` again;
+* ``delete+signal``: ``last.pt`` deleted, then the process that resumes from ``prev.pt`` gets a random signal;
+* ``kill-in-write x2``: two processes in a row killed while they write a checkpoint (its temporary file exists:
+  the write, the check of the file kept as ``prev.pt``, and the rotation).
+
+After each process the newest checkpoint that verifies must not be older than before it (progress kept), and a
+process that met a missing ``last.pt`` and reached its training loop must say which checkpoint it continued
+from. Where a damage or deletion needs a ``last.pt`` and a ``prev.pt`` that are not there, a ``prepare``
+process first runs until it wrote a checkpoint and is then stopped with SIGINT (a single fault too). A last,
+undisturbed process finishes the run. Checks, printed at the end:
 
 * the final ``last.pt`` equals the straight run's bitwise (model, optimiser, scheduler, step, random states);
 * ``metrics.csv`` has the same rows, each step once, with the same numbers (``seq_per_s`` aside);
 * every SIGINT/SIGTERM ended with exit status 130/143 and a checkpoint; no temporary file is left;
 * no run printed a traceback.
 
-Exit status 0 when every check passes. CPU-light: one or two CPU threads, a few minutes.
+Exit status 0 when every check passes. One torch thread per process, about 40 processes: 15-20 minutes on a busy
+2-core machine (each process spends most of its time starting).
 """
 
 from __future__ import annotations
@@ -37,7 +51,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rfn.checkpoint import load_checkpoint  # noqa: E402
+from rfn.checkpoint import CheckpointError, load_checkpoint, load_run_checkpoint  # noqa: E402
 
 COMPARED = ("model", "optimizer", "scheduler", "step", "rng", "nonfinite")
 
@@ -64,10 +78,71 @@ def equal(a, b) -> bool:
     return a == b
 
 
+def default_signals() -> None:
+    """In the child before exec: SIGINT and SIGTERM as a terminal would deliver them. A benchmark started in the
+    background (``nohup ... &``) has SIGINT ignored, and its children would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def newest_step(out: Path) -> int:
+    """Step of the newest checkpoint in ``out`` that verifies (0 if none): what a resume continues from."""
+    import contextlib
+    import io
+
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):
+            return int(load_run_checkpoint(out)[0]["step"])
+    except (FileNotFoundError, CheckpointError):
+        return 0
+
+
+def damage(path: Path) -> None:
+    """Flip 64 bytes inside the largest tensor of a checkpoint (the digest check catches it)."""
+    data = bytearray(path.read_bytes())
+    big = max(load_checkpoint(path)["model"].values(), key=lambda t: t.numel())
+    at = bytes(data).find(big.contiguous().numpy().tobytes()[:32])
+    if at < 0:
+        raise RuntimeError(f"cannot find the tensor bytes in {path}")
+    data[at : at + 64] = bytes(b ^ 0xFF for b in data[at : at + 64])
+    path.write_bytes(bytes(data))
+
+
+def resumed_since(out: Path, start: float, extra: float):
+    """A condition: ``extra`` seconds have passed since a process started at ``start`` rewrote ``metrics.csv``."""
+    seen: list[float] = []
+
+    def ready() -> bool:
+        path = out / "metrics.csv"
+        if not seen and path.exists() and path.stat().st_mtime > start:
+            seen.append(time.time())
+        return bool(seen) and time.time() > seen[0] + extra
+
+    return ready
+
+
+def checkpointed_since(out: Path, start: float):
+    """A condition: ``last.pt`` was written after ``start``."""
+    last = out / "last.pt"
+    return lambda: last.exists() and last.stat().st_mtime > start
+
+
+def signal_when(proc: subprocess.Popen, sig: int, ready, timeout: float = 300.0) -> bool:
+    """Send ``sig`` as soon as ``ready()`` holds (polled every millisecond); False if the process ended first."""
+    t0 = time.perf_counter()
+    while proc.poll() is None and time.perf_counter() - t0 < timeout:
+        if ready():
+            proc.send_signal(sig)
+            return True
+        time.sleep(0.001)
+    return False
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--interruptions", type=int, default=20)
-    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--interruptions", type=int, default=20, help="single faults (signals that land)")
+    ap.add_argument("--doubles", type=int, default=10, help="pairs of faults in a row")
+    ap.add_argument("--steps", type=int, default=400)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work", default=None, help="folder for the two runs (default: a temporary one)")
     args = ap.parse_args()
@@ -82,7 +157,12 @@ def main() -> int:
     t_import = time.perf_counter() - t0
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        command(work / "straight", args.steps), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command(work / "straight", args.steps),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_signals,
     )
     while proc.poll() is None and not (work / "straight" / "metrics.csv").exists():
         time.sleep(0.02)
@@ -95,7 +175,8 @@ def main() -> int:
     # signals land after the interpreter started: a third while the run sets up, the rest in the training loop
     # (checkpoint writes included), each such process advancing the run by about 1/interruptions of its length
     setup = (t_import + 0.3, t_first)
-    train = (max(t_first - 0.5, setup[0]), t_first + 1.5 * (took - t_first) / args.interruptions)
+    faults = args.interruptions + 2 * args.doubles
+    train = (max(t_first - 0.5, setup[0]), t_first + 1.5 * (took - t_first) / faults)
     print(
         f"straight run: {args.steps} steps in {took:.1f} s (first row after {t_first:.1f} s; importing rfn "
         f"{t_import:.1f} s); signals after {setup[0]:.1f}..{setup[1]:.1f} s or {train[0]:.1f}..{train[1]:.1f} s"
@@ -103,34 +184,84 @@ def main() -> int:
 
     out = work / "interrupted"
     landed: Counter = Counter()
+    doubles: Counter = Counter()
     statuses: Counter = Counter()
     problems: list[str] = []
     attempt = 0
+    kinds = ("damage+kill", "delete+signal", "kill-in-write x2")
+    plan: list[tuple[str, int]] = []  # (double-fault kind, part 1 or 2) of the processes still to run
     while True:
         attempt += 1
-        before = load_checkpoint(out / "last.pt")["step"] if (out / "last.pt").exists() else 0
+        kind, part = ("", 0)
+        if sum(landed.values()) >= args.interruptions and not plan and sum(doubles.values()) < args.doubles:
+            kind = kinds[sum(doubles.values()) % len(kinds)]
+            plan = [(kind, 1), (kind, 2)] if kind == "kill-in-write x2" else [(kind, 2)]
+            if kind != "kill-in-write x2" and not ((out / "prev.pt").exists() and (out / "last.pt").exists()):
+                plan.insert(0, ("prepare", 0))  # the first fault needs a last.pt and a prev.pt to fall back to
+        if plan:
+            kind, part = plan.pop(0)
+            if kind == "damage+kill":
+                damage(out / "last.pt")
+            elif kind == "delete+signal":
+                (out / "last.pt").unlink()
+        before = newest_step(out)  # after a first fault that damaged or deleted last.pt
+        # a process that starts without last.pt (deleted, or set aside by the one before) and is signalled once it
+        # trains must have said which checkpoint it continued from; damage+kill's is killed right at the set-aside
+        met_bad_last = kind in ("delete+signal", "prepare") and not (out / "last.pt").exists()
         proc = subprocess.Popen(
-            command(out, args.steps), env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+            command(out, args.steps),
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=default_signals,
         )
-        finish = sum(landed.values()) >= args.interruptions
+        finish = sum(landed.values()) >= args.interruptions and sum(doubles.values()) >= args.doubles and not kind
         sig = None
-        if not finish:
-            delay = rng.uniform(*(setup if rng.random() < 1 / 3 else train))
+        hit = True
+        if kind == "damage+kill":
+            # killed once the damaged file is set aside and before the next checkpoint recreates last.pt
+            sig = signal.SIGKILL
+            hit = signal_when(proc, sig, lambda: (out / "last.pt.damaged").exists() and not (out / "last.pt").exists())
+        elif kind == "kill-in-write x2":
+            sig = signal.SIGKILL
+            hit = signal_when(proc, sig, lambda: any(out.glob(".last.pt.tmp-*")))
+        elif kind == "delete+signal":
+            # a random signal at a random moment after the process resumed (it rewrites metrics.csv then)
             sig = rng.choice([signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
-            try:
-                proc.wait(timeout=delay)
-            except subprocess.TimeoutExpired:
-                proc.send_signal(sig)
+            hit = signal_when(proc, sig, resumed_since(out, time.time(), rng.uniform(0, train[1] - train[0])))
+        elif kind == "prepare":
+            # SIGINT once the process wrote a checkpoint: it stops after its next, so last.pt and prev.pt exist
+            sig = signal.SIGINT
+            hit = signal_when(proc, sig, checkpointed_since(out, time.time()))
+        elif not finish:
+            sig = rng.choice([signal.SIGKILL, signal.SIGTERM, signal.SIGINT])
+            if rng.random() < 1 / 3:  # at a random moment from the start (setup, or the first steps)
+                try:
+                    proc.wait(timeout=rng.uniform(*setup))
+                except subprocess.TimeoutExpired:
+                    proc.send_signal(sig)
+            else:  # at a random moment of the training loop, however long this process took to set up
+                hit = signal_when(proc, sig, resumed_since(out, time.time(), rng.uniform(0, train[1] - train[0])))
         _, stderr = proc.communicate(timeout=600)
         code = proc.returncode
-        after = load_checkpoint(out / "last.pt")["step"] if (out / "last.pt").exists() else 0
+        after = newest_step(out)
         # a signal that came after the last step met a process that had finished its work: not an interruption
         done = after >= args.steps
-        name = "none" if sig is None or code == 0 or done else signal.Signals(sig).name
-        if name != "none" and before < args.steps:
+        name = "none" if sig is None or code == 0 or done or not hit else signal.Signals(sig).name
+        if name != "none" and before < args.steps and kind in ("", "prepare"):
             landed[name] += 1
+        if kind and part == 2 and name != "none":
+            doubles[kind] += 1
         statuses[(name, code)] += 1
-        print(f"  run {attempt:2d}: {name:7s} exit {code:4d}  checkpoint step {before:3d} -> {after:3d}")
+        tag = f"{kind} {part}/2" if part else (kind or "single")
+        print(f"  run {attempt:2d}: {tag:18s} {name:7s} exit {code:4d}  checkpoint step {before:3d} -> {after:3d}")
+        if after < before:
+            problems.append(f"run {attempt} ({tag}): progress lost, newest checkpoint from step {before} to {after}")
+        if met_bad_last and "continuing from the newest checkpoint that verifies" not in stderr:
+            problems.append(f"run {attempt} ({tag}) did not say which checkpoint it continued from:\n{stderr}")
+        if kind == "damage+kill" and not ((out / "last.pt.damaged").exists() and not (out / "last.pt").exists()):
+            problems.append(f"run {attempt} ({tag}) did not set the damaged last.pt aside")
         if "Traceback" in stderr and not done:
             problems.append(f"run {attempt} printed a traceback:\n{stderr}")
         # 130/143: stopped by rfn; -15: SIGTERM before training started (the default action, nothing written yet)
@@ -141,10 +272,11 @@ def main() -> int:
             if code != 0 or after != args.steps:
                 problems.append(f"the last, undisturbed process ended with exit {code} at step {after}")
             break
-        if after >= args.steps:
-            problems.append(f"the run finished after only {sum(landed.values())} interruptions; raise --steps")
+        if done:
+            problems.append(f"the run finished after only {sum(landed.values())} single and "
+                            f"{sum(doubles.values())} double faults; raise --steps")  # fmt: skip
             break
-        if attempt > 20 * args.interruptions:
+        if attempt > 20 * faults:
             problems.append("the interrupted run never finished")
             break
 
@@ -155,7 +287,8 @@ def main() -> int:
     dup = sorted({s for s in steps_b if steps_b.count(s) > 1})
     leftovers = [p.name for p in out.iterdir() if ".tmp" in p.name]
     print(
-        f"\n{sum(landed.values())} interruptions landed ({', '.join(f'{k} {v}' for k, v in sorted(landed.items()))}) "
+        f"\n{sum(landed.values())} single faults landed ({', '.join(f'{k} {v}' for k, v in sorted(landed.items()))}), "
+        f"{sum(doubles.values())} double faults ({', '.join(f'{k} {v}' for k, v in sorted(doubles.items()))}) "
         f"in {attempt} processes; exit statuses: "
         + ", ".join(f"{k[0]}->{k[1]} x{v}" for k, v in sorted(statuses.items(), key=str))
     )

@@ -17,6 +17,11 @@ Paths (two copies of one model, same weights):
     drop them); bfloat16 autocast where the device computes it natively (CUDA; CPUs with
     AVX512-BF16 or AMX, ``rfn.runtime.bf16_native``; ``--no-bf16`` to drop it) and, with
     ``--compile``, ``torch.compile``.
+(c) loaded (sampling only): the model as users get it, written to a checkpoint and read back
+    with ``rfn.load`` (its default layout, channels-last; float32; eval mode): what ``rfn
+    sample``, ``rfn evaluate`` and the book's pages sample with. Timed beside (a) and (b) at every
+    ``--user-samples`` count (default 5 futures per sequence, the evaluation's, and 1, ``rfn
+    sample``'s default); its frames are compared with the reference path's like (b)'s.
 
 How it measures, so that machine load cannot read as a speed difference: after warm-up the
 two paths alternate (A, B, A, B, ...) in one process for ``--rounds`` rounds; every step's
@@ -48,6 +53,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -56,6 +62,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 import torch
@@ -128,7 +135,7 @@ class Path:
 
     def __init__(self, name: str, model, x, args, device):
         self.name, self.x, self.args, self.device = name, x, args, device
-        self.model = model
+        self.model, self.samples = model, args.samples
         fast = name == "fast"
         if hasattr(model, "use_reference_path"):  # absent in checkouts older than the switch
             model.use_reference_path(not fast)
@@ -158,7 +165,7 @@ class Path:
         self.model.eval()
         torch.manual_seed(seed)
         with self.autocast():
-            return self.model.predict(self.x[:, : self.args.context], self.args.future, self.args.samples)
+            return self.model.predict(self.x[:, : self.args.context], self.args.future, self.samples)
 
     @torch.no_grad()
     def bpp(self) -> float:
@@ -166,6 +173,23 @@ class Path:
         torch.manual_seed(123)
         with self.autocast():
             return float(self.model.loss(self.x)["bpp"])
+
+
+class Loaded(Path):
+    """The model as users get it: written to a checkpoint and read back with ``rfn.load`` (its default
+    layout, float32, eval mode), as ``rfn sample``, ``rfn evaluate`` and the book's pages sample it."""
+
+    def __init__(self, model, x, args, device, preset_model: str):
+        import rfn
+        from rfn.checkpoint import save_checkpoint
+
+        self.name, self.x, self.args, self.device = "loaded", x, args, device
+        self.samples, self.bf16 = args.samples, False
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "last.pt")
+            config = dataclasses.asdict(model.config)
+            save_checkpoint(path, {"model_name": preset_model, "model_config": config, "model": model.state_dict()})
+            self.model = rfn.load(path, device=device)
 
 
 def timed(fn, device) -> tuple[float, float]:
@@ -307,6 +331,14 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--context", type=int, default=3)
     ap.add_argument("--future", type=int, default=10)
     ap.add_argument("--samples", type=int, default=5, help="futures per sequence when sampling")
+    ap.add_argument(
+        "--user-samples",
+        type=int,
+        nargs="*",
+        default=[5, 1],
+        help="futures per sequence of the sampling runs that add the loaded model (rfn.load) beside the other two "
+        "paths (default 5 and 1, the evaluation's and `rfn sample`'s; none to skip)",
+    )
     ap.add_argument("--rounds", type=int, default=None, help="alternations of the two paths (default 10 CPU, 20 CUDA)")
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--steps", type=int, default=3, help="timed steps per fresh process (peak memory, --against)")
@@ -359,6 +391,7 @@ def main(argv: list[str] | None = None) -> dict:
     preset, model, x = build_model(args, device)
     paths = [Path(n, copy.deepcopy(model), x, args, device) for n in ("reference", "fast")]
     ref, fast = paths
+    loaded = Loaded(model, x, args, device, preset.model) if args.user_samples else None
     params = sum(p.numel() for p in model.parameters())
     print(
         f"{preset.model.upper()} from preset {args.preset}: {params / 1e6:.2f} M parameters, "
@@ -379,8 +412,17 @@ def main(argv: list[str] | None = None) -> dict:
             f"fast {bpp['fast']:.6f} (rel. {rel:.1e}); samples from one seed: {100 * same:.4f}% of pixels "
             f"equal, mean difference {mean_diff:.3f} levels, largest {max_diff}"
         )
-        return {"bpp": bpp, "rel": rel, "samples_equal_fraction": same, "samples_max_diff": max_diff,
-                "samples_mean_diff": mean_diff}  # fmt: skip
+        out = {"bpp": bpp, "rel": rel, "samples_equal_fraction": same, "samples_max_diff": max_diff,
+               "samples_mean_diff": mean_diff}  # fmt: skip
+        if loaded is not None and not fast.bf16:
+            s_user = loaded.sample(seed=7)
+            out["loaded_equal_fraction"] = (s_ref == s_user).double().mean().item()
+            out["loaded_max_diff"] = (s_ref.int() - s_user.int()).abs().max().item()
+            print(
+                f"  the loaded model (rfn.load, float32): {100 * out['loaded_equal_fraction']:.4f}% of pixels equal "
+                f"to the reference path's, largest difference {out['loaded_max_diff']}"
+            )
+        return out
 
     bf16 = fast.bf16
     fast.bf16 = False  # exactness of the code paths, in float32
@@ -393,6 +435,14 @@ def main(argv: list[str] | None = None) -> dict:
     for what in ("train", "sample"):
         times = interleave(paths, what, args.rounds, args.warmup, device)
         results[what] = {n: {k: summary(v) for k, v in t.items()} for n, t in times.items()}
+    for n_samples in args.user_samples if loaded is not None else ():
+        trio = [ref, fast, loaded]  # the plain code, the trainer's settings, the user's model
+        for p in trio:
+            p.samples = n_samples
+        times = interleave(trio, "sample", args.rounds, args.warmup, device)
+        results[f"sample{n_samples}"] = {n: {k: summary(v) for k, v in t.items()} for n, t in times.items()}
+        for p in trio:
+            p.samples = args.samples
     if not args.no_memory:
         for what in ("train", "sample"):
             for n in ("reference", "fast"):
@@ -402,9 +452,11 @@ def main(argv: list[str] | None = None) -> dict:
     meta["load_after"] = os.getloadavg()
 
     units = {"train": (args.batch, "seq/s"), "sample": (args.batch * args.samples * args.future, "frames/s")}
+    units.update({f"sample{s}": (args.batch * s * args.future, "frames/s") for s in args.user_samples})
+    titles = {f"sample{s}": f"sampling, {s} per sequence, beside the loaded model" for s in args.user_samples}
     for what, res in results.items():
         per, unit = units[what]
-        print(f"{what}: median [min-max] over {args.rounds} alternating rounds")
+        print(f"{titles.get(what, what)}: median [min-max] over {args.rounds} alternating rounds")
         for n, r in res.items():
             w, c = r["wall"], r["cpu"]
             mem = f"  peak {r['peak_mib']:.0f} MiB (+{r['peak_mib'] - r['before_mib']:.0f})" if "peak_mib" in r else ""
@@ -412,10 +464,11 @@ def main(argv: list[str] | None = None) -> dict:
                 f"  {n:9s} wall {1e3 * w['median']:8.1f} ms [{1e3 * w['min']:.1f}-{1e3 * w['max']:.1f}]  "
                 f"cpu {1e3 * c['median']:8.1f} ms  {per / w['median']:8.1f} {unit}{mem}"
             )
-        for k in ("wall", "cpu"):
-            ratio = res["fast"][k]["median"] / res["reference"][k]["median"]
-            res[f"ratio_{k}"] = ratio
-            print(f"  fast / reference ({k} time): {ratio:.3f}")
+        for n in [n for n in list(res) if n != "reference"]:
+            for k in ("wall", "cpu"):
+                ratio = res[n][k]["median"] / res["reference"][k]["median"]
+                res[f"ratio_{k}" if n == "fast" else f"ratio_{n}_{k}"] = ratio
+                print(f"  {n} / reference ({k} time): {ratio:.3f}")
     print(f"load average before {meta['load_before'][0]:.1f}, after {meta['load_after'][0]:.1f}")
     ok = check["fp32"]["rel"] < 1e-5 and ("bf16" not in check or check["bf16"]["rel"] < 1e-3)
     print("bpp check:", "ok" if ok else "FAILED (float32 paths differ by more than 1e-5 relative, or bf16 by 1e-3)")

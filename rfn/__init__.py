@@ -36,11 +36,13 @@ Example:
 __version__ = "0.1.0"
 
 
-def load(path, device=None, expected_model=None):
+def load(path, device=None, expected_model=None, layout="auto"):
     """Rebuild a trained model from a checkpoint (file or run folder), in eval mode.
 
     The checkpoint holds the model's name and config, so nothing else is needed;
-    it is read with ``torch.load(weights_only=True)`` and cannot run code.
+    it is read with ``torch.load(weights_only=True)`` and cannot run code. The model
+    comes in the memory layout that samples fastest (``layout="auto"``: channels-last,
+    as ``rfn train`` uses); ``layout="contiguous"`` keeps PyTorch's default.
     See :func:`rfn.models.registry.load_model`. ``path`` may also name a reference
     model committed in the repository, e.g. ``"reference-smmnist"``
     (:func:`rfn.assets.reference_weights`).
@@ -56,7 +58,7 @@ def load(path, device=None, expected_model=None):
 
             path = reference_weights(path)
 
-    return load_model(path, device=device, expected_model=expected_model)
+    return load_model(path, device=device, expected_model=expected_model, layout=layout)
 
 
 __all__ = ["__version__", "load"]

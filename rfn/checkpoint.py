@@ -18,9 +18,16 @@ which :func:`remove_stale_temporaries` clears.
 Integrity: every checkpoint stores ``digest``, the SHA-256 of its contents (every
 tensor's dtype, shape and bytes and every plain value, in a fixed order;
 :func:`payload_digest`), and :func:`load_checkpoint` recomputes it, so flipped
-bytes inside a tensor are refused instead of loading silently. Checkpoints written
-before the digest existed have none and load as before. :func:`load_run_checkpoint`
-falls back from a damaged ``last.pt`` to ``prev.pt`` with a warning naming both.
+bytes inside a tensor are refused instead of loading silently. The digest detects
+damage (a bad disk, a torn copy), not deliberate edits: whoever edits a file can
+recompute it, so a checkpoint from an untrusted source should not be loaded. Files of
+format version 2 (what this version writes) are refused without a digest; version-1
+files written before the digest existed load with a warning naming the file.
+
+A run folder keeps ``last.pt`` and the checkpoint before it, ``prev.pt``.
+:func:`load_run_checkpoint` loads the newest of them that verifies, naming the one it
+falls back to; a rotation (``keep_previous``) keeps ``last.pt`` as ``prev.pt`` only if
+it verifies, so a verified ``prev.pt`` survives at every moment.
 
 Example:
     >>> import tempfile, pathlib, torch
@@ -51,11 +58,12 @@ __all__ = [
     "load_run_checkpoint",
     "payload_digest",
     "remove_stale_temporaries",
+    "run_checkpoints",
     "save_checkpoint",
 ]
 
 FORMAT = "rfn-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the digest is required (1: optional, from before it existed)
 _REQUIRED = ("model_name", "model_config", "model")
 
 
@@ -140,9 +148,10 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any], keep_previ
         payload: plain data only (tensors, numbers, strings, lists, tuples,
             dicts, ``None``); it must hold ``model_name``, ``model_config`` and
             ``model``. The format tag and version are added.
-        keep_previous: if the target exists, first keep it as ``prev.pt`` (for
-            ``last.pt``) or ``NAME.prev`` beside it; ``path`` itself exists at
-            every moment.
+        keep_previous: if the target exists and verifies, first keep it as ``prev.pt``
+            (for ``last.pt``) or ``NAME.prev`` beside it; ``path`` itself exists at
+            every moment. A target that does not verify is set aside as
+            ``NAME.damaged`` (with a warning) and the verified previous file stays.
 
     Returns:
         The path written.
@@ -163,14 +172,7 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any], keep_previ
             f.flush()
             os.fsync(f.fileno())
         if keep_previous and path.exists():
-            prev = _previous_path(path)
-            prev_tmp = prev.with_name(f".{prev.name}.tmp-{os.getpid()}")
-            # a hard link keeps `path` in place while the old bytes get their second name
-            try:
-                os.link(path, prev_tmp)
-            except OSError:
-                shutil.copy2(path, prev_tmp)
-            os.replace(prev_tmp, prev)
+            _rotate(path)
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -181,6 +183,28 @@ def save_checkpoint(path: str | os.PathLike, payload: dict[str, Any], keep_previ
 
 def _previous_path(path: Path) -> Path:
     return path.with_name("prev.pt") if path.name == "last.pt" else path.with_name(path.name + ".prev")
+
+
+def _rotate(path: Path) -> None:
+    """Keep ``path`` as its previous file if it verifies; else set it aside and keep the previous file there."""
+    prev = _previous_path(path)
+    try:
+        load_checkpoint(path)
+    except CheckpointError as err:
+        os.replace(path, path.with_name(path.name + ".damaged"))
+        print(
+            f"rfn: warning: {path} is damaged (kept as {path.name}.damaged): {str(err)[:200]}; {prev.name} is "
+            f"kept as it is",
+            file=sys.stderr,
+        )
+        return
+    prev_tmp = prev.with_name(f".{prev.name}.tmp-{os.getpid()}")
+    # a hard link keeps `path` in place while the old bytes get their second name
+    try:
+        os.link(path, prev_tmp)
+    except OSError:
+        shutil.copy2(path, prev_tmp)
+    os.replace(prev_tmp, prev)
 
 
 def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
@@ -241,7 +265,18 @@ def load_checkpoint(
             f"{path} has checkpoint format version {version!r}; this rfn reads versions up to {FORMAT_VERSION}; "
             f"update rfn"
         )
-    if "digest" in data and payload_digest(data) != data["digest"]:
+    if "digest" not in data:
+        if version >= 2:
+            raise CheckpointError(
+                f"{path} has no digest, which every checkpoint of format version {version} carries; it was "
+                f"edited or damaged; use the run folder's prev.pt or another copy"
+            )
+        print(
+            f"rfn: warning: {path} is a checkpoint from before digests (format version 1): damage to it cannot be "
+            f"detected; load it only if it comes from a source you trust",
+            file=sys.stderr,
+        )
+    elif payload_digest(data) != data["digest"]:
         raise CheckpointError(
             f"{path} is damaged: its contents do not match the digest stored with it (flipped or overwritten "
             f"bytes); use the run folder's prev.pt or another copy"
@@ -256,55 +291,74 @@ def load_checkpoint(
     return data
 
 
+def run_checkpoints(path: str | os.PathLike) -> list[Path]:
+    """The checkpoint files a run folder (or its ``last.pt``) may resume from, newest first, that exist.
+
+    ``last.pt`` and the one before it, ``prev.pt``; a ``last.pt`` that was set aside as damaged
+    (``last.pt.damaged``) leaves ``prev.pt``, its predecessor, as the newest.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "last.pt"
+    return [p for p in (path, _previous_path(path)) if p.is_file()]
+
+
 def load_run_checkpoint(
     path: str | os.PathLike,
     map_location: str | torch.device | None = "cpu",
     expected_model: str | None = None,
     set_aside: bool = False,
 ) -> tuple[dict[str, Any], Path]:
-    """Load a run's ``last.pt`` (or the folder holding it); if it is damaged, fall back to ``prev.pt``.
+    """Load the newest of a run's checkpoints that verifies (:func:`run_checkpoints`): ``last.pt``, else ``prev.pt``.
 
     Args:
         path: ``last.pt`` or its run folder.
         map_location, expected_model: as for :func:`load_checkpoint`.
-        set_aside: on a fallback, rename the damaged file to ``last.pt.damaged`` so that the
+        set_aside: rename each newer file that does not verify to ``NAME.damaged``, so that the
             next checkpoint does not keep it as ``prev.pt`` (what a resuming run does).
 
     Returns:
-        ``(data, path_loaded)``. A fallback prints a warning naming both files.
+        ``(data, path_loaded)``. Loading another file than ``last.pt`` prints a warning naming both.
 
     Raises:
-        CheckpointError: ``last.pt`` is damaged and there is no usable ``prev.pt``
-            (the message names both), or the checkpoint holds another model.
+        FileNotFoundError: the folder holds neither file.
+        CheckpointError: no file verifies (the message names each and why), or the checkpoint holds
+            another model.
     """
     path = Path(path)
     if path.is_dir():
         path = path / "last.pt"
-    prev = _previous_path(path)
-    try:
-        data = load_checkpoint(path, map_location)
-    except CheckpointError as err:
-        if not prev.is_file():
-            raise
+    found = run_checkpoints(path)
+    if not found:
+        raise FileNotFoundError(f"{path.parent} holds no checkpoint ({path.name} or {_previous_path(path).name})")
+    failed: list[tuple[Path, CheckpointError]] = []
+    for candidate in found:
         try:
-            data = load_checkpoint(prev, map_location)
-        except CheckpointError as err2:
-            raise CheckpointError(f"{err}; the previous checkpoint is unusable too: {err2}") from None
+            data = load_checkpoint(candidate, map_location)
+            break
+        except CheckpointError as err:
+            failed.append((candidate, err))
+    else:
+        why = "; ".join(" ".join(str(err).split()) for _, err in failed)  # one line, whatever torch said
+        raise CheckpointError(f"{why}; no checkpoint of the run verifies")
+    for bad, err in failed:
         aside = ""
         if set_aside:
-            os.replace(path, path.with_name(path.name + ".damaged"))
-            aside = f" (kept as {path.name}.damaged)"
+            os.replace(bad, bad.with_name(bad.name + ".damaged"))
+            aside = f" (kept as {bad.name}.damaged)"
+        print(f"rfn: warning: {bad} is damaged{aside}: {str(err)[:200]}", file=sys.stderr)
+    if candidate != path:
+        why = "is damaged" if failed and failed[0][0] == path else "is missing"
         print(
-            f"rfn: warning: {path} is damaged{aside}: {str(err)[:200]}; continuing from the previous checkpoint "
-            f"{prev} at step {data.get('step')}",
+            f"rfn: warning: {path} {why}; continuing from the newest checkpoint that verifies, {candidate} at step "
+            f"{data.get('step')}",
             file=sys.stderr,
         )
-        path = prev
     if expected_model is not None and data["model_name"] != expected_model:
         raise CheckpointError(
-            f"{path} holds a {data['model_name']!r} model, but a {expected_model!r} model was expected"
+            f"{candidate} holds a {data['model_name']!r} model, but a {expected_model!r} model was expected"
         )
-    return data, path
+    return data, candidate
 
 
 #: what a weights-only export keeps of a training checkpoint

@@ -3,8 +3,8 @@
 Usage::
 
     rfn presets [FILTER]
-    rfn train --preset NAME [--variant V] [--set KEY=VALUE ...] --out DIR [--resume] [--steps N] [--seed N] [--device D]
-              [--data-root DIR] [--quiet] [--init-from PATH [--keep-step]]
+    rfn train --preset NAME [--variant V] [--set KEY=VALUE ...] --out DIR [--resume | --restart] [--steps N]
+              [--seed N] [--device D] [--data-root DIR] [--quiet] [--init-from PATH [--keep-step]]
     rfn train --config FILE|RUN/run.json --out DIR [...]     rfn train --preset NAME --print-config
     rfn sample --checkpoint PATH --context N --future M --samples S --out FILE.gif|.mp4|.png
     rfn evaluate ...        (rfn.evaluation.cli)
@@ -52,9 +52,15 @@ examples:
       -m rfn.cli train --preset thesis-bair --out /shared/runs/bair    (on each machine)
 """
 
+#: the largest ``rfn sample --scale`` (a 64x64 frame becomes 1024x1024)
+MAX_SCALE = 16
+
 # the modules that implement the dispatched commands (module attribute so tests can point elsewhere)
 DATA_CLI = "rfn.data.cli"
 EVALUATE_CLI = "rfn.evaluation.cli"
+#: ``--layout`` of ``rfn sample`` and ``rfn evaluate``: :data:`rfn.models.registry.LAYOUTS` (a test checks),
+#: written out so that parsing the command line imports no model code
+LAYOUT_CHOICES = ("auto", "channels_last", "contiguous")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,7 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a setting, e.g. --set train.lr=1e-3 model.levels=3",
     )
     tr.add_argument("--out", default=None, help="run folder: checkpoints, metrics.csv, TensorBoard events")
-    tr.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+    tr.add_argument(
+        "--resume", action="store_true", help="continue the run in --out from its newest checkpoint that verifies"
+    )
+    tr.add_argument(
+        "--restart",
+        action="store_true",
+        help="start the run in --out over from step 0 where its checkpoints exist but none verifies",
+    )
     tr.add_argument("--steps", type=int, default=None, help="total training steps (same as --set train.steps=N)")
     tr.add_argument("--device", default=None, help="auto, cpu, cuda, cuda:1, ... (same as --set train.device=D)")
     tr.add_argument("--seed", type=int, default=None, help="random seed of the run (same as --set train.seed=N)")
@@ -145,8 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     sa.add_argument("--quiet", action="store_true", help="print nothing on success")
     sa.add_argument("--seed", type=int, default=0, help="random seed of the samples")
     sa.add_argument("--fps", type=float, default=4.0, help="frames per second of a GIF/MP4")
-    sa.add_argument("--scale", type=int, default=1, help="integer magnification of the frames")
+    sa.add_argument("--scale", type=int, default=1, help=f"integer magnification of the frames (1 to {MAX_SCALE})")
     sa.add_argument("--device", default="auto", help="auto, cpu, cuda, ...")
+    sa.add_argument(
+        "--layout",
+        choices=LAYOUT_CHOICES,
+        default="auto",
+        help="memory layout of the model: auto (channels-last, the faster) or contiguous (default auto)",
+    )
     sa.add_argument("--out", required=True, help="output file: .gif, .mp4 or .png")
 
     sub.add_parser("evaluate", help="evaluation protocols (BPP, FVD, best-of-N): see `rfn evaluate --help`")
@@ -155,6 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ----------------------------------------------------------------------------- helpers
+
+
+def make_datasets(*args, **kwargs):
+    """:func:`rfn.data.make_datasets`, imported on first use: the module imports nothing heavy, so a Ctrl-C while
+    torch is still loading reaches :func:`main`'s handler."""
+    from rfn.data.registry import make_datasets as make
+
+    return make(*args, **kwargs)
 
 
 def _dispatch(module: str, command: str, argv: list[str]) -> int:
@@ -169,13 +196,6 @@ def _dispatch(module: str, command: str, argv: list[str]) -> int:
 
 
 # ----------------------------------------------------------------------------- commands
-
-
-def make_datasets(data: dict, splits=("train", "val")):
-    """:func:`rfn.data.make_datasets`, imported when a command needs it (``rfn --help`` imports no torch)."""
-    from rfn.data.registry import make_datasets as make
-
-    return make(data, splits=splits)
 
 
 def _summary(descriptions: list[str]) -> str:
@@ -250,7 +270,14 @@ def _train(args: argparse.Namespace) -> int:
     try:
         meta = {"config": str(args.config)} if args.config else None
         trainer, rows = train_preset(
-            base, args.out, overrides, resume=args.resume, meta=meta, init_from=args.init_from, keep_step=args.keep_step
+            base,
+            args.out,
+            overrides,
+            resume=args.resume,
+            meta=meta,
+            init_from=args.init_from,
+            keep_step=args.keep_step,
+            restart=args.restart,
         )
         if distributed.is_main() and not args.quiet:
             wall = time.perf_counter() - t0
@@ -275,16 +302,21 @@ def _sample(args: argparse.Namespace) -> int:
     for name in ("context", "future", "samples", "sequences"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name} must be >= 1, got {getattr(args, name)}")
+    if not 1 <= args.scale <= MAX_SCALE:
+        raise ValueError(f"--scale must be a whole number from 1 to {MAX_SCALE} (the magnification), got {args.scale}")
     temperatures = {"--emission-temperature": args.emission_temperature, "--prior-temperature": args.prior_temperature}
     check_arguments("sample", temperatures)
     device = resolve_device(args.device)
     ckpt = load_checkpoint(args.checkpoint)
-    model = model_from_checkpoint(ckpt, device=device, source=str(args.checkpoint))
+    model = model_from_checkpoint(ckpt, device=device, source=str(args.checkpoint), layout=args.layout)
     if not callable(getattr(model, "predict", None)):
         raise ValueError(f"the {ckpt['model_name']!r} model in {args.checkpoint} has no predict(); it cannot sample")
     data = dict(ckpt.get("data_config") or {})
     if "name" not in data:
         raise ValueError(f"{args.checkpoint} stores no data set; it was not written by `rfn train`")
+    shape = getattr(model.config, "frame_shape", None)
+    if shape is not None:
+        _check_sample_memory(args, tuple(shape))
     data["seq_len"] = args.context + args.future
     data.setdefault("kwargs", {})
     if args.data_root is not None:
@@ -322,6 +354,23 @@ def _sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_sample_memory(args: argparse.Namespace, shape: tuple[int, ...]) -> None:
+    """Refuse an ``rfn sample`` request whose frames would not fit in the available memory, naming its flags."""
+    from rfn.runtime import check_memory
+
+    c, h, w = shape
+    videos = args.sequences * (args.samples + 1)
+    frames = videos * (args.context + args.future)
+    # uint8 frames, the float32 predictions they come from, and the rendered RGB output at --scale
+    need = frames * c * h * w * (1 + 4) + frames * 3 * h * w * args.scale**2
+    check_memory(
+        need,
+        f"--sequences {args.sequences} x (--samples {args.samples} + 1) x (--context {args.context} + --future "
+        f"{args.future}) = {frames:,} frames of {c}x{h}x{w} at --scale {args.scale}",
+        "ask for fewer --samples, --sequences or --future frames, or a smaller --scale",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run ``rfn`` with ``argv`` (default ``sys.argv[1:]``); returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -338,7 +387,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "train":
             return _train(args)
         return _sample(args)
-    except (Exception, KeyboardInterrupt) as err:
+    except KeyboardInterrupt as err:
+        if os.environ.get("RFN_DEBUG"):
+            raise
+        if "rfn.training.interrupts" not in sys.modules:  # still importing: importing more now could fail
+            print(f"rfn {command}: interrupted while starting; nothing was written", file=sys.stderr)
+            return 130
+        from rfn.training.interrupts import cli_failure
+
+        line, code = cli_failure(err, argv)
+        print(f"rfn {command}: {line}", file=sys.stderr)
+        return code
+    except Exception as err:
         from rfn.training import NonFiniteError
         from rfn.training.interrupts import cli_failure
 

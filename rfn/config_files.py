@@ -81,6 +81,17 @@ def _train_settings(train: Any, source: str) -> dict[str, Any]:
     return {k: int(v) if k in ints and isinstance(v, float) and v.is_integer() else v for k, v in train.items()}
 
 
+def _section(cfg: dict[str, Any], key: str, source: str, kinds: tuple[type, ...] = (dict,)) -> Any:
+    """``cfg[key]`` (``{}`` when absent or empty), refused in one line when it is not of ``kinds``."""
+    value = cfg.get(key)
+    if value is None:
+        return {} if dict in kinds else value
+    if isinstance(value, bool) or not isinstance(value, kinds):
+        want = " or ".join("a mapping" if k is dict else f"a {k.__name__}" for k in kinds)
+        raise ValueError(f"{source}: the {key} section must be {want}, got {type(value).__name__} {value!r:.60}")
+    return value
+
+
 def _merge(base: dict[str, Any], change: dict[str, Any]) -> dict[str, Any]:
     out = copy.deepcopy(base)
     for k, v in change.items():
@@ -100,7 +111,12 @@ def preset_from_mapping(cfg: Any, source: str = "config") -> Preset:
     if unknown:
         raise ValueError(f"{source}: unknown keys {unknown}; valid: preset, model, model_config, data, train, set")
     cfg = {_COMPLETE.get(k, k): v for k, v in cfg.items()}
-    meta = cfg.get("meta") or {}
+    meta = _section(cfg, "meta", source)
+    for key in ("data", "model_config", "train"):
+        _section(cfg, key, source)
+    _section(cfg, "model", source, (str, dict))
+    if (cfg.get("data") or {}).get("kwargs") is not None and not isinstance(cfg["data"]["kwargs"], dict):
+        raise ValueError(f"{source}: data.kwargs must be a mapping of data-set options")
     name = cfg.get("preset") or meta.get("preset") or Path(source).stem
     if "model" in cfg and not isinstance(cfg["model"], dict):  # complete: the file says everything
         data = dict(cfg.get("data") or {})
@@ -147,7 +163,10 @@ def load_config(path: str | os.PathLike) -> Preset:
     if not path.is_file():
         raise FileNotFoundError(f"config file {path} does not exist; pass a YAML file or a run's run.json")
     try:
-        cfg = yaml.load(path.read_text(), Loader=_Loader)  # a SafeLoader: plain data only
+        cfg = yaml.load(path.read_bytes().decode("utf-8"), Loader=_Loader)  # a SafeLoader: plain data only
+    except UnicodeDecodeError as err:
+        msg = f"{path} is not a text file (not UTF-8 at byte {err.start}); pass a YAML file or a run's run.json"
+        raise ValueError(msg) from None
     except yaml.YAMLError as err:
         raise ValueError(f"{path} is not valid YAML or JSON: {' '.join(str(err).split())}") from None
     return preset_from_mapping(cfg, str(path))

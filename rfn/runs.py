@@ -218,7 +218,10 @@ def ensure_trained(
     out = run_dir(kind, profile, seed, root)
     ckpt = out / "last.pt"
     if not _finished(ckpt, steps):
-        train_preset(name, out, extra, resume=ckpt.exists(), meta={"kind": kind, "profile": profile})
+        from rfn.checkpoint import run_checkpoints
+
+        resume = out.is_dir() and bool(run_checkpoints(out))  # prev.pt alone is a checkpoint to continue from
+        train_preset(name, out, extra, resume=resume, meta={"kind": kind, "profile": profile})
     return ckpt
 
 

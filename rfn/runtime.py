@@ -1,4 +1,4 @@
-"""Small helpers every layer shares: device choice, seeding, the commit id, JSON conversion.
+"""Small helpers every layer shares: device choice, seeding, the commit id, JSON conversion, memory checks.
 
 Each helper is defined here once; the training engine, the evaluation, the book
 tooling and the command line all import it from this module (a test checks that
@@ -32,7 +32,9 @@ import torch
 __all__ = [
     "CPU_THREADS",
     "THREADS_ENV",
+    "available_memory",
     "bf16_native",
+    "check_memory",
     "cpu_compiler",
     "cpu_threads",
     "derive_seed",
@@ -131,6 +133,45 @@ def cpu_threads() -> int:
             f"(e.g. 2 on an idle 2-core machine) or unset it for the default {CPU_THREADS}"
         )
     return threads
+
+
+def available_memory() -> int | None:
+    """Bytes of host memory available to a new allocation (Linux's ``MemAvailable``), or ``None`` where unknown.
+
+    ``RFN_AVAILABLE_MEMORY`` (bytes) overrides it, for tests and for machines whose limit is a container's.
+    """
+    override = os.environ.get("RFN_AVAILABLE_MEMORY", "").strip()
+    if override:
+        return int(float(override))
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None  # not Linux: nothing is refused up front; running out still ends in one line
+
+
+def check_memory(need: float, what: str, fix: str) -> None:
+    """Refuse a request whose estimated memory ``need`` (bytes) exceeds :func:`available_memory`, in one line.
+
+    Args:
+        need: the estimate, in bytes.
+        what: the request, naming its flags (``"--samples 10000 x --future 10000 frames of 1x64x64"``).
+        fix: what to ask for instead (``"ask for fewer --samples or --future frames"``).
+
+    >>> check_memory(1e3, "a small request", "ask for less")  # nothing to refuse
+    >>> check_memory(1e18, "--samples 10**9", "ask for fewer --samples")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: --samples 10**9 needs about 1000000000.0 GB of memory, more than the ... GB available; ask ...
+    """
+    have = available_memory()
+    if have is not None and need > have:
+        raise ValueError(
+            f"{what} needs about {need / 1e9:.1f} GB of memory, more than the {have / 1e9:.1f} GB available; {fix}"
+        )
 
 
 def set_cpu_threads(device: str | torch.device, threads: int | None = None) -> int:

@@ -85,6 +85,8 @@ def image_grid(
     """
     if images.ndim != 4 or images.shape[-1] != 3:
         raise ValueError(f"images must be [K, H, W, 3], got {images.shape}")
+    if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
+        raise ValueError(f"scale must be a positive whole number (a magnification), got {scale!r}")
     if scale > 1:
         images = images.repeat(scale, axis=1).repeat(scale, axis=2)
     k, h, w, _ = images.shape

@@ -121,7 +121,7 @@ def test_checkpoint_errors_are_clear(tmp_path):
 
     future = _payload(1) | {"format": "rfn-checkpoint", "format_version": 99}
     torch.save(future, tmp_path / "future.pt")
-    with pytest.raises(CheckpointError, match="format version 99; this rfn reads versions up to 1"):
+    with pytest.raises(CheckpointError, match="format version 99; this rfn reads versions up to 2"):
         load_checkpoint(tmp_path / "future.pt")
 
     with pytest.raises(CheckpointError, match="holds a 'toy-video' model, but a 'rfn' model was expected"):

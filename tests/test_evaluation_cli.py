@@ -45,7 +45,13 @@ def test_rfn_evaluate_end_to_end(smoke_checkpoint, tmp_path, capsys):
     assert res["checkpoint"] == {"path": str(smoke_checkpoint), "step": 2}
     assert res["model"]["name"] == "rfn" and res["data_config"]["name"] == "smmnist" and res["device"] == "cpu"
     assert res["date"] and "commit" in res and res["train_frames"] == 4
-    assert res["settings"] == {"iw_k": 5, "bpp_frames": 4, "batch_size": 32, "fvd": True}
+    assert res["settings"] == {
+        "iw_k": 5,
+        "bpp_frames": 4,
+        "batch_size": 32,
+        "layout": "auto",
+        "fvd": True,
+    }
     bpp = res["bpp"]
     assert bpp["frames"] == 4 and bpp["sequences"] == 4 and bpp["per_frame"]["frame"] == [2, 3, 4]
     assert bpp["nelbo"] == pytest.approx(bpp["nll"] + bpp["kl"])

@@ -44,7 +44,13 @@ def test_options_are_checked():
     for bad in (dict(batch_size=0), dict(batch_size=2.0), dict(iw_k=-1), dict(iw_k=True)):
         with pytest.raises(ValueError, match="integer"):
             EvaluationOptions(**bad)
-    assert EvaluationOptions().recorded(10) == {"iw_k": 20, "bpp_frames": 10, "batch_size": 32, "fvd": True}
+    assert EvaluationOptions().recorded(10) == {
+        "iw_k": 20,
+        "bpp_frames": 10,
+        "batch_size": 32,
+        "layout": "auto",
+        "fvd": True,
+    }
 
 
 def test_errors_of_the_api(tmp_path):

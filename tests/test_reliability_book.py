@@ -63,3 +63,27 @@ def test_figures_go_to_scratch_unless_the_caller_names_a_folder_or_asks(tmp_path
     nb = nbformat.read(tmp_path / "out" / "01_ok.ipynb", as_version=4)
     injected = next(c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert str(tmp_path / "_build" / "figures") in injected.source
+
+
+@pytest.mark.parametrize(
+    "cell, timeout, expected",
+    [
+        ("import os\nos._exit(3)  # the kernel dies", 120, "its kernel died"),
+        ("import time\ntime.sleep(60)  # never ends in time", 3, "a cell ran longer than the time limit of 3 s"),
+    ],
+)
+def test_a_dead_kernel_or_a_timeout_is_one_paragraph_keeping_the_partial_copy(tmp_path, cell, timeout, expected):
+    write_source(tmp_path / "notebooks", "01_dies.py", GOOD + "\n# %%\n" + cell + "\n")
+    good = tmp_path / "out" / "01_dies.ipynb"  # the executed copy of an earlier, successful run
+    good.parent.mkdir()
+    good.write_text("the good copy")
+    with pytest.raises(book.BookError) as err:
+        book.run("smoke", root=tmp_path, executed_dir=tmp_path / "out", figures_dir=tmp_path / "fig", timeout=timeout)
+    message = str(err.value)
+    failed = tmp_path / "_build" / "failed" / "01_dies.ipynb"
+    assert f"notebook {tmp_path / 'notebooks' / '01_dies.py'} stopped in cell " in message and expected in message
+    assert cell.splitlines()[1] in message  # the cell's source
+    assert f"the partly executed notebook is {failed}" in message and "Traceback" not in message
+    partial = nbformat.read(failed, as_version=4)
+    assert any("print(profile, seed)" in c.source and c.outputs for c in partial.cells)  # what ran before is kept
+    assert good.read_text() == "the good copy"

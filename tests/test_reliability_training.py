@@ -144,12 +144,18 @@ def test_flipped_bytes_are_refused_and_the_run_falls_back_to_prev(toy, tmp_path,
     assert load_checkpoint(tmp_path / "prev.pt")["step"] == 4
 
 
-def test_a_checkpoint_without_digest_still_loads(tmp_path):
+def test_a_legacy_checkpoint_without_digest_loads_with_a_warning_a_new_one_is_refused(tmp_path, capsys):
     save_checkpoint(tmp_path / "x.pt", {"model_name": "m", "model_config": {}, "model": {"w": torch.ones(2)}})
     data = torch.load(tmp_path / "x.pt", weights_only=True)
-    del data["digest"]  # as written before the digest existed
-    torch.save(data, tmp_path / "old.pt")
+    assert data["format_version"] == 2
+    del data["digest"]  # what an edit that drops the digest leaves
+    torch.save(data, tmp_path / "edited.pt")
+    with pytest.raises(CheckpointError, match=r"edited\.pt has no digest, which every checkpoint of format version 2"):
+        load_checkpoint(tmp_path / "edited.pt")
+    torch.save({**data, "format_version": 1}, tmp_path / "old.pt")  # as written before the digest existed
     assert torch.equal(load_checkpoint(tmp_path / "old.pt")["model"]["w"], torch.ones(2))
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "old.pt is a checkpoint from before digests" in err[0]
 
 
 # ----------------------------------------------------------------------------- run folders

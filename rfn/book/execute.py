@@ -8,7 +8,8 @@ cell hidden, and its wall time recorded in ``<figures_dir>/<profile>/manifest.js
 The run happens in a temporary folder: only a notebook that ran to the end replaces its
 executed copy in ``book/_executed/`` (atomically), so a failure never replaces a good
 page. A failing notebook stops the run with a message naming the notebook, the cell and
-the error; its partly executed copy is kept in ``_build/failed/``.
+the error; its partly executed copy is kept in ``_build/failed/``. So does a kernel that
+dies (a crash, the machine's memory killer) or a cell that runs past the time limit.
 
 Figures go where the caller says (``figures_dir``); without one they go to
 ``_build/figures`` and the committed ``figures/`` stay as they are unless
@@ -70,6 +71,36 @@ def _failure_message(source: Path, nb_path: Path, err) -> str:
     )
 
 
+def _started_cell(nb_path: Path) -> tuple[int | None, str]:
+    """Index and source of the last cell papermill started in a partly executed notebook (``None`` if unknown)."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(nb_path, as_version=4)
+    except Exception:  # a copy cut short by the dead kernel: the message says less
+        return None, ""
+    started = [i for i, c in enumerate(nb.cells) if (c.get("metadata", {}).get("papermill") or {}).get("start_time")]
+    if not started:
+        return None, ""
+    return started[-1], nb.cells[started[-1]].get("source", "")
+
+
+def _abort_message(source: Path, nb_path: Path | None, err: BaseException, timeout: float | None) -> str:
+    """One paragraph for a notebook whose kernel died or whose cell timed out."""
+    index, src = _started_cell(nb_path) if nb_path is not None else (None, "")
+    if type(err).__name__ == "CellTimeoutError":
+        what = f"a cell ran longer than the time limit of {timeout} s (raise --timeout, or look at what it waits for)"
+    else:
+        what = "its kernel died (a crash in native code, or the system ran out of memory and killed it)"
+    where = f"in cell {index} of {nb_path}" if index is not None else "before any cell ran"
+    lines = src.strip().splitlines()
+    shown = "\n".join("    " + line for line in lines[:12])
+    if len(lines) > 12:
+        shown += f"\n    ... ({len(lines) - 12} more lines)"
+    kept = f"the partly executed notebook is {nb_path}" if nb_path is not None else "no partial copy was written"
+    return f"notebook {source} stopped {where}: {what}\n  cell source:\n{shown}\n  {kept}"
+
+
 def run_notebook(
     source: Path,
     output: Path,
@@ -91,6 +122,7 @@ def run_notebook(
     """
     import nbformat
     import papermill
+    from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
     nb = to_notebook(source)
@@ -127,6 +159,16 @@ def run_notebook(
             shutil.copy2(work, failed)
         raise BookError(
             _failure_message(source, failed, err) + f"\n  the executed copy {output} was left as it was"
+        ) from None
+    except (DeadKernelError, CellTimeoutError) as err:
+        failed = Path(cwd) / FAILED_DIR / output.name
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        kept = None
+        if work.exists():
+            shutil.copy2(work, failed)
+            kept = failed
+        raise BookError(
+            _abort_message(source, kept, err, timeout) + f"\n  the executed copy {output} was left as it was"
         ) from None
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)

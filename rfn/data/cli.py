@@ -35,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     prep.add_argument("--out", required=True, help="data root to write")
     prep.add_argument("--actions", nargs="+", default=None, help="KTH only: actions to convert (default: all six)")
     prep.add_argument("--quiet", action="store_true", help="no progress lines")
+    prep.add_argument("--verbose", action="store_true", help="KTH: print ffmpeg's output for a video it cannot decode")
 
     show = sub.add_parser("show", help="write a PNG strip and a GIF of a few sequences")
     show.add_argument("name", choices=DATASETS)
@@ -59,7 +60,9 @@ def _prepare(args: argparse.Namespace) -> int:
     else:
         from rfn.data.kth import ACTIONS, prepare_kth
 
-        written = prepare_kth(args.src, args.out, actions=args.actions or ACTIONS, verbose=not args.quiet)
+        written = prepare_kth(
+            args.src, args.out, actions=args.actions or ACTIONS, verbose=not args.quiet, decoder_output=args.verbose
+        )
     print(f"wrote {written}")
     return 0
 

@@ -117,6 +117,7 @@ def prepare_kth(
     out: str | os.PathLike,
     actions: tuple[str, ...] | list[str] = ACTIONS,
     verbose: bool = True,
+    decoder_output: bool = False,
 ) -> Path:
     """Convert the KTH action zips into the cached layout read by :class:`KTH`.
 
@@ -125,6 +126,8 @@ def prepare_kth(
         out: data root to write (may equal ``src``).
         actions: the actions to convert (all six by default).
         verbose: print one line per zip.
+        decoder_output: on a video that cannot be decoded, also print ffmpeg's whole output (the
+            error names the video and ffmpeg's first line only).
 
     Returns:
         ``out``.
@@ -174,7 +177,14 @@ def prepare_kth(
                     try:
                         frames = _decode_avi(avi, where)
                     except (OSError, RuntimeError) as err:
-                        raise ValueError(f"{where}: cannot decode the video ({err}); re-download the zip") from None
+                        lines = [line.strip() for line in str(err).splitlines() if line.strip()] or ["no output"]
+                        if decoder_output:
+                            print(f"kth: ffmpeg's output for {where}:\n{err}", file=sys.stderr)
+                        more = "" if decoder_output else " (`rfn data prepare kth --verbose` shows ffmpeg's output)"
+                        raise ValueError(
+                            f"{where}: cannot decode the video ({type(err).__name__}: {lines[0][:160]}); re-download "
+                            f"the zip{more}"
+                        ) from None
                     finally:
                         avi.unlink(missing_ok=True)
                     write_video_npz(out / split / f"{name}.npz", frames)
@@ -239,12 +249,12 @@ def read_video_npz(
                 total = (n_chunks - 1) * CHUNK + len(z[f"frames_{n_chunks - 1:04d}"]) if n_chunks else 0
             stop = total if stop is None else stop
             if not 0 <= start <= stop <= total:
-                raise ValueError(f"frames {start}:{stop} out of range for KTH video {path} with {total} frames")
+                raise _Invalid(f"frames {start}:{stop} out of range for KTH video {path} with {total} frames")
             parts = []
             for c in range(start // CHUNK, -(-stop // CHUNK)):
                 chunk = z[f"frames_{c:04d}"]
                 if chunk.dtype != np.uint8 or chunk.ndim != 3 or chunk.shape[1:] != (image_size, image_size):
-                    raise ValueError(
+                    raise _Invalid(
                         f"KTH video {path} holds frames of shape {chunk.shape[1:]} {chunk.dtype}; "
                         f"expected {image_size}x{image_size} uint8. {redo}"
                     )
@@ -252,11 +262,15 @@ def read_video_npz(
                 if len(chunk) != want:
                     raise _Truncated(f"chunk {c} holds {len(chunk)} frames, expected {want} of {total}")
                 parts.append(chunk)
+    except _Invalid as err:
+        raise ValueError(str(err)) from None
     except _Truncated as err:
         raise ValueError(f"truncated KTH video {path}: {err}. {redo}") from None
-    except (OSError, KeyError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+    except (OSError, KeyError, EOFError, ValueError, zipfile.BadZipFile, zlib.error) as err:
+        # numpy reads a file that is no zip archive as a pickle and refuses it (a ValueError)
+        first = (str(err).strip().splitlines() or [""])[0][:160]
         raise ValueError(
-            f"cannot read KTH video {path} ({type(err).__name__}: {err}); it is truncated or corrupted. {redo}"
+            f"cannot read KTH video {path} ({type(err).__name__}: {first}); it is truncated or corrupted. {redo}"
         ) from None
     if not parts:
         return np.zeros((0, image_size, image_size), dtype=np.uint8)
@@ -265,6 +279,10 @@ def read_video_npz(
 
 
 class _Truncated(Exception):
+    pass
+
+
+class _Invalid(Exception):
     pass
 
 

@@ -111,6 +111,8 @@ def _varint(buf: bytes, i: int) -> tuple[int, int]:
         i += 1
         value |= (b & 0x7F) << shift
         if not b & 0x80:
+            if value >= 1 << 64:
+                raise TFRecordError("a protobuf varint above 2^64 (corrupted message)")
             return value, i
         shift += 7
         if shift > 63:

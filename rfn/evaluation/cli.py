@@ -48,6 +48,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bpp-frames", type=int, default=None, help="frames of the BPP sequences (default: training)")
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ... (default auto)")
     parser.add_argument("--batch-size", type=int, default=32, help="videos per model call (default 32)")
+    parser.add_argument(
+        "--layout",
+        choices=("auto", "channels_last", "contiguous"),
+        default="auto",
+        help="memory layout of the model: auto (channels-last, the faster) or contiguous (default auto)",
+    )
     parser.add_argument("--no-fvd", action="store_true", help="skip FVD (no I3D)")
     parser.add_argument("--data-root", default=None, help="data folder (default: the one stored in the checkpoint)")
     parser.add_argument(
@@ -71,6 +77,7 @@ def options_from_args(args: argparse.Namespace) -> EvaluationOptions:
         bpp_frames=args.bpp_frames,
         device=args.device,
         batch_size=args.batch_size,
+        layout=args.layout,
         fvd=not args.no_fvd,
         data_root=args.data_root,
         progress=not args.quiet,

@@ -18,16 +18,22 @@ __all__ = ["batches", "check_data", "load_model", "make_split", "phase_seed", "r
 
 
 def load_model(
-    model_or_path: str | os.PathLike | torch.nn.Module, device: torch.device, data_config: dict | None
+    model_or_path: str | os.PathLike | torch.nn.Module,
+    device: torch.device,
+    data_config: dict | None,
+    layout: str = "auto",
 ) -> tuple[torch.nn.Module, dict, dict[str, Any]]:
     """Model on ``device`` in eval mode, its data config, and what identifies the checkpoint.
+
+    ``layout`` as :func:`rfn.models.registry.set_layout`, except that ``"auto"`` leaves a given model
+    object in the layout it has (its caller may hold an optimiser whose state follows that layout).
 
     Raises:
         ValueError: a model object without ``data_config``, or a checkpoint without a data config.
         FileNotFoundError: no such checkpoint.
     """
     from rfn.checkpoint import load_checkpoint
-    from rfn.models.registry import model_from_checkpoint
+    from rfn.models.registry import model_from_checkpoint, set_layout
 
     if isinstance(model_or_path, torch.nn.Module):
         if data_config is None:
@@ -38,12 +44,14 @@ def load_model(
         from rfn.models.registry import MODELS
 
         model = model_or_path.to(device).eval()
+        if layout != "auto":
+            set_layout(model, layout)
         names = [n for n, (_, cls) in MODELS.items() if cls is type(model)]
         name = names[0] if names else type(model).__name__
         return model, dict(data_config), {"path": None, "step": None, "model_name": name}
     path = Path(model_or_path)
     ckpt = load_checkpoint(path)
-    model = model_from_checkpoint(ckpt, device=device, source=str(path))
+    model = model_from_checkpoint(ckpt, device=device, source=str(path), layout=layout)
     data = dict(data_config if data_config is not None else ckpt.get("data_config") or {})
     if "name" not in data:
         raise ValueError(

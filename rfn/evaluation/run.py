@@ -41,7 +41,7 @@ from rfn.evaluation.inputs import (
 from rfn.metrics.bestofn import CURVE_METRICS, HIGHER_IS_BETTER, BestOfN, frame_scores, select_best
 from rfn.metrics.fvd import fvd_features, fvd_from_features, fvd_videos
 from rfn.metrics.protocol import Protocol
-from rfn.runtime import git_commit, resolve_device, to_jsonable
+from rfn.runtime import check_memory, git_commit, resolve_device, to_jsonable
 
 __all__ = ["BASELINES", "CURVE_METRICS", "EvaluationOptions", "EvaluationWarning", "baseline_predictions", "evaluate"]
 
@@ -60,6 +60,9 @@ class EvaluationOptions:
         batch_size: videos per model call: sequences for bits per pixel, sequence copies for the
             bound, sequences times samples for sampling. Memory grows with it; numbers depend on
             it only through the random streams.
+        layout: memory layout of the model (:data:`rfn.models.registry.LAYOUTS`): ``"auto"`` loads a
+            checkpoint channels-last (the faster layout, as ``rfn.load`` does) and leaves a given model
+            object as it is; ``"channels_last"`` or ``"contiguous"`` puts either in that layout.
         fvd: compute FVD (needs the I3D weights).
         data_root: data folder, replacing the one stored in the checkpoint.
         data_config: data config dict replacing the checkpoint's (``name``, ``seq_len``,
@@ -81,6 +84,7 @@ class EvaluationOptions:
     bpp_frames: int | None = None
     device: str | torch.device | None = "auto"
     batch_size: int = 32
+    layout: str = "auto"
     fvd: bool = True
     data_root: str | os.PathLike | None = None
     data_config: dict | None = None
@@ -92,10 +96,20 @@ class EvaluationOptions:
             if not isinstance(value, int) or isinstance(value, bool) or value < least:
                 kind = "positive" if least else "non-negative"
                 raise ValueError(f"{name} must be a {kind} integer, got {value!r}")
+        from rfn.models.registry import LAYOUTS
+
+        if self.layout not in LAYOUTS:
+            raise ValueError(f"layout must be one of {', '.join(LAYOUTS)} (auto: the fastest), got {self.layout!r}")
 
     def recorded(self, bpp_frames: int) -> dict[str, Any]:
         """The settings stored in the results (with the bits-per-pixel length actually used)."""
-        return {"iw_k": self.iw_k, "bpp_frames": bpp_frames, "batch_size": self.batch_size, "fvd": self.fvd}
+        return {
+            "iw_k": self.iw_k,
+            "bpp_frames": bpp_frames,
+            "batch_size": self.batch_size,
+            "layout": self.layout,  # samples depend on it through float rounding (benchmarks/RESULTS.md)
+            "fvd": self.fvd,
+        }
 
 
 class EvaluationWarning(UserWarning):
@@ -345,6 +359,20 @@ def _samples_phase(model, data, protocol: Protocol, opts: EvaluationOptions, dev
 # ----------------------------------------------------------------------------- the evaluation
 
 
+def _check_memory(protocol: Protocol, opts: EvaluationOptions, shape: tuple[int, ...]) -> None:
+    """Refuse, before any work, a request whose samples would not fit in the available memory."""
+    n, tp, seqs = protocol.n_samples, protocol.predicted_frames, protocol.n_test_sequences
+    frame = math.prod(shape)
+    per_batch = max(1, opts.batch_size // n) * n * tp * frame * (1 + 2 * 4)  # uint8 samples and float32 scoring
+    scores = seqs * n * tp * 4 * len(CURVE_METRICS)  # every frame's scores are kept for best-of-N
+    check_memory(
+        per_batch + scores,
+        f"--samples {n} x --sequences {seqs} x {tp} predicted frames of {'x'.join(map(str, shape))} "
+        f"(--batch-size {opts.batch_size})",
+        "ask for fewer --samples or --sequences, or a smaller --batch-size",
+    )
+
+
 def evaluate(
     model_or_path: str | os.PathLike | torch.nn.Module,
     protocol: str | Protocol,
@@ -379,7 +407,7 @@ def evaluate(
     proto = resolve_protocol(protocol, opts.samples, opts.sequences)
     dev = resolve_device(opts.device)
     started = time.perf_counter()
-    model, data, ckpt = load_model(model_or_path, dev, opts.data_config)
+    model, data, ckpt = load_model(model_or_path, dev, opts.data_config, opts.layout)
     if opts.data_root is not None:
         data["root"] = str(opts.data_root)
     data.setdefault("kwargs", {})
@@ -387,6 +415,7 @@ def evaluate(
     check_data(proto, data, source)
     if not callable(getattr(model, "predict", None)):
         raise ValueError(f"the {ckpt['model_name']!r} model of {source} has no predict(); it cannot be evaluated")
+    _check_memory(proto, opts, tuple(model.config.frame_shape))
     train_frames = data.get("seq_len")
     frames = opts.bpp_frames if opts.bpp_frames is not None else train_frames
     if not isinstance(frames, int) or frames < 2:

@@ -40,7 +40,17 @@ from torch import nn
 
 from rfn.checkpoint import CheckpointError, load_checkpoint
 
-__all__ = ["BATCH_KINDS", "MODELS", "build", "check_batch", "load_model", "model_from_checkpoint", "register"]
+__all__ = [
+    "BATCH_KINDS",
+    "LAYOUTS",
+    "MODELS",
+    "build",
+    "check_batch",
+    "load_model",
+    "model_from_checkpoint",
+    "register",
+    "set_layout",
+]
 
 MODELS: dict[str, tuple[type, type[nn.Module]]] = {}
 
@@ -52,6 +62,34 @@ BATCH_KINDS: dict[str, tuple[int, tuple[int, ...], bool, str]] = {
     "sequences": (1, (3,), False, "float [B, T, D] sequences"),
     "points": (1, (2,), False, "float [B, D] points"),
 }
+
+
+#: memory layouts :func:`set_layout` (and so :func:`load_model`, ``rfn sample --layout``, ``rfn evaluate
+#: --layout``) puts a model's convolution weights in: ``"auto"`` is channels-last, what ``rfn train`` uses (on
+#: one CPU thread the quick RFN samples in 0.74x the contiguous layout's time at 5 samples per sequence and
+#: 0.84x at 1, benchmarks/RESULTS.md; not measured on a GPU); ``"channels_last"`` names it; ``"contiguous"``
+#: is PyTorch's default
+LAYOUTS = ("auto", "channels_last", "contiguous")
+
+
+def set_layout(model: nn.Module, layout: str = "auto") -> nn.Module:
+    """Put ``model``'s 4-d weights (and so its activations) in ``layout`` (see :data:`LAYOUTS`), in place.
+
+    The layout changes only how tensors sit in memory: the model computes the same function, its
+    sampled frames equal the contiguous model's up to float rounding (a pixel on a bin edge can land
+    one level apart) and the same frames in float64. Models without convolutions are unchanged.
+
+    Example:
+        >>> net = set_layout(nn.Conv2d(3, 8, 3), "channels_last")
+        >>> net.weight.is_contiguous(memory_format=torch.channels_last)
+        True
+        >>> set_layout(net, "contiguous").weight.is_contiguous()
+        True
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)} (auto: the fastest)")
+    fmt = torch.contiguous_format if layout == "contiguous" else torch.channels_last
+    return model.to(memory_format=fmt)
 
 
 def register(name: str, config_cls: type, batch: str = "video"):
@@ -145,9 +183,14 @@ def build(name: str, config: dict[str, Any] | Any) -> nn.Module:
 
 
 def model_from_checkpoint(
-    data: dict[str, Any], device: str | torch.device | None = None, source: str = "the checkpoint"
+    data: dict[str, Any],
+    device: str | torch.device | None = None,
+    source: str = "the checkpoint",
+    layout: str = "auto",
 ) -> nn.Module:
     """Rebuild the model held by an already loaded checkpoint dict (see :func:`load_model`)."""
+    if layout not in LAYOUTS:  # before the weights are read
+        raise ValueError(f"unknown layout {layout!r}; choose one of {', '.join(LAYOUTS)} (auto: the fastest)")
     try:
         model = build(data["model_name"], data["model_config"])
     except (ValueError, TypeError) as err:
@@ -159,15 +202,16 @@ def model_from_checkpoint(
             f"the weights in {source} do not fit a {data['model_name']!r} model built from the stored config: "
             f"{str(err)[:500]}"
         ) from None
-    return model.to(device if device is not None else "cpu").eval()
+    return set_layout(model.to(device if device is not None else "cpu"), layout).eval()
 
 
 def load_model(
     path: str | os.PathLike,
     device: str | torch.device | None = None,
     expected_model: str | None = None,
+    layout: str = "auto",
 ) -> nn.Module:
-    """Rebuild a trained model from a checkpoint alone, in eval mode.
+    """Rebuild a trained model from a checkpoint alone, in eval mode, in the fastest memory layout.
 
     The model class is looked up by the stored name in the registry and
     instantiated from the stored config; then its weights are loaded strictly.
@@ -176,9 +220,11 @@ def load_model(
         path: checkpoint file (or run folder holding ``last.pt``).
         device: where the model goes (default: CPU).
         expected_model: if given, the model name the checkpoint must hold.
+        layout: memory layout of the weights (:data:`LAYOUTS`): ``"auto"`` (channels-last, as
+            ``rfn train`` uses; the faster one for sampling and evaluation) or ``"contiguous"``.
 
     Returns:
-        The model, in ``eval()`` mode, on ``device``.
+        The model, in ``eval()`` mode, on ``device``, in ``layout`` (:func:`set_layout`).
 
     Raises:
         FileNotFoundError, CheckpointError: as :func:`rfn.checkpoint.load_checkpoint`; also
@@ -186,4 +232,4 @@ def load_model(
             weights do not fit the rebuilt model.
     """
     data = load_checkpoint(path, map_location="cpu", expected_model=expected_model)
-    return model_from_checkpoint(data, device=device, source=str(path))
+    return model_from_checkpoint(data, device=device, source=str(path), layout=layout)

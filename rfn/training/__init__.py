@@ -53,7 +53,8 @@ What the loop does, and why:
 * **Outputs** in ``out_dir``: ``run.json`` (what the run is), ``metrics.csv``
   (one row per logged step, fixed columns), TensorBoard events in ``tb/``
   (:mod:`rfn.training.runlog`), ``last.pt`` / ``prev.pt`` checkpoints written
-  atomically with a digest checked on load, and ``best.pt`` (lowest validation bpp).
+  atomically with a digest checked on load (a resume continues from the newest
+  that verifies), and ``best.pt`` (lowest validation bpp).
 """
 
 from rfn.config import IDENTITY_KEYS, TrainConfig

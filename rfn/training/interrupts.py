@@ -24,7 +24,9 @@ Example:
 from __future__ import annotations
 
 import errno
+import os
 import signal
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -34,8 +36,10 @@ import torch
 __all__ = [
     "Interrupted",
     "StopSignals",
+    "check_training_memory",
     "cli_failure",
     "describe_failure",
+    "is_out_of_memory",
     "out_of_memory",
     "pending_from_payload",
     "pending_to_payload",
@@ -116,28 +120,93 @@ def pending_from_payload(data: dict | None, device: torch.device) -> tuple[torch
 
 
 def resume_checkpoint(
-    path: Path | None, model: torch.nn.Module, steps: int, device: torch.device
+    path: Path | None, model: torch.nn.Module, steps: int, device: torch.device, restart: bool = False
 ) -> tuple[dict[str, Any], Path] | None:
-    """The checkpoint a run resumes from (``prev.pt`` if ``last.pt`` is damaged), refused if it is past ``steps``.
+    """The checkpoint a run resumes from: the newest of ``last.pt`` and ``prev.pt`` that verifies.
+
+    Args:
+        path: ``last.pt`` of the run folder, or ``None`` for a new run.
+        restart: start over (returns ``None``), allowed only when no checkpoint verifies; the
+            unverifiable files are set aside as ``NAME.damaged``.
 
     Raises:
-        RunDirectoryError: the checkpoint's step is beyond ``steps`` (nothing in the folder changes).
+        RunDirectoryError: no checkpoint verifies (and no ``restart``), the run is past ``steps``, or
+            ``restart`` was asked for a folder holding a checkpoint that verifies (nothing in the folder changes).
     """
     from rfn import distributed
-    from rfn.checkpoint import load_run_checkpoint
+    from rfn.checkpoint import CheckpointError, load_run_checkpoint, run_checkpoints
     from rfn.training.runlog import RunDirectoryError
 
     if path is None:
         return None
-    data, path = load_run_checkpoint(
-        path, map_location=device, expected_model=type(model).NAME, set_aside=distributed.is_main()
-    )
+    if restart:
+        try:
+            data, found = load_run_checkpoint(path, map_location="cpu")
+        except CheckpointError:
+            if distributed.is_main():
+                for bad in run_checkpoints(path):
+                    os.replace(bad, bad.with_name(bad.name + ".damaged"))
+                print(f"rfn: no checkpoint in {path.parent} verifies; starting the run over", file=sys.stderr)
+            return None
+        raise RunDirectoryError(
+            f"--restart refused: {found} verifies (step {data.get('step')}); continue it with --resume, or "
+            f"choose another --out"
+        )
+    try:
+        data, path = load_run_checkpoint(
+            path, map_location=device, expected_model=type(model).NAME, set_aside=distributed.is_main()
+        )
+    except CheckpointError as err:
+        if "no checkpoint of the run verifies" not in str(err):
+            raise
+        raise RunDirectoryError(
+            f"cannot resume the run in {path.parent}: {err}; pass --restart to start it over from step 0, or "
+            f"choose another --out"
+        ) from None
     if int(data["step"]) > steps:
         raise RunDirectoryError(
             f"the run in {path.parent} is at step {data['step']}, past the {steps} steps asked for; pass --steps "
             f"{data['step']} or more to continue it (or another --out for a shorter run)"
         )
     return data, path
+
+
+def is_out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` is a device's or the host's out-of-memory error (torch reports the CPU's as a RuntimeError)."""
+    if isinstance(err, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(err)
+    return isinstance(err, RuntimeError) and ("DefaultCPUAllocator" in text or "can't allocate memory" in text)
+
+
+#: float32 values a training step keeps per input value (activations, their gradients): a low estimate, so
+#: that only a request that cannot fit is refused before it starts
+ACTIVATIONS_PER_VALUE = 8
+
+
+def check_training_memory(model: torch.nn.Module, batch: Any, micro_batch: int, device: torch.device) -> None:
+    """Refuse a training batch that cannot fit in the device's available memory, naming ``train.batch_size``.
+
+    ``batch`` is step 0's collated global batch (a tensor or a tuple of tensors, first dimension the items).
+    The estimate is low on purpose: the weights with their gradients and Adam moments (4 copies), and
+    :data:`ACTIVATIONS_PER_VALUE` float32 values per value of the micro-batch.
+    """
+    from rfn.runtime import available_memory
+
+    parts = [t for t in (batch if isinstance(batch, (tuple, list)) else (batch,)) if torch.is_tensor(t)]
+    values = sum(t[0].numel() for t in parts if t.dim() and len(t))  # of one item
+    weights = sum(p.numel() for p in model.parameters())
+    need = 4 * (4 * weights + micro_batch * values * ACTIVATIONS_PER_VALUE)
+    if device.type == "cuda":
+        have = torch.cuda.mem_get_info(device)[0]
+    else:
+        have = available_memory()
+    if have is not None and need > have:
+        raise ValueError(
+            f"train.batch_size: a step on {micro_batch} items of {values:,} values each needs at least "
+            f"{need / 1e9:.1f} GB of memory, more than the {have / 1e9:.1f} GB available on {device}; lower it "
+            f"(--set train.batch_size=N), split it (--set train.accumulate=K) or use a device with more memory"
+        )
 
 
 def out_of_memory(err: BaseException, device: torch.device, step: int, batch_size: int) -> torch.OutOfMemoryError:
@@ -152,7 +221,14 @@ _DISK_FULL = (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
 _NO_WRITE = (errno.EROFS, errno.EACCES, errno.EPERM)
 
 
-def describe_failure(err: BaseException, batch_size: int | None = None) -> str | None:
+#: what lowers the memory of each command's request, named by its flags
+MEMORY_FLAGS = {
+    "sample": "ask for fewer --samples or --sequences, or fewer --future frames",
+    "evaluate": "lower --batch-size, or ask for fewer --samples",
+}
+
+
+def describe_failure(err: BaseException, batch_size: int | None = None, command: str | None = None) -> str | None:
     """One line (what, where, what to do) for an operating-system or resource error; ``None`` for others.
 
     >>> print(describe_failure(OSError(errno.EROFS, "Read-only file system", "runs/a/last.pt")))
@@ -161,14 +237,14 @@ def describe_failure(err: BaseException, batch_size: int | None = None) -> str |
     True
     """
     text = str(err)
-    if isinstance(err, torch.OutOfMemoryError) or "out of memory" in text.lower():
+    if is_out_of_memory(err) or "out of memory" in text.lower():
         first = text.strip().splitlines()[0][:300] if text.strip() else "out of memory"
         if "batch_size=" in first:
             fix = "lower it (--set train.batch_size=N) or turn on train.grad_checkpoint"
         elif batch_size:
             first, fix = f"{first} (batch size {batch_size})", "lower the batch size"
         else:
-            fix = "ask for fewer samples or sequences at once"
+            fix = MEMORY_FLAGS.get(command or "", "ask for fewer samples or sequences at once")
         return f"{first}; {fix}, or use a device with more memory"
     if isinstance(err, OSError) and err.errno is not None:
         where = err.filename or "a file"
@@ -204,5 +280,5 @@ def cli_failure(err: BaseException, argv: list[str]) -> tuple[str, int] | None:
         return f"{err}; resume with: {shlex.join(['rfn', *again])}", err.exit_code
     if isinstance(err, KeyboardInterrupt):
         return "aborted at once; every file is whole (the last checkpoint written is kept)", 130
-    line = describe_failure(err)
+    line = describe_failure(err, command=argv[0] if argv else None)
     return (line, 2) if line is not None else None

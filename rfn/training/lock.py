@@ -8,6 +8,11 @@ outlive its process; a lock file that still names a process which is gone is
 on a folder in use fails at once with :class:`RunLockedError`, naming the process
 that holds it.
 
+The lock file is opened without following links (``O_NOFOLLOW``) and checked before
+anything is written to it: a symbolic link, a hard link to another file, something that
+is not a regular file, or a file of another user there is refused with
+:class:`LockFileError`, so the lock never writes a file outside the run folder.
+
 Where ``fcntl`` is missing (Windows) the lock is a no-op. On network file systems
 that ignore ``flock`` it protects processes of one machine only.
 
@@ -28,6 +33,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import stat
 import sys
 import time
 from pathlib import Path
@@ -37,13 +43,17 @@ try:
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["LOCK_NAME", "RunLock", "RunLockedError"]
+__all__ = ["LOCK_NAME", "LockFileError", "RunLock", "RunLockedError"]
 
 LOCK_NAME = ".rfn.lock"
 
 
 class RunLockedError(ValueError):
     """Another live process holds the run folder's lock."""
+
+
+class LockFileError(ValueError):
+    """The run folder's lock file is a link, not a regular file, or not the user's: it is not written to."""
 
 
 class RunLock:
@@ -63,29 +73,57 @@ class RunLock:
     def held(self) -> bool:
         return self._fd is not None
 
-    def _holder(self) -> dict:
+    @staticmethod
+    def _holder(fd: int) -> dict:
         try:
-            return json.loads(self.path.read_text() or "{}")
+            who = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
         except (OSError, ValueError):
             return {}
+        return who if isinstance(who, dict) else {}
+
+    def _open(self) -> int:
+        """Open the lock file without following a link; refuse anything but the user's own regular file."""
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+        fix = f"remove it (rm {self.path}) and run again, or choose another --out"
+        try:
+            fd = os.open(self.path, flags, 0o644)
+        except OSError as err:
+            if self.path.is_symlink():  # ELOOP from O_NOFOLLOW
+                msg = f"the run lock {self.path} is a symbolic link, which rfn does not follow; {fix}"
+                raise LockFileError(msg) from None
+            if self.path.exists():  # a folder, or a file that cannot be opened for writing
+                raise LockFileError(f"the run lock {self.path} cannot be opened ({err.strerror}); {fix}") from None
+            raise
+        st = os.fstat(fd)
+        problem = None
+        if not stat.S_ISREG(st.st_mode):
+            problem = "is not a regular file"
+        elif st.st_nlink != 1:
+            problem = f"is a hard link ({st.st_nlink} names for one file)"
+        elif hasattr(os, "getuid") and st.st_uid != os.getuid():
+            problem = f"belongs to another user (uid {st.st_uid})"
+        if problem is not None:
+            os.close(fd)
+            raise LockFileError(f"the run lock {self.path} {problem}; rfn writes only its own plain lock file; {fix}")
+        return fd
 
     def acquire(self) -> RunLock:
         """Take the lock or raise :class:`RunLockedError` naming the process that holds it."""
         if self._fd is not None or fcntl is None:
             return self
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = self._open()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
+            who = self._holder(fd)
             os.close(fd)
-            who = self._holder()
             pid, host = who.get("pid", "?"), who.get("host", "?")
             since = who.get("since", "?")
             raise RunLockedError(
                 f"run folder {self.path.parent} is in use by process {pid} on {host} (since {since}); wait for it "
                 f"to finish or stop it (kill -INT {pid} saves a checkpoint), or choose another --out"
             ) from None
-        old = self._holder()  # a holder that released the lock cleared it: a record left means it died
+        old = self._holder(fd)  # a holder that released the lock cleared it: a record left means it died
         if old.get("pid") not in (None, os.getpid()) and self.verbose:
             print(
                 f"rfn: stale lock in {self.path.parent}: process {old.get('pid')} on {old.get('host', '?')} (since "

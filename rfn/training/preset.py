@@ -17,6 +17,8 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from rfn.data import make_datasets
 from rfn.presets import Preset, apply_overrides, get_preset
 from rfn.runtime import seed_everything
@@ -33,6 +35,7 @@ def train_preset(
     init_from: str | os.PathLike | None = None,
     until: int | None = None,
     keep_step: bool = False,
+    restart: bool = False,
 ):
     """Train a preset (with ``--set``-style overrides) into ``out``; returns ``(trainer, rows)``.
 
@@ -40,7 +43,7 @@ def train_preset(
         preset_name: a name in :data:`rfn.presets.PRESETS`, or a preset object (``rfn train --config``).
         out: the run folder.
         overrides: ``key=value`` strings (``rfn train --set``).
-        resume: continue the run in ``out``.
+        resume: continue the run in ``out`` (from the newest checkpoint there that verifies).
         meta: extra plain data stored with the run.
         init_from: a checkpoint (weights-only or full) whose model weights start a new run;
             ignored when the run resumes from its own checkpoint.
@@ -48,10 +51,11 @@ def train_preset(
         keep_step: with ``init_from``, continue at the checkpoint's step (learning-rate and beta
             schedules, data order) with a fresh optimiser, e.g. a committed reference model's run on a
             machine without its full checkpoint; without it the new run starts at step 0.
+        restart: start the run in ``out`` over where its checkpoints exist but none verifies.
 
     The wall and CPU seconds of the training are added up in ``out/train_time.json``.
     """
-    from rfn.checkpoint import load_checkpoint
+    from rfn.checkpoint import load_checkpoint, run_checkpoints
     from rfn.models.registry import build
     from rfn.training import Trainer
     from rfn.training.runlog import identity_diff
@@ -62,17 +66,23 @@ def train_preset(
     seed_everything(cfg.seed)
     model = build(preset.model, preset.model_config)
     info = {"preset": preset.name, "overrides": list(overrides), **(meta or {})}
-    if init_from is not None and not (resume and (Path(out) / "last.pt").exists()):
+    if init_from is not None and not (resume and Path(out).is_dir() and run_checkpoints(out)):
         start = load_checkpoint(init_from, expected_model=preset.model)
         changed = identity_diff(
             {"model_name": preset.model, "model_config": start["model_config"]},
             {"model_name": preset.model, "model_config": asdict(model.config)},
         )
-        if changed and not _same_weights_layout(model.state_dict(), start["model"]):
+        misfit = _weights_misfit(model.state_dict(), start["model"])
+        if misfit and changed:
             raise ValueError(
                 f"--init-from {init_from} holds a {preset.model!r} model with another config than preset "
                 f"{preset.name!r} (with these overrides; {'; '.join(changed)}) and its weights do not fit; "
                 f"start from a checkpoint of the same preset"
+            )
+        if misfit:
+            raise ValueError(
+                f"--init-from {init_from}: its config matches preset {preset.name!r} but its weights do not "
+                f"({misfit}); the file was edited or written by other code: start from another checkpoint"
             )
         model.load_state_dict(start["model"])
         info["init_from"] = str(init_from)
@@ -85,7 +95,7 @@ def train_preset(
         raise ValueError("keep_step (--keep-step) needs init_from (--init-from PATH)")
     data = asdict(preset.data)
     train_set, val_set = make_datasets(data)
-    trainer = Trainer(model, train_set, val_set, cfg, out, data_config=data, resume=resume, meta=info)
+    trainer = Trainer(model, train_set, val_set, cfg, out, data_config=data, resume=resume, meta=info, restart=restart)
     trainer.start_step = info.get("init_step", 0)
     t0, c0 = time.perf_counter(), time.process_time()
     rows = trainer.fit(until)
@@ -99,6 +109,13 @@ def train_preset(
     return trainer, rows
 
 
-def _same_weights_layout(own: dict, theirs: dict) -> bool:
-    """Whether two state dicts have the same keys and tensor shapes (one can be loaded into the other's model)."""
-    return set(own) == set(theirs) and all(tuple(own[k].shape) == tuple(theirs[k].shape) for k in own)
+def _weights_misfit(own: dict, theirs: dict) -> str:
+    """Why ``theirs`` cannot be loaded into the model whose state dict is ``own`` (``""`` when it can)."""
+    missing, extra = sorted(set(own) - set(theirs)), sorted(set(theirs) - set(own))
+    if missing or extra:
+        return f"{len(missing)} tensors missing (e.g. {missing[:2]}), {len(extra)} unexpected (e.g. {extra[:2]})"
+    for k in own:
+        if not isinstance(theirs[k], torch.Tensor) or tuple(own[k].shape) != tuple(theirs[k].shape):
+            got = tuple(theirs[k].shape) if isinstance(theirs[k], torch.Tensor) else type(theirs[k]).__name__
+            return f"{k} is {got} there, {tuple(own[k].shape)} in the model"
+    return ""

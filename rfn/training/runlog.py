@@ -24,10 +24,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from rfn.checkpoint import load_checkpoint
+from rfn.checkpoint import CheckpointError, load_run_checkpoint, run_checkpoints
 from rfn.config import IDENTITY_DEFAULTS, IDENTITY_KEYS
 
-__all__ = ["RunDirectoryError", "RunLog", "check_run_folder", "identity_diff", "run_identity"]
+__all__ = ["RunDirectoryError", "RunLog", "check_run_folder", "identity_diff", "read_run_json", "run_identity"]
 
 
 class RunLog:
@@ -163,7 +163,9 @@ class RunDirectoryError(ValueError):
     """The output folder holds another run, or a run that cannot be resumed with this config."""
 
 
-def check_run_folder(out: Path, info: dict[str, Any], resume: bool, verbose: bool = True) -> Path | None:
+def check_run_folder(
+    out: Path, info: dict[str, Any], resume: bool, verbose: bool = True, restart: bool = False
+) -> Path | None:
     """Refuse a folder holding another run; return the checkpoint to resume from, if any.
 
     Args:
@@ -171,23 +173,32 @@ def check_run_folder(out: Path, info: dict[str, Any], resume: bool, verbose: boo
         info: what the new run is (``run.json`` contents: model, configs, data).
         resume: continue a run found there (it must be the same run).
         verbose: print what happens to stderr (the main process only).
+        restart: start the run over from step 0 although the folder holds checkpoints; allowed only
+            where none of them verifies (:func:`rfn.training.interrupts.resume_checkpoint` checks).
+
+    Returns:
+        ``out/last.pt`` when the folder holds a checkpoint (``last.pt`` or ``prev.pt``;
+        :func:`rfn.checkpoint.load_run_checkpoint` picks the newest that verifies), else ``None``.
     """
     if out.exists() and not out.is_dir():
         raise RunDirectoryError(f"output path {out} exists and is not a folder")
     run_json, last = out / "run.json", out / "last.pt"
-    if not (run_json.exists() or last.exists()):
+    found = run_checkpoints(out) if out.is_dir() else []
+    if restart:
+        return last if found else None
+    if not (run_json.exists() or found):
         if resume and verbose:
             print(f"rfn: nothing to resume in {out}; starting a new run", file=sys.stderr)
         return None
     if run_json.exists():
-        try:
-            stored = json.loads(run_json.read_text())
-        except (OSError, json.JSONDecodeError) as err:
-            raise RunDirectoryError(f"{run_json} is unreadable ({err}); move the folder away or fix the file") from None
+        stored = read_run_json(run_json)
     else:
-        stored = load_checkpoint(last)
+        try:
+            stored = load_run_checkpoint(out)[0]
+        except CheckpointError:  # nothing verifies: resume_checkpoint refuses with the reasons
+            stored = info
     diffs = identity_diff(stored, info)
-    if not last.exists() and not _logged(out):
+    if not found and not _logged(out):
         # a run that never took a step (it failed while starting) holds nothing to keep: start it afresh
         if verbose:
             what = "a run that never took a step" if diffs else "no checkpoint yet"
@@ -201,11 +212,24 @@ def check_run_folder(out: Path, info: dict[str, Any], resume: bool, verbose: boo
         )
     if diffs:
         raise RunDirectoryError(f"cannot resume the run in {out} with this config; it differs: " + "; ".join(diffs))
-    if not last.exists():
+    if not found:
         if verbose:
             print(f"rfn: {out} has no checkpoint yet; starting the run from step 0", file=sys.stderr)
         return None
     return last
+
+
+def read_run_json(path: Path) -> dict[str, Any]:
+    """A run's ``run.json`` as a dict, or :class:`RunDirectoryError` naming the file."""
+    try:
+        stored = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError) as err:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        raise RunDirectoryError(
+            f"{path} is unreadable ({type(err).__name__}: {str(err)[:120]}); move the folder away or fix the file"
+        ) from None
+    if not isinstance(stored, dict):
+        raise RunDirectoryError(f"{path} holds a JSON {type(stored).__name__}, not a run description; fix the file")
+    return stored
 
 
 def _logged(out: Path) -> bool:

@@ -26,6 +26,8 @@ from rfn.training.batches import collate, to_device
 from rfn.training.interrupts import (
     Interrupted,
     StopSignals,
+    check_training_memory,
+    is_out_of_memory,
     out_of_memory,
     pending_from_payload,
     pending_to_payload,
@@ -61,7 +63,10 @@ class Trainer:
         out_dir: run folder for checkpoints and logs (created if missing).
         data_config: description of the data (stored in checkpoints and ``run.json``),
             e.g. ``{"name": "smmnist", "seq_len": 10}``.
-        resume: continue the run in ``out_dir`` from ``last.pt`` (starts fresh if there is none).
+        resume: continue the run in ``out_dir`` from the newest of ``last.pt`` and ``prev.pt`` that
+            verifies (starts fresh if there is none; refused if there are some but none verifies).
+        restart: start the run in ``out_dir`` over from step 0 where its checkpoints exist but none
+            verifies (they are set aside as ``NAME.damaged``); refused where one verifies.
         meta: extra plain data stored with the run (e.g. ``{"preset": "quick-smmnist"}``).
 
     Example:
@@ -79,6 +84,7 @@ class Trainer:
         data_config: dict[str, Any] | None = None,
         resume: bool = False,
         meta: dict[str, Any] | None = None,
+        restart: bool = False,
     ):
         if not isinstance(config, TrainConfig):
             raise TypeError(f"config must be a rfn.config.TrainConfig, got {type(config).__name__}")
@@ -98,6 +104,7 @@ class Trainer:
         self.data_config = dict(data_config or {})
         self.meta = dict(meta or {})
         self.resume = resume
+        self.restart = restart
         self.step = 0
         self.start_step = 0  # a new run that continues another's schedule (rfn train --init-from --keep-step)
         self.nonfinite = 0
@@ -129,7 +136,14 @@ class Trainer:
         """
         cfg = self.config
         stop = cfg.steps if until is None else min(int(until), cfg.steps)
-        self._prepare()
+        try:
+            self._prepare()
+        except BaseException as err:
+            if self._lock is not None:  # a refused start gives the folder back at once
+                self._lock.release()
+            if is_out_of_memory(err):  # in the data-dependent initialisation
+                raise out_of_memory(err, self.device, self.step, cfg.batch_size) from None
+            raise
         rows: list[dict[str, Any]] = []
         if self._lock is not None:
             self._lock.acquire()  # held until this call returns, however it ends
@@ -138,7 +152,9 @@ class Trainer:
                 return rows
             with StopSignals() as self._stop:
                 rows = self._loop(stop)
-        except torch.OutOfMemoryError as err:
+        except (torch.OutOfMemoryError, MemoryError, RuntimeError) as err:
+            if not is_out_of_memory(err):  # a CPU's is a RuntimeError from its allocator
+                raise
             raise out_of_memory(err, self.device, self.step, cfg.batch_size) from None
         finally:
             self._stop = None
@@ -199,13 +215,16 @@ class Trainer:
             torch.backends.cudnn.allow_tf32 = True
 
         talk = dist_utils.is_main() and wants_summary(cfg)  # notes on what happens (rfn train --quiet: none)
-        ckpt_path = check_run_folder(self.out_dir, self._run_info(), self.resume, verbose=talk)
-        dist_utils.barrier()
-        if dist_utils.is_main():
+        if self.out_dir.exists() and not self.out_dir.is_dir():
+            raise RunDirectoryError(f"output path {self.out_dir} exists and is not a folder")
+        if dist_utils.is_main():  # the lock first: a run refused for a folder in use says nothing else
             self.out_dir.mkdir(parents=True, exist_ok=True)
             self._lock = RunLock(self.out_dir).acquire()
+        dist_utils.barrier()
+        info = self._run_info()
+        ckpt_path = check_run_folder(self.out_dir, info, self.resume, talk, self.restart)
         # read before run.json is rewritten: a refused resume changes nothing
-        loaded = resume_checkpoint(ckpt_path, self.model, self.config.steps, self.device)
+        loaded = resume_checkpoint(ckpt_path, self.model, self.config.steps, self.device, self.restart)
         if dist_utils.is_main():
             remove_stale_temporaries(self.out_dir)
             tmp = self.out_dir / ".run.json.tmp"
@@ -280,6 +299,8 @@ class Trainer:
         idx = step_indices(len(self.train_set), cfg.batch_size, cfg.seed, 0)
         batch = collate([self.train_set[i] for i in idx])
         check_batch(self.model, batch, "training batch")
+        # refused before the first forward pass: the batch size is part of the run, so this is its first start
+        check_training_memory(self.model, batch, len(idx) // self.world // cfg.accumulate, self.device)
         with torch.no_grad(), self._autocast():
             self.model.loss(to_device(batch, self.device), beta=beta_at(0, cfg))
 
@@ -289,6 +310,12 @@ class Trainer:
         self.optimizer.load_state_dict(data["optimizer"])
         match_state_layout(self.optimizer)
         self.scheduler.load_state_dict(data["scheduler"])
+        # the schedule of this run's config (--steps N may extend it): the learning rate of the next step is the
+        # one it gives and logs, not the one the checkpoint's shorter schedule left in the optimiser
+        lrs = [base * lr_factor(self.scheduler.last_epoch, self.config) for base in self.scheduler.base_lrs]
+        for group, lr in zip(self.optimizer.param_groups, lrs):
+            group["lr"] = lr
+        self.scheduler._last_lr = lrs
         self.step = int(data["step"])
         self.nonfinite = int(data.get("nonfinite", 0))
         self._pending = data.get("log_pending")
