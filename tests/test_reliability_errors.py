@@ -66,7 +66,7 @@ def test_init_from_with_a_reshaped_tensor_is_one_line(tmp_path, capsys):
     argv = ["train", "--preset", "smoke", "--out", str(tmp_path / "b"), "--init-from", str(tmp_path / "edited.pt")]
     assert cli.main(argv) == 2
     line = _one_line(capsys)
-    assert "edited.pt: its config matches preset 'smoke' but its weights do not" in line and name in line
+    assert "edited.pt: its config matches preset 'smoke-smmnist' but its weights do not" in line and name in line
 
 
 def test_a_corrupt_kth_npz_names_the_file(tmp_path):
@@ -108,11 +108,11 @@ def test_an_undecodable_kth_video_is_one_line_and_ffmpeg_speaks_only_when_asked(
 def test_ctrl_c_while_importing_is_exit_130_without_traceback(monkeypatch, tmp_path, capsys):
     class Interrupting:  # a Ctrl-C that lands while a module is being imported
         def find_spec(self, name, path=None, target=None):
-            if name == "rfn.runs":
+            if name == "rfn.training.preset":  # what `rfn train` imports first
                 raise KeyboardInterrupt
             return None
 
-    for name in [m for m in sys.modules if m in ("rfn.runs", "rfn.training.interrupts")]:
+    for name in [m for m in sys.modules if m in ("rfn.training.preset", "rfn.training.interrupts")]:
         monkeypatch.delitem(sys.modules, name)
     monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
     assert cli.main(["train", "--preset", "smoke", "--out", str(tmp_path / "r")]) == 130
