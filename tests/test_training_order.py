@@ -1,4 +1,4 @@
-"""Stateless data order (rfn.training.order) and random states for checkpoints (rfn.training.rng)."""
+"""Stateless data order (rfn.training.order) and random states for checkpoints (also rfn.training.order)."""
 
 from __future__ import annotations
 

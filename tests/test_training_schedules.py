@@ -1,4 +1,4 @@
-"""Learning-rate and KL-weight schedules (rfn.training.schedules) and their settings (rfn.config.TrainConfig)."""
+"""Learning-rate and KL-weight schedules (rfn.training.optim) and their settings (rfn.config.TrainConfig)."""
 
 from __future__ import annotations
 

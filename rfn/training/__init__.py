@@ -1,10 +1,9 @@
 """The training engine: one loop for every registered model, on one CPU or many GPUs.
 
-Modules: :mod:`~rfn.training.schedules` (learning rate and KL weight),
-:mod:`~rfn.training.order` (stateless data order), :mod:`~rfn.training.rng`
-(random states for checkpoints), :mod:`~rfn.training.batches` (collate, move),
+Modules: :mod:`~rfn.training.preset` (``train_preset``: a preset into a run folder),
+:mod:`~rfn.training.order` (stateless data order, batches, random states for checkpoints),
 :mod:`~rfn.training.runlog` (metrics.csv, TensorBoard, run identity),
-:mod:`~rfn.training.optim` (fused Adam, optimiser state layout on resume),
+:mod:`~rfn.training.optim` (fused Adam, optimiser state layout on resume, learning-rate and KL-weight schedules),
 :mod:`~rfn.training.accumulate` (gradient accumulation, the same update as the whole batch),
 :mod:`~rfn.training.validation` (the fixed validation pass),
 :mod:`~rfn.training.lock` (one process per run folder), :mod:`~rfn.training.interrupts`
@@ -25,9 +24,9 @@ What the loop does, and why:
 
 * **Optimiser and schedules** (thesis Tables A.2/A.3): Adam at ``lr``, held
   constant until ``decay_start`` and then decayed linearly to zero at ``steps``
-  (:func:`~rfn.training.schedules.lr_factor`; an optional linear warm-up over
+  (:func:`~rfn.training.optim.lr_factor`; an optional linear warm-up over
   ``warmup_steps``); the KL weight beta rises linearly from ``beta_start`` to
-  ``beta_end`` over ``beta_warmup_steps`` (:func:`~rfn.training.schedules.beta_at`, Higgins et al., 2017).
+  ``beta_end`` over ``beta_warmup_steps`` (:func:`~rfn.training.optim.beta_at`, Higgins et al., 2017).
 * **Data order** is stateless: the ``global_batch`` indices of step ``s`` are
   drawn from a generator seeded by ``(seed, s)`` alone
   (:func:`~rfn.training.order.step_indices`), so a run can restart at any step
@@ -58,11 +57,17 @@ What the loop does, and why:
 """
 
 from rfn.config import IDENTITY_KEYS, TrainConfig
-from rfn.training.batches import batch_len, collate, to_device
-from rfn.training.order import StepBatchSampler, step_indices
-from rfn.training.rng import get_rng_state, set_rng_state
+from rfn.training.optim import beta_at, lr_factor
+from rfn.training.order import (
+    StepBatchSampler,
+    batch_len,
+    collate,
+    get_rng_state,
+    set_rng_state,
+    step_indices,
+    to_device,
+)
 from rfn.training.runlog import RunDirectoryError, RunLog, identity_diff, run_identity
-from rfn.training.schedules import beta_at, lr_factor
 from rfn.training.trainer import NonFiniteError, Trainer
 
 __all__ = [

@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from rfn.training.batches import batch_len, to_device
+from rfn.training.order import batch_len, to_device
 
 __all__ = ["forward_backward", "split_batch"]
 

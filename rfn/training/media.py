@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from rfn.runtime import derive_seed
-from rfn.training.batches import to_device
+from rfn.training.order import to_device
 
 __all__ = ["flat_hparams", "log_hparams", "log_predictions", "prediction_grid", "tensorboard_extras"]
 

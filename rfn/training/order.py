@@ -1,21 +1,39 @@
-"""Stateless data order: the indices of every global batch are a pure function of ``(seed, step)``.
+"""What a training step sees, reproducibly: its data indices, its batch, and the random states a checkpoint keeps.
+
+Stateless data order: the indices of every global batch are a pure function of ``(seed, step)``.
 
 A run can therefore restart at any step and see exactly the batches it would have
 seen, and under data parallelism rank ``r`` takes slice ``r`` of the same global
 batch. Within a batch the indices are distinct; across steps they are drawn
 independently (with replacement), not in epochs.
+
+Batches of any registered model: a data set item is a tensor (a video ``[T, C, H, W]``, an
+image, a sequence, a point) or a tuple of tensors (a ``(condition, target)`` pair); a batch
+stacks items along a new first dimension, keeping the tuple structure (:func:`collate`). What
+a model accepts is checked by :func:`rfn.models.registry.check_batch`.
+
+Every global random state as plain data (:func:`get_rng_state`), for checkpoints that
+``torch.load(weights_only=True)`` reads.
+
+Example:
+    >>> b = collate([(torch.zeros(2), torch.ones(3)), (torch.zeros(2), torch.ones(3))])
+    >>> type(b).__name__, [tuple(t.shape) for t in b], batch_len(b)
+    ('tuple', [(2, 2), (2, 3)], 2)
 """
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
+from typing import Any
 
+import numpy as np
 import torch
-from torch.utils.data import Sampler
+from torch.utils.data import Sampler, default_collate
 
 from rfn.runtime import derive_seed
 
-__all__ = ["StepBatchSampler", "step_indices"]
+__all__ = ["StepBatchSampler", "batch_len", "collate", "get_rng_state", "set_rng_state", "step_indices", "to_device"]
 
 
 def step_indices(n_items: int, batch_size: int, seed: int, step: int) -> list[int]:
@@ -76,3 +94,52 @@ class StepBatchSampler(Sampler[list[int]]):
 
     def __len__(self) -> int:
         return max(0, self.stop - self.start)
+
+
+def collate(items: list[Any]) -> torch.Tensor | tuple[torch.Tensor, ...]:
+    """Stack items (tensors, or tuples of tensors) into a batch; tuples stay tuples."""
+    batch = default_collate(items)
+    return tuple(batch) if isinstance(batch, list) else batch
+
+
+def to_device(batch: Any, device: torch.device, non_blocking: bool = False) -> Any:
+    """A tensor or a tuple/list of tensors moved to ``device``."""
+    if isinstance(batch, torch.Tensor):
+        return batch.to(device, non_blocking=non_blocking)
+    if isinstance(batch, (tuple, list)):
+        return tuple(to_device(b, device, non_blocking) for b in batch)
+    raise TypeError(f"a batch must be a tensor or a tuple of tensors, got {type(batch).__name__}")
+
+
+def batch_len(batch: Any) -> int:
+    """Number of items in a batch (the first dimension of its first tensor)."""
+    while isinstance(batch, (tuple, list)):
+        batch = batch[0]
+    return int(batch.shape[0])
+
+
+def get_rng_state() -> dict[str, Any]:
+    """Python's, NumPy's global and torch's (CPU and, when initialised, CUDA) random states."""
+    version, internal, gauss = random.getstate()
+    name, keys, pos, has_gauss, cached = np.random.get_state()  # noqa: NPY002
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "python": [int(version), [int(v) for v in internal], gauss],
+        "numpy": [str(name), [int(v) for v in keys], int(pos), int(has_gauss), float(cached)],
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    """Restore what :func:`get_rng_state` returned."""
+    torch.set_rng_state(state["torch"].cpu())
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    name, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))  # noqa: NPY002
+    if "cuda" in state and torch.cuda.is_available():
+        cuda_states = [s.cpu() for s in state["cuda"]]
+        if len(cuda_states) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda_states)

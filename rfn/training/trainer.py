@@ -22,7 +22,6 @@ from rfn.config import TrainConfig
 from rfn.models.registry import check_batch
 from rfn.runtime import bf16_native, cpu_compiler, derive_seed, resolve_device, seed_everything
 from rfn.training.accumulate import forward_backward
-from rfn.training.batches import collate, to_device
 from rfn.training.interrupts import (
     Interrupted,
     StopSignals,
@@ -35,12 +34,10 @@ from rfn.training.interrupts import (
 )
 from rfn.training.lock import RunLock
 from rfn.training.media import tensorboard_extras
-from rfn.training.optim import LossModule, make_adam, match_state_layout
-from rfn.training.order import StepBatchSampler, step_indices
+from rfn.training.optim import LossModule, beta_at, lr_factor, make_adam, match_state_layout
+from rfn.training.order import StepBatchSampler, collate, get_rng_state, set_rng_state, step_indices, to_device
 from rfn.training.report import BEST_NAME, better, checkpoint_line, start_summary, wants_summary, worth_announcing
-from rfn.training.rng import get_rng_state, set_rng_state
 from rfn.training.runlog import RunDirectoryError, RunLog, check_run_folder
-from rfn.training.schedules import beta_at, lr_factor
 from rfn.training.validation import metric_keys, validation_metrics
 
 __all__ = ["NonFiniteError", "RunDirectoryError", "Trainer"]

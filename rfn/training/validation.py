@@ -12,7 +12,7 @@ from torch.utils.data import Dataset
 from rfn import distributed as dist_utils
 from rfn.config import TrainConfig
 from rfn.runtime import derive_seed
-from rfn.training.batches import collate, to_device
+from rfn.training.order import collate, to_device
 
 __all__ = ["metric_keys", "validation_metrics"]
 
