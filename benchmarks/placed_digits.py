@@ -2,7 +2,7 @@
 
 For ``--sequences`` SM-MNIST test sequences (drawn by the protocol's seed, as ``rfn evaluate`` draws
 them; 32x32 frames, two 16-pixel digits) each model reads the protocol's context frames and draws ``N``
-futures (``torch.manual_seed(seed)`` before each model, one torch thread);
+futures (seeded per model and batch of sequences, one torch thread);
 :func:`rfn.metrics.placed_digits.placed_digit_table` reads every digit at its true place in every
 predicted frame and prints, per horizon, the true frames, the perfect sampler (true process from the
 context's end state), each model's mean and best-of-N, the last context frame held, black frames and

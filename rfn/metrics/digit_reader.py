@@ -68,7 +68,7 @@ NONE = 10
 """Class index of "no digit at this place" (the digits are 0-9)."""
 CHECKPOINT = Path(__file__).resolve().parent / "weights" / "digit-reader.pt"
 """The committed reader for 32x32 frames, 16-pixel digits, tolerance 2 (``.json`` metadata beside it)."""
-CHECKPOINT_SHA256 = "0" * 64
+CHECKPOINT_SHA256 = "960213a3553ddf178077d100f3da032cc2c93c0a1d697e7de734e2e6e13b48ab"
 """sha256 of :data:`CHECKPOINT`; a file with any other hash is refused."""
 
 

@@ -49,6 +49,7 @@ from rfn.data.motion import continue_bounces
 from rfn.data.smmnist import StochasticMovingMNIST, Trajectory
 from rfn.metrics.digit_reader import DigitReader, _default_reader, read_at
 from rfn.metrics.frames import check_frames
+from rfn.runtime import derive_seed
 
 __all__ = ["PERFECT", "perfect_paths", "perfect_samples", "placed_digit_hits", "placed_digit_table", "render_paths"]
 
@@ -196,7 +197,8 @@ def placed_digit_table(
         context: frames the models read before predicting.
         n_samples: ``N`` samples per sequence (models, perfect sampler, other sequences); default the
             samples' ``N``; required when only models are given.
-        seed: seeds the models' sampling (``torch.manual_seed``, once) and the perfect sampler.
+        seed: seeds the models' sampling (``torch.manual_seed`` before each model's call on each batch of
+            sequences, from the seed, the model's name and the batch) and the perfect sampler.
         reader: default the committed digit reader.
         batch_size: sequences per model call and per read.
 
@@ -237,7 +239,6 @@ def placed_digit_table(
     n_other = min(n_samples, b - 1)
     other_idx = (torch.arange(b)[:, None] + torch.arange(1, n_other + 1)) % b  # [B, n_other]
 
-    torch.manual_seed(seed)
     hits: dict[str, list[torch.Tensor]] = {}
     for lo in range(0, b, batch_size):
         sl = slice(lo, min(lo + batch_size, b))
@@ -254,6 +255,7 @@ def placed_digit_table(
                 cands[name] = value[sl]
             else:
                 device = next(value.parameters()).device
+                torch.manual_seed(derive_seed("placed-digits", seed, name, lo))  # the same draws in any company
                 with torch.no_grad():
                     cands[name] = value.predict(c[:, :context].to(device), n_future=k, n_samples=n_samples).cpu()
         for name, frames in cands.items():
