@@ -156,6 +156,7 @@ def test_committed_reader_reads_at_the_place_only(data):
     moved = (dr.read_at(clips, (pos + torch.tensor([6, -6])).clamp(-16, 32)) == truth).float().mean()
     black = dr.read_at(torch.zeros_like(clips), pos)
     assert at_place > 0.75 and moved < 0.1 and (black == dr.NONE).all()
+    assert torch.equal(dr.read_at(clips, pos, chunk=7), dr.read_at(clips, pos))  # chunks read the same
 
 
 def test_table_baselines_order_and_ratios(data):
@@ -211,6 +212,8 @@ def test_bad_inputs_are_refused_clearly(data):
         placed_digit_table(samples, clips, trajs, object(), CONTEXT)
     with pytest.raises(ValueError, match="reads 32x32 frames"):
         dr.read_at(torch.zeros(1, 1, 64, 64, dtype=torch.uint8), torch.zeros(1, 2, 2, dtype=torch.long))
+    with pytest.raises(ValueError, match="frames' leading shape"):
+        dr.read_at(clips[:2], torch.zeros(3, CONTEXT + K, 2, 2, dtype=torch.long))
     with pytest.raises(ValueError, match="positions must be integers"):
         dr.windows(clips[0], torch.zeros(CONTEXT + K, 2, 2), 16, 2)
     with pytest.raises(ValueError, match="positions must lie in"):

@@ -206,12 +206,15 @@ def window_labels(positions: torch.Tensor, classes: torch.Tensor, boxes: torch.T
     return torch.where(dist.amin(-1) <= tolerance, label, torch.full_like(label, NONE))
 
 
-def read_at(frames: torch.Tensor, positions: torch.Tensor, reader: DigitReader | None = None) -> torch.Tensor:
+def read_at(
+    frames: torch.Tensor, positions: torch.Tensor, reader: DigitReader | None = None, chunk: int = 2048
+) -> torch.Tensor:
     """The class read at each box: ``int64 [..., D]`` (0-9 or :data:`NONE`).
 
     Args:
         frames: ``[..., 1, H, W]``; positions: ``int [..., D, 2]`` with the same leading shape.
         reader: default the committed reader (loaded once).
+        chunk: frames cut and read at a time (bounds the memory of the padded frames and windows).
     """
     reader = reader or _default_reader()
     cfg = reader.config
@@ -220,7 +223,21 @@ def read_at(frames: torch.Tensor, positions: torch.Tensor, reader: DigitReader |
             f"this digit reader reads {cfg.image_size}x{cfg.image_size} frames, got shape {tuple(frames.shape)}; "
             "train one for this size with train_digit_reader(ReaderConfig(image_size=..., digit_size=...))"
         )
-    return reader.classify(windows(frames, positions, cfg.digit_size, cfg.tolerance))
+    check_frames(frames, channels=(1,))
+    positions = torch.as_tensor(positions)
+    lead = frames.shape[:-3]
+    if tuple(positions.shape[:-2]) != tuple(lead):
+        raise ValueError(
+            f"positions must be shaped [..., D, 2] with the frames' leading shape {tuple(lead)}, "
+            f"got {tuple(positions.shape)}"
+        )
+    flat, pos = frames.reshape(-1, *frames.shape[-3:]), positions.reshape(-1, *positions.shape[-2:])
+    out = [
+        reader.classify(windows(flat[i : i + chunk], pos[i : i + chunk], cfg.digit_size, cfg.tolerance))
+        for i in range(0, len(flat), chunk)
+    ]
+    read = torch.cat(out) if out else torch.zeros(0, positions.shape[-2], dtype=torch.int64)
+    return read.view(positions.shape[:-1])
 
 
 def training_windows(
