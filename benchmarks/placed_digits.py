@@ -3,7 +3,7 @@
 For ``--sequences`` SM-MNIST test sequences (drawn by the protocol's seed, as ``rfn evaluate`` draws
 them; 32x32 frames, two 16-pixel digits) each model reads the protocol's context frames and draws ``N``
 futures (seeded per model and batch of sequences, one torch thread);
-:func:`rfn.metrics.placed_digits.placed_digit_table` reads every digit at its true place in every
+:func:`rfn.pages.placed_digits.placed_digit_table` reads every digit at its true place in every
 predicted frame and prints, per horizon, the true frames, the perfect sampler (true process from the
 context's end state), each model's mean and best-of-N, the last context frame held, black frames and
 other sequences' true futures, with the ratios to the perfect sampler. ``--json`` writes the table.
@@ -31,7 +31,7 @@ from rfn.data import StochasticMovingMNIST
 from rfn.evaluation.inputs import select_sequences
 from rfn.metrics import get_protocol
 from rfn.metrics.digit_reader import CHECKPOINT_SHA256
-from rfn.metrics.placed_digits import placed_digit_table
+from rfn.pages.placed_digits import placed_digit_table
 from rfn.runtime import git_commit
 
 REFERENCE = {

@@ -23,9 +23,9 @@ from rfn.metrics.placed_digits import (
     perfect_paths,
     perfect_samples,
     placed_digit_hits,
-    placed_digit_table,
     render_paths,
 )
+from rfn.pages.placed_digits import placed_digit_table
 
 CONTEXT, K = 5, 6
 

@@ -5,7 +5,8 @@ sequence has it (within the reader's tolerance of 2 pixels): :func:`rfn.metrics.
 reads the window of each digit's true box in each frame. The score of a frame is the share of its
 digits read as their class there (0, 0.5 or 1 for two digits), averaged over sequences.
 
-Every row of :func:`placed_digit_table` is one horizon ``t+k`` (``k = 1..K`` frames after the last
+Every row of :func:`placed_digit_curves` (a DataFrame from
+:func:`rfn.pages.placed_digits.placed_digit_table`) is one horizon ``t+k`` (``k = 1..K`` frames after the last
 context frame), every column one way to predict the future of the *same* sequences, read at the *same*
 places:
 
@@ -30,9 +31,10 @@ Example:
     >>> from rfn.data import StochasticMovingMNIST
     >>> ds = StochasticMovingMNIST("test", seq_len=8, image_size=32, digit_size=16)  # doctest: +SKIP
     >>> trajs = [ds.trajectory(i) for i in range(16)]  # doctest: +SKIP
-    >>> table = placed_digit_table({"RFN": model}, ds.batch(range(16)), trajs, ds, context=5,
-    ...                            n_samples=5)  # doctest: +SKIP
-    >>> table.loc["t+1", "perfect sampler mean"] == table.loc["t+1", "true frames"]  # doctest: +SKIP
+    >>> curves = placed_digit_curves({"RFN": model}, ds.batch(range(16)), trajs, ds, context=5,
+    ...                              n_samples=5)  # doctest: +SKIP
+    >>> c = curves["columns"]  # doctest: +SKIP
+    >>> c["perfect sampler mean"][0] == c["true frames"][0]  # t+1 is determined by the context  # doctest: +SKIP
     True
 """
 
@@ -41,7 +43,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import pandas as pd
 import torch
 
 from rfn.data.mnist import load_mnist
@@ -51,7 +52,7 @@ from rfn.metrics.digit_reader import DigitReader, _default_reader, read_at
 from rfn.metrics.frames import check_frames
 from rfn.runtime import derive_seed
 
-__all__ = ["PERFECT", "perfect_paths", "perfect_samples", "placed_digit_hits", "placed_digit_table", "render_paths"]
+__all__ = ["PERFECT", "perfect_paths", "perfect_samples", "placed_digit_curves", "placed_digit_hits", "render_paths"]
 
 PERFECT = "perfect sampler"
 _MNIST_SPLIT = {"train": "train+valid", "test": "test"}
@@ -174,7 +175,7 @@ def _per_sequence(hits: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     return hits.mean((1, 3)).double().numpy(), hits.amax(1).mean(2).double().numpy()
 
 
-def placed_digit_table(
+def placed_digit_curves(
     model_or_samples,
     clips: torch.Tensor,
     trajectories: Sequence[Trajectory],
@@ -184,7 +185,7 @@ def placed_digit_table(
     seed: int = 0,
     reader: DigitReader | None = None,
     batch_size: int = 32,
-) -> pd.DataFrame:
+) -> dict:
     """Per-horizon share of digits read at their true place, for models and every reference prediction.
 
     Args:
@@ -203,10 +204,12 @@ def placed_digit_table(
         batch_size: sequences per model call and per read.
 
     Returns:
-        DataFrame indexed by horizon ``"t+1" .. "t+K"`` with the columns of the module docstring, then the
-        ratios (``"... / perfect"``). ``attrs`` records sequences, N, context, tolerance, seed, the share
-        of the perfect sampler's digits off the true path by each horizon (``perfect_sampler_off_truth``)
-        and ``stderr``: per column and horizon, the standard error of the mean over sequences.
+        dict with ``"horizons"`` (``"t+1" .. "t+K"``), ``"columns"`` (column name -> list of K values: the
+        columns of the module docstring, then the ratios ``"... / perfect"``), ``"stderr"`` (per column
+        and horizon, the standard error of the mean over sequences), ``"perfect_sampler_off_truth"`` (the
+        share of the perfect sampler's digits off the true path by each horizon), and ``"sequences"``,
+        ``"samples"``, ``"other_sequences"``, ``"context"``, ``"tolerance"``, ``"seed"``, ``"models"``.
+        :func:`rfn.pages.placed_digits.placed_digit_table` makes it a DataFrame.
     """
     k = _check_inputs(clips, trajectories, dataset, context)
     entries = dict(model_or_samples) if isinstance(model_or_samples, Mapping) else {"model": model_or_samples}
@@ -281,17 +284,17 @@ def placed_digit_table(
             cols[f"{name} best-of-{n_samples} / perfect"] = cols[f"{name} best-of-{n_samples}"] / p_best
         for name in ("last context frame", "black frames", "other sequences mean"):
             cols[f"{name} / perfect"] = cols[name] / p_mean
-    table = pd.DataFrame(cols, index=pd.Index([f"t+{i}" for i in range(1, k + 1)], name="horizon"))
     left = (paths != truth_pos[:, None]).any(-1).cummax(2).values  # [B, N, K, D]: the sample has left the truth
-    table.attrs.update(
-        sequences=b,
-        samples=n_samples,
-        other_sequences=n_other,
-        context=context,
-        tolerance=reader.config.tolerance,
-        seed=seed,
-        perfect_sampler_off_truth=left.float().mean((0, 1, 3)).tolist(),
-        models=list(entries),
-        stderr=stderr,
-    )
-    return table
+    return {
+        "horizons": [f"t+{i}" for i in range(1, k + 1)],
+        "columns": {name: v.tolist() for name, v in cols.items()},
+        "stderr": stderr,
+        "sequences": b,
+        "samples": n_samples,
+        "other_sequences": n_other,
+        "context": context,
+        "tolerance": reader.config.tolerance,
+        "seed": seed,
+        "perfect_sampler_off_truth": left.float().mean((0, 1, 3)).tolist(),
+        "models": list(entries),
+    }
