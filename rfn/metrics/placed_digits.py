@@ -5,10 +5,9 @@ sequence has it (within the reader's tolerance of 2 pixels): :func:`rfn.metrics.
 reads the window of each digit's true box in each frame. The score of a frame is the share of its
 digits read as their class there (0, 0.5 or 1 for two digits), averaged over sequences.
 
-Every row of :func:`placed_digit_curves` (a DataFrame from
-:func:`rfn.pages.placed_digits.placed_digit_table`) is one horizon ``t+k`` (``k = 1..K`` frames after the last
-context frame), every column one way to predict the future of the *same* sequences, read at the *same*
-places:
+:func:`placed_digit_curves` gives one value per horizon ``t+k`` (``k = 1..K`` frames after the last
+context frame; the rows of :func:`rfn.pages.placed_digits.placed_digit_table`) for every way to predict
+the future of the *same* sequences, read at the *same* places (its columns):
 
 * ``true frames``: the recorded future (the reader's own accuracy, about 0.9);
 * ``perfect sampler``: the true process continued from the context's end state (same digit images,
@@ -20,8 +19,8 @@ places:
 * each model's ``mean`` over its ``N`` samples and its ``best-of-N``: per sequence, frame and digit the
   best of the ``N`` samples (the thesis's per-time-step best), then averaged;
 * ``last context frame`` held still, ``black frames``, and ``other sequences``: the true futures of
-  ``N`` other sequences of the set (sequence ``i`` gets those of ``i+1, ..., i+N`` modulo ``B``) with
-  their mean and best-of-N, what unrelated but well-drawn digits score.
+  ``min(N, B - 1)`` other sequences of the set (sequence ``i`` gets those of ``i+1, i+2, ...`` modulo
+  ``B``) with their mean and best-of-N, what unrelated but well-drawn digits score.
 
 Ratios: a mean divided by the perfect sampler's mean; a best-of-N divided by the perfect sampler's
 best-of-N with the same N (how much of what N draws of the true process reach, the model's N draws reach:
