@@ -25,6 +25,7 @@ PROFILE ?= $(shell $(PY) -c "import torch; print('thesis' if torch.cuda.is_avail
 RUNS ?= runs
 PYTEST_ARGS ?=
 JOBS ?= 2
+LANES ?= 1
 THREADS ?= 1
 
 .PHONY: help env assets test lint book notebooks book-html book-check mathjax bench reference reference-cache clean
@@ -84,6 +85,8 @@ bench: env assets
 # One run after another (rfn.book.reference.reference_runs: the four video models, then notebook 09's 24 ablation runs),
 # THREADS torch threads each (default 1); a stopped run resumes where its last checkpoint left it, and on a
 # machine without the run folder a committed reference model continues at its step (--keep-step).
+# Then the RGB study of notebook 10 (benchmarks/rgb_headline.py: 15 runs, about 14 CPU hours; LANES=2 trains two
+# at a time, one per core), its fp16 exports and the numbers its page reads.
 reference: env assets
 	for run in $$($(PY) -c "from rfn.book.reference import reference_runs; print(*(f'{p}:{s}:{o}:{c}' for p, s, o, c in reference_runs('$(RUNS)')))"); do \
 	  IFS=: read -r preset seed out ckpt <<< "$$run"; start=""; \
@@ -94,6 +97,11 @@ reference: env assets
 	    $(PY) -c "import sys; from rfn.book.reference import export_reference; export_reference(*sys.argv[1:])" \
 	      $$out $$preset checkpoints/reference $$seed || exit 1; fi; \
 	done
+	pids=""; for lane in $$(seq 0 $$(( $(LANES) - 1 ))); do \
+	  $(PY) benchmarks/rgb_headline.py train --runs $(RUNS)/rgb --lane $$lane/$(LANES) & pids="$$pids $$!"; \
+	done; for pid in $$pids; do wait $$pid || exit 1; done
+	$(PY) benchmarks/rgb_headline.py export --runs $(RUNS)/rgb
+	$(PY) benchmarks/rgb_headline.py score
 
 reference-cache: env
 	$(PY) -c "from rfn.book.reference import ship_reference_caches; print(*ship_reference_caches(), sep='\n')"

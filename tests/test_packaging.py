@@ -129,6 +129,7 @@ def test_wheel_metadata_and_fresh_venv_install(tmp_path):
         meta = z.read(f"rfn-{rfn.__version__}.dist-info/METADATA").decode()
         assert any(n.endswith("licenses/LICENSE") for n in z.namelist())
         assert "rfn/metrics/weights/digit-classifier.pt" in z.namelist()  # the digit-identity measure's weights
+        assert "rfn/metrics/weights/digit-reader.pt" in z.namelist()  # digits read at their place
     assert "Requires-Python: >=3.11" in meta
     requires = [line.split(": ", 1)[1] for line in meta.splitlines() if line.startswith("Requires-Dist: ")]
     pinned = [r for r in requires if any(s.operator in ("==", "===") for s in Requirement(r).specifier)]

@@ -26,7 +26,9 @@ component flips sign, the other one is kept).
 Every random number is drawn up front in a fixed order (start positions,
 start velocities, then one table of redraw values per frame), so a path of
 ``T`` frames is the prefix of the path of ``T + k`` frames drawn from the same
-generator state.
+generator state. :func:`continue_bounces` continues a path from any frame's
+state (positions and velocities) with fresh redraws, i.e. samples the true
+process given that state; fed the original redraws it replays the path.
 
 Example:
     >>> import numpy as np
@@ -43,7 +45,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MAX_SPEED", "WALLS", "Bounces", "simulate_bounces"]
+__all__ = ["MAX_SPEED", "WALLS", "Bounces", "continue_bounces", "simulate_bounces"]
 
 MAX_SPEED = 4
 """Largest speed per axis, in pixels per frame (SVG's value)."""
@@ -68,12 +70,15 @@ class Bounces:
         events: ``bool [T, D, 4]`` whether object ``d`` hit the top, bottom, left or
             right wall (see :data:`WALLS`) at frame ``t``.
         limit: largest allowed coordinate; positions lie in ``[0, limit]``.
+        draws: ``int64 [T, D, 2]`` the redraw table in ``0..35`` (row ``t`` is used when object ``d``
+            hits a wall at frame ``t``); :func:`continue_bounces` takes its rows to replay a path.
     """
 
     positions: np.ndarray
     velocities: np.ndarray
     events: np.ndarray
     limit: int
+    draws: np.ndarray | None = None
 
 
 def simulate_bounces(
@@ -102,10 +107,68 @@ def simulate_bounces(
         raise ValueError(f"seq_len must be >= 1, got {seq_len}")
     if limit < 0:
         raise ValueError(f"limit must be >= 0 (the object must fit in the canvas), got {limit}")
-    start = rng.integers(0, limit + 1, size=(num_objects, 2)).tolist()
-    vel0 = rng.integers(-MAX_SPEED, MAX_SPEED + 1, size=(num_objects, 2)).tolist()
-    table = rng.integers(0, _TABLE_SIZE, size=(seq_len, num_objects, 2)).tolist()
+    start = rng.integers(0, limit + 1, size=(num_objects, 2))
+    vel0 = rng.integers(-MAX_SPEED, MAX_SPEED + 1, size=(num_objects, 2))
+    draws = rng.integers(0, _TABLE_SIZE, size=(seq_len, num_objects, 2))
+    return _run(start, vel0, draws, limit, deterministic, first_moves=False)
 
+
+def continue_bounces(
+    positions: np.ndarray,
+    velocities: np.ndarray,
+    steps: int,
+    limit: int,
+    rng: np.random.Generator | None = None,
+    draws: np.ndarray | None = None,
+    deterministic: bool = False,
+) -> Bounces:
+    """Continue paths from one frame's state under the same rule, with fresh (or given) redraws.
+
+    The state of frame ``t`` (``positions[t]``, ``velocities[t]`` of a :class:`Bounces`) holds all that the
+    motion after ``t`` depends on besides the redraws at later bounces; this draws those afresh, which is
+    sampling the true process given the state. With ``draws`` equal to the redraw table of the original path
+    from frame ``t + 1`` on (``path.draws[t + 1 :]``), the continuation equals the original path exactly.
+
+    Args:
+        positions: ``int [D, 2]`` top-left ``(y, x)`` of each object in the last known frame.
+        velocities: ``int [D, 2]`` the step from that frame to the next one.
+        steps: frames to simulate after it ``K`` (>= 1).
+        limit: largest coordinate (canvas size minus object size).
+        rng: draws the redraw table (``steps`` x ``D`` x 2 integers) when ``draws`` is None.
+        draws: ``int [steps, D, 2]`` in ``0..35``: the redraw table to use instead of drawing one.
+        deterministic: flip the normal component at a wall instead of redrawing.
+
+    Returns:
+        :class:`Bounces` of the ``K`` frames after the given one (it is not repeated).
+    """
+    positions, velocities = np.asarray(positions), np.asarray(velocities)
+    if positions.ndim != 2 or positions.shape[1] != 2 or velocities.shape != positions.shape:
+        raise ValueError(
+            f"positions and velocities must both be shaped [D, 2], got {positions.shape} and {velocities.shape}"
+        )
+    if not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps!r}")
+    if limit < 0 or positions.min() < 0 or positions.max() > limit:
+        raise ValueError(f"positions must lie in [0, limit={limit}], got values {positions.min()}..{positions.max()}")
+    if np.abs(velocities).max() > MAX_SPEED:
+        raise ValueError(f"velocities must lie in [-{MAX_SPEED}, {MAX_SPEED}], got {velocities.tolist()}")
+    shape = (steps, len(positions), 2)
+    if draws is None:
+        if rng is None:
+            raise ValueError("give rng (fresh redraws) or draws (a redraw table), not neither")
+        draws = rng.integers(0, _TABLE_SIZE, size=shape)
+    draws = np.asarray(draws)
+    if draws.shape != shape or draws.min() < 0 or draws.max() >= _TABLE_SIZE:
+        raise ValueError(f"draws must be integers in 0..{_TABLE_SIZE - 1} shaped {shape}, got {draws.shape}")
+    return _run(positions, velocities, draws, limit, deterministic, first_moves=True)
+
+
+def _run(
+    start: np.ndarray, vel0: np.ndarray, draws: np.ndarray, limit: int, deterministic: bool, first_moves: bool
+) -> Bounces:
+    """Apply the rule for ``len(draws)`` frames from ``start``; frame 0 moves first only if ``first_moves``."""
+    seq_len, num_objects = draws.shape[:2]
+    table, start, vel0 = draws.tolist(), np.asarray(start).tolist(), np.asarray(vel0).tolist()
     positions = np.empty((seq_len, num_objects, 2), dtype=np.int64)
     velocities = np.empty((seq_len, num_objects, 2), dtype=np.int64)
     events = np.zeros((seq_len, num_objects, 4), dtype=bool)
@@ -118,7 +181,7 @@ def simulate_bounces(
         y, x = start[d]
         vy, vx = vel0[d]
         for t in range(seq_len):
-            if t > 0:
+            if t > 0 or first_moves:
                 y += vy
                 x += vx
             hit_y = hit_x = 0  # +1: pushed back towards larger coordinates, -1: smaller
@@ -148,4 +211,4 @@ def simulate_bounces(
     velocities[...] = vel_list
     for t, d, w in hits:
         events[t, d, w] = True
-    return Bounces(positions=positions, velocities=velocities, events=events, limit=limit)
+    return Bounces(positions=positions, velocities=velocities, events=events, limit=limit, draws=np.asarray(draws))

@@ -16,7 +16,9 @@ The functions named like their modules stay in them, so that
 * :mod:`~rfn.metrics.fvd`: I3D features, Fréchet distance, FVD, protocol-aware video sets.
 * :mod:`~rfn.metrics.bestofn`: best-of-N per-frame curves (max PSNR/SSIM, min LPIPS).
 * :mod:`~rfn.metrics.protocol`: named evaluation protocols of the thesis tables.
-* :mod:`~rfn.metrics.digits`: digit identity of SM-MNIST frames (a small committed classifier).
+* :mod:`~rfn.metrics.placed_digits`: SM-MNIST digits read at their true place per horizon, against the
+  perfect sampler and predictions without a model (reader: :mod:`~rfn.metrics.digit_reader`).
+* :mod:`~rfn.metrics.digits`: position-blind digit identity of SM-MNIST frames (right digits anywhere).
 * :mod:`~rfn.metrics.frames`: frame checks and measures (centre of mass, speckle, ink overlap).
 
 Example:

@@ -1,7 +1,16 @@
-"""Digit identity: does a generated SM-MNIST frame still show the right digits?
+"""Position-blind digit identity: does a generated SM-MNIST frame show the right digits anywhere?
+
+**Position-blind.** This measure asks only whether the right two digits are
+somewhere in the frame, not whether they are where the true sequence has them.
+Holding the last context frame still scores as high as the true frames at every
+horizon, and a best-of-N over this binary score rewards variety alone (the futures
+of unrelated test sequences score well). Use :mod:`rfn.metrics.placed_digits`
+(digits read at their true place, with the perfect-sampler ceiling and baselines)
+for claims about whether a model keeps its digits; this module stays for the
+record and for frames whose trajectories are unknown.
 
 Pixel metrics reward blur and dim frames; they cannot tell whether a model
-kept *which* digits move. This module scores that directly with a small CNN
+kept *which* digits move. This module scores that with a small CNN
 trained on MNIST training digits placed as :mod:`rfn.data.smmnist` places them
 (``num_digits`` digits of ``digit_size`` pixels at uniform positions on a black
 ``image_size`` canvas, summed and clipped at 255).

@@ -10,6 +10,7 @@ here, one module per page topic, documented and tested like the rest of the pack
 * :mod:`rfn.pages.ablations`: notebook 09 (the ablation runs, their curves and tables);
 * :mod:`rfn.pages.results`, :mod:`rfn.pages.temperature`, :mod:`rfn.pages.interpolation`,
   :mod:`rfn.pages.kl_bpp`: notebooks 05-08.
+* :mod:`rfn.pages.placed_digits`: the table of digits read at their place (SM-MNIST pages).
 
 Pages sit at the level of :mod:`rfn.book` and :mod:`rfn.runs` in the import layers: they
 may use models, metrics, presets, the evaluation and train-or-load, and nothing imports them
