@@ -122,7 +122,7 @@ def _fmt(values: list[float]) -> str:
 
 def run(args: argparse.Namespace) -> None:
     """Train every variant for ``args.steps`` steps (resuming), evaluate it and print the table."""
-    from rfn.runs import train_preset
+    from rfn.training.preset import train_preset
 
     torch.set_num_threads(1)
     table = []
