@@ -49,8 +49,9 @@ sys.path.insert(0, str(ROOT))
 
 import rfn.presets  # noqa: E402, F401  (registers the presets)
 from rfn.pages.rgb import MODELS  # noqa: E402
+from rfn.runs import reference_file  # noqa: E402
 
-COMMITTED = ROOT / "checkpoints" / "reference" / "textured"
+COMMITTED = reference_file("reference-textured", 0, ROOT / "checkpoints" / "reference").parent
 UNFINISHED = COMMITTED / "unfinished"
 CACHE = COMMITTED / "cache"
 SEEDS = (0, 1, 2)

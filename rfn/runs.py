@@ -137,8 +137,12 @@ def reference_file(preset_name: str, seed: int = 0, root: str | os.PathLike = RE
         'checkpoints/reference/reference-smmnist.pt'
         >>> str(reference_file("reference-ablation-srnn-D2", seed=1))
         'checkpoints/reference/ablations/reference-ablation-srnn-D2-seed1.pt'
+        >>> str(reference_file("reference-textured-srnn", seed=2))
+        'checkpoints/reference/textured/reference-textured-srnn-seed2.pt'
     """
-    folder = Path(root) / "ablations" if "-ablation-" in preset_name else Path(root)  # notebook 09's 24 small runs
+    # notebook 09's 24 small runs and the RGB study's 15 (benchmarks/rgb_headline.py) have their own folders
+    sub = "ablations" if "-ablation-" in preset_name else "textured" if "-textured" in preset_name else ""
+    folder = Path(root) / sub
     return folder / f"{preset_name}{'' if seed == 0 else f'-seed{seed}'}.pt"
 
 

@@ -16,7 +16,10 @@ from rfn.models.registry import MODELS, build, config_from_dict
 from rfn.presets import get_preset, preset_names
 
 ROOT = Path(__file__).resolve().parents[1] / "checkpoints" / "reference"
-FILES = sorted(ROOT.rglob("*.pt"))
+#: unfinished exports of the RGB study (continued by a later session) are checked on their own below
+UNFINISHED = ROOT / "textured" / "unfinished"
+FILES = sorted(p for p in ROOT.rglob("*.pt") if UNFINISHED not in p.parents)
+RGB_FILES = [p for p in FILES if p.parent == ROOT / "textured"]
 
 
 def _preset_and_seed(path: Path) -> tuple[str, int]:
@@ -46,8 +49,40 @@ def test_reference_checkpoint_matches_its_preset(path):
 
 
 def test_reference_checkpoints_stay_within_the_budget():
-    sizes = {p.name: p.stat().st_size for p in FILES}
-    assert sum(sizes.values()) <= 40 * 2**20, sizes
+    sizes = {p.name: p.stat().st_size for p in ROOT.rglob("*.pt")}
+    assert sum(sizes.values()) <= 64 * 2**20, sizes
+    assert max(sizes.values()) <= 10 * 2**20, sizes
+
+
+def _rgb_study():
+    import importlib.util
+
+    path = ROOT.parents[1] / "benchmarks" / "rgb_headline.py"
+    spec = importlib.util.spec_from_file_location("rgb_headline", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", RGB_FILES + sorted(UNFINISHED.glob("*.pt")), ids=lambda p: p.stem)
+def test_rgb_study_exports_are_runs_of_the_study_and_fp16_is_faithful(path):
+    """benchmarks/rgb_headline.py export: a run of the study, its run files beside it, fp16 within 1e-3 bits."""
+    import json
+
+    study = _rgb_study()
+    stems = {study.stem(preset, seed): preset for _, preset, seed in study.runs()}
+    assert path.stem in stems, f"{path} is no run of benchmarks/rgb_headline.py; remove it"
+    for suffix in (".run.json", ".metrics.csv", ".export.json"):
+        assert path.with_suffix(suffix).is_file(), f"{path} lacks its {suffix}; export it again"
+    record = json.loads(path.with_suffix(".export.json").read_text())
+    data = load_checkpoint(path)
+    assert record["step"] == data["step"]
+    finished = path.parent == ROOT / "textured"
+    steps = get_preset(stems[path.stem]).train["steps"]
+    assert (data["step"] >= steps) == finished, f"{path}: step {data['step']} of {steps} in the wrong folder"
+    assert not (finished and (UNFINISHED / path.name).exists()), f"{path} is also under unfinished/; remove that one"
+    assert abs(record["fp16_bits"] - record["fp32_bits"]) <= 1e-3, record
+    assert all(p.dtype == torch.float16 for p in data["model"].values() if p.is_floating_point())
 
 
 CACHES = sorted(p for p in (ROOT / "cache").glob("*") if p.is_dir())
@@ -71,7 +106,8 @@ def test_shipped_numbers_belong_to_a_committed_checkpoint(folder):
 def test_every_run_make_reference_trains_is_committed():
     missing = [str(ckpt) for _, _, _, ckpt in reference.reference_runs() if not (ROOT.parents[1] / ckpt).is_file()]
     assert not missing, f"run `make reference` (or export the runs) for: {missing}"
-    assert set(FILES) == {ROOT.parents[1] / c for *_, c in reference.reference_runs()}, "a file no run makes"
+    made = {ROOT.parents[1] / c for *_, c in reference.reference_runs()}
+    assert set(FILES) - set(RGB_FILES) == made, "a file no run makes"
 
 
 def test_load_finds_a_reference_model_by_name(tmp_path, monkeypatch):
