@@ -322,6 +322,120 @@ assert logdet_err < 1e-8
 # Training changes the weights, not the bookkeeping: the log-determinants still agree to
 # float64 rounding and the inverse is still exact.
 
+# %% [markdown]
+# ## 8. The RFN's emission for one frame, written out
+#
+# Everything so far acted on points. The RFN uses the same layers on images, conditioned on
+# its recurrent state: its emission $\log p(\tilde{\mathbf{x}}_t \mid \mathbf{z}_t, \mathbf{h}_t)$
+# ({eq}`eq-rfn-emission`) is a conditional multi-scale Glow. Here is that log-likelihood in
+# plain torch operations on the weights of a package model, piece by piece:
+#
+# - **the conditioning network** (cond-net in {eq}`eq-rfn-emission`): starting from
+#   $[\mathbf{h}_t, \mathbf{z}_t]$ at the coarsest resolution, each level (coarse to fine)
+#   doubles the resolution of what came from below (nearest neighbour), appends the
+#   extractor's features of the previous frame at that resolution (the U-Net skips) and
+#   applies two convolution, BatchNorm and leaky-ReLU blocks; the output of level $l$ is the
+#   condition map $\mathbf{c}_{t,l}$;
+# - **squeeze**: every 2×2 block of pixels becomes four channels (a permutation, log-determinant 0);
+# - **ActNorm**: $(\mathbf{x} - \mathbf{b}) \odot e^{\mathbf{s}}$, log-determinant $HW\sum_c s_c$;
+# - **invertible 1×1 convolution** ({eq}`eq-invconv`): the matrix is rebuilt from its LU
+#   factors, $\mathbf{W} = \mathbf{P}\mathbf{L}(\mathbf{U} + \operatorname{diag}(\mathbf{d} \odot e^{\mathbf{s}}))$
+#   with fixed signs $\mathbf{d}$, so its log-determinant is $HW \sum \mathbf{s}$;
+# - **affine coupling** ({eq}`eq-coupling`, {eq}`eq-coupling-logdet`): a small network reads
+#   the first half of the channels and the condition map and gives a shift and a log-scale
+#   $\log\sigma(r + 2)$ for the second half;
+# - **split** ({eq}`eq-multiscale`, {eq}`eq-conditional-flow`): half of the channels leave the
+#   flow and are scored under a Gaussian whose mean and standard deviation a network computes
+#   from the kept half and the condition map (a learned conditional prior); the top level's
+#   output is scored under the base Gaussian computed from $\mathbf{c}_{t,L}$.
+#
+# The sum of the log-densities and log-determinants, plus the dequantisation constant
+# $-D \log 2^n$ of {eq}`eq-dequant`, must equal `RFN.emission_log_prob`. The model is the
+# `smoke` preset's RFN (two levels, one step per level) with every weight moved off its
+# initial value (`rfn.pages.scratch.scratch_model`), so this runs in a second at every profile.
+
+# %% tags=["from-scratch"]
+import math
+
+import torch
+import torch.nn.functional as F
+
+from rfn import pixels
+from rfn.pages.scratch import scratch_model
+
+rfn_model, clip = scratch_model("rfn", seed=0)  # eval mode; clip: uint8 [2, 4, 1, 16, 16]
+W = {k: v.detach() for k, v in [*rfn_model.named_parameters(), *rfn_model.named_buffers()]}
+assert rfn_model.config.skip == "cond" and rfn_model.config.clamp == "sigmoid" and rfn_model.config.style == "vgg"
+
+
+def conv_bn_act(x, name):
+    """conv 3x3 (no bias) -> BatchNorm with its running statistics -> leaky ReLU 0.2."""
+    y = F.conv2d(x, W[f"{name}.0.weight"], padding=1)
+    y = (y - W[f"{name}.1.running_mean"][:, None, None]) / torch.sqrt(W[f"{name}.1.running_var"][:, None, None] + 1e-5)
+    return F.leaky_relu(y * W[f"{name}.1.weight"][:, None, None] + W[f"{name}.1.bias"][:, None, None], 0.2)
+
+
+def coupling_net(x, name):
+    """Glow's coupling / prior network: conv 3x3 -> ActNorm -> ReLU -> conv 1x1 -> ActNorm -> ReLU -> conv 3x3."""
+    x = F.conv2d(x, W[f"{name}.conv1.weight"], padding=1)
+    x = torch.relu((x - W[f"{name}.norm1.loc"]) * W[f"{name}.norm1.log_scale"].exp())
+    x = F.conv2d(x, W[f"{name}.conv2.weight"])
+    x = torch.relu((x - W[f"{name}.norm2.loc"]) * W[f"{name}.norm2.log_scale"].exp())
+    out = F.conv2d(x, W[f"{name}.out.weight"], W[f"{name}.out.bias"], padding=1)
+    return out[:, 0::2], out[:, 1::2]  # (shift or mean, raw log-scale or raw std), interleaved channels
+
+
+def log_normal(x, mean, raw):
+    """Per-sample log N(x; mean, std^2) with std = softplus(raw + softplus^-1(1)) + 1e-4."""
+    std = F.softplus(raw + math.log(math.e - 1)) + 1e-4
+    return (-0.5 * ((x - mean) / std) ** 2 - std.log() - 0.5 * math.log(2 * math.pi)).flatten(1).sum(1)
+
+
+def emission_log_prob(x, h, z, skips):
+    """log p(x_t | h_t, z_t) in nats for dequantised frames x [N, C, H, W] in [-0.5, 0.5)."""
+    L = rfn_model.config.levels
+    cond, y = [None] * L, torch.cat([h, z], 1)
+    for l in reversed(range(L)):  # the conditioning network, coarse to fine
+        y = y if l == L - 1 else F.interpolate(y, scale_factor=2, mode="nearest")
+        y = conv_bn_act(torch.cat([y, skips[l]], 1), f"conditioner.blocks.{l}.0")
+        cond[l] = y = conv_bn_act(y, f"conditioner.blocks.{l}.1")
+    total = x.new_zeros(x.shape[0])
+    for l in range(L):
+        b, c, hh, ww = x.shape  # squeeze: [b, c, hh, ww] -> [b, 4c, hh/2, ww/2]
+        x = x.reshape(b, c, hh // 2, 2, ww // 2, 2).permute(0, 1, 3, 5, 2, 4).reshape(b, 4 * c, hh // 2, ww // 2)
+        for k in range(rfn_model.config.flow_steps):
+            p = f"flow.levels.{l}.{k}"
+            x = (x - W[f"{p}.actnorm.loc"]) * W[f"{p}.actnorm.log_scale"].exp()  # ActNorm
+            upper = W[f"{p}.invconv.upper"] * W[f"{p}.invconv.lower_mask"].T
+            upper = upper + torch.diag(W[f"{p}.invconv.sign_s"] * W[f"{p}.invconv.log_s"].exp())
+            lower = W[f"{p}.invconv.lower"] * W[f"{p}.invconv.lower_mask"] + W[f"{p}.invconv.eye"]
+            x = F.conv2d(x, (W[f"{p}.invconv.perm"] @ lower @ upper)[:, :, None, None])  # 1x1 convolution
+            x_a, x_b = x.chunk(2, 1)  # affine coupling
+            shift, raw = coupling_net(torch.cat([x_a, cond[l]], 1), f"{p}.coupling.net")
+            log_s = F.logsigmoid(raw + 2.0)
+            x = torch.cat([x_a, x_b * log_s.exp() + shift], 1)
+            hw = x.shape[2] * x.shape[3]  # ActNorm and 1x1 convolution: the same log-determinant at every pixel
+            total = total + hw * (W[f"{p}.actnorm.log_scale"].sum() + W[f"{p}.invconv.log_s"].sum())
+            total = total + log_s.flatten(1).sum(1)
+        if l < L - 1:  # split: the second half leaves under its conditional prior
+            x, u = x.chunk(2, 1)
+            total = total + log_normal(u, *coupling_net(torch.cat([x, cond[l]], 1), f"flow.splits.{l}.prior_net"))
+    return total + log_normal(x, *coupling_net(cond[-1], "flow.base_net"))  # the base Gaussian reads c_{t,L}
+
+
+with torch.no_grad():
+    post = rfn_model.infer(clip)
+    target, h, z, skips = rfn_model.emission_inputs(post, clip)  # frames 1..T-1 of both clips: N = 6
+    torch.manual_seed(2)
+    package = rfn_model.emission_log_prob(target, h, z, skips)
+torch.manual_seed(2)  # the same dequantisation noise: x~ = x / 256 - 0.5 + U(0, 1/256)
+x_tilde = pixels.to_float(target) + torch.rand(target.shape) / 256
+D = target[0].numel()
+ours = emission_log_prob(x_tilde, h, z, [s.detach() for s in skips]) - D * math.log(256)
+torch.testing.assert_close(ours, package)
+print(f"emission from scratch = rfn.models.RFN.emission_log_prob on {len(ours)} frames: "
+      f"{(-ours / (D * math.log(2))).mean():.3f} bits per pixel (an untrained flow)")  # fmt: skip
+
 # %% tags=["remove-input"]
 elapsed = time.perf_counter() - start
 summary = f"**This page ran in {elapsed:.0f} s** (profile `{profile}`, device `{dev}`, seed {seed})"

@@ -179,8 +179,112 @@ display(
 # within a few frames. A latent variable $\mathbf{z}_t$
 # lets a model draw *one* of the possible velocities instead of their average, which is
 # the point of the SRNN, the VRNN and the RFN; notebook 05 shows their samples.
+
+# %% [markdown]
+# ## 2. One SRNN step, written out
 #
-# ## 2. A toy sequence: the noisy sinusoid (Fig A.1)
+# A latent $\mathbf{z}_t$ is what lets a model commit to one future. Before the sinusoid
+# experiments, here is what the convolutional SRNN of `rfn.models.SRNN` computes at one
+# time step, in plain torch operations on its own weights. Three pieces, each one equation of
+# the theory pages:
+#
+# 1. **the ConvLSTM update** ({eq}`eq-rfn-transition`, the first line of {eq}`eq-srnn`'s
+#    model): one convolution over $[\varphi(\mathbf{x}_{t-1}), \mathbf{h}_{t-1}]$ gives the
+#    four gates; the peephole weights let the input and forget gates look at the old cell
+#    $\mathbf{c}_{t-1}$ and the output gate at the new one;
+# 2. **the smoothing state** $\mathbf{a}_t$ ({eq}`eq-smoothing`): the *same* kind of cell,
+#    with its own weights, run backwards in time over $[\mathbf{h}_t, \varphi(\mathbf{x}_t)]$;
+# 3. **the prior and the posterior** ({eq}`eq-srnn`, {eq}`eq-smoothing`): each is a
+#    convolution, a BatchNorm (in evaluation mode: the stored running mean and variance), a
+#    leaky ReLU and a second convolution whose output channels split into a mean and a raw
+#    value; the standard deviation is $\operatorname{softplus}(\text{raw}) + 10^{-4}$. Both
+#    read the *posterior* sample $\mathbf{z}_{t-1}$ (the point made under {eq}`eq-srnn-elbo`),
+#    and $\mathbf{z}_t = \boldsymbol{\mu}^{(q)}_t + \boldsymbol{\sigma}^{(q)}_t \odot \boldsymbol{\epsilon}_t$.
+#
+# The model is the `smoke` preset's SRNN with every weight moved off its initial value
+# (`rfn.pages.scratch.scratch_model`: zero-initialised peepholes or untouched BatchNorm
+# statistics would hide a missing term), so this runs in a second at every profile. The
+# feature extractor $\varphi$ is taken from the package; everything after it is below.
+
+# %% tags=["from-scratch"]
+import torch
+import torch.nn.functional as F
+
+from rfn import pixels
+from rfn.pages.scratch import scratch_model
+
+srnn, clip = scratch_model("srnn", seed=0)  # eval mode; clip: uint8 [2, 4, 1, 16, 16]
+W = {k: v.detach() for k, v in [*srnn.named_parameters(), *srnn.named_buffers()]}  # the weights, by name
+assert srnn.config.smoothing and not (srnn.config.res_q or srnn.config.learn_init or srnn.config.z_to_h)
+
+
+def conv_lstm(x, h, c, name):
+    """One peephole ConvLSTM step: (input, h_{t-1}, c_{t-1}) -> (h_t, c_t)."""
+    gates = F.conv2d(torch.cat([x, h], 1), W[f"{name}.gates.weight"], W[f"{name}.gates.bias"], padding=1)
+    i, f, o, g = gates.chunk(4, 1)  # input, forget, output gates and the candidate
+    c = torch.sigmoid(f + W[f"{name}.w_cf"] * c) * c + torch.sigmoid(i + W[f"{name}.w_ci"] * c) * torch.tanh(g)
+    return torch.sigmoid(o + W[f"{name}.w_co"] * c) * torch.tanh(c), c
+
+
+def gaussian_head(x, name):
+    """conv 3x3 -> BatchNorm (running statistics) -> leaky ReLU -> conv 3x3 -> (mean, std)."""
+    y = F.conv2d(x, W[f"{name}.hidden.0.weight"], padding=1)
+    mean, var = W[f"{name}.hidden.1.running_mean"], W[f"{name}.hidden.1.running_var"]
+    y = (y - mean[:, None, None]) / torch.sqrt(var[:, None, None] + 1e-5)
+    y = y * W[f"{name}.hidden.1.weight"][:, None, None] + W[f"{name}.hidden.1.bias"][:, None, None]
+    mu, raw = F.conv2d(F.leaky_relu(y, 0.2), W[f"{name}.out.weight"], W[f"{name}.out.bias"], padding=1).chunk(2, 1)
+    return mu, F.softplus(raw) + 1e-4
+
+
+def latent_step(z_prev, h, a, eps):
+    """Prior p(z_t | z_{t-1}, h_t), posterior q(z_t | z_{t-1}, a_t), a posterior draw and the KL in nats."""
+    mu_p, std_p = gaussian_head(torch.cat([z_prev, h], 1), "prior_net")
+    mu_q, std_q = gaussian_head(torch.cat([z_prev, a], 1), "posterior_net")
+    kl = torch.log(std_p / std_q) + (std_q**2 + (mu_q - mu_p) ** 2) / (2 * std_p**2) - 0.5
+    return mu_q + std_q * eps, (mu_p, std_p, mu_q, std_q), kl.flatten(1).sum(1)
+
+
+# %% [markdown]
+# A sequence is these pieces in three loops. The forward loop reads frames $0..T-2$ and gives
+# the states $\mathbf{h}_1..\mathbf{h}_{T-1}$ of the modelled frames; the backward loop gives
+# $\mathbf{a}_{T-1}$ first and $\mathbf{a}_1$ last; the latent loop draws
+# $\mathbf{z}_1, \mathbf{z}_2, \dots$ in order, each from the posterior given the previous draw.
+# All states start at zero (this preset learns no initial state). The package's
+# `SRNN.infer`, given the same random numbers, must give the same tensors.
+
+# %% tags=["from-scratch"]
+phi = srnn.extractor(pixels.to_float(clip.flatten(0, 1)))[-1].detach().unflatten(0, clip.shape[:2])  # [B, T, 8, 4, 4]
+B, T = clip.shape[:2]
+h = c = phi.new_zeros(B, srnn.config.h_channels, *phi.shape[-2:])
+hs = []
+for t in range(1, T):  # h_t = ConvLSTM(phi(x_{t-1}), h_{t-1})
+    h, c = conv_lstm(phi[:, t - 1], h, c, "rnn")
+    hs.append(h)
+a = c = phi.new_zeros(B, srnn.config.a_channels, *phi.shape[-2:])
+smoothed = [None] * (T - 1)
+for t in reversed(range(1, T)):  # a_t = ConvLSTM_backward([h_t, phi(x_t)], a_{t+1})
+    a, c = conv_lstm(torch.cat([hs[t - 1], phi[:, t]], 1), a, c, "smoother.cell")
+    smoothed[t - 1] = a
+torch.manual_seed(1)
+z = phi.new_zeros(B, srnn.config.z_channels, *phi.shape[-2:])
+ours = []
+for t in range(1, T):
+    eps = torch.randn(B, srnn.config.z_channels, *phi.shape[-2:])
+    z, params, kl = latent_step(z, hs[t - 1], smoothed[t - 1], eps)
+    ours.append((hs[t - 1], z, *params, kl))
+
+with torch.no_grad():
+    torch.manual_seed(1)  # the same random numbers for the package's posterior draws
+    terms = srnn.elbo_terms(clip)
+post = terms["post"]
+for k, key in enumerate(("h", "z", "mu_p", "std_p", "mu_q", "std_q")):
+    torch.testing.assert_close(torch.stack([step[k] for step in ours], 1), post[key])
+torch.testing.assert_close(torch.stack([step[-1] for step in ours], 1), terms["kl"])
+print(f"SRNN step from scratch = rfn.models.SRNN.infer for h, z, prior, posterior and KL over {T - 1} steps "
+      f"of {B} clips; KL per frame {terms['kl'].mean():.2f} nats")  # fmt: skip
+
+# %% [markdown]
+# ## 3. A toy sequence: the noisy sinusoid (Fig A.1)
 #
 # Appendix A.3 of the thesis tests the SRNN and VRNN on a much simpler sequence:
 # $y = \sin(F x + 2\pi u) + \epsilon$ with a random phase $u \sim U(0, 1)$ per sequence and
@@ -198,7 +302,7 @@ rec.savefig(fig, "figA_1_sinusoid.png")
 plt.show()
 
 # %% [markdown]
-# ## 3. SRNN and VRNN on the sinusoid (Table A.1)
+# ## 4. SRNN and VRNN on the sinusoid (Table A.1)
 #
 # `rfn.models.DenseSRNN` and `DenseVRNN` are the SRNN and VRNN of the theory chapter with
 # small multilayer perceptrons in place of convolutions: an LSTM gives $\mathbf{h}_t$ from
@@ -282,7 +386,7 @@ rec.savefig(fig, "fig_sinusoid_training.png")
 plt.show()
 
 # %% [markdown]
-# ## 4. Predictions with uncertainty (Fig A.2)
+# ## 5. Predictions with uncertainty (Fig A.2)
 #
 # The best SRNN and the best VRNN of the table read the first patches of validation
 # sequences with their posterior, then run forward on their own: each future patch draws
