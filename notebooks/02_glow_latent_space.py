@@ -110,6 +110,19 @@ rec.savefig(fig, "fig2_1a_glow_latent_tsne.png")
 plt.show()
 
 # %% [markdown]
+# The same map of the latents as an explorer: hover a point (or tap it) to see the digit it
+# was computed from. Points of one colour that sit among another class's points are worth a
+# look; often the digit itself is ambiguous, or written in a style the other class shares.
+# The images are embedded in the page, so this works offline and without a running kernel.
+
+# %%
+from IPython.display import HTML
+
+k = min(n_tsne, 1000)  # at most 1,000 points in the page (each carries its image)
+title = f"Glow latents of {k} MNIST test digits (both levels), coloured by class"
+display(HTML(page.tsne_explorer({name: m[:k] for name, m in maps.items()}, labels[:k], test_x[:k], title)))
+
+# %% [markdown]
 # How well do the classes separate? A simple number: the share of digits whose nearest
 # neighbour *in the 2-D map* has the same label (chance is about 10%). It is a rough
 # summary of the picture, not a property of the flow.
