@@ -440,3 +440,97 @@ print(f"emission from scratch = rfn.models.RFN.emission_log_prob on {len(ours)} 
 elapsed = time.perf_counter() - start
 summary = f"**This page ran in {elapsed:.0f} s** (profile `{profile}`, device `{dev}`, seed {seed})"
 display(Markdown(f"{summary}; figures in `{rec.folder}`."))
+
+# %% [markdown]
+# ## Exercises
+#
+# Three kinds: **derive** (on paper), **predict, then run** (write your guess down, then open
+# the hidden cell: it runs with the page) and **modify** (change the code and compare). The
+# solutions are folded; open them after trying.
+
+# %% [markdown]
+# **Exercise 1** (derive). An affine coupling maps $\mathbf{x} = [\mathbf{x}_a, \mathbf{x}_b]$
+# to $\mathbf{y}_a = \mathbf{x}_a$ and
+# $\mathbf{y}_b = \mathbf{x}_b \odot e^{\mathbf{s}} + \mathbf{t}$, where
+# $\mathbf{s} = \mathbf{s}(\mathbf{x}_a, \mathbf{c})$ and $\mathbf{t} = \mathbf{t}(\mathbf{x}_a, \mathbf{c})$
+# are computed by a network and $\mathbf{c}$ is a condition map. Write its Jacobian
+# $\partial\mathbf{y}/\partial\mathbf{x}$ in blocks and show that $\log|\det J| = \sum_i s_i$.
+# Why do the derivatives of the network $\mathbf{s}, \mathbf{t}$ never have to be computed,
+# and why does the condition map not enter the determinant?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# Order the variables as $(\mathbf{x}_a, \mathbf{x}_b)$. Then
+#
+# $$
+# J = \begin{pmatrix} \mathbf{I} & \mathbf{0} \\
+#     \partial \mathbf{y}_b / \partial \mathbf{x}_a & \operatorname{diag}(e^{\mathbf{s}}) \end{pmatrix},
+# $$
+#
+# since $\mathbf{y}_a$ does not depend on $\mathbf{x}_b$ and $\mathbf{y}_b$ depends on each
+# $x_{b,i}$ only through its own entry. The matrix is block lower-triangular, so its
+# determinant is the product of the diagonal blocks' determinants, $1 \cdot \prod_i e^{s_i}$,
+# and $\log|\det J| = \sum_i s_i$. The block $\partial\mathbf{y}_b/\partial\mathbf{x}_a$, the
+# only place where the network's derivatives appear, sits below the diagonal and drops out:
+# the network can be as complicated as we like. The condition $\mathbf{c}$ is not one of the
+# variables being transformed (it is fixed input, like a weight), so it has no row or column
+# in $J$; it only changes the value of $\mathbf{s}$. In `rfn.flows` the clamp makes
+# $s_i = \log\sigma(r_i + 2)$, which is what `AffineCoupling.forward` sums.
+# ```
+
+# %% [markdown]
+# **Exercise 2** (predict, then run). A freshly built `AffineCoupling(channels=4, hidden=8)`
+# with Glow's clamp acts on a batch `[3, 4, 5, 5]`. Its network's last convolution starts at
+# zero. Predict the log-determinant it reports for each of the three inputs (a number), then
+# run the hidden cell.
+#
+# ```{admonition} Solution
+# :class: dropdown
+# With a zero last layer, $r = 0$ everywhere, so every one of the $2 \times 5 \times 5 = 50$
+# transformed entries (half of the 4 channels, at 25 positions) has $s = \log\sigma(2) \approx -0.1269$:
+# the log-determinant is $50 \log\sigma(2) \approx -6.345$ for every input, whatever its
+# values. The cell prints it and the prediction.
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+import math
+
+import torch
+
+from rfn.flows import AffineCoupling
+
+fresh = AffineCoupling(channels=4, hidden=8)
+_, logdet_fresh = fresh(torch.randn(3, 4, 5, 5))
+print("reported:", logdet_fresh.tolist(), " predicted:", round(2 * 25 * math.log(1 / (1 + math.exp(-2))), 4))
+torch.testing.assert_close(logdet_fresh, torch.full((3,), 50 * math.log(1 / (1 + math.exp(-2)))))
+
+# %% [markdown]
+# **Exercise 3** (modify). The check of section 8 scores each frame under one draw of the
+# dequantisation noise. Modify it to score the same six frames under four draws (seeds 10 to
+# 13), checking the from-scratch emission against the package at each draw, and print how far
+# the bits per pixel of one frame move from draw to draw. Is the spread large next to the
+# differences between models that later pages compare?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# The hidden cell loops over the seeds; the from-scratch code agrees with the package at every
+# draw. The noise moves each pixel by less than one grey level, and the bits per pixel of a
+# frame change only in the second or third decimal, far below the differences between
+# models on the later pages. Averaging over draws (or over many frames, as the evaluation
+# does) removes even that.
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+bits = []
+for draw in range(10, 14):
+    torch.manual_seed(draw)
+    x_draw = pixels.to_float(target) + torch.rand(target.shape) / 256
+    with torch.no_grad():
+        torch.manual_seed(draw)
+        by_package = rfn_model.emission_log_prob(target, h, z, skips)
+    by_hand = emission_log_prob(x_draw, h, z, [s.detach() for s in skips]) - D * math.log(256)
+    torch.testing.assert_close(by_hand, by_package)
+    bits.append(-by_hand / (D * math.log(2)))
+bits = torch.stack(bits)  # [draws, frames]
+print("bits per pixel of frame 0 under four draws:", [round(b, 4) for b in bits[:, 0].tolist()])
+print(f"largest spread over the draws, any frame: {(bits.max(0).values - bits.min(0).values).max():.4f} bits")

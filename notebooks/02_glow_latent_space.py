@@ -309,3 +309,96 @@ display(
 elapsed = time.perf_counter() - start
 summary = f"**This page ran in {elapsed:.0f} s** (profile `{profile}`, device `{dev}`, seed {seed})"
 display(Markdown(f"{summary}; figures in `{rec.folder}`."))
+
+# %% [markdown]
+# ## Exercises
+#
+# Three kinds: **derive** (on paper), **predict, then run** (write your guess down, then open
+# the hidden cell: it runs with the page) and **modify** (change the code and compare). The
+# solutions are folded; open them after trying. The cells use this page's Glow
+# (`<profile>-glow-mnist`, loaded from its run folder).
+
+# %% tags=["hide-cell", "exercise-setup"]
+import matplotlib.pyplot as plt
+import torch
+
+from rfn.data import load_mnist
+from rfn.pages import latent_space
+from rfn.runs import trained_model
+
+ex_glow = trained_model("glow-mnist", profile, seed, root=artifacts_dir, device="cpu")  # this page's Glow
+ex_x, ex_y = load_mnist("test")
+ex_x = ex_x[:, None]  # uint8 [N, 1, 28, 28]
+
+# %% [markdown]
+# **Exercise 1** (derive). A multi-scale Glow with $L$ levels squeezes (space to depth by 2)
+# at the start of every level and hands half of the channels to the latent space at the end
+# of every level but the last. For a $C \times H \times W$ image, give the shape of each
+# level's latent and show that together they hold exactly $CHW$ numbers. Check your formula
+# on the page's MNIST Glow ($1 \times 28 \times 28$, $L = 2$).
+#
+# ```{admonition} Solution
+# :class: dropdown
+# Level $l$ (1-based) works on $2^{l+1} C$ channels at $H/2^l \times W/2^l$: the first
+# squeeze turns $C$ channels into $4C$, and every later level receives half of the previous
+# level's channels ($2^l C$) and squeezes them into $2^{l+1} C$. A level $l < L$ emits half of
+# its channels, $2^l C \times H/2^l \times W/2^l$, that is $CHW/2^l$ numbers; the last level
+# keeps all of its $2^{L+1}C \times H/2^L \times W/2^L = CHW/2^{L-1}$ numbers. The sum is
+# $CHW(\tfrac12 + \tfrac14 + \dots + \tfrac1{2^{L-1}}) + CHW/2^{L-1} = CHW$, as it must be for
+# a bijection. For MNIST: $[2, 14, 14]$ (392 numbers) and $[8, 7, 7]$ (392 numbers), 784 in
+# all, the shapes printed in section 2.
+# ```
+
+# %% [markdown]
+# **Exercise 2** (predict, then run). Encode a **2** and a **6** and concatenate each digit's
+# latents into one vector of $d = 784$ numbers. Predict the norm of the point halfway along the
+# straight line between them, relative to the norms of the two ends; then the same for the
+# spherical path (slerp). Use what you know about two independent draws of a
+# $d$-dimensional standard normal (norm about $\sqrt{d}$, nearly orthogonal). Then run the
+# hidden cell, which uses the page's trained Glow.
+#
+# ```{admonition} Solution
+# :class: dropdown
+# For two independent standard normal vectors of dimension $d$ both norms are close to
+# $\sqrt{d} = 28$ and the vectors are nearly orthogonal, so the linear midpoint
+# $(\mathbf{a} + \mathbf{b})/2$ has norm close to $\sqrt{d/2}$, about 0.71 of the ends: the
+# path dips towards the origin, where the prior's density is higher than anywhere a typical
+# sample lies (the same effect as a temperature of about 0.71). The slerp midpoint keeps a norm
+# between the two ends. The latents of real digits under a briefly trained flow are not exactly
+# standard normal (their norms and the angle between them are printed), so the measured ratio
+# can differ from 0.71; the direction of the effect is the same whenever the two latents point
+# in different directions.
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+pair = [latent_space.first_index(ex_y, 2), latent_space.first_index(ex_y, 6)]
+with torch.no_grad():
+    lat = ex_glow.encode(ex_x[pair])
+vec = torch.cat([t.flatten(1) for t in lat], 1)  # [2, 784]
+a, b = vec[0], vec[1]
+cos = torch.dot(a, b) / (a.norm() * b.norm())
+print(f"d = {vec.shape[1]}; |a| = {a.norm():.1f}, |b| = {b.norm():.1f}, cos(angle) = {cos:.2f}")
+print(f"linear midpoint: |(a + b) / 2| = {((a + b) / 2).norm():.1f}")
+print(f"slerp midpoint:  {latent_space.slerp(a, b, 0.5).norm():.1f}")
+
+# %% [markdown]
+# **Exercise 3** (modify). Section 4 samples at temperatures up to 1. Add $\tau = 1.2$ and
+# $\tau = 1.5$ to the list and draw the samples again. What do temperatures above 1 do to the
+# samples, and why would nobody use them to show a model at its best?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# A temperature above 1 widens every prior beyond what the model learned, so the draws land
+# where the model puts little density: the decoded images get grainier and strokes break up
+# into speckle, more so at 1.5. Lowering the temperature trades variety for samples near the
+# modes; raising it does the opposite and mostly adds noise. (How clean even $\tau = 1$ looks
+# depends on how long the Glow trained: at `smoke` every row is noise.)
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+hot = [0.7, 1.0, 1.2, 1.5]
+torch.manual_seed(seed)
+with torch.no_grad():
+    rows = torch.stack([ex_glow.sample(8, temperature=t).cpu() for t in hot])
+fig = latent_space.strip_figure(rows, [f"τ = {t}" for t in hot], "Glow samples above temperature 1", "sample")
+plt.show()

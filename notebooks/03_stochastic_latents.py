@@ -422,3 +422,99 @@ plt.show()
 elapsed = time.perf_counter() - start
 summary = f"**This page ran in {elapsed:.0f} s** (profile `{profile}`, device `{dev}`, seed {seed})"
 display(Markdown(f"{summary}; figures in `{rec.folder}`."))
+
+# %% [markdown]
+# ## Exercises
+#
+# Three kinds: **derive** (on paper), **predict, then run** (write your guess down, then open
+# the hidden cell: it runs with the page) and **modify** (change the code and compare). The
+# solutions are folded; open them after trying. The code cells reuse the from-scratch SRNN of
+# section 2.
+
+# %% [markdown]
+# **Exercise 1** (derive). `latent_step` in section 2 computes the KL divergence of the
+# posterior from the prior, one latent entry at a time, as
+# $\log\frac{\sigma_p}{\sigma_q} + \frac{\sigma_q^2 + (\mu_q - \mu_p)^2}{2\sigma_p^2} - \frac12$.
+# Derive it from $D_{\mathrm{KL}}(q \,\|\, p) = \mathbb{E}_q[\log q(z) - \log p(z)]$ for
+# $q = \mathcal{N}(\mu_q, \sigma_q^2)$ and $p = \mathcal{N}(\mu_p, \sigma_p^2)$. When is it zero?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# The $\log\sqrt{2\pi}$ terms cancel in
+# $\log q(z) - \log p(z) = \log\frac{\sigma_p}{\sigma_q} - \frac{(z - \mu_q)^2}{2\sigma_q^2}
+# + \frac{(z - \mu_p)^2}{2\sigma_p^2}$. Under $q$, $\mathbb{E}[(z - \mu_q)^2] = \sigma_q^2$ and
+# $\mathbb{E}[(z - \mu_p)^2] = \sigma_q^2 + (\mu_q - \mu_p)^2$ (variance plus squared bias).
+# Substituting gives $\log\frac{\sigma_p}{\sigma_q} - \frac12 + \frac{\sigma_q^2 + (\mu_q - \mu_p)^2}{2\sigma_p^2}$.
+# A diagonal Gaussian's KL is the sum of this over its entries, which is why `latent_step`
+# sums over channels and positions. It is zero exactly when $\mu_q = \mu_p$ and
+# $\sigma_q = \sigma_p$: then the frame told the posterior nothing the prior did not know.
+# ```
+
+# %% [markdown]
+# **Exercise 2** (predict, then run). Run the SRNN's inference twice on the same clips with
+# different random seeds. Which of these are the same both times: the states
+# $\mathbf{h}_t$, the prior means at the first modelled step, the prior means at later steps,
+# the posterior samples? Then answer again for a VRNN (`scratch_model("vrnn")`), whose
+# recurrence reads $\mathbf{z}_{t-1}$. Predict, then run.
+#
+# ```{admonition} Solution
+# :class: dropdown
+# SRNN: $\mathbf{h}_t$ reads only the frames, so it is identical. The first prior reads
+# $\mathbf{z}_0 = \mathbf{0}$ and $\mathbf{h}_1$: identical. From the second step on, the prior
+# reads the posterior *sample* $\mathbf{z}_{t-1}$, which differs, so the prior differs too; the
+# samples differ at every step. VRNN: $\mathbf{h}_t$ itself reads $\mathbf{z}_{t-1}$, so the
+# states differ from the second step on; only the first step's state and prior agree.
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+vrnn, _ = scratch_model("vrnn", seed=0)
+for name, m in (("SRNN", srnn), ("VRNN", vrnn)):
+    with torch.no_grad():
+        torch.manual_seed(1)
+        one = m.infer(clip)
+        torch.manual_seed(2)
+        two = m.infer(clip)
+    same = {k: [bool(torch.equal(one[k][:, t], two[k][:, t])) for t in range(T - 1)] for k in ("h", "mu_p", "z")}
+    print(f"{name}: equal per modelled step (t = 1..{T - 1}) ->", same)
+
+# %% [markdown]
+# **Exercise 3** (modify). With $\text{RES}_q$ ({eq}`eq-resq`) the posterior network outputs a
+# *correction* to the prior mean instead of a mean of its own. Build the same SRNN with the
+# switch on (`scratch_model("srnn", seed=0, res_q=True)`: the switch adds no weights, so the
+# weights are those of section 2), change `latent_step` accordingly, rerun the latent loop and
+# check it against the package's `infer`.
+#
+# ```{admonition} Solution
+# :class: dropdown
+# One line changes: $\boldsymbol{\mu}_q = \boldsymbol{\mu}_p + \text{(posterior network's mean output)}$.
+# The states $\mathbf{h}_t$ and $\mathbf{a}_t$ do not depend on the switch, so the lists `hs`
+# and `smoothed` of section 2 are reused. The package then evaluates the prior inside its
+# loop (it needs $\boldsymbol{\mu}_p$ before it can draw $\mathbf{z}_t$), but draws the same
+# random numbers in the same order, so the check passes with the same seed.
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+srnn_resq, _ = scratch_model("srnn", seed=0, res_q=True)
+assert all(torch.equal(p, q) for p, q in zip(srnn.parameters(), srnn_resq.parameters()))
+
+
+def latent_step_resq(z_prev, h, a, eps):
+    """latent_step with RES_q: the posterior's mean is the prior's mean plus the network's output."""
+    mu_p, std_p = gaussian_head(torch.cat([z_prev, h], 1), "prior_net")
+    delta, std_q = gaussian_head(torch.cat([z_prev, a], 1), "posterior_net")
+    mu_q = mu_p + delta
+    kl = torch.log(std_p / std_q) + (std_q**2 + (mu_q - mu_p) ** 2) / (2 * std_p**2) - 0.5
+    return mu_q + std_q * eps, (mu_p, std_p, mu_q, std_q), kl.flatten(1).sum(1)
+
+
+torch.manual_seed(1)
+z = torch.zeros(B, srnn.config.z_channels, *phi.shape[-2:])
+resq_means = []
+for t in range(1, T):
+    z, params, _ = latent_step_resq(z, hs[t - 1], smoothed[t - 1], torch.randn(z.shape))
+    resq_means.append(params[2])
+with torch.no_grad():
+    torch.manual_seed(1)
+    post_resq = srnn_resq.infer(clip)
+torch.testing.assert_close(torch.stack(resq_means, 1), post_resq["mu_q"])
+print("RES_q from scratch = rfn.models.SRNN(res_q=True).infer for the posterior means")

@@ -258,3 +258,97 @@ display(runs_df)
 elapsed = time.perf_counter() - page_start
 summary = f"**This page ran in {elapsed:.0f} s** (profile `{profile}`, device `{dev}`, seed {seed})"
 display(Markdown(f"{summary}; figures in `{rec.folder}`."))
+
+# %% [markdown]
+# ## Exercises
+#
+# Three kinds: **derive** (on paper), **predict, then run** (write your guess down, then open
+# the hidden cell: it runs with the page) and **modify** (change the code and compare). The
+# solutions are folded; open them after trying. The cells use this profile's RFN.
+
+# %% tags=["hide-cell", "exercise-setup"]
+import math
+
+import torch
+
+from rfn.data import make_dataset
+from rfn.models import build
+from rfn.runs import get_run
+
+ex_run = get_run("rfn", profile, seed, root=artifacts_dir)  # this page's RFN (trained first if missing)
+ex_model = ex_run.model("cpu")
+ex_test = make_dataset("smmnist", "test", seq_len=ex_run.train_frames, **ex_run.data_kwargs)
+ex_clips = ex_test.batch(range(4))
+
+# %% [markdown]
+# **Exercise 1** (derive). The tables report the negative ELBO in bits per dimension. (a) Turn
+# a loss of $\mathcal{L}$ nats per clip into bits per dimension for clips of $T$ frames of
+# $C \times H \times W$ pixels, of which the first is only conditioned on. (b) Show that a
+# model that spreads its probability evenly over all 256 values of every pixel scores exactly
+# 8 bits per dimension, and explain why the dequantisation constant $-D \log 2^n$ of
+# {eq}`eq-dequant` makes a continuous flow comparable with it.
+#
+# ```{admonition} Solution
+# :class: dropdown
+# (a) The modelled frames hold $D = (T - 1)\,CHW$ dimensions, and $1 \text{ nat} = 1/\ln 2$
+# bits, so $\text{bpd} = \mathcal{L} / \big((T - 1)\,CHW \ln 2\big)$; `rfn.pixels.bits_per_pixel`
+# does this division.
+#
+# (b) Each pixel value has probability $1/256$, so $-\log_2 P = 8$ bits per dimension. A flow
+# gives a *density* $p(\tilde{\mathbf{x}})$ on the dequantised values, and a density is not a
+# probability: it can exceed 1. Integrating it over the bin of width $2^{-n}$ per dimension
+# around a pixel value gives the probability of that value; for a density that is flat on
+# the bin that is $p \cdot 2^{-nD}$, and in general the uniform dequantisation gives a lower
+# bound of that form. In logs: $\log P \ge \log p - D \log 2^n$. The uniform model has
+# density $2^{nD}$ on $[-\tfrac12, \tfrac12]^D$, and the constant brings it back to
+# $2^{-nD}$: 8 bits per dimension for $n = 8$.
+# ```
+
+# %% [markdown]
+# **Exercise 2** (predict, then run). Build the same architecture with fresh weights
+# (`build("rfn", config)` with this run's config) and score the same four test clips with it and with the
+# trained run. Predict: is the fresh model above or below 8 bits per dimension, and by how much
+# does training lower the number at this profile? Then run.
+#
+# ```{admonition} Solution
+# :class: dropdown
+# A fresh flow is close to the identity with a standard normal base, but its ActNorm layers
+# initialise on the first batch they see so that every channel has zero mean and unit
+# variance: the untrained model already fits the overall brightness statistics, which on
+# mostly black frames is worth a lot. Its score is therefore typically well *below* 8 bits.
+# Training then lowers it further; by how much depends on the profile (at `smoke`, a few
+# steps, very little; at `quick` and `reference`, much more).
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+torch.manual_seed(seed)
+fresh = build("rfn", ex_model.config).eval()  # the run's architecture, fresh weights
+with torch.no_grad():
+    torch.manual_seed(seed)
+    fresh_bpp = fresh.loss(ex_clips)["bpp"].item()
+    torch.manual_seed(seed)
+    trained_bpp = ex_model.loss(ex_clips)["bpp"].item()
+print(f"fresh weights: {fresh_bpp:.3f} bits per dimension; trained ({ex_run.describe()}): {trained_bpp:.3f}")
+
+# %% [markdown]
+# **Exercise 3** (modify). Training weights the KL term by $\beta$, warmed up from 0 to 1
+# ({eq}`eq-rfn-elbo`). Evaluate the trained model's `loss(x, beta=...)` at $\beta = 0$, 0.5 and
+# 1 on the same clips. Which of the returned numbers change with $\beta$ and which do not?
+# Why is the reported `bpp` always the $\beta = 1$ bound?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# Only `loss` changes: it is $(\text{NLL} + \beta\,\text{KL}) / \text{dims}$, so it falls by
+# the KL share as $\beta$ goes to 0. `bpp`, `nll_bpp` and `kl_bpp` do not depend on $\beta$.
+# The reported number must be a bound on the data's log-likelihood, and only $\beta = 1$ gives
+# one; with $\beta < 1$ the objective leaves out part of the cost of the latents, which is
+# why the warm-up helps early training but is never used to compare models.
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+for beta in (0.0, 0.5, 1.0):
+    with torch.no_grad():
+        torch.manual_seed(seed)
+        out = ex_model.loss(ex_clips, beta=beta)
+    loss_bits, bpp, nll, kl = out["loss"].item() / math.log(2), out["bpp"].item(), out["nll_bpp"], out["kl_bpp"]
+    print(f"beta {beta:.1f}: loss {loss_bits:.4f} bits per dimension; bpp {bpp:.4f} (emission {nll:.4f} + KL {kl:.4f})")

@@ -473,3 +473,89 @@ for ds_name, protos in (
     for p in protos:
         print("   ", get_protocol(p).describe())
 print(f"\nwall time of this page: {time.perf_counter() - page_start:.0f} s")
+
+# %% [markdown]
+# ## Exercises
+#
+# Three kinds: **derive** (on paper), **predict, then run** (write your guess down, then open
+# the hidden cell: it runs with the page) and **modify** (change the code and compare). The
+# solutions are folded; open them after trying. The cells use this profile's RFN.
+
+# %% tags=["hide-cell", "exercise-setup"]
+import matplotlib.pyplot as plt
+import torch
+
+from rfn.data import make_dataset
+from rfn.metrics.image import psnr
+from rfn.runs import get_run, seeded_predict
+
+ex_run = get_run("rfn", profile, seed, root=artifacts_dir)  # notebook 04's RFN (trained first if missing)
+ex_model = ex_run.model("cpu")
+ex_test = make_dataset("smmnist", "test", seq_len=ex_run.train_frames, **ex_run.data_kwargs)
+ex_clips = ex_test.batch(range(4))
+
+# %% [markdown]
+# **Exercise 1** (derive). Let $S_1, \dots, S_N$ be the scores (say PSNR) of $N$ independent
+# samples of a model on one frame. Show that the expected best score
+# $\mathbb{E}[\max_i S_i]$ can only grow with $N$. What is the best-of-$N$ score of a
+# deterministic predictor, such as copying the last context frame? What does this imply when
+# a stochastic model's best-of-100 beats a deterministic baseline?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# $\max(S_1, \dots, S_{N+1}) \ge \max(S_1, \dots, S_N)$ for every outcome, so the expectation
+# cannot decrease; it grows strictly whenever $S_{N+1}$ has a chance of beating the others.
+# A deterministic predictor makes the same frame every time, so its best of $N$ equals its
+# single score for every $N$. A stochastic model is compared with it at a handicap in its
+# favour: even a model that draws wildly varied futures gains from $N$. That is why the page
+# sets the curves beside baselines (copying the last frame, and samples of the true process),
+# and why a best-of-$N$ number alone does not show that a model is good.
+# ```
+
+# %% [markdown]
+# **Exercise 2** (predict, then run). For the same four test clips, compute the best-of-$N$
+# PSNR of each predicted frame for $N = 1$, 4 and 16 samples. Sketch the curves (PSNR against
+# the predicted frame, one per $N$) before running: where are they furthest apart?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# The curves are ordered, $N = 16$ on top (exercise 1), and all of them fall with the
+# frame's distance from the context, as the futures spread out. They are closest on the first
+# predicted frame, where the samples barely differ, and furthest apart on later frames, where
+# the samples differ most and picking the best one helps most. With four clips the curves
+# are noisy; at `smoke` the model is barely trained.
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+ctx = 2
+fig, ax = plt.subplots(figsize=(4.5, 3))
+samples = seeded_predict(ex_model, ex_clips[:, :ctx], ex_run.train_frames - ctx, n=16, seed=seed)
+scores = psnr(samples, ex_clips[:, None, ctx:].expand_as(samples))  # [clips, samples, frames]
+for n in (1, 4, 16):
+    curve = scores[:, :n].amax(1).mean(0).tolist()  # best of the first n samples, per frame
+    ax.plot(range(ctx + 1, ctx + 1 + len(curve)), curve, "o-", label=f"best of {n}")
+ax.set(xlabel="frame (counted from 1)", ylabel="PSNR (dB)", title="best-of-N PSNR, 4 test clips")
+ax.legend()
+plt.show()
+
+# %% [markdown]
+# **Exercise 3** (modify). Change the number of context frames: predict the same clips
+# after 1, 2 and 3 true frames (up to one fewer than the clip's length) and compare the
+# best-of-8 PSNR of the frames that all three predict. What does one context frame lack?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# From one frame the model knows where the digits are but not how they move, so its first
+# predictions must cover every direction and the best of 8 is further from the truth; two
+# frames fix the velocities (until the next bounce), and a third adds little for constant-
+# velocity motion. A well-trained model shows the jump from 1 to 2 clearly; a barely trained
+# one (`smoke`) may not.
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+contexts = [c for c in (1, 2, 3) if c < ex_run.train_frames]
+common = ex_run.train_frames - max(contexts)  # the last frames, predicted by every setting
+for c in contexts:
+    samples = seeded_predict(ex_model, ex_clips[:, :c], ex_run.train_frames - c, n=8, seed=seed)
+    best = psnr(samples, ex_clips[:, None, c:].expand_as(samples)).amax(1).mean(0)  # best of 8, per frame
+    print(f"{c} context frame(s): best of 8, last {common} frame(s):", best[-common:].round(decimals=2).tolist(), "dB")

@@ -220,3 +220,104 @@ if SETTINGS["fvd"]:
 else:
     print(f"{profile} profile: FVD skipped (I3D at 224x224 is slow on a CPU); run quick, reference or thesis")
 print(f"wall time of this page: {time.perf_counter() - page_start:.0f} s")
+
+# %% [markdown]
+# ## Exercises
+#
+# Three kinds: **derive** (on paper), **predict, then run** (write your guess down, then open
+# the hidden cell: it runs with the page) and **modify** (change the code and compare). The
+# solutions are folded; open them after trying. The cells use this profile's RFN (notebook 04's run).
+
+# %% tags=["hide-cell", "exercise-setup"]
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from IPython.display import HTML, display
+
+from rfn.book.explorers import temperature_explorer
+from rfn.data import make_dataset
+from rfn.pages import temperature as temperature_page
+from rfn.runs import get_run
+
+ex_run = get_run("rfn", profile, seed, root=artifacts_dir)  # notebook 04's RFN (trained first if missing)
+ex_model = ex_run.model("cpu")
+ex_test = make_dataset("smmnist", "test", seq_len=ex_run.train_frames, **ex_run.data_kwargs)
+
+# %% [markdown]
+# **Exercise 1** (derive). Drawing $u = \mu + \tau\sigma\epsilon$ with $\epsilon \sim \mathcal{N}(0, 1)$
+# is sampling at temperature $\tau$. (a) Show that for a Gaussian this is the same as sampling
+# from the density proportional to $p(u)^{1/\tau^2}$. (b) The flow decodes $x = g(u)$. Is the
+# density of $x$ at temperature $\tau$ proportional to $p(x)^{1/\tau^2}$? If not, for which
+# flows is it?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# (a) $p(u)^{1/\tau^2} \propto \exp\big(-(u - \mu)^2 / (2\tau^2\sigma^2)\big)$, the kernel of
+# $\mathcal{N}(\mu, \tau^2\sigma^2)$, which is the law of $\mu + \tau\sigma\epsilon$.
+#
+# (b) By the change of variables, the tempered flow has
+# $p_\tau(x) = \mathcal{N}(u; \mu, \tau^2\sigma^2)\,|\det J_{g^{-1}}(x)|$ with $u = g^{-1}(x)$,
+# while $p(x)^{1/\tau^2} = \mathcal{N}(u; \mu, \sigma^2)^{1/\tau^2}\,|\det J_{g^{-1}}(x)|^{1/\tau^2}$.
+# The Gaussian factors agree up to a constant by (a), but the Jacobian factor is raised to the
+# power 1 in one and $1/\tau^2$ in the other. They are proportional only when
+# $|\det J_{g^{-1}}|$ is the same everywhere, a volume-preserving flow (additive couplings,
+# no learned scales). Glow's temperature is therefore a convenient knob on the base
+# distribution, not an exact sharpening of the model's density. The same holds for the
+# RFN's prior temperature, which scales the draws of $\mathbf{z}_t$ that later steps read.
+# ```
+
+# %% [markdown]
+# **Exercise 2** (predict, then run). Keep the flow temperature at 0 and turn the prior
+# temperature up from 0 to 0.5 to 1. Sketch the motion spread (section 3's measure, in
+# pixels) against the prior temperature: what is its value at $\tau_\text{prior} = 0$, and is
+# the curve straight, bending up or bending down? Then run the hidden cell (three sequences,
+# six samples each, so expect noise).
+#
+# ```{admonition} Solution
+# :class: dropdown
+# At $\tau_\text{prior} = 0$ (and flow temperature 0) nothing is random: every sample is the
+# same future, and the spread is exactly 0. For small temperatures each latent draw is a small
+# displacement of the prior mean, and a smooth model turns it into a proportionally small
+# change of the digit's path, so the curve starts roughly as a straight line through the
+# origin. Larger draws can be bent back by the walls (a digit that bounces cannot leave the
+# frame), so the curve tends to bend down at higher temperatures. A briefly trained model may
+# barely use its latent at all: then the curve stays near 0 (and can be undefined, NaN,
+# where the samples lose their digits).
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+ex_ctx = 2
+ex_clips = ex_test.batch(range(1, 4))
+prior_taus = [0.0, 0.5, 1.0]
+spread = []
+for tau in prior_taus:
+    n_future = ex_run.train_frames - ex_ctx
+    s = temperature_page.sweep_samples(ex_model, ex_clips[:, :ex_ctx], n_future, tau, 6, seed, "prior")
+    spread.append(np.nanmean(temperature_page.sequence_measures(s, ex_clips[:, ex_ctx:])["motion spread"]))
+fig, ax = plt.subplots(figsize=(4, 3))
+ax.plot(prior_taus, spread, "o-")
+ax.set(xlabel="prior temperature τ", ylabel="motion spread (pixels)", title="flow temperature 0")
+plt.show()
+print("motion spread per prior temperature:", [round(float(v), 3) for v in spread])
+
+# %% [markdown]
+# **Exercise 3** (modify). The explorer of section 2 warms the model up on two true frames.
+# Change the number of context frames to 1 and rebuild a 3×3 grid of the same sequence. With a
+# single frame the model has seen a position but no velocity: what should change in the
+# prior-temperature direction of the grid?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# From one frame the velocity is unknown, so the prior of the first latent must cover every
+# direction the digit could take; with two frames the direction is (up to a bounce) fixed.
+# With one context frame the prior slider should therefore move the digit more, and at
+# $\tau_\text{prior} = 0$ the model follows its mean guess, which need not match the true
+# direction. How clearly this shows depends on how well the profile's model was trained.
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+one = ex_test.batch([0])
+grid3 = [0.0, 0.5, 1.0]
+cells1 = temperature_page.temperature_grid(ex_model, one[:, :1], ex_run.train_frames - 1, grid3, grid3, seed)
+display(HTML(temperature_explorer({k: torch.cat([one[0, :1], v]) for k, v in cells1.items()}, scale=3,
+                                  title="Test sequence 0 after one context frame")))  # fmt: skip

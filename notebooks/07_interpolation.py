@@ -191,3 +191,92 @@ display(Markdown(
 elapsed = time.perf_counter() - start
 summary = f"**This page ran in {elapsed:.0f} s** (profile `{profile}`, device `{dev}`, seed {seed})"
 display(Markdown(f"{summary}; figures in `{rec.folder}`."))
+
+# %% [markdown]
+# ## Exercises
+#
+# Three kinds: **derive** (on paper), **predict, then run** (write your guess down, then open
+# the hidden cell: it runs with the page) and **modify** (change the code and compare). The
+# solutions are folded; open them after trying. The cells use this profile's RFN and the two
+# sequences of section 2, rebuilt here.
+
+# %% tags=["hide-cell", "exercise-setup"]
+import matplotlib.pyplot as plt
+import torch
+
+from rfn.data import StochasticMovingMNIST
+from rfn.metrics.frames import centre_of_mass
+from rfn.pages import interpolation as interpolation_page
+from rfn.runs import get_run
+
+ex_run = get_run("rfn", profile, seed, root=artifacts_dir)  # notebook 04's RFN (trained first if missing)
+ex_model = ex_run.model("cpu")
+ex_ds = StochasticMovingMNIST("test", seq_len=ex_run.train_frames, num_digits=1, image_size=ex_run.image_size,
+                              digit_size=ex_run.data_kwargs.get("digit_size", 32), seed=seed)  # fmt: skip
+ex_x, _ = interpolation_page.two_paths(ex_ds, 1)  # uint8 [2, T, 1, H, W], frame 0 shared
+
+# %% [markdown]
+# **Exercise 1** (derive). Suppose $\mathbf{z}^A$ and $\mathbf{z}^B$ were independent draws of
+# $\mathcal{N}(\mathbf{0}, \mathbf{I})$. What is the distribution of
+# $(1 - w)\,\mathbf{z}^A + w\,\mathbf{z}^B$? For which $w$ is it narrowest, and which
+# temperature does that correspond to? What does this suggest about decoding the middle of an
+# interpolation?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# A sum of independent Gaussians is Gaussian with the summed variances:
+# $\mathcal{N}\big(\mathbf{0}, ((1 - w)^2 + w^2)\,\mathbf{I}\big)$. The factor
+# $(1-w)^2 + w^2$ has its minimum $\tfrac12$ at $w = \tfrac12$, a standard deviation of
+# $1/\sqrt2 \approx 0.71$: the midpoint behaves like a draw at temperature 0.71. Decoded
+# midpoints can therefore look tidier (closer to the modes) than either end, not because the
+# model understood the mixture but because a straight line cuts through the high-density
+# middle of the Gaussian. The page interpolates posterior means of real sequences, which are
+# not independent standard normals, so this is a tendency, not an exact law.
+# ```
+
+# %% [markdown]
+# **Exercise 2** (predict, then run). Blend the last frames of sequences A and B pixel by
+# pixel, half and half. Predict where the blend's centre of mass lies and what the image
+# shows there. Then run the hidden cell.
+#
+# ```{admonition} Solution
+# :class: dropdown
+# The centre of mass is linear in the image, so the blend's centre lies exactly halfway
+# between the two digits' centres. But the image shows two half-bright copies of the digit, one
+# at each end, and nothing at the centre: a pixel blend moves the *average position* without
+# moving any digit. A latent interpolation that works places one full digit on a path between
+# the two (section 4 measures that).
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+last_a, last_b = ex_x[0, -1], ex_x[1, -1]
+blend = ((last_a.float() + last_b.float()) / 2).round().to(torch.uint8)
+for name, frame in (("A", last_a), ("B", last_b), ("blend", blend)):
+    print(f"{name:6s} centre of mass (row, column): {[round(v, 1) for v in centre_of_mass(frame).tolist()]}")
+fig, axes = plt.subplots(1, 3, figsize=(6, 2.2))
+for ax, frame, name in zip(axes, (last_a, blend, last_b), ("A", "half and half", "B")):
+    ax.imshow(frame[0], cmap="gray", vmin=0, vmax=255)
+    ax.set(title=name, xticks=[], yticks=[])
+plt.show()
+
+# %% [markdown]
+# **Exercise 3** (modify). The interpolation of section 3 decodes each frame at one flow
+# temperature. Decode the weights $w \in \{0, 0.5, 1\}$ at flow temperature 0 and at 1 and
+# compare. Which parts of the frames change between the two, and which stay?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# The states $(\mathbf{h}_t, \mathbf{z}_t)$ are the same in both runs, so *where* the digit is
+# (decided mainly by the states) should change little; the flow temperature changes the
+# appearance: at 0 the flow decodes the means of its priors (smooth strokes, little noise), at
+# 1 it adds pixel noise. Because each decoded frame is fed back as the previous frame of the
+# next step, small differences can grow over the sequence.
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+weights = torch.tensor([0.0, 0.5, 1.0])
+for tau in (0.0, 1.0):
+    with torch.no_grad():
+        frames = interpolation_page.interpolate(ex_model, ex_x, weights, temperature=tau, seed=seed)
+    fig = interpolation_page.interpolation_figure(ex_x, frames, weights.tolist(), f"flow temperature {tau:g}")
+    plt.show()

@@ -399,3 +399,86 @@ display(
 elapsed = time.perf_counter() - start
 summary = f"**This page ran in {elapsed:.0f} s** (profile `{profile}`, device `{dev}`, seed {seed})"
 display(Markdown(f"{summary}; figures in `{rec.folder}`."))
+
+# %% [markdown]
+# ## Exercises
+#
+# Three kinds: **derive** (on paper), **predict, then run** (write your guess down, then open
+# the hidden cell: it runs with the page) and **modify** (change the code and compare). The
+# solutions are folded; open them after trying. The cells use this profile's RFN and SRNN
+# (notebook 04's runs).
+
+# %% tags=["hide-cell", "exercise-setup"]
+import torch
+
+from rfn.data import make_dataset
+from rfn.runs import get_run
+
+ex_run = get_run("rfn", profile, seed, root=artifacts_dir)  # notebook 04's RFN (trained first if missing)
+ex_model = ex_run.model("cpu")
+ex_test = make_dataset("smmnist", "test", seq_len=ex_run.train_frames, **ex_run.data_kwargs)
+ex_clips = ex_test.batch(range(8))
+
+# %% [markdown]
+# **Exercise 1** (derive). The page splits the bound into a flow term and a KL term, each in
+# bits per dimension. Show that the KL term of a frame can never be negative, so that the
+# total is at least the flow term, and say what a frame whose KL is exactly 0 tells you about
+# the posterior. Then convert: a frame of $D = C H W$ dimensions with a KL of $k$ nats adds
+# how many bits per dimension?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# $D_{\mathrm{KL}}(q \,\|\, p) = \mathbb{E}_q[-\log(p/q)] \ge -\log \mathbb{E}_q[p/q] = -\log 1 = 0$
+# by Jensen's inequality ($-\log$ is convex), with equality only when $p/q$ is constant, that
+# is $q = p$. A frame with zero KL is one where the posterior, which saw the frame (and, with
+# smoothing, the future), ended up exactly at the prior, which had not: the frame carried no
+# information about $\mathbf{z}_t$ beyond what the past already gave. Converting units:
+# $k$ nats are $k / \ln 2$ bits, spread over $D$ dimensions: $k / (D \ln 2)$ bits per dimension.
+# ```
+
+# %% [markdown]
+# **Exercise 2** (predict, then run). Score eight test clips with `bpp_per_frame` and average
+# the KL over the clips for each modelled frame. Which frame do you expect to carry the most KL:
+# the first modelled frame, or a later one? Predict, then run.
+#
+# ```{admonition} Solution
+# :class: dropdown
+# The first modelled frame is predicted from one frame of context: its prior knows where the
+# digit is but not where it is going, so the posterior has to move furthest from it, and its
+# KL is usually the largest. Later frames add KL mostly where something new happens (a bounce
+# with a fresh random velocity). A briefly trained model (the `smoke` profile) has not learned
+# this structure, and its KL need not follow the pattern: the printout shows what this
+# profile's model does.
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+with torch.no_grad():
+    torch.manual_seed(seed)
+    per_frame = ex_model.bpp_per_frame(ex_clips)
+kl = per_frame["kl"].mean(0)
+print("mean KL per modelled frame (bits per dimension):", [round(v, 4) for v in kl.tolist()])
+print(f"largest at modelled frame {int(kl.argmax()) + 1} (frames counted from 1 after the conditioning frame)")
+
+# %% [markdown]
+# **Exercise 3** (modify). Score the same clips with the SRNN of notebook 04 instead of the
+# RFN (`get_run("srnn", ...)`). Which of the two terms differs more between the models, the
+# emission term or the KL term, and why is that what you would expect from how the two
+# models differ?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# The two models share the latent machinery (the same kind of ConvLSTM, prior, posterior and
+# smoother); they differ in the emission, a conditional Glow against a per-pixel discretised
+# logistic mixture. So the emission term (`nll`) is where their numbers should part most; the
+# KL terms are of similar size. At the `smoke` profile both models are barely trained and the
+# numbers mostly show their initial states.
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+ex_srnn = get_run("srnn", profile, seed, root=artifacts_dir).model("cpu")
+for name, m in (("RFN", ex_model), ("SRNN", ex_srnn)):
+    with torch.no_grad():
+        torch.manual_seed(seed)
+        terms = m.bpp_per_frame(ex_clips)
+    print(f"{name:5s} emission {terms['nll'].mean():.3f} + KL {terms['kl'].mean():.3f} "
+          f"= {terms['total'].mean():.3f} bits per dimension")  # fmt: skip

@@ -282,3 +282,100 @@ print(f"train time per run: {runs['train wall s'].mean():.1f} s wall, {runs['tra
 elapsed = time.perf_counter() - start
 summary = f"**This page ran in {elapsed:.0f} s** (profile `{profile}`, device `{dev}`, seed {seed})"
 display(Markdown(f"{summary}; figures in `{rec.folder}`."))
+
+# %% [markdown]
+# ## Exercises
+#
+# Three kinds: **derive** (on paper), **predict, then run** (write your guess down, then open
+# the hidden cell: it runs with the page) and **modify** (change the code and compare). The
+# solutions are folded; open them after trying. The cells build small models from presets;
+# nothing is trained.
+
+# %% tags=["hide-cell", "exercise-setup"]
+import time
+
+import torch
+
+from rfn.models import build
+from rfn.pages.scratch import scratch_model, smoke_clip
+from rfn.presets import get_preset
+
+# %% [markdown]
+# **Exercise 1** (derive). Latent overshooting with distance $O = 2$ ({eq}`eq-overshooting`)
+# adds, for every frame, a KL term between the posterior $q(\mathbf{z}_t \mid \cdot)$ and a
+# two-step prior: start from the posterior sample $\mathbf{z}_{t-2}$, draw
+# $\mathbf{z}_{t-1}$ from the one-step prior, then evaluate the prior of $\mathbf{z}_t$ given
+# that draw. (a) Write the two-step prior as an integral over $\mathbf{z}_{t-1}$ and say what
+# the implementation computes instead. (b) The posterior's parameters enter this term with
+# their gradients stopped. What would the term do to the posterior without the stop?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# (a) $p_2(\mathbf{z}_t \mid \mathbf{z}_{t-2}) = \int p(\mathbf{z}_t \mid \mathbf{z}_{t-1}, \mathbf{h}_t)\,
+# p(\mathbf{z}_{t-1} \mid \mathbf{z}_{t-2}, \mathbf{h}_{t-1})\, d\mathbf{z}_{t-1}$, a mixture of
+# Gaussians with no closed-form KL. The implementation replaces the integral by one sample of
+# $\mathbf{z}_{t-1}$ from the one-step prior; the KL to the resulting Gaussian is then in
+# closed form, and its expectation over that sample is the quantity optimised
+# (`RecurrentLatentModel._overshooting_kl`).
+#
+# (b) The term is meant to teach the *prior* to predict two steps ahead. If gradients reached
+# the posterior, the cheapest way to lower it would be to pull the posterior towards what the
+# weak multi-step prior predicts, making the posterior less faithful to the frames. With the
+# stop, the posterior is the target and only the prior moves towards it.
+# ```
+
+# %% [markdown]
+# **Exercise 2** (predict, then run). Turn off the skips of the textured RFN: build the RGB
+# study's RFN (`reference-textured`) with `skip="cond"` (its default) and with `skip="none"`.
+# Predict which networks lose weights, and whether the total changes by a large or a small
+# share. Then run.
+#
+# ```{admonition} Solution
+# :class: dropdown
+# With `skip="cond"` every level of the conditioning network concatenates the extractor's
+# features of $\mathbf{x}_{t-1}$ to its input, so only the first convolution of each level
+# loses its input channels for those features when the skips go; the flow, the extractor,
+# the recurrence and the latent heads keep their weights (the flow's condition maps keep their
+# widths). The total therefore changes by a small share: the control isolates the
+# information path (what the emission can see of the previous frame), not the model's size.
+# The preset `reference-textured-noskip` is exactly this change.
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+textured = get_preset("reference-textured")
+counts = {}
+for skip in ("cond", "none"):
+    m = build(textured.model, {**textured.model_config, "skip": skip})
+    counts[skip] = {name: sum(p.numel() for p in child.parameters()) for name, child in m.named_children()}
+for name in counts["cond"]:
+    if counts["cond"][name] != counts["none"][name]:
+        print(f"{name}: {counts['cond'][name]:,} weights with skips, {counts['none'][name]:,} without")
+total = {k: sum(v.values()) for k, v in counts.items()}
+print(f"total: {total['cond']:,} -> {total['none']:,} ({1 - total['none'] / total['cond']:.1%} fewer)")
+assert get_preset("reference-textured-noskip").model_config.get("skip") == "none"
+
+# %% [markdown]
+# **Exercise 3** (modify). Change the flow depth $K$ (steps per level) of the smoke preset's
+# RFN to 1, 2 and 4 and measure, for each, the number of weights and the time of one
+# evaluation of the loss on two clips. Which grows faster with $K$? What does that say about
+# the cost of the depth ablation (Table 9.2) at the thesis's scale?
+#
+# ```{admonition} Solution
+# :class: dropdown
+# Every flow step adds its own ActNorm, 1×1 convolution and coupling network, so the flow's
+# weights grow linearly in $K$ while the rest of the model stays fixed: the total grows by a
+# constant amount per step. The time of a forward pass also grows about linearly with $K$ once
+# the flow dominates (on these tiny models fixed overheads blur it). At the thesis's scale
+# ($K = 10$ to 15 with 256 hidden channels) the flow is most of the cost of a training step,
+# so each added step costs a few percent more time per step, and memory for its activations.
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+clips = smoke_clip()
+for k in (1, 2, 4):
+    m, _ = scratch_model("rfn", seed=0, flow_steps=k)
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        bpp = m.loss(clips)["bpp"].item()
+        seconds = time.perf_counter() - t0
+    print(f"K = {k}: {m.num_parameters():,} weights, loss in {1000 * seconds:.0f} ms ({bpp:.2f} bits per dimension)")
