@@ -315,7 +315,7 @@ ex_clips = ex_test.batch(range(4))
 # A fresh flow is close to the identity with a standard normal base, but its ActNorm layers
 # initialise on the first batch they see so that every channel has zero mean and unit
 # variance: the untrained model already fits the overall brightness statistics, which on
-# mostly black frames is worth a lot. Its score is therefore typically well *below* 8 bits.
+# mostly black frames is worth a lot. Its score is therefore *below* 8 bits.
 # Training then lowers it further; by how much depends on the profile (at `smoke`, a few
 # steps, very little; at `quick` and `reference`, much more).
 # ```
