@@ -102,10 +102,11 @@ for sweep, name, fig_no in (("flow", "fig10_1_flow_temperature.png", "Fig 10.1")
 # grid: every pair of a flow temperature $\tau_\text{flow}$ and a prior temperature
 # $\tau_\text{prior}$ in $\{0, 0.25, 0.5, 0.75, 1\}$, for the same test sequence, the same
 # warm-up and the same random numbers (each cell only scales the same standard normal
-# draws). Move one slider and keep the other still: with the prior slider at 0 the digit
-# follows one path whatever the flow temperature and only its strokes change; with the flow
-# slider at 0 the prior temperature changes *where* the digit goes. The first frames of each
-# strip are the true warm-up frames. The samples were computed when the page was built; the
+# draws). Move one slider and keep the other still. If the thesis's reading holds, then with
+# the prior slider at 0 the digit follows one path whatever the flow temperature and only its
+# strokes change, and with the flow slider at 0 the prior temperature changes *where* the
+# digit goes; section 3 measures both on many sequences. The first frames of each strip are
+# the true warm-up frames. The samples were computed when the page was built; the
 # sliders only switch between them, so nothing runs in the browser.
 
 # %%
@@ -117,7 +118,7 @@ GRID = [0.0, 0.25, 0.5, 0.75, 1.0]  # the explorer's temperatures, on both axes,
 cells = page.temperature_grid(model, x0[:, :ctx], future, GRID, GRID, seed)  # {(flow, prior): uint8 frames}
 strips = {pair: torch.cat([x0[0, :ctx], frames]) for pair, frames in cells.items()}
 display(HTML(temperature_explorer(
-    strips, names=("flow τ", "prior τ"), scale=3,
+    strips, names=("flow τ", "prior τ"), scale=4,
     title=f"Test sequence 0: {ctx} true frames, then {future} sampled ({profile} profile RFN)",
     caption="Each strip: the warm-up frames, then the prediction drawn at the chosen pair of temperatures.",
 )))  # fmt: skip
