@@ -188,8 +188,8 @@ display(
 # time step, in plain torch operations on its own weights. Three pieces, each one equation of
 # the theory pages:
 #
-# 1. **the ConvLSTM update** ({eq}`eq-rfn-transition`, the first line of {eq}`eq-srnn`'s
-#    model): one convolution over $[\varphi(\mathbf{x}_{t-1}), \mathbf{h}_{t-1}]$ gives the
+# 1. **the ConvLSTM update** ({eq}`eq-rfn-transition`; the SRNN computes its
+#    $\mathbf{h}_t$ the same way): one convolution over $[\varphi(\mathbf{x}_{t-1}), \mathbf{h}_{t-1}]$ gives the
 #    four gates; the peephole weights let the input and forget gates look at the old cell
 #    $\mathbf{c}_{t-1}$ and the output gate at the new one;
 # 2. **the smoothing state** $\mathbf{a}_t$ ({eq}`eq-smoothing`): the *same* kind of cell,

@@ -299,9 +299,10 @@ ex_clips = ex_test.batch(range(4))
 # probability: it can exceed 1. Integrating it over the bin of width $2^{-n}$ per dimension
 # around a pixel value gives the probability of that value; for a density that is flat on
 # the bin that is $p \cdot 2^{-nD}$, and in general the uniform dequantisation gives a lower
-# bound of that form. In logs: $\log P \ge \log p - D \log 2^n$. The uniform model has
-# density $2^{nD}$ on $[-\tfrac12, \tfrac12]^D$, and the constant brings it back to
-# $2^{-nD}$: 8 bits per dimension for $n = 8$.
+# bound of that form. In logs: $\log P \ge \log p - D \log 2^n$. A flow whose density is
+# uniform on the cube $[-\tfrac12, \tfrac12]^D$ (volume 1) has $p = 1$ there, and the
+# constant turns that into $P = 2^{-nD}$: 8 bits per dimension for $n = 8$, the same as the
+# discrete uniform model.
 # ```
 
 # %% [markdown]
