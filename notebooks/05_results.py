@@ -545,11 +545,13 @@ plt.show()
 #
 # ```{admonition} Solution
 # :class: dropdown
-# From one frame the model knows where the digits are but not how they move, so its first
-# predictions must cover every direction and the best of 8 is further from the truth; two
-# frames fix the velocities (until the next bounce), and a third adds little for constant-
-# velocity motion. A well-trained model shows the jump from 1 to 2 clearly; a barely trained
-# one (`smoke`) may not.
+# One frame shows where the digits are but not how they move; two fix the velocities until
+# the next bounce. The longest context is best on the first common frame, which is its own
+# first prediction. Further on the settings converge: once a digit has bounced, the past no
+# longer says where it goes, however long the context was. One context frame need not score
+# clearly below two: the model can guess a plausible velocity from the digit's place, and the
+# best of 8 keeps the sample that guessed well. With four clips, differences of a few tenths
+# of a dB are noise; at `smoke` the model is barely trained.
 # ```
 
 # %% tags=["hide-cell", "exercise-solution"]

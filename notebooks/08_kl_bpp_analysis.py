@@ -461,17 +461,19 @@ print(f"largest at modelled frame {int(kl.argmax()) + 1} (frames counted from 1 
 
 # %% [markdown]
 # **Exercise 3** (modify). Score the same clips with the SRNN of notebook 04 instead of the
-# RFN (`get_run("srnn", ...)`). Which of the two terms differs more between the models, the
-# emission term or the KL term, and why is that what you would expect from how the two
-# models differ?
+# RFN (`get_run("srnn", ...)`). How do the emission and KL terms compare between the two
+# models? The two share the latent machinery; why can their KL terms still differ?
 #
 # ```{admonition} Solution
 # :class: dropdown
-# The two models share the latent machinery (the same kind of ConvLSTM, prior, posterior and
-# smoother); they differ in the emission, a conditional Glow against a per-pixel discretised
-# logistic mixture. So the emission term (`nll`) is where their numbers should part most; the
-# KL terms are of similar size. At the `smoke` profile both models are barely trained and the
-# numbers mostly show their initial states.
+# The emission terms differ because the emissions differ: a conditional Glow against a
+# per-pixel discretised logistic mixture. The KL terms can differ as much, although the
+# prior, posterior and smoother are built alike: the KL is the information the posterior puts
+# into $\mathbf{z}_t$, and that depends on what the emission can do without it. The RFN's
+# flow sees the previous frame through its skips, so much of a frame is explained without the
+# latent; the SRNN's decoder sees only $[\mathbf{h}_t, \mathbf{z}_t]$ and needs more from
+# $\mathbf{z}_t$. A model can therefore trade KL for emission bits, and only the totals
+# compare the two models. At the `smoke` profile both are barely trained.
 # ```
 
 # %% tags=["hide-cell", "exercise-solution"]
