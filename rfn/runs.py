@@ -352,6 +352,7 @@ class Run:
             "protocol": protocol.cache_key(),
             "options": asdict(options),
             "best_of_n": BEST_OF_N_DEFINITION,
+            "results": 2,  # 2: the baselines' scores per sequence and frame (paired tests)
         }
 
         def compute() -> dict:
