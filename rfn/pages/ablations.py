@@ -268,7 +268,7 @@ def ablation_tests(results, experiments: dict[str, dict[str, str]], seeds, metri
     first), a 95% nested-bootstrap interval (:func:`rfn.metrics.stats.nested_bootstrap`: training seeds,
     then the shared test sequences, so it covers both) and the p-value of a paired t-test over sequences of
     the seed-averaged numbers (:func:`rfn.metrics.stats.paired`; it ignores the seeds' spread, the interval
-    does not). ``resolved``: the interval excludes zero. Returns a DataFrame, one row per comparison.
+    does not). ``resolved``: the interval excludes zero and p < 0.05. Returns a DataFrame, one row per comparison.
     """
     rows = []
     for exp, variants in experiments.items():
@@ -278,6 +278,7 @@ def ablation_tests(results, experiments: dict[str, dict[str, str]], seeds, metri
                 a, b = _per_sequence(results, variant, seeds, measure), _per_sequence(results, base, seeds, measure)
                 boot = nested_bootstrap(a, b, n_boot=n_boot, seed=0)
                 lo, hi = boot["interval"]
+                p = paired(a.mean(0), b.mean(0))["p"]
                 rows.append(
                     {
                         "experiment": exp,
@@ -286,8 +287,8 @@ def ablation_tests(results, experiments: dict[str, dict[str, str]], seeds, metri
                         "measure": "test bpp" if measure == "bpp" else f"best-of-N {measure}",
                         "difference": boot["difference"],
                         "95% interval (seeds and sequences)": f"[{lo:.3f}, {hi:.3f}]",
-                        "p (paired over sequences)": paired(a.mean(0), b.mean(0))["p"],
-                        "resolved": bool(lo > 0 or hi < 0),
+                        "p (paired over sequences)": p,
+                        "resolved": bool((lo > 0 or hi < 0) and p < 0.05),
                         "seeds": len(seeds),
                         "sequences": a.shape[1],
                     }
@@ -297,7 +298,13 @@ def ablation_tests(results, experiments: dict[str, dict[str, str]], seeds, metri
 
 def conclusions(tests: pd.DataFrame) -> str:
     """Markdown: per experiment, which differences the pooled interval resolves, with their numbers."""
-    lines = []
+    seeds = int(tests["seeds"].iloc[0])
+    lines = (
+        ["*One seed per variant: the intervals cover test sequences only, not training seeds; no claim below says "
+         "more than that this run differs.*"]
+        if seeds == 1
+        else []
+    )  # fmt: skip
     for exp, t in tests.groupby("experiment", sort=False):
         found = t[t["resolved"]]
         if found.empty:
