@@ -55,7 +55,7 @@ from IPython.display import Image, Markdown, display
 from rfn import viz
 from rfn.book.figures import FigureRecorder
 from rfn.data import make_dataset
-from rfn.evaluation import EvaluationOptions, EvaluationWarning
+from rfn.evaluation import EvaluationWarning
 from rfn.metrics import frame_scores, get_protocol
 from rfn.pages import placed_digits as placed_digits_page
 from rfn.pages import results as page
@@ -133,14 +133,7 @@ display(Image(filename=str(gif)))
 # curve means something only where it is above them, which the paired tests below decide.
 
 # %% tags=["hide-input"]
-options = EvaluationOptions(
-    iw_k=SETTINGS["iw_k"],
-    bpp_frames=SETTINGS["bpp_frames"],
-    device=dev,
-    batch_size=SETTINGS["batch_size"],
-    fvd=False,
-    progress=False,
-)
+options = page.evaluation_options(SETTINGS, dev)
 results = {L[k]: runs[k].evaluation(proto, options) for k in KINDS}
 metrics = [m for m in ("psnr", "ssim", "lpips") if m in results["RFN"]["best_of_n"]]
 eval_indices = page.same_sequences(results)  # raises if two models or their baselines scored other sequences
@@ -342,8 +335,7 @@ display(
 # %% tags=["hide-input"]
 if read_digits:
     n_digit = SETTINGS["digit_samples"]
-    digit_key = {"protocol": proto.cache_key(), "indices": eval_indices, "samples": n_digit, "seed": proto.seed,
-                 "checkpoints": {k: runs[k].checkpoint_id() for k in KINDS}}  # fmt: skip
+    digit_key = placed_digits_page.cache_key(proto, eval_indices, n_digit, [runs[k] for k in KINDS])
     digits = placed_digits_page.table_from_record(
         rfn_run.cached(
             f"book_placed_digits_{proto.name}.json",

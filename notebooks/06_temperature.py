@@ -45,7 +45,6 @@ from IPython.display import Markdown, display
 from rfn import viz
 from rfn.book.figures import FigureRecorder
 from rfn.data import make_dataset
-from rfn.metrics import get_protocol
 from rfn.metrics.frames import speckle
 from rfn.metrics.placed_digits import true_places
 from rfn.pages import results
@@ -125,12 +124,7 @@ places = true_places(test, [test.trajectory(i) for i in range(1, 1 + n_seq)], ct
 rows = run.cached(
     f"book_temperature_measures_{profile}.json",
     lambda: page.measure_sweeps(model, x_meas, ctx, TEMPS, n_samp, seed, places),
-    {
-        "checkpoint": run.checkpoint_id(),
-        "settings": SETTINGS,
-        "seed": seed,
-        "digits": "in place" if read_digits else None,
-    },
+    page.measures_key(run, SETTINGS, seed, read_digits),
 )
 per_sequence = page.per_sequence(rows)
 table = page.measures_table(per_sequence)
@@ -159,19 +153,14 @@ display(Markdown(page.verdict(per_sequence, TEMPS)))
 # small-sample bias: the real-versus-real row gives its size (notebook 05 shows how it shrinks).
 
 # %% tags=["hide-input"]
-proto = get_protocol("smmnist-quick").replace(
-    name=f"smmnist-temperature-{profile}", context_frames=5, total_frames=18, n_samples=SETTINGS["fvd_samples"],
-    n_test_sequences=SETTINGS["fvd_sequences"],
-    source="thesis Table 9.3 / Fig 9.5 protocol on SM-MNIST held-out sequences (test digits, data seed 1)",
-)  # fmt: skip
+proto = page.sweep_protocol(profile, SETTINGS)  # the thesis's Table 9.3 protocol on held-out SM-MNIST
 heldout = make_dataset("smmnist", "test", seq_len=proto.total_frames, seed=1, **run.data_kwargs)
 n = SETTINGS["fvd_sequences"]
 sweep = run.cached(
     f"book_temperature_{proto.name}.json",
     lambda: page.emission_temperature_sweep(model, heldout.batch(range(2 * n)), proto, TEMPS, seed, dev,
                                             SETTINGS["fvd"]),
-    {"checkpoint": run.checkpoint_id(), "protocol": proto.cache_key(), "temperatures": TEMPS, "fvd": SETTINGS["fvd"],
-     "seed": seed, "best_of_n": "per frame"},
+    page.sweep_key(run, proto, TEMPS, SETTINGS, seed),
 )  # fmt: skip
 print("protocol:", proto.describe())
 

@@ -80,7 +80,11 @@ print(f"profile={profile} seed={seed} device={dev} torch={torch.__version__} set
 #   ELBO, the `nll` of `model.reconstruct_and_predict`);
 # * the **prior NLL** $-\log p(\mathbf{x}_t \mid \mathbf{h}_t, \mathbf{z}_t^{p})$ with
 #   $\mathbf{z}_t^{p}$ drawn from the prior: how likely the true frame is under a one-step
-#   *prediction*. The flow's likelihood is exact, so this needs no bound.
+#   *prediction*. The flow's likelihood of the frame given that one latent is exact, but one
+#   draw of $\mathbf{z}_t^{p}$ makes it a noisy estimate of
+#   $\mathbb{E}_{p}[-\log p(\mathbf{x}_t \mid \mathbf{h}_t, \mathbf{z}_t)]$, which by Jensen's
+#   inequality is an *upper bound* on the one-step predictive NLL
+#   $-\log \mathbb{E}_{p}[p(\mathbf{x}_t \mid \mathbf{h}_t, \mathbf{z}_t)]$, not that NLL itself.
 #
 # `rfn.pages.kl_bpp.step_terms` computes the three through the model's public emission
 # protocol: `model.emission_inputs` lines up every frame with its $(\mathbf{h}_t, \mathbf{z}_t)$
@@ -105,8 +109,8 @@ print(f"{run.describe()}; {model.num_parameters() / 1e6:.2f} M parameters")
 # posterior latents and the same dequantisation noise, which the check below confirms: the
 # two posterior NLLs agree to rounding. The pictures are drawn from the flow at temperature
 # 0.5 (its base and split priors' standard deviations halved), which removes most of the pixel
-# noise a small model's samples carry at temperature 1; the KL and bpp numbers are exact
-# likelihoods and do not depend on it.
+# noise a small model's samples carry at temperature 1; the KL and bpp numbers do not depend
+# on it.
 
 # %%
 test = make_dataset("smmnist", split="test", seq_len=SETTINGS["frames"], return_events=True, **data_kwargs)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from rfn.metrics.placed_digits import PERFECT, placed_digit_curves
 
-__all__ = ["placed_digit_record", "placed_digit_table", "placed_digits_figure", "table_from_record"]
+__all__ = ["cache_key", "placed_digit_record", "placed_digit_table", "placed_digits_figure", "table_from_record"]
 
 
 def placed_digit_table(model_or_samples, clips, trajectories, dataset, context: int, **kwargs) -> pd.DataFrame:
@@ -32,6 +32,17 @@ def placed_digit_table(model_or_samples, clips, trajectories, dataset, context: 
     table = pd.DataFrame(curves["columns"], index=pd.Index(curves["horizons"], name="horizon"))
     table.attrs.update({k: v for k, v in curves.items() if k not in ("columns", "horizons")})
     return table
+
+
+def cache_key(protocol, indices, samples: int, runs) -> dict:
+    """What notebook 05's cached table depends on: protocol, test sequences, samples, the runs' checkpoints."""
+    return {
+        "protocol": protocol.cache_key(),
+        "indices": [int(i) for i in indices],
+        "samples": samples,
+        "seed": protocol.seed,
+        "checkpoints": {run.kind: run.checkpoint_id() for run in runs},
+    }
 
 
 def placed_digit_record(*args, **kwargs) -> dict:

@@ -29,6 +29,7 @@ import pandas as pd
 import torch
 
 from rfn import viz
+from rfn.evaluation import EvaluationOptions
 from rfn.metrics import HIGHER_IS_BETTER, frame_scores, fvd_features, fvd_from_features, fvd_videos
 from rfn.metrics.digits import ClassifierConfig
 from rfn.metrics.stats import paired, paired_per_frame
@@ -43,8 +44,11 @@ __all__ = [
     "bpp_table",
     "curves_figure",
     "digits_readable",
+    "evaluation_options",
     "frames_figure",
     "fvd_floor_figure",
+    "fvd_floor_key",
+    "fvd_key",
     "fvd_study",
     "fvd_table",
     "growth_figure",
@@ -271,20 +275,19 @@ def fvd_study(
         _, fake_clips = fvd_videos(videos[:n], fake, protocol)
         return fvd_from_features(real(0), fvd_features(fake_clips, **kw))
 
-    common = {"protocol": protocol.cache_key(), "clips": n}
     if runs is None:
         out: dict[str, Any] = {"clips": n, "floor": floor(), "models": {k: model_fvd(m) for k, m in models.items()}}
     else:
         first = next(iter(runs.values()))
         out = {
             "clips": n,
-            "floor": first.cached(f"book_fvd_floor_{protocol.name}.json", floor, {**common, "data": data}),
+            "floor": first.cached(f"book_fvd_floor_{protocol.name}.json", floor, fvd_floor_key(protocol, n, data)),
             "models": {
                 label: float(
                     runs[label].cached(
                         f"book_fvd_{protocol.name}.json",
                         lambda m=m: model_fvd(m),
-                        {**common, "checkpoint": runs[label].checkpoint_id(), "seed": seed},
+                        fvd_key(protocol, n, runs[label], seed),
                     )
                 )
                 for label, m in models.items()
@@ -292,6 +295,28 @@ def fvd_study(
         }
     out["wall_s"] = time.perf_counter() - t0
     return out
+
+
+def fvd_key(protocol, clips: int, run: Run, seed: int) -> dict:
+    """What a model's cached FVD in :func:`fvd_study` depends on."""
+    return {"protocol": protocol.cache_key(), "clips": clips, "checkpoint": run.checkpoint_id(), "seed": seed}
+
+
+def fvd_floor_key(protocol, clips: int, data: dict | None) -> dict:
+    """What the cached real-against-real FVD floor of :func:`fvd_study` depends on."""
+    return {"protocol": protocol.cache_key(), "clips": clips, "data": data}
+
+
+def evaluation_options(settings: dict, device) -> EvaluationOptions:
+    """Notebook 05's evaluation options at its profile's ``settings`` (best-of-N and bits; FVD apart)."""
+    return EvaluationOptions(
+        iw_k=settings["iw_k"],
+        bpp_frames=settings["bpp_frames"],
+        device=device,
+        batch_size=settings["batch_size"],
+        fvd=False,
+        progress=False,
+    )
 
 
 def fvd_table(study: dict, thesis: dict[str, str], protocol_text: str) -> pd.DataFrame:

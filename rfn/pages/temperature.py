@@ -40,10 +40,13 @@ __all__ = [
     "emission_temperature_sweep",
     "measure_sweeps",
     "measures_figure",
+    "measures_key",
     "measures_table",
     "per_sequence",
     "sequence_measures",
     "sweep_curves_figure",
+    "sweep_key",
+    "sweep_protocol",
     "sweep_samples",
     "verdict",
 ]
@@ -323,3 +326,26 @@ def temperature_grid(model, context: torch.Tensor, n_future: int, flow_temps, pr
                                prior_temperature=float(p), context_temperature=0.0)  # fmt: skip
             out[(float(f), float(p))] = s[0, 0]
     return out
+
+
+def measures_key(run, settings: dict, seed: int, read_digits: bool) -> dict:
+    """What notebook 06's cached measures (:func:`measure_sweeps`) depend on."""
+    return {"checkpoint": run.checkpoint_id(), "settings": settings, "seed": seed, "digits": read_digits and "in place"}
+
+
+def sweep_key(run, protocol, temps, settings: dict, seed: int) -> dict:
+    """What notebook 06's cached flow-temperature sweep (:func:`emission_temperature_sweep`) depends on."""
+    return {"checkpoint": run.checkpoint_id(), "protocol": protocol.cache_key(), "temperatures": temps,
+            "fvd": settings["fvd"], "seed": seed, "best_of_n": "per frame"}  # fmt: skip
+
+
+def sweep_protocol(profile: str, settings: dict):
+    """Notebook 06's flow-temperature protocol: the thesis's Table 9.3 setting (5 warm-up frames, 13 predicted)
+    on held-out SM-MNIST, with the profile's number of sequences and samples."""
+    from rfn.metrics import get_protocol
+
+    return get_protocol("smmnist-quick").replace(
+        name=f"smmnist-temperature-{profile}", context_frames=5, total_frames=18, n_samples=settings["fvd_samples"],
+        n_test_sequences=settings["fvd_sequences"],
+        source="thesis Table 9.3 / Fig 9.5 protocol on SM-MNIST held-out sequences (test digits, data seed 1)",
+    )  # fmt: skip
