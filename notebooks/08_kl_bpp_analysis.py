@@ -234,7 +234,7 @@ for curve, label, style in (
     if curve is not updated:
         d = curve - updated
         m, se = d.mean(0).numpy(), (d.std(0) / B**0.5).numpy()
-        axes[1].plot(steps, m, style, ms=4)
+        axes[1].plot(steps, m, style, ms=4, label=label.split(",")[1].strip() + " minus updated")
         axes[1].fill_between(steps, m - se, m + se, alpha=0.2)
 axes[0].set_ylabel("NLL of the true frame (bpp)")
 axes[0].set_title(f"mean over {B} test sequences")
