@@ -17,8 +17,9 @@ the machine that rendered it keeps its files.
 Example:
     >>> book_profile("smoke")
     'smoke'
-    >>> rendered_line("smoke", 0, "cpu", "_build/figures", {"temperatures": [0.0, 0.3]})
-    'Rendered with profile `smoke`, seed 0, device `cpu`; page parameters: temperatures=[0.0, 0.3]; figures in `_build/figures/smoke/`.'
+    >>> print(rendered_line("smoke", 0, "cpu", "_build/figures", {"samples": 5}))  # doctest: +NORMALIZE_WHITESPACE
+    Rendered with profile `smoke`, seed 0, device `cpu`; page parameters: samples=5;
+    figures in `_build/figures/smoke/`.
 """
 
 from __future__ import annotations
@@ -99,7 +100,15 @@ def rendered_line(profile: str, seed: int, device: Any, figures_dir: str, parame
     )
 
 
-def setup_page(notebook: str, profile: str, seed: int, device: str, figures_dir: str, **parameters: Any):
+def setup_page(
+    notebook: str,
+    profile: str,
+    seed: int,
+    device: str,
+    figures_dir: str,
+    checkpoint: str | None = None,
+    **parameters: Any,
+):
     """Prepare a notebook page; returns ``(device, recorder, settings)``.
 
     Args:
@@ -109,6 +118,7 @@ def setup_page(notebook: str, profile: str, seed: int, device: str, figures_dir:
         device: ``"auto"``, ``"cpu"``, ``"cuda"``, ...
         figures_dir: the figures' root, relative to the repository (or absolute); ``figures`` is the
             committed one, which only ``python -m rfn.book run --commit-figures`` should pass.
+        checkpoint: a page's ``checkpoint`` parameter, only shown (the page loads it with :func:`page_run`).
         **parameters: the page parameters, by setting name; ``None`` keeps the profile's value.
 
     Returns:
@@ -136,6 +146,8 @@ def setup_page(notebook: str, profile: str, seed: int, device: str, figures_dir:
     viz.set_book_style()
     shown = relative(figures_dir, root)
     rec = FigureRecorder(notebook, profile=profile, seed=seed, device=device, figures_dir=shown)
+    if checkpoint is not None:
+        passed["checkpoint"] = relative(checkpoint, root)
     line = rendered_line(profile, seed, dev, shown, passed)
     _show(line)
     return dev, rec, settings
@@ -154,7 +166,9 @@ def _show(line: str) -> None:
         display(Markdown(line))
 
 
-def page_run(kind: str, profile: str, seed: int, artifacts_dir: str, checkpoint: str | None = None):
+def page_run(
+    kind: str, profile: str, seed: int, artifacts_dir: str, checkpoint: str | None = None, dataset: str = "smmnist"
+):
     """The page's model run: the book's own (:func:`rfn.runs.get_run`), or the reader's ``checkpoint``.
 
     Args:
@@ -169,7 +183,7 @@ def page_run(kind: str, profile: str, seed: int, artifacts_dir: str, checkpoint:
     from rfn.runs import Run, get_run
 
     if checkpoint is None:
-        return get_run(kind, profile, seed, root=artifacts_dir)
+        return get_run(kind, profile, seed, root=artifacts_dir, dataset=dataset)
     path = Path(checkpoint) if Path(checkpoint).is_absolute() else repository_root() / checkpoint
     if not path.is_file():
         raise FileNotFoundError(
