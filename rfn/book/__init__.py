@@ -7,7 +7,7 @@ a module of its own:
 ``mathjax`` (:mod:`rfn.book.mathjax`)
     Vendor MathJax 3.2.2 into ``book/_vendor/mathjax/`` (git-ignored, sha512-checked),
     so that pages typeset math offline.
-``run --profile {smoke,quick,reference,thesis} [--only NN[,NN]] [--seed S] [--device D] [-p NAME VALUE]`` (:mod:`rfn.book.execute`)
+``run --profile P [--only NN[,NN]] [--seed S] [--device D] [-p NAME VALUE]`` (:mod:`rfn.book.execute`)
     Execute every ``notebooks/NN_*.py`` (jupytext ``py:percent``) with papermill in
     :data:`ORDER` (the training notebook before the pages that read its checkpoints),
     write the executed copy to ``book/_executed/``, hide the parameters cells (the page

@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--figures-dir", type=Path, default=None, help="where figures and their manifest go (default: _build/figures)"
     )
     p_run.add_argument(
+        "--executed-dir", type=Path, default=None, help="where executed notebooks go (default: book/_executed)"
+    )
+    p_run.add_argument(
         "--commit-figures", action="store_true", help="write over the committed figures/<profile>/ (maintainers)"
     )
     p_run.add_argument(
@@ -132,6 +135,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 timeout=args.timeout,
                 log_output=args.log_output,
                 figures_dir=args.figures_dir,
+                executed_dir=args.executed_dir,
                 commit_figures=args.commit_figures,
                 extra_parameters=extra,
             )
