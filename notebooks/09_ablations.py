@@ -5,9 +5,8 @@
 # residual posterior $\text{RES}_q$, latent overshooting, skip connections, the depth of the
 # flow?
 #
-# **The idea.** Train each variant with everything else fixed, on two seeds, and compare their
-# validation bits per pixel and best-of-N scores; a difference smaller than the spread
-# between the seeds is noise.
+# **The idea.** Change one choice at a time, train each variant with everything else fixed,
+# and compare their validation bits per pixel and best-of-N scores.
 #
 # **Read the numbers as what they are.** The thesis trained every variant to convergence on
 # a GPU (days per RFN). Here, in the `quick` and `reference` profiles, every variant is
