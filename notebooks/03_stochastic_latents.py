@@ -1,39 +1,30 @@
 # %% [markdown]
 # # Why stochastic latents
 #
-# **Reproduces:** thesis Fig 2.2 (a deterministic ConvLSTM autoencoder predicting
-# Stochastic Moving MNIST: its digits blur once they bounce), Fig A.1 (a sequence of the
-# noisy sinusoid), Table A.1 (SRNN and VRNN on the sinusoid with and without smoothing,
-# $\text{RES}_q$ and learned initial states) and Fig A.2 (predictions of the best SRNN and
-# VRNN with their uncertainty).
+# **The question.** Why does a video model need random latent variables, when a
+# deterministic network can already predict the next frame?
 #
-# **Run time** (measured with `python -m rfn.book run --only 03`): `smoke` about 15 s;
-# `quick` 3.5 minutes of CPU time on one core, training the deterministic model and the
-# twelve sinusoid models included (7 minutes of wall time on a 2-core machine shared with
-# other jobs); `reference` loads the committed reference models (the deterministic
-# baseline, the SRNN and the RFN) and trains the sinusoid runs at the quick settings;
-# `thesis` not yet measured (an estimate: 30-60 minutes on one GPU, most of it the twelve
-# sinusoid runs, whose small LSTMs gain little from a GPU). With the checkpoints in place a
-# rerun takes under half a minute.
-#
-# **Checkpoints:** the deterministic ConvLSTM autoencoder,
-# `artifacts/<profile>/deterministic-smmnist-seed<seed>/last.pt`, trained here through
-# `rfn.runs.trained_model` if it is missing (notebook 04 reuses the same run); the
-# SRNN and RFN of notebook 04 (`artifacts/<profile>/{srnn,rfn}-smmnist-seed<seed>/`) are
-# shown beside it only if they have already been trained (this page never trains them);
-# the twelve sinusoid models, `artifacts/<profile>/sinusoid-<variant>-seed<seed>/last.pt`,
-# trained here.
-#
-# **Writes:** `figures/<profile>/fig2_2_convlstm_blur.png`, `fig2_2_convlstm_blur.gif`,
-# `fig2_2_blur_after_bounces.png`, `figA_1_sinusoid.png`, `tabA_1_sinusoid_ablation.csv`,
-# `figA_2_sinusoid_fits.png`, `fig_sinusoid_training.png`.
+# **The idea.** When the future is uncertain (a digit may bounce now or later), a
+# deterministic model trained to minimise a pixel loss predicts the average of the possible
+# futures: a blur. A model with stochastic latents can draw one future at a time instead.
+# This page shows the blur on Stochastic Moving MNIST, then compares two latent-variable models
+# (SRNN and VRNN) on a noisy sinusoid, where their design choices can be measured cheaply.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | reference | thesis
+# profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
+profile = "auto"
 device = "auto"  # auto | cpu | cuda
 seed = 0
-figures_dir = "figures"  # figures go to figures_dir/<profile>/
+figures_dir = "_build/figures"  # figures go to figures_dir/<profile>/ (relative to the repository)
 artifacts_dir = "artifacts"  # checkpoints: artifacts_dir/<profile>/...
+# page parameters: None takes the profile's value (rfn/profiles.py)
+blur_context = None  # Fig 2.2: context frames
+blur_future = None  # Fig 2.2: predicted frames
+blur_sequences = None  # Fig 2.2: test sequences
+blur_futures = None  # Fig 2.2: possible futures drawn per sequence
+sin_context = None  # Fig A.2: context patches
+sin_future = None  # Fig A.2: predicted patches
+sin_samples = None  # Fig A.2: sampled futures
 
 # %% tags=["hide-input"]
 import time
@@ -44,25 +35,21 @@ import torch
 from IPython.display import Image, Markdown, display
 
 from rfn import viz
-from rfn.book import FigureRecorder
+from rfn.book.page import book_profile, setup_page
 from rfn.data import Sinusoid, make_dataset
 from rfn.pages import latents as page
 from rfn.presets import get_preset
 from rfn.presets.small import SINUSOID_VARIANTS
-from rfn.profiles import page_settings
 from rfn.runs import preset_for, trained_model
-from rfn.runtime import resolve_device, seed_everything, set_cpu_threads
 
-SETTINGS = page_settings("03_stochastic_latents", profile)  # what the page draws and measures (rfn/profiles.py)
+profile = book_profile(profile)  # "auto" -> this machine's default (rfn.book.page)
+dev, rec, SETTINGS = setup_page(
+    "03_stochastic_latents", profile, seed, device, figures_dir,
+    blur_context=blur_context, blur_future=blur_future, blur_sequences=blur_sequences,
+    blur_futures=blur_futures, sin_context=sin_context, sin_future=sin_future, sin_samples=sin_samples
+)
 
-seed_everything(seed)
-dev = torch.device(resolve_device(device))
-set_cpu_threads(dev)  # small networks on a shared CPU: one thread
-viz.set_book_style()
-rec = FigureRecorder("03_stochastic_latents", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 start = time.perf_counter()
-print(f"profile={profile} seed={seed} device={dev} torch={torch.__version__}")
-print(SETTINGS)
 
 # %% [markdown]
 # ## 1. A deterministic model of a random world (Fig 2.2)
@@ -318,3 +305,37 @@ plt.show()
 elapsed = time.perf_counter() - start
 summary = f"**This page ran in {elapsed:.0f} s** (profile `{profile}`, device `{dev}`, seed {seed})"
 display(Markdown(f"{summary}; figures in `{rec.folder}`."))
+
+# %% [markdown]
+# :::{admonition} About this page
+# :class: dropdown
+#
+# **Reproduces:** thesis Fig 2.2 (a deterministic ConvLSTM autoencoder predicting
+# Stochastic Moving MNIST: its digits blur once they bounce), Fig A.1 (a sequence of the
+# noisy sinusoid), Table A.1 (SRNN and VRNN on the sinusoid with and without smoothing,
+# $\text{RES}_q$ and learned initial states) and Fig A.2 (predictions of the best SRNN and
+# VRNN with their uncertainty).
+#
+# **Run time** (measured with `python -m rfn.book run --only 03`): `smoke` about 15 s;
+# `quick` 3.5 minutes of CPU time on one core, training the deterministic model and the
+# twelve sinusoid models included (7 minutes of wall time on a 2-core machine shared with
+# other jobs); `reference` loads the committed reference models (the deterministic
+# baseline, the SRNN and the RFN) and trains the sinusoid runs at the quick settings;
+# `thesis` not yet measured (an estimate: 30-60 minutes on one GPU, most of it the twelve
+# sinusoid runs, whose small LSTMs gain little from a GPU). With the checkpoints in place a
+# rerun takes under half a minute.
+#
+# **Checkpoints:** the deterministic ConvLSTM autoencoder,
+# `artifacts/<profile>/deterministic-smmnist-seed<seed>/last.pt`, trained here through
+# `rfn.runs.trained_model` if it is missing (notebook 04 reuses the same run); the
+# SRNN and RFN of notebook 04 (`artifacts/<profile>/{srnn,rfn}-smmnist-seed<seed>/`) are
+# shown beside it only if they have already been trained (this page never trains them);
+# the twelve sinusoid models, `artifacts/<profile>/sinusoid-<variant>-seed<seed>/last.pt`,
+# trained here.
+#
+# **Writes** (into `<figures_dir>/<profile>/`, by default `_build/figures/<profile>/`;
+# the committed `figures/<profile>/` only through `python -m rfn.book run --commit-figures`):
+# `fig2_2_convlstm_blur.png`, `fig2_2_convlstm_blur.gif`,
+# `fig2_2_blur_after_bounces.png`, `figA_1_sinusoid.png`, `tabA_1_sinusoid_ablation.csv`,
+# `figA_2_sinusoid_fits.png`, `fig_sinusoid_training.png`.
+# :::

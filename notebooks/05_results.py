@@ -1,79 +1,62 @@
 # %% [markdown]
 # # Results: predictions, best-of-N curves, bits per pixel and FVD
 #
-# **Reproduces:** the SM-MNIST results of the thesis's section 9.3 and appendix A.8: RFN
-# predictions with the warm-up and predicted frames marked (Fig 9.6), best-of-N PSNR, SSIM
-# and LPIPS of the RFN against the SRNN and the VRNN (Fig 9.7), the FVD table (Table 9.4),
-# the bits-per-pixel table (Table 9.5), three futures from one context (Fig A.9), the best
-# and the worst predictions by SSIM (Figs A.11, A.12) and random SRNN predictions (Fig A.18);
-# and, as an SM-MNIST stand-in for the BAIR/KTH figures 9.10 and A.16, rollouts far beyond
-# the training length. Three pitfalls of these measures are shown with numbers: predictions
-# without a model on the PSNR/SSIM curves, the FVD of real against real clips as the number of
-# clips grows, and how a best-of-N score grows with N when the best is picked per frame. A
-# digit classifier (`rfn.metrics.digits`) says whether the predicted frames still show the
-# right digits. The BAIR and KTH figures and tables need data sets that are not available
-# offline here; the last section says what running them takes.
+# **The question.** Does the RFN predict Stochastic Moving MNIST better than the SRNN and
+# the VRNN, and by which measure?
 #
-# **Run time** (2-core CPU): `smoke` about 20 s (no FVD, LPIPS or digit identity on its
-# 16-pixel frames); `quick` about 5 minutes (best-of-10 on 64 test sequences, FVD on 16 clips
-# per set); `reference` under a minute with the numbers shipped beside the reference models
-# (the thesis's best-of-100 on 64 test sequences, FVD on 256 clips per set; recomputing them
-# after retraining takes about 35 minutes of one core); `thesis` about an hour on a GPU.
-# Numbers are cached beside the checkpoints, so a second run is faster.
-#
-# **Checkpoint:** the RFN, SRNN and VRNN of the profile,
-# `artifacts/<profile>/{rfn,srnn,vrnn}-smmnist-seed<seed>/last.pt` from notebook 04
-# (trained here first if missing), or at `reference` the weights-only files
-# `checkpoints/reference/reference-smmnist*.pt`. Cached numbers: `book_eval_<protocol>.json`
-# and `book_fvd_<protocol>.json` beside them (`artifacts/reference/<kind>/` at `reference`,
-# read from the copies shipped in `checkpoints/reference/cache/` when they match).
-#
-# **Writes:** `figures/<profile>/fig9_6_smmnist_predictions.png` and `.gif`,
-# `fig9_7_smmnist_best_of_n.png`, `tab9_4_fvd_smmnist.csv`, `fig9_4_fvd_floor.png`,
-# `tab9_5_bpp_smmnist.csv`, `fig9_7_best_of_n_growth.png`, `fig9_7_digit_identity.png`,
-# `figA_9_smmnist_diversity.png` and `.gif`, `fig9_10_smmnist_long_rollout.png` and `.gif`,
-# `figA_11_smmnist_best_ssim.png`, `figA_12_smmnist_worst_ssim.png`, `figA_18_srnn_smmnist_samples.png`.
+# **The idea.** A stochastic model's futures cannot be judged by one sample against the one
+# true future, so video prediction is scored three ways: the best of N sampled futures against
+# the truth (PSNR, SSIM, LPIPS), the distance between real and predicted clips as
+# distributions (FVD), and the likelihood of the test set (bits per pixel). Each measure has a
+# pitfall; this page shows them with numbers beside the results.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | reference | thesis
+# profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
+profile = "auto"
 device = "auto"  # auto | cpu | cuda
 seed = 0
-figures_dir = "figures"  # figures go to figures_dir/<profile>/
+figures_dir = "_build/figures"  # figures go to figures_dir/<profile>/ (relative to the repository)
 artifacts_dir = "artifacts"  # checkpoints (from notebook 04) and cached results
 dataset = "smmnist"  # the book's presets are SM-MNIST; BAIR/KTH are not available offline
+# page parameters: None takes the profile's value (rfn/profiles.py)
+strip_sequences = None  # sequences in the prediction strips
+pool = None  # test sequences behind the best/worst figures
+pool_samples = None  # samples per sequence for the best/worst figures
+long_frames = None  # frames of the long rollouts
+show = None  # sequences per best/worst figure
+iw_k = None  # importance samples of the bits-per-pixel bound
+fvd_clips = None  # clips per set behind each FVD
 
 # %% tags=["hide-input"]
 import time
 import warnings
 
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from IPython.display import Image, Markdown, display
 
 from rfn import viz
-from rfn.book.figures import FigureRecorder
+from rfn.book.page import book_profile, setup_page
 from rfn.data import make_dataset
 from rfn.evaluation import EvaluationWarning
 from rfn.metrics import frame_scores, get_protocol
 from rfn.pages import placed_digits as placed_digits_page
 from rfn.pages import results as page
-from rfn.profiles import page_settings
 from rfn.runs import LABELS, get_run, seeded_predict
-from rfn.runtime import resolve_device, set_cpu_threads
 
-SETTINGS = page_settings("05_results", profile)  # what the page draws and measures (rfn/profiles.py)
+profile = book_profile(profile)  # "auto" -> this machine's default (rfn.book.page)
+dev, rec, SETTINGS = setup_page(
+    "05_results", profile, seed, device, figures_dir,
+    strip_sequences=strip_sequences, pool=pool, pool_samples=pool_samples, long_frames=long_frames, show=show,
+    iw_k=iw_k, fvd_clips=fvd_clips
+)
 warnings.filterwarnings("ignore", category=EvaluationWarning)  # skipped metrics are listed with their reasons
 KINDS = ["rfn", "srnn", "vrnn"]
 L = LABELS
 proto = SETTINGS["protocol"]
 ctx, total = proto.context_frames, proto.total_frames
 
-dev = resolve_device(device)
-threads = set_cpu_threads(dev)
-viz.set_book_style()
-rec = FigureRecorder("05_results", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 page_start = time.perf_counter()
 runs = {k: get_run(k, profile, seed, root=artifacts_dir, dataset=dataset) for k in KINDS}
 models = {k: runs[k].model(dev) for k in KINDS}
@@ -81,7 +64,6 @@ rfn_run = runs["rfn"]
 train_frames, data_kw = rfn_run.train_frames, rfn_run.data_kwargs
 read_digits = page.digits_readable(data_kw)
 test = make_dataset("smmnist", proto.split, seq_len=total, **data_kw)
-print(f"profile={profile} seed={seed} device={dev} torch threads={threads}")
 print("protocol:", proto.describe())
 for r in runs.values():
     print("  ", r.describe(), f"({r.checkpoint})")
@@ -507,3 +489,43 @@ for ds_name, protos in (
     for p in protos:
         print("   ", get_protocol(p).describe())
 print(f"\nwall time of this page: {time.perf_counter() - page_start:.0f} s")
+
+# %% [markdown]
+# :::{admonition} About this page
+# :class: dropdown
+#
+# **Reproduces:** the SM-MNIST results of the thesis's section 9.3 and appendix A.8: RFN
+# predictions with the warm-up and predicted frames marked (Fig 9.6), best-of-N PSNR, SSIM
+# and LPIPS of the RFN against the SRNN and the VRNN (Fig 9.7), the FVD table (Table 9.4),
+# the bits-per-pixel table (Table 9.5), three futures from one context (Fig A.9), the best
+# and the worst predictions by SSIM (Figs A.11, A.12) and random SRNN predictions (Fig A.18);
+# and, as an SM-MNIST stand-in for the BAIR/KTH figures 9.10 and A.16, rollouts far beyond
+# the training length. Three pitfalls of these measures are shown with numbers: predictions
+# without a model on the PSNR/SSIM curves, the FVD of real against real clips as the number of
+# clips grows, and how a best-of-N score grows with N when the best is picked per frame. A
+# digit classifier (`rfn.metrics.digits`) says whether the predicted frames still show the
+# right digits. The BAIR and KTH figures and tables need data sets that are not available
+# offline here; the last section says what running them takes.
+#
+# **Run time** (2-core CPU): `smoke` about 20 s (no FVD, LPIPS or digit identity on its
+# 16-pixel frames); `quick` about 5 minutes (best-of-10 on 64 test sequences, FVD on 16 clips
+# per set); `reference` under a minute with the numbers shipped beside the reference models
+# (the thesis's best-of-100 on 64 test sequences, FVD on 256 clips per set; recomputing them
+# after retraining takes about 35 minutes of one core); `thesis` about an hour on a GPU.
+# Numbers are cached beside the checkpoints, so a second run is faster.
+#
+# **Checkpoint:** the RFN, SRNN and VRNN of the profile,
+# `artifacts/<profile>/{rfn,srnn,vrnn}-smmnist-seed<seed>/last.pt` from notebook 04
+# (trained here first if missing), or at `reference` the weights-only files
+# `checkpoints/reference/reference-smmnist*.pt`. Cached numbers: `book_eval_<protocol>.json`
+# and `book_fvd_<protocol>.json` beside them (`artifacts/reference/<kind>/` at `reference`,
+# read from the copies shipped in `checkpoints/reference/cache/` when they match).
+#
+# **Writes** (into `<figures_dir>/<profile>/`, by default `_build/figures/<profile>/`;
+# the committed `figures/<profile>/` only through `python -m rfn.book run --commit-figures`):
+# `fig9_6_smmnist_predictions.png` and `.gif`,
+# `fig9_7_smmnist_best_of_n.png`, `tab9_4_fvd_smmnist.csv`, `fig9_4_fvd_floor.png`,
+# `tab9_5_bpp_smmnist.csv`, `fig9_7_best_of_n_growth.png`, `fig9_7_digit_identity.png`,
+# `figA_9_smmnist_diversity.png` and `.gif`, `fig9_10_smmnist_long_rollout.png` and `.gif`,
+# `figA_11_smmnist_best_ssim.png`, `figA_12_smmnist_worst_ssim.png`, `figA_18_srnn_smmnist_samples.png`.
+# :::

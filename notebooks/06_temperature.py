@@ -1,73 +1,62 @@
 # %% [markdown]
 # # Temperature: which randomness moves the digits, and which changes their look
 #
-# **Reproduces:** the temperature analysis of the thesis's section 10.1 (Figs 10.1 and 10.2:
-# samples with the flow's temperature varied while the latent prior is switched off, and the
-# reverse) and the temperature experiments of section 9.2 (Table 9.3, FVD against the flow
-# temperature, and Fig 9.5, best-of-N curves per flow temperature), on SM-MNIST instead of
-# BAIR. The thesis reads its figures as: the prior temperature changes the *motion*, the flow
-# temperature the *appearance*. This page measures both effects separately, with confidence
-# intervals, within the model's training horizon, and says where the numbers disagree.
+# **The question.** The RFN draws random numbers in two places, its latent state and its
+# flow: which of them decides where the digits go, and which only how the pixels look?
 #
-# **Run time** (2-core CPU): `smoke` about 15 s (no FVD, no digit identity); `quick` about 3
-# minutes (20 samples of 12 sequences per temperature and source; FVD on 12 clips per flow
-# temperature); `reference` about 10 s with the numbers shipped beside the reference RFN
-# (FVD on 256 clips per flow temperature; recomputing them takes about 15 minutes of one
-# core); `thesis` about 30 minutes on a GPU. Numbers are cached.
-#
-# **Checkpoint:** the profile's RFN, `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt` from
-# notebook 04 (trained first if missing), or at `reference` the weights-only file
-# `checkpoints/reference/reference-smmnist.pt`. Cached numbers: `book_temperature_*.json` beside it
-# (`artifacts/reference/rfn/` at `reference`, read from `checkpoints/reference/cache/` when they match).
-#
-# **Writes:** `figures/<profile>/fig10_1_flow_temperature.png`, `fig10_2_prior_temperature.png`,
-# `fig10_temperature_measures.png`, `tab10_temperature_measures.csv`, `fig9_5_temperature_similarity.png`,
-# `tab9_3_fvd_temperature.csv`.
+# **The idea.** Scale the spread of one source at a time (its temperature: 0 draws no noise,
+# 1 is the trained model) while the other stays at zero, and watch what changes. The thesis
+# read its figures as: the prior temperature changes the *motion*, the flow temperature the
+# *appearance*. This page measures both effects separately, with confidence intervals, within
+# the model's training horizon, and says where the numbers disagree.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | reference | thesis
+# profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
+profile = "auto"
 device = "auto"  # auto | cpu | cuda
 seed = 0
-figures_dir = "figures"  # figures go to figures_dir/<profile>/
+figures_dir = "_build/figures"  # figures go to figures_dir/<profile>/ (relative to the repository)
 artifacts_dir = "artifacts"  # checkpoints (from notebook 04) and cached results
 dataset = "smmnist"  # the book's presets are SM-MNIST; BAIR is not available offline
+# page parameters: None takes the profile's value (rfn/profiles.py)
+temperatures = None  # the temperature grid of every sweep, e.g. [0, 0.3, 0.6]
+context = None  # context frames
+sequences = None  # test sequences measured
+samples = None  # samples per sequence and temperature
+fvd_sequences = None  # test sequences behind each FVD
+fvd_samples = None  # samples per sequence for the FVD curves
+checkpoint = None  # an RFN checkpoint to study instead of the profile's, e.g. "runs/rfn-quick/last.pt"
 
 # %% tags=["hide-input"]
 import time
-import warnings
 
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from rfn import viz
-from rfn.book.figures import FigureRecorder
+from rfn.book.page import book_profile, page_run, setup_page
 from rfn.data import make_dataset
 from rfn.metrics.frames import speckle
 from rfn.metrics.placed_digits import true_places
 from rfn.pages import results
 from rfn.pages import temperature as page
-from rfn.profiles import page_settings
-from rfn.runs import get_run
-from rfn.runtime import resolve_device, set_cpu_threads
 
-SETTINGS = page_settings("06_temperature", profile)  # what the page draws and measures (rfn/profiles.py)
+profile = book_profile(profile)  # "auto" -> this machine's default (rfn.book.page)
+dev, rec, SETTINGS = setup_page(
+    "06_temperature", profile, seed, device, figures_dir,
+    temperatures=temperatures, context=context, sequences=sequences, samples=samples,
+    fvd_sequences=fvd_sequences, fvd_samples=fvd_samples, checkpoint=checkpoint
+)
 TEMPS = SETTINGS["temperatures"]
 
-dev = resolve_device(device)
-threads = set_cpu_threads(dev)
-viz.set_book_style()
-rec = FigureRecorder("06_temperature", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 page_start = time.perf_counter()
-run = get_run("rfn", profile, seed, root=artifacts_dir, dataset=dataset)
+run = page_run("rfn", profile, seed, artifacts_dir, checkpoint, dataset=dataset)  # notebook 04's RFN, or yours
 model = run.model(dev)
 ctx = SETTINGS["context"]
 future = run.train_frames - ctx  # within the training horizon: no frame later than the model was trained on
 test = make_dataset("smmnist", "test", seq_len=run.train_frames, **run.data_kwargs)
 read_digits = results.digits_readable(run.data_kwargs)
-print(f"profile={profile} seed={seed} device={dev} torch threads={threads}")
 print(run.describe(), f"({run.checkpoint}); warm-up {ctx} frames, {future} predicted")
 
 # %% [markdown]
@@ -191,3 +180,32 @@ if SETTINGS["fvd"]:
 else:
     print(f"{profile} profile: FVD skipped (I3D at 224x224 is slow on a CPU); run quick, reference or thesis")
 print(f"wall time of this page: {time.perf_counter() - page_start:.0f} s")
+
+# %% [markdown]
+# :::{admonition} About this page
+# :class: dropdown
+#
+# **Reproduces:** the temperature analysis of the thesis's section 10.1 (Figs 10.1 and 10.2:
+# samples with the flow's temperature varied while the latent prior is switched off, and the
+# reverse) and the temperature experiments of section 9.2 (Table 9.3, FVD against the flow
+# temperature, and Fig 9.5, best-of-N curves per flow temperature), on SM-MNIST instead of
+# BAIR.
+#
+# **Run time** (2-core CPU): `smoke` about 15 s (no FVD, no digit identity); `quick` about 3
+# minutes (20 samples of 12 sequences per temperature and source; FVD on 12 clips per flow
+# temperature); `reference` about 10 s with the numbers shipped beside the reference RFN
+# (FVD on 256 clips per flow temperature; recomputing them takes about 15 minutes of one
+# core); `thesis` about 30 minutes on a GPU. Numbers are cached.
+#
+# **Checkpoint:** the `checkpoint` parameter when given, else the profile's RFN,
+# `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt` from
+# notebook 04 (trained first if missing), or at `reference` the weights-only file
+# `checkpoints/reference/reference-smmnist.pt`. Cached numbers: `book_temperature_*.json` beside it
+# (`artifacts/reference/rfn/` at `reference`, read from `checkpoints/reference/cache/` when they match).
+#
+# **Writes** (into `<figures_dir>/<profile>/`, by default `_build/figures/<profile>/`;
+# the committed `figures/<profile>/` only through `python -m rfn.book run --commit-figures`):
+# `fig10_1_flow_temperature.png`, `fig10_2_prior_temperature.png`,
+# `fig10_temperature_measures.png`, `tab10_temperature_measures.csv`, `fig9_5_temperature_similarity.png`,
+# `tab9_3_fvd_temperature.csv`.
+# :::

@@ -1,42 +1,35 @@
 # %% [markdown]
 # # Where the RFN is surprised: KL, bits per pixel and the latent parameters
 #
-# **Reproduces:** thesis Fig 10.4 (prior one-step predictions against posterior
-# reconstructions, with the KL and the bits per pixel of every step), Fig 10.5 (bits per
-# pixel of future frames under a frozen conditional distribution), Fig 10.6 (bits per pixel
-# against the visual quality of one-step predictions), Figs 10.7 and 10.8 (prior, posterior
-# and base-distribution parameters over time on synchronised SM-MNIST with two digits and
-# with one, bounces marked) and Fig A.10 (one of the sequences behind Fig 10.7). Figs A.7
-# and A.8 repeat Fig 10.4 on BAIR and KTH, and the thesis's Fig 10.5 is on BAIR and KTH;
-# those data sets are not available offline here, so every figure on this page is made on
-# SM-MNIST and says so.
+# **The question.** When does the RFN find a frame surprising, and where in the model does
+# the surprise show?
 #
-# **Run time** (measured with `python -m rfn.book run --only 08`): `smoke` about 10 s,
-# `quick` about 1 minute on 2 CPU cores, `thesis` (not measured here) a few minutes on a GPU.
-# This excludes training, which notebook 04 does before this page.
-#
-# **Checkpoint:** the RFN of notebook 04, `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt`
-# (`quick`: 32×32 two-digit SM-MNIST, 1000 steps on a CPU, as the presets set;
-# `thesis`: the thesis's scale). It is trained first if it is missing.
-#
-# **Writes:** `figures/<profile>/fig10_4_prior_vs_posterior_smmnist.png`,
-# `fig10_4_kl_at_bounces.png`, `fig10_5_frozen_future_nll.png`, `fig10_6_bpp_vs_quality.png`,
-# `fig10_6_bpp_examples.png`, `fig10_7_parameters_two_digits.png`,
-# `fig10_8_parameters_one_digit.png`, `figA_10_synchronised_sequence.png`,
-# `tab10_4_kl_by_event.csv`, `tab10_7_parameter_spikes.csv`.
+# **The idea.** The KL between the posterior and the prior of a step measures what a frame
+# told the model that it could not foresee (a digit bouncing off a wall should be such a
+# moment), and the bits per pixel measure the flow's surprise at the pixels. Following both,
+# and the parameters of the prior, the posterior and the flow's base distribution, along
+# sequences with their bounces marked shows which part of the model carries the uncertainty.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | reference | thesis
+# profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
+profile = "auto"
 device = "auto"  # auto | cpu | cuda
 seed = 0
-figures_dir = "figures"  # figures go to figures_dir/<profile>/
+figures_dir = "_build/figures"  # figures go to figures_dir/<profile>/ (relative to the repository)
 artifacts_dir = "artifacts"  # checkpoints: artifacts_dir/<profile>/<model>-smmnist-seed<seed>/
+# page parameters: None takes the profile's value (rfn/profiles.py)
+sequences = None  # test sequences for Figs 10.4 and 10.6
+frames = None  # their length
+temperature = None  # emission temperature of the predictions
+frozen_context = None  # Fig 10.5: conditioning frames
+frozen_frames = None  # Fig 10.5: frames in all
+frozen_draws = None  # Fig 10.5: prior draws
+sync_sequences = None  # Figs 10.7/10.8: sequences
+sync_frames = None  # Figs 10.7/10.8: their length
 
 # %% tags=["hide-input"]
 import time
-import warnings
 
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -45,24 +38,21 @@ from IPython.display import Markdown, display
 from scipy import stats
 
 from rfn import viz
-from rfn.book.figures import FigureRecorder
+from rfn.book.page import book_profile, setup_page
 from rfn.data import make_dataset
 from rfn.metrics import psnr, ssim
 from rfn.pages import kl_bpp as page
-from rfn.profiles import page_settings
 from rfn.runs import get_run
-from rfn.runtime import resolve_device, set_cpu_threads
 
-SETTINGS = page_settings("08_kl_bpp_analysis", profile)  # what the page draws and measures (rfn/profiles.py)
+profile = book_profile(profile)  # "auto" -> this machine's default (rfn.book.page)
+dev, rec, SETTINGS = setup_page(
+    "08_kl_bpp_analysis", profile, seed, device, figures_dir,
+    sequences=sequences, frames=frames, temperature=temperature, frozen_context=frozen_context,
+    frozen_frames=frozen_frames, frozen_draws=frozen_draws, sync_sequences=sync_sequences,
+    sync_frames=sync_frames
+)
 
-torch.manual_seed(seed)
-np.random.seed(seed)  # noqa: NPY002 (seeds any library code that draws from NumPy's global generator)
-dev = torch.device(resolve_device(device))
-set_cpu_threads(dev)  # one thread for the book's small models on a CPU (rfn.runtime.CPU_THREADS)
-viz.set_book_style()
-rec = FigureRecorder("08_kl_bpp_analysis", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 start = time.perf_counter()
-print(f"profile={profile} seed={seed} device={dev} torch={torch.__version__} settings={SETTINGS}")
 
 # %% [markdown]
 # ## 1. The model and the quantities on this page
@@ -403,3 +393,34 @@ display(
 elapsed = time.perf_counter() - start
 summary = f"**This page ran in {elapsed:.0f} s** (profile `{profile}`, device `{dev}`, seed {seed})"
 display(Markdown(f"{summary}; figures in `{rec.folder}`."))
+
+# %% [markdown]
+# :::{admonition} About this page
+# :class: dropdown
+#
+# **Reproduces:** thesis Fig 10.4 (prior one-step predictions against posterior
+# reconstructions, with the KL and the bits per pixel of every step), Fig 10.5 (bits per
+# pixel of future frames under a frozen conditional distribution), Fig 10.6 (bits per pixel
+# against the visual quality of one-step predictions), Figs 10.7 and 10.8 (prior, posterior
+# and base-distribution parameters over time on synchronised SM-MNIST with two digits and
+# with one, bounces marked) and Fig A.10 (one of the sequences behind Fig 10.7). Figs A.7
+# and A.8 repeat Fig 10.4 on BAIR and KTH, and the thesis's Fig 10.5 is on BAIR and KTH;
+# those data sets are not available offline here, so every figure on this page is made on
+# SM-MNIST and says so.
+#
+# **Run time** (measured with `python -m rfn.book run --only 08`): `smoke` about 10 s,
+# `quick` about 1 minute on 2 CPU cores, `thesis` (not measured here) a few minutes on a GPU.
+# This excludes training, which notebook 04 does before this page.
+#
+# **Checkpoint:** the RFN of notebook 04, `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt`
+# (`quick`: 32×32 two-digit SM-MNIST, 1000 steps on a CPU, as the presets set;
+# `thesis`: the thesis's scale). It is trained first if it is missing.
+#
+# **Writes** (into `<figures_dir>/<profile>/`, by default `_build/figures/<profile>/`;
+# the committed `figures/<profile>/` only through `python -m rfn.book run --commit-figures`):
+# `fig10_4_prior_vs_posterior_smmnist.png`,
+# `fig10_4_kl_at_bounces.png`, `fig10_5_frozen_future_nll.png`, `fig10_6_bpp_vs_quality.png`,
+# `fig10_6_bpp_examples.png`, `fig10_7_parameters_two_digits.png`,
+# `fig10_8_parameters_one_digit.png`, `figA_10_synchronised_sequence.png`,
+# `tab10_4_kl_by_event.csv`, `tab10_7_parameter_spikes.csv`.
+# :::

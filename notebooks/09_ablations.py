@@ -1,31 +1,12 @@
 # %% [markdown]
 # # Ablations: smoothing, $\text{RES}_q$, latent overshooting, skip connections and flow depth
 #
-# **Reproduces:** thesis Fig 9.1 (SRNN with and without smoothing and $\text{RES}_q$),
-# Fig 9.2 (SRNN with latent overshooting $O = 1, 2, 3$), Table 9.1 and Fig 9.3 (RFN skip
-# connections: none, to the conditioning network, to the flow, to both, with parameter
-# counts and validation bits per pixel) and Table 9.2 and Fig 9.4 (RFN flow depth $L$). The
-# thesis ran Table 9.2 on BAIR, which is not available offline here; we vary $L$ on
-# SM-MNIST and say so next to every number.
+# **The question.** Which design choices of the SRNN and the RFN matter: smoothing, the
+# residual posterior $\text{RES}_q$, latent overshooting, skip connections, the depth of the
+# flow?
 #
-# **Run time** (measured with `python -m rfn.book run --only 09`): `smoke` about 10 s;
-# `quick` about 5 minutes on 2 CPU cores (24 training runs of 9 s of CPU time each on
-# average, then their evaluation; 7 minutes when other jobs shared the cores), and 15 s when
-# the runs are already cached; `reference` about 2 minutes (it trains nothing: the same 24
-# runs trained for 3000 steps each are committed, about 45 minutes of one core with
-# `make reference`; it scores each with the thesis's best of 100); `thesis` (36 runs of
-# 5000 steps; an estimate, not measured) one to two hours on a GPU.
-#
-# **Checkpoints:** at the `reference` profile the committed weights
-# `checkpoints/reference/ablations/reference-ablation-<variant>[-seed1].pt`; at the other
-# profiles the page trains its own short runs with `rfn.runs.trained_model` (presets
-# `<profile>-ablation-<variant>`) into `artifacts/<profile>/ablation-<variant>-seed<s>/`.
-# Either way each run's numbers are cached in that folder (`result.json`), so a second run of
-# the page only reads them.
-#
-# **Writes:** `figures/<profile>/fig9_1_srnn_smoothing_resq.png`, `fig9_2_srnn_overshooting.png`,
-# `tab9_1_skip_connections.csv`, `fig9_3_skip_connections.png`, `tab9_2_flow_depth.csv`,
-# `fig9_4_flow_depth.png`, `tab9_ablation_runs.csv`.
+# **The idea.** Change one choice at a time, train each variant with everything else fixed,
+# and compare their validation bits per pixel and best-of-N scores.
 #
 # **Read the numbers as what they are.** The thesis trained every variant to convergence on
 # a GPU (days per RFN). Here, in the `quick` and `reference` profiles, every variant is
@@ -35,44 +16,41 @@
 # a variant starts to learn, not where it ends up.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | reference | thesis
+# profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
+profile = "auto"
 device = "auto"  # auto | cpu | cuda
 seed = 0
-figures_dir = "figures"  # figures go to figures_dir/<profile>/
+figures_dir = "_build/figures"  # figures go to figures_dir/<profile>/ (relative to the repository)
 artifacts_dir = "artifacts"  # ablation runs go to artifacts_dir/<profile>/ablations/
+# page parameters: None takes the profile's value (rfn/profiles.py)
+seeds = None  # seeds per variant
+bpp_sequences = None  # validation sequences behind each bits per pixel
+evaluation = None  # best-of-N scoring, e.g. {"samples": 20}: any of sequences, samples, context, future
 
 # %% tags=["hide-input"]
 import time
-import warnings
 
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 from IPython.display import Markdown, display
 
-from rfn import viz
-from rfn.book import FigureRecorder
+from rfn.book.page import book_profile, setup_page
 from rfn.pages import ablations as page
 from rfn.presets.ablations import ABLATION_LEVELS, ablation_variants
-from rfn.profiles import page_settings
-from rfn.runtime import resolve_device, seed_everything, set_cpu_threads
 
 # Each profile's seeds and evaluation settings are in rfn/profiles.py; the runs' settings are the presets
 # `<profile>-ablation-<variant>` (rfn.presets.ablations).
-SETTINGS = page_settings("09_ablations", profile)  # what the page draws and measures (rfn/profiles.py)
+profile = book_profile(profile)  # "auto" -> this machine's default (rfn.book.page)
+dev, rec, SETTINGS = setup_page(
+    "09_ablations", profile, seed, device, figures_dir,
+    seeds=seeds, bpp_sequences=bpp_sequences, eval=evaluation
+)
 SCALE = profile  # the ablation presets' scale
 SEEDS = [seed + k for k in range(SETTINGS["seeds"])]
 EV = SETTINGS["eval"]
 
-seed_everything(seed)
-dev = torch.device(resolve_device(device))
-set_cpu_threads(dev)  # one thread for the book's small models on a CPU (see rfn.runtime.CPU_THREADS)
-viz.set_book_style()
-rec = FigureRecorder("09_ablations", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 start = time.perf_counter()
-print(f"profile={profile} seeds={SEEDS} device={dev} torch={torch.__version__}")
-print(f"scale: {SETTINGS['scale']}")
+print(f"seeds {SEEDS}; scale: {SETTINGS['scale']}")
 
 # %% [markdown]
 # ## 1. The variants
@@ -268,3 +246,36 @@ display(
 elapsed = time.perf_counter() - start
 summary = f"**This page ran in {elapsed:.0f} s** (profile `{profile}`, device `{dev}`, seed {seed})"
 display(Markdown(f"{summary}; figures in `{rec.folder}`."))
+
+# %% [markdown]
+# :::{admonition} About this page
+# :class: dropdown
+#
+# **Reproduces:** thesis Fig 9.1 (SRNN with and without smoothing and $\text{RES}_q$),
+# Fig 9.2 (SRNN with latent overshooting $O = 1, 2, 3$), Table 9.1 and Fig 9.3 (RFN skip
+# connections: none, to the conditioning network, to the flow, to both, with parameter
+# counts and validation bits per pixel) and Table 9.2 and Fig 9.4 (RFN flow depth $L$). The
+# thesis ran Table 9.2 on BAIR, which is not available offline here; we vary $L$ on
+# SM-MNIST and say so next to every number.
+#
+# **Run time** (measured with `python -m rfn.book run --only 09`): `smoke` about 10 s;
+# `quick` about 5 minutes on 2 CPU cores (24 training runs of 9 s of CPU time each on
+# average, then their evaluation; 7 minutes when other jobs shared the cores), and 15 s when
+# the runs are already cached; `reference` about 2 minutes (it trains nothing: the same 24
+# runs trained for 3000 steps each are committed, about 45 minutes of one core with
+# `make reference`; it scores each with the thesis's best of 100); `thesis` (36 runs of
+# 5000 steps; an estimate, not measured) one to two hours on a GPU.
+#
+# **Checkpoints:** at the `reference` profile the committed weights
+# `checkpoints/reference/ablations/reference-ablation-<variant>[-seed1].pt`; at the other
+# profiles the page trains its own short runs with `rfn.runs.trained_model` (presets
+# `<profile>-ablation-<variant>`) into `artifacts/<profile>/ablation-<variant>-seed<s>/`.
+# Either way each run's numbers are cached in that folder (`result.json`), so a second run of
+# the page only reads them.
+#
+# **Writes** (into `<figures_dir>/<profile>/`, by default `_build/figures/<profile>/`;
+# the committed `figures/<profile>/` only through `python -m rfn.book run --commit-figures`):
+# `fig9_1_srnn_smoothing_resq.png`, `fig9_2_srnn_overshooting.png`,
+# `tab9_1_skip_connections.csv`, `fig9_3_skip_connections.png`, `tab9_2_flow_depth.csv`,
+# `fig9_4_flow_depth.png`, `tab9_ablation_runs.csv`.
+# :::
