@@ -1,0 +1,79 @@
+"""The exercises of the theory pages: enough of each kind, each with a folded solution, and every code solution runs.
+
+A code solution is a fenced ``python`` block inside a ``{solution}`` directive whose first line is
+``# exercise-solution``; each runs on its own, in a fresh namespace, at smoke scale (a second or two).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+THEORY = ["latent_variable_models", "vrnn_srnn", "normalising_flows", "rfn", "evaluation"]
+KINDS = ("Derive", "Predict then run", "Modify")
+MARK = "# exercise-solution"
+#: an exercise or solution directive in colon-fence form: fence, name, argument, body, same fence
+DIRECTIVE = re.compile(r"^(:{3,})\{(exercise|solution)\}[ \t]*(.*?)\n(.*?)^\1[ \t]*$", re.M | re.S)
+CODE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
+
+
+def directives(page: str) -> list[tuple[str, str, str]]:
+    """``(kind, argument, body)`` of every exercise and solution of ``book/<page>.md``, in order."""
+    text = (ROOT / "book" / f"{page}.md").read_text(encoding="utf-8")
+    return [(m.group(2), m.group(3).strip(), m.group(4)) for m in DIRECTIVE.finditer(text)]
+
+
+def label(body: str) -> str | None:
+    found = re.search(r"^:label:[ \t]*(\S+)", body, flags=re.M)
+    return found.group(1) if found else None
+
+
+def solutions() -> list[tuple[str, str, int, str]]:
+    """``(page, exercise label, index, code)`` of every code solution of the theory pages."""
+    out = []
+    for page in THEORY:
+        for kind, argument, body in directives(page):
+            if kind != "solution":
+                continue
+            blocks = [c for c in CODE.findall(body) if c.lstrip().startswith(MARK)]
+            out += [(page, argument, i, code) for i, code in enumerate(blocks)]
+    return out
+
+
+@pytest.mark.parametrize("page", THEORY)
+def test_every_theory_page_has_three_kinds_of_exercise_with_folded_solutions(page):
+    found = directives(page)
+    exercises = {label(body): title for kind, title, body in found if kind == "exercise"}
+    solved = {argument: body for kind, argument, body in found if kind == "solution"}
+    assert len(exercises) >= 3 and None not in exercises, f"book/{page}.md: fewer than 3 labelled exercises"
+    kinds = {title.split(":", 1)[0] for title in exercises.values()}
+    assert set(KINDS) <= kinds, f"book/{page}.md lacks exercise kinds {set(KINDS) - kinds} (titles start 'Kind: ...')"
+    assert kinds <= set(KINDS), f"book/{page}.md: unknown exercise kinds {kinds - set(KINDS)}"
+    assert set(solved) == set(exercises), f"book/{page}.md: exercises without a solution or the reverse"
+    for name, body in solved.items():
+        assert re.search(r"^:class:.*\bdropdown\b", body, flags=re.M), f"book/{page}.md: solution {name} is not folded"
+    assert any(page == p for p, *_ in solutions()), f"book/{page}.md has no code solution"
+
+
+def test_labels_are_unique_across_the_pages():
+    labels = [label(body) for page in THEORY for kind, _, body in directives(page) if kind == "exercise"]
+    assert len(labels) == len(set(labels)), sorted(labels)
+
+
+def test_the_extractor_finds_marked_blocks_only():
+    body = "```python\n# exercise-solution\nx = 1\n```\n\n```python\ny = 2\n```\n"
+    blocks = [c for c in CODE.findall(body) if c.lstrip().startswith(MARK)]
+    assert blocks == ["# exercise-solution\nx = 1\n"]
+    text = "::::{solution} ex-a\n:class: dropdown\n\n" + body + "::::\n"
+    assert [(m.group(2), m.group(3)) for m in DIRECTIVE.finditer(text)] == [("solution", "ex-a")]
+
+
+@pytest.mark.parametrize(
+    ("page", "exercise", "index", "code"), [pytest.param(*s, id=f"{s[0]}-{s[1]}-{s[2]}") for s in solutions()]
+)
+def test_code_solution_runs(page, exercise, index, code, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a solution that writes files writes them here
+    exec(compile(code, f"book/{page}.md:{exercise}[{index}]", "exec"), {"__name__": "__exercise__"})
