@@ -77,3 +77,28 @@ def test_the_extractor_finds_marked_blocks_only():
 def test_code_solution_runs(page, exercise, index, code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # a solution that writes files writes them here
     exec(compile(code, f"book/{page}.md:{exercise}[{index}]", "exec"), {"__name__": "__exercise__"})
+
+
+# ----------------------------------------------------------------------------- the intro as the front door
+
+
+def test_intro_opens_with_the_book_then_a_short_box_linking_the_status_page():
+    text = (ROOT / "book" / "intro.md").read_text(encoding="utf-8")
+    box = re.search(r"^```\{admonition\} What this book can and cannot show\n(.*?)^```$", text, flags=re.M | re.S)
+    assert box, "book/intro.md has no 'What this book can and cannot show' box"
+    body = re.sub(r"^:\w+:.*$", "", box.group(1), flags=re.M)
+    words = re.sub(r"\{\w+\}|<[^>]*>|`", " ", body).split()
+    assert len(words) <= 150, f"the box has {len(words)} words; keep it to 150 and leave details to the status page"
+    assert "{doc}`status`" in body, "the box must link the status page"
+    before = text[: box.start()]
+    assert "This book accompanies" in before and "## How to read it" in before, "say what the book is and how to read it first"
+
+
+def test_licences_are_stated_on_the_intro_and_match_the_files():
+    intro = (ROOT / "book" / "intro.md").read_text(encoding="utf-8")
+    docs = (ROOT / "LICENSE-docs").read_text(encoding="utf-8")
+    assert "CC BY 4.0" in intro and "LICENSE-docs" in intro and "MIT" in intro
+    assert "Attribution 4.0 International Public License" in docs and "Section 8 -- Interpretation." in docs
+    assert (ROOT / "LICENSE").read_text(encoding="utf-8").startswith("MIT License")
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "(LICENSE-docs)" in readme and "CC BY 4.0" in readme
