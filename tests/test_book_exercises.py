@@ -91,7 +91,9 @@ def test_intro_opens_with_the_book_then_a_short_box_linking_the_status_page():
     assert len(words) <= 150, f"the box has {len(words)} words; keep it to 150 and leave details to the status page"
     assert "{doc}`status`" in body, "the box must link the status page"
     before = text[: box.start()]
-    assert "This book accompanies" in before and "## How to read it" in before, "say what the book is and how to read it first"
+    assert "This book accompanies" in before and "## How to read it" in before, (
+        "what the book is and how to read it first"
+    )
 
 
 def test_licences_are_stated_on_the_intro_and_match_the_files():
