@@ -182,7 +182,7 @@ print(protocol + "; thesis: curves only (best-of-100, converged SRNNs on 64x64 S
 
 # %%
 fig = page.curves_figure(results, EXPERIMENTS["Fig 9.2"], SEEDS, REFERENCE, SETTINGS, train_frames,
-                         f"Fig 9.2: SRNN with latent overshooting D = 1, 2, 3 ({profile} profile)")  # fmt: skip
+                         f"Fig 9.2: SRNN with latent overshooting O = 1, 2, 3 ({profile} profile)")  # fmt: skip
 rec.savefig(fig, "fig9_2_srnn_overshooting.png", reproduces="Fig 9.2")
 plt.show()
 t92 = page.spread_table(results, EXPERIMENTS["Fig 9.2"], SEEDS, SETTINGS)

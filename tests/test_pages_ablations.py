@@ -27,7 +27,7 @@ def _results(variants, seeds, bpp):
 
 def test_shared_variants_and_thesis_rows():
     exp = page.experiments((1, 2, 3))
-    assert exp["Fig 9.2"]["D = 1"] == exp["Fig 9.1"]["smoothing"]
+    assert exp["Fig 9.2"]["O = 1"] == exp["Fig 9.1"]["smoothing"]
     assert exp["Table 9.2"]["L = 2"] == exp["Table 9.1"]["conditioning net"]
     assert page.thesis_92((1, 2, 3))["L = 1"]["thesis row (BAIR, K = 5)"] == "L = 3"
 

@@ -189,7 +189,7 @@ def sweep_curves_figure(sweep: dict, temps, frames: list[int], train_frames: int
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(temps)))
     for ax, m in zip(axes[0], metrics):
         for t, colour in zip(temps, colours):
-            ax.plot(frames, sweep[str(t)]["curves"][m], color=colour, label=f"flow T={t:g}")
+            ax.plot(frames, sweep[str(t)]["curves"][m], color=colour, label=f"flow τ = {t:g}")
         if min(frames) <= train_frames < max(frames):
             ax.axvline(train_frames + 0.5, color="k", ls=":", lw=1, label=f"training length ({train_frames})")
         ax.set(
@@ -251,7 +251,7 @@ def measures_figure(table: pd.DataFrame, truth: dict[str, float], title: str):
                         label=f"{sweep} temperature swept (the other 0)")  # fmt: skip
         if name in truth:
             ax.axhline(truth[name], color="k", ls="--", lw=1, label="true frames")
-        ax.set(title=name, xlabel="temperature T", ylabel=MEASURES[name])
+        ax.set(title=name, xlabel="temperature τ", ylabel=MEASURES[name])
     handles = {h.get_label(): h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]}
     axes[0, -1].legend(handles.values(), handles.keys(), loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     fig.suptitle(title, fontsize=10)
@@ -279,7 +279,7 @@ def verdict(per_sequence: dict, temps: list[float]) -> str:
     n_flow, n_prior = effect(per_sequence, "flow", "pixel noise"), effect(per_sequence, "prior", "pixel noise")
     motion_cmp, noise_cmp = _compare(m_prior - m_flow), _compare(n_flow - n_prior)
     text = (
-        f"**What the numbers show.** From T = {lo:g} to T = {hi:g}, the prior temperature changes the motion "
+        f"**What the numbers show.** From $\\tau = {lo:g}$ to $\\tau = {hi:g}$, the prior temperature changes the motion "
         f"spread by {_interval(m_prior, 'px', 2)} and the flow temperature by {_interval(m_flow, 'px', 2)}; the "
         f"flow temperature changes the pixel noise by {_interval(n_flow, 'gray levels', 2)} and the prior "
         f"temperature by {_interval(n_prior, 'gray levels', 2)}. "
