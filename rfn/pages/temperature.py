@@ -279,8 +279,8 @@ def verdict(per_sequence: dict, temps: list[float]) -> str:
     n_flow, n_prior = effect(per_sequence, "flow", "pixel noise"), effect(per_sequence, "prior", "pixel noise")
     motion_cmp, noise_cmp = _compare(m_prior - m_flow), _compare(n_flow - n_prior)
     text = (
-        f"**What the numbers show.** From $\\tau = {lo:g}$ to $\\tau = {hi:g}$, the prior temperature changes the motion "
-        f"spread by {_interval(m_prior, 'px', 2)} and the flow temperature by {_interval(m_flow, 'px', 2)}; the "
+        f"**What the numbers show.** From $\\tau = {lo:g}$ to $\\tau = {hi:g}$, the prior temperature changes the "
+        f"motion spread by {_interval(m_prior, 'px', 2)} and the flow temperature by {_interval(m_flow, 'px', 2)}; the "
         f"flow temperature changes the pixel noise by {_interval(n_flow, 'gray levels', 2)} and the prior "
         f"temperature by {_interval(n_prior, 'gray levels', 2)}. "
         f"The prior's effect on the motion is {motion_cmp} than the flow's, and the flow's effect on the noise "
