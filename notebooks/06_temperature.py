@@ -134,7 +134,7 @@ rec.savefig(fig, "fig10_temperature_measures.png", reproduces="Figs 10.1 and 10.
 plt.show()
 table.round(4).to_csv(rec.path("tab10_temperature_measures.csv"), index=False)
 rec.record(rec.path("tab10_temperature_measures.csv"), reproduces="Figs 10.1 and 10.2, measured")
-display(table.pivot_table(index=["sweep", "T"], columns="measure", values="mean").round(3))
+display(table.pivot_table(index=["sweep", "τ"], columns="measure", values="mean").round(3))
 
 # %% tags=["remove-input"]
 display(Markdown(page.verdict(per_sequence, TEMPS)))

@@ -217,7 +217,7 @@ def ci95(values: np.ndarray) -> tuple[float, float, float]:
 
 
 def measures_table(per_sequence: dict[tuple[str, float], dict]) -> pd.DataFrame:
-    """Long table: sweep, temperature, measure, mean, 95% CI and the number of sequences that count.
+    """Long table: sweep, temperature (column ``τ``), measure, mean, 95% CI and the number of sequences that count.
 
     ``per_sequence``: ``{(sweep, T): sequence_measures(...)}``.
     """
@@ -226,7 +226,7 @@ def measures_table(per_sequence: dict[tuple[str, float], dict]) -> pd.DataFrame:
         for name, values in measures.items():
             mean, low, high = ci95(values)
             n = int(np.isfinite(values).sum())
-            rows.append({"sweep": sweep, "T": t, "measure": name, "mean": mean, "ci low": low, "ci high": high,
+            rows.append({"sweep": sweep, "τ": t, "measure": name, "mean": mean, "ci low": low, "ci high": high,
                          "sequences": n})  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -245,9 +245,9 @@ def measures_figure(table: pd.DataFrame, truth: dict[str, float], title: str):
     fig, axes = plt.subplots(1, len(names), figsize=(4.0 * len(names) + 2.4, 3.6), squeeze=False)
     for ax, name in zip(axes[0], names):
         for sweep, marker in (("flow", "o"), ("prior", "s")):
-            d = table[(table["measure"] == name) & (table["sweep"] == sweep)].sort_values("T")
+            d = table[(table["measure"] == name) & (table["sweep"] == sweep)].sort_values("τ")
             err = np.stack([d["mean"] - d["ci low"], d["ci high"] - d["mean"]])
-            ax.errorbar(d["T"], d["mean"], yerr=np.nan_to_num(err), marker=marker, capsize=3,
+            ax.errorbar(d["τ"], d["mean"], yerr=np.nan_to_num(err), marker=marker, capsize=3,
                         label=f"{sweep} temperature swept (the other 0)")  # fmt: skip
         if name in truth:
             ax.axhline(truth[name], color="k", ls="--", lw=1, label="true frames")
