@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-THEORY = ["latent_variable_models", "vrnn_srnn", "normalising_flows", "rfn", "evaluation"]
+THEORY = ["notation", "latent_variable_models", "vrnn_srnn", "normalising_flows", "rfn", "evaluation"]
 KINDS = ("Derive", "Predict then run", "Modify")
 MARK = "# exercise-solution"
 #: an exercise or solution directive in colon-fence form: fence, name, argument, body, same fence
