@@ -15,6 +15,8 @@ ROOT = Path(__file__).resolve().parents[1]
 THEORY = ["notation", "latent_variable_models", "vrnn_srnn", "normalising_flows", "rfn", "evaluation"]
 KINDS = ("Derive", "Predict then run", "Modify")
 MARK = "# exercise-solution"
+#: the longest code line a solution may have (characters), so that it fits the text column at 1280 px
+WIDTH = 72
 #: an exercise or solution directive in colon-fence form: fence, name, argument, body, same fence
 DIRECTIVE = re.compile(r"^(:{3,})\{(exercise|solution)\}[ \t]*(.*?)\n(.*?)^\1[ \t]*$", re.M | re.S)
 CODE = re.compile(r"^```python[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
@@ -56,6 +58,14 @@ def test_every_theory_page_has_three_kinds_of_exercise_with_folded_solutions(pag
     for name, body in solved.items():
         assert re.search(r"^:class:.*\bdropdown\b", body, flags=re.M), f"book/{page}.md: solution {name} is not folded"
     assert any(page == p for p, *_ in solutions()), f"book/{page}.md has no code solution"
+
+
+def test_code_solutions_fit_the_text_column():
+    """At 1280 px the text column shows about 75 characters of code; longer lines scroll sideways."""
+    long = [
+        f"book/{p}.md {e}: {line!r}" for p, e, _, code in solutions() for line in code.splitlines() if len(line) > WIDTH
+    ]
+    assert not long, "code lines wider than the text column:\n" + "\n".join(long)
 
 
 def test_labels_are_unique_across_the_pages():
