@@ -158,7 +158,7 @@ temperatures = [0.0, 0.5, 0.7, 0.85, 1.0]
 torch.manual_seed(seed)
 samples = torch.stack([glow.sample(10, temperature=t).cpu() for t in temperatures])  # [rows, 10, 1, 28, 28]
 fig = page.strip_figure(
-    samples, [f"T = {t}" for t in temperatures], f"Glow samples on MNIST at five temperatures ({profile} profile)",
+    samples, [f"τ = {t}" for t in temperatures], f"Glow samples on MNIST at five temperatures ({profile} profile)",
     "sample",
 )  # fmt: skip
 rec.savefig(fig, "fig_glow_mnist_temperature_samples.png")

@@ -76,9 +76,9 @@ for sweep, name, fig_no in (("flow", "fig10_1_flow_temperature.png", "Fig 10.1")
                             ("prior", "fig10_2_prior_temperature.png", "Fig 10.2")):  # fmt: skip
     rows = [x0[0]] + [torch.cat([x0[0, :ctx], page.sweep_samples(model, x0[:, :ctx], future, t, 1, seed, sweep)[0, 0]])
                       for t in TEMPS]  # fmt: skip
-    labels = ["truth"] + [f"{sweep} T={t:g}" for t in TEMPS]
+    labels = ["truth"] + [f"{sweep} τ = {t:g}" for t in TEMPS]
     other = "prior" if sweep == "flow" else "flow"
-    fig = results.frames_figure(torch.stack(rows), labels, f"{fig_no}: {sweep} temperature T, {other} temperature 0",
+    fig = results.frames_figure(torch.stack(rows), labels, f"{fig_no}: {sweep} temperature τ, {other} temperature 0",
                                 context=ctx, scale=3)  # fmt: skip
     rec.savefig(fig, name, reproduces=fig_no)
     plt.show()
@@ -126,7 +126,7 @@ rec.savefig(fig, "fig10_temperature_measures.png", reproduces="Figs 10.1 and 10.
 plt.show()
 table.round(4).to_csv(rec.path("tab10_temperature_measures.csv"), index=False)
 rec.record(rec.path("tab10_temperature_measures.csv"), reproduces="Figs 10.1 and 10.2, measured")
-display(table.pivot_table(index=["sweep", "T"], columns="measure", values="mean").round(3))
+display(table.pivot_table(index=["sweep", "τ"], columns="measure", values="mean").round(3))
 
 # %% tags=["remove-input"]
 display(Markdown(page.verdict(per_sequence, TEMPS)))
@@ -169,7 +169,7 @@ if SETTINGS["fvd"]:
         + [{"flow temperature": t, "FVD": round(sweep[str(t)]["fvd"], 1), "thesis (Table 9.3, BAIR)":
             THESIS_T93.get(t, "-")} for t in TEMPS]
     ).set_index("flow temperature")  # fmt: skip
-    tab93["our protocol"] = f"{n} clips of {proto.predicted_frames} predicted frames, 1 sample each, prior T=1"
+    tab93["our protocol"] = f"{n} clips of {proto.predicted_frames} predicted frames, 1 sample each, prior τ = 1"
     tab93.to_csv(rec.path("tab9_3_fvd_temperature.csv"))
     rec.record(rec.path("tab9_3_fvd_temperature.csv"), reproduces="Table 9.3 (SM-MNIST stand-in for BAIR)")
     display(tab93)

@@ -124,7 +124,7 @@ T = x.shape[1]
 fig = page.prior_posterior_figure(
     x[show].cpu(), rp["prediction"][show].cpu(), rp["reconstruction"][show].cpu(), kl[show].numpy(),
     nll_prior[show].numpy(), nll_post[show].numpy(), events[show].any(-1).numpy(),
-    f"Fig 10.4 on SM-MNIST (test sequence {show}); frame 0 is the conditioning frame",
+    f"Fig 10.4 on SM-MNIST (test sequence {show}); frame 1 is the conditioning frame",
 )  # fmt: skip
 rec.savefig(fig, "fig10_4_prior_vs_posterior_smmnist.png", reproduces="Fig 10.4 (SM-MNIST)")
 plt.show()
@@ -146,7 +146,7 @@ after = events.any(-1)[:, :-1]  # [B, T-1]: a digit touched a wall in frame t-1
 first = torch.zeros_like(hit)
 first[:, 0] = True
 classes = {
-    "frame 1 (velocity unknown)": first,
+    "frame 2, the first modelled (velocity unknown)": first,
     "digit touches a wall": hit & ~first,
     "frame after a touch": after & ~hit & ~first,
     "no wall event": ~hit & ~after & ~first,
@@ -291,7 +291,7 @@ for i in picks:
     videos += [x[i].cpu(), torch.cat([x[i, :1].cpu(), rp["prediction"][i].cpu()])]
 labels = [s for i in picks for s in (f"truth (seq {i})", f"prior, {seq_bpp[i]:.3f} bpp")]
 fig, ax = plt.subplots(figsize=(1.0 * T + 2.0, 0.75 * len(videos) + 0.8))
-viz.show_video_grid(ax, torch.stack(videos), labels, scale=2, first_frame=0)
+viz.show_video_grid(ax, torch.stack(videos), labels, scale=2, first_frame=1)
 ax.set_title("lowest, median and highest bpp: truth above its one-step predictions")
 rec.savefig(fig, "fig10_6_bpp_examples.png", reproduces="Fig 10.6")
 plt.show()
@@ -351,7 +351,7 @@ torch.manual_seed(seed)
 rp_sync = model.reconstruct_and_predict(sync_two.to(dev), emission_temperature=SETTINGS["temperature"])
 strip = torch.stack([sync_two[0].cpu(), torch.cat([sync_two[0, :1].cpu(), rp_sync["prediction"][0].cpu()])])
 fig, ax = plt.subplots(figsize=(min(0.6 * strip.shape[1], 18), 2.0))
-viz.show_video_grid(ax, strip, ["truth", "prior, one step"], scale=1, pad=1, first_frame=0)
+viz.show_video_grid(ax, strip, ["truth", "prior, one step"], scale=1, pad=1, first_frame=1)
 ax.set_title("Fig A.10: one synchronised sequence and the prior's one-step predictions")
 rec.savefig(fig, "figA_10_synchronised_sequence.png", reproduces="Fig A.10")
 plt.show()

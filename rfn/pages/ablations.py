@@ -202,13 +202,14 @@ def reference_curves(data: dict, settings: dict, device) -> dict[str, dict[str, 
 def curves_figure(results, variants: dict[str, str], seeds, reference, settings: dict, train_frames: int, title: str):
     """Best-of-N curves per metric, mean over seeds with the seeds' range shaded, the two references in gray.
 
-    The dashed vertical line marks the last frame index of the training sequences. One legend outside.
+    Frames are counted from 1; the dashed vertical line marks the last frame of the training sequences.
+    One legend outside.
     """
     import matplotlib.pyplot as plt
 
     ev, metrics = settings["eval"], settings["metrics"]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.8 * len(metrics), 3.8), squeeze=False)
-    t_axis = np.arange(ev["context"], ev["context"] + ev["future"])
+    t_axis = np.arange(ev["context"] + 1, ev["context"] + ev["future"] + 1)  # predicted frames, counted from 1
     for ax, m in zip(axes[0], metrics):
         for label, variant in variants.items():
             curves = np.array([results[(variant, s)]["curves"][m] for s in seeds])
@@ -217,7 +218,7 @@ def curves_figure(results, variants: dict[str, str], seeds, reference, settings:
                 ax.fill_between(t_axis, curves.min(0), curves.max(0), color=line.get_color(), alpha=0.15)
         for (name, ref), style in zip(reference.items(), (":", "-.")):
             ax.plot(t_axis, ref[m], style, color="0.45", lw=1.2, label=name)
-        ax.axvline(train_frames - 1, color="gray", ls="--", lw=1, label="last training frame")
+        ax.axvline(train_frames, color="gray", ls="--", lw=1, label="last training frame")
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         ax.set(title=m.upper(), xlabel="frame t", ylabel=METRIC_LABEL[m])
     fig.suptitle(title)

@@ -195,7 +195,7 @@ def sweep_curves_figure(sweep: dict, temps, frames: list[int], train_frames: int
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(temps)))
     for ax, m in zip(axes[0], metrics):
         for t, colour in zip(temps, colours):
-            ax.plot(frames, sweep[str(t)]["curves"][m], color=colour, label=f"flow T={t:g}")
+            ax.plot(frames, sweep[str(t)]["curves"][m], color=colour, label=f"flow τ = {t:g}")
         if min(frames) <= train_frames < max(frames):
             ax.axvline(train_frames + 0.5, color="k", ls=":", lw=1, label=f"training length ({train_frames})")
         ax.set(
@@ -223,7 +223,7 @@ def ci95(values: np.ndarray) -> tuple[float, float, float]:
 
 
 def measures_table(per_sequence: dict[tuple[str, float], dict]) -> pd.DataFrame:
-    """Long table: sweep, temperature, measure, mean, 95% CI and the number of sequences that count.
+    """Long table: sweep, temperature (column ``τ``), measure, mean, 95% CI and the number of sequences that count.
 
     ``per_sequence``: ``{(sweep, T): sequence_measures(...)}``.
     """
@@ -232,7 +232,7 @@ def measures_table(per_sequence: dict[tuple[str, float], dict]) -> pd.DataFrame:
         for name, values in measures.items():
             mean, low, high = ci95(values)
             n = int(np.isfinite(values).sum())
-            rows.append({"sweep": sweep, "T": t, "measure": name, "mean": mean, "ci low": low, "ci high": high,
+            rows.append({"sweep": sweep, "τ": t, "measure": name, "mean": mean, "ci low": low, "ci high": high,
                          "sequences": n})  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -251,13 +251,13 @@ def measures_figure(table: pd.DataFrame, truth: dict[str, float], title: str):
     fig, axes = plt.subplots(1, len(names), figsize=(4.0 * len(names) + 2.4, 3.6), squeeze=False)
     for ax, name in zip(axes[0], names):
         for sweep, marker in (("flow", "o"), ("prior", "s")):
-            d = table[(table["measure"] == name) & (table["sweep"] == sweep)].sort_values("T")
+            d = table[(table["measure"] == name) & (table["sweep"] == sweep)].sort_values("τ")
             err = np.stack([d["mean"] - d["ci low"], d["ci high"] - d["mean"]])
-            ax.errorbar(d["T"], d["mean"], yerr=np.nan_to_num(err), marker=marker, capsize=3,
+            ax.errorbar(d["τ"], d["mean"], yerr=np.nan_to_num(err), marker=marker, capsize=3,
                         label=f"{sweep} temperature swept (the other 0)")  # fmt: skip
         if name in truth:
             ax.axhline(truth[name], color="k", ls="--", lw=1, label="true frames")
-        ax.set(title=name, xlabel="temperature T", ylabel=MEASURES[name])
+        ax.set(title=name, xlabel="temperature τ", ylabel=MEASURES[name])
     handles = {h.get_label(): h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]}
     axes[0, -1].legend(handles.values(), handles.keys(), loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     fig.suptitle(title, fontsize=10)
@@ -285,8 +285,8 @@ def verdict(per_sequence: dict, temps: list[float]) -> str:
     n_flow, n_prior = effect(per_sequence, "flow", "fine detail"), effect(per_sequence, "prior", "fine detail")
     motion_cmp, noise_cmp = _compare(m_prior - m_flow), _compare(n_flow - n_prior)
     text = (
-        f"**What the numbers show.** From T = {lo:g} to T = {hi:g}, the prior temperature changes the motion "
-        f"spread by {_interval(m_prior, 'px', 2)} and the flow temperature by {_interval(m_flow, 'px', 2)}; the "
+        f"**What the numbers show.** From $\\tau = {lo:g}$ to $\\tau = {hi:g}$, the prior temperature changes the "
+        f"motion spread by {_interval(m_prior, 'px', 2)} and the flow temperature by {_interval(m_flow, 'px', 2)}; the "
         f"flow temperature changes the fine detail by {_interval(n_flow, 'gray levels', 2)} and the prior "
         f"temperature by {_interval(n_prior, 'gray levels', 2)}. "
         f"The prior's effect on the motion is {motion_cmp} than the flow's, and the flow's effect on the fine detail "
