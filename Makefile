@@ -3,6 +3,8 @@
 #   make book   creates .venv, fetches assets, executes the notebooks, builds the book
 # PROFILE picks the notebooks' scale (smoke, quick, reference, thesis): thesis on a CUDA machine; on a CPU,
 # reference once every reference checkpoint is committed under checkpoints/reference/, else quick.
+#   make lab    JupyterLab on the notebooks: notebooks/*.py open as notebooks (jupytext.toml); their default
+#               profile is `auto`, the one `make book` picks (LAB_ARGS="--allow-root --no-browser" in a container)
 #   make book COMMIT_FIGURES=1   also rewrites the committed figures/<profile>/ (maintainers, from a clean commit)
 #   make book THREADS=2   torch threads per notebook on a CPU (default 1; 2 pays only on an idle machine,
 #                    see benchmarks/RESULTS.md)
@@ -27,12 +29,14 @@ PYTEST_ARGS ?=
 JOBS ?= 2
 LANES ?= 1
 THREADS ?= 1
+LAB_ARGS ?=
 
-.PHONY: help env assets test lint book notebooks book-html book-check mathjax bench reference reference-cache clean
+.PHONY: help env assets test lint lab book notebooks book-html book-check mathjax bench reference reference-cache clean
 
 help:
 	@echo "make test      set up .venv + assets, run the tests"
 	@echo "make book      set up .venv + assets, execute notebooks (PROFILE=$(PROFILE)), build the book"
+	@echo "make lab       set up .venv + assets, open the notebooks in JupyterLab"
 	@echo "make book-check  the built pages in headless Chromium: squeezed figures, cut-off blocks, explorers"
 	@echo "make assets    fetch and verify the offline assets (MNIST, LPIPS, I3D)"
 	@echo "make lint      ruff"
@@ -66,6 +70,11 @@ mathjax: env
 
 notebooks: env assets
 	RFN_CPU_THREADS=$(THREADS) $(PY) -m rfn.book run --profile $(PROFILE) $(if $(COMMIT_FIGURES),--commit-figures)
+
+# The server's root is notebooks/ (the kernel's working directory; the pages find the repository through the
+# package); the settings folder makes a click on a .py source open it as a notebook (jupytext's viewer).
+lab: env assets
+	JUPYTERLAB_SETTINGS_DIR=$(CURDIR)/.jupyter/lab/user-settings $(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR)/notebooks $(LAB_ARGS)
 
 book-html: env mathjax
 	$(PY) -m rfn.book build

@@ -1,30 +1,26 @@
 # %% [markdown]
 # # Normalising flows from scratch
 #
-# **Reproduces:** no thesis figure. This page works through the flow machinery of the
-# thesis's chapter 4 (whose figures are diagrams) on numbers: the change of variables in
-# one and two dimensions, the three layers of a Glow step as they are written in
-# `rfn.flows` (affine coupling, ActNorm, invertible 1×1 convolution), a small flow trained
-# on two moons, and a check of every log-determinant against a Jacobian computed by
-# autograd. Every later page builds on these layers.
+# **The question.** How can a network turn simple noise into data and still say exactly how
+# likely every data point is?
 #
-# **Run time** (measured on a shared 2-core CPU): `smoke` 10-25 s; `quick` and `reference`
-# about 2 minutes (45 s of CPU time); `thesis` about three times `quick`. The model is tiny,
-# so a GPU brings no speed-up here.
-#
-# **Checkpoint:** none loaded. The flow (preset `<profile>-moons-flow`; `reference` uses the
-# quick preset) is trained from scratch on this page by the training engine, in stages so
-# that its density can be drawn, into `artifacts/<profile>/moons-flow-seed<seed>/`.
-#
-# **Writes:** `figures/<profile>/fig_flows_change_of_variables.png`,
-# `fig_flows_two_moons.png`, `fig_flows_two_moons_training.gif`, `tab_flows_logdet_check.csv`.
+# **The idea.** A normalising flow is a chain of invertible maps. Pushing a data point
+# backwards through the chain lands it on a simple base distribution, and the change of
+# variables adds up how much each map stretches space (its log-determinant) to turn the base
+# density into the data's density. This page builds the three layers of a Glow step as
+# `rfn.flows` writes them, checks every log-determinant against autograd, and trains a small
+# flow on two moons while drawing its density. Every later page builds on these layers.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | reference | thesis
+# profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
+profile = "auto"
 device = "auto"  # auto | cpu | cuda
 seed = 0
-figures_dir = "figures"  # figures go to figures_dir/<profile>/
+figures_dir = "_build/figures"  # figures go to figures_dir/<profile>/ (relative to the repository)
 artifacts_dir = "artifacts"  # the run: artifacts_dir/<profile>/moons-flow-seed<seed>/
+# page parameters: None takes the profile's value (rfn/profiles.py)
+snapshots = None  # pictures of the density during training
+grid = None  # resolution of the density picture (points across)
 
 # %% tags=["hide-input"]
 import inspect
@@ -38,24 +34,17 @@ from scipy import stats
 from torch import nn
 
 from rfn import viz
-from rfn.book import FigureRecorder
+from rfn.book.page import book_profile, setup_page
 from rfn.data import make_dataset
 from rfn.flows import ActNorm, AffineCoupling, InvConv1x1
 from rfn.pages import flows as page
 from rfn.presets import get_preset
-from rfn.profiles import page_settings
 from rfn.runs import preset_for
-from rfn.runtime import resolve_device, seed_everything, set_cpu_threads
 
-SETTINGS = page_settings("01_flows", profile)  # what the page draws and measures (rfn/profiles.py)
+profile = book_profile(profile)  # "auto" -> this machine's default (rfn.book.page)
+dev, rec, SETTINGS = setup_page("01_flows", profile, seed, device, figures_dir, snapshots=snapshots, grid=grid)
 
-seed_everything(seed)
-dev = torch.device(resolve_device(device))
-set_cpu_threads(dev)  # a 2-D flow gains nothing from several threads on a shared CPU
-viz.set_book_style()
-rec = FigureRecorder("01_flows", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 start = time.perf_counter()
-print(f"profile={profile} seed={seed} device={dev} torch={torch.__version__} settings={SETTINGS}")
 
 # %% [markdown]
 # ## 1. The change of variables in one dimension
@@ -534,3 +523,28 @@ for draw in range(10, 14):
 bits = torch.stack(bits)  # [draws, frames]
 print("bits per pixel of frame 0 under four draws:", [round(b, 4) for b in bits[:, 0].tolist()])
 print(f"largest spread over the draws, any frame: {(bits.max(0).values - bits.min(0).values).max():.4f} bits")
+
+# %% [markdown]
+# :::{admonition} About this page
+# :class: dropdown
+#
+# **Reproduces:** no thesis figure. This page works through the flow machinery of the
+# thesis's chapter 4 (whose figures are diagrams) on numbers: the change of variables in
+# one and two dimensions, the three layers of a Glow step as they are written in
+# `rfn.flows` (affine coupling, ActNorm, invertible 1×1 convolution), a small flow trained
+# on two moons, and a check of every log-determinant against a Jacobian computed by
+# autograd. Every later page builds on these layers.
+#
+# **Run time** (measured on a shared 2-core CPU): `smoke` 10-25 s; `quick` and `reference`
+# about 2 minutes (45 s of CPU time); `thesis` about three times `quick`. The model is tiny,
+# so a GPU brings no speed-up here.
+#
+# **Checkpoint:** none loaded. The flow (preset `<profile>-moons-flow`; `reference` uses the
+# quick preset) is trained from scratch on this page by the training engine, in stages so
+# that its density can be drawn, into `artifacts/<profile>/moons-flow-seed<seed>/`.
+#
+# **Writes** (into `<figures_dir>/<profile>/`, by default `_build/figures/<profile>/`;
+# the committed `figures/<profile>/` only through `python -m rfn.book run --commit-figures`):
+# `fig_flows_change_of_variables.png`,
+# `fig_flows_two_moons.png`, `fig_flows_two_moons_training.gif`, `tab_flows_logdet_check.csv`.
+# :::

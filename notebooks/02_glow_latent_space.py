@@ -1,38 +1,26 @@
 # %% [markdown]
 # # Glow's latent space
 #
-# **Reproduces:** thesis Fig 2.1a (a t-SNE map of Glow latents of MNIST digits, coloured
-# by class), Fig 2.1b (decoding a path between the latents of two digits), and appendix
-# A.4 with Figs A.3-A.5 (a conditional Glow that fills in the inner 16×16 square of a
-# 2-bit 32×32 image from its border). The thesis ran the A.4 task on 2-bit CelebA faces,
-# which cannot be downloaded here; this page runs the same task on 2-bit MNIST digits
-# zero-padded to 32×32 (`rfn.data.conditional_mnist`), so Figs A.3-A.5 show digits, not
-# faces. The page also draws samples at several temperatures, a knob the later pages
-# (notebook 06) turn on the RFN.
+# **The question.** What does a flow's latent space look like: do digits of a class land
+# close together, and can one walk from one digit to another through it?
 #
-# **Run time** (measured with `python -m rfn.book run --only 02`): `smoke` about 20 s;
-# `quick` 3 minutes of CPU time on one core, training both flows included (6.5 minutes of
-# wall time on a 2-core machine shared with other jobs); `reference` uses the quick runs
-# (trained here when missing, as at `quick`: the committed reference weights are the video
-# models'); `thesis` not yet measured (an estimate: 20-30 minutes on one GPU). With the
-# checkpoints in place a rerun takes about a minute.
-#
-# **Checkpoints:** trained on this page (presets `<profile>-glow-mnist` and
-# `<profile>-cond-glow-mnist`) and cached: `artifacts/<profile>/glow-mnist-seed<seed>/last.pt`
-# (unconditional `ImageGlow`) and `artifacts/<profile>/cond-glow-mnist-seed<seed>/last.pt`
-# (`ConditionalImageGlow`).
-#
-# **Writes:** `figures/<profile>/fig2_1a_glow_latent_tsne.png`,
-# `fig2_1b_glow_latent_interpolation.png`, `fig_glow_mnist_temperature_samples.png`,
-# `fig_glow_mnist_training.png`, `figA_3_quantised_digits.png`, `figA_4_inpainting_task.png`,
-# `figA_5_conditional_glow_inpainting.png`, `tab_glow_mnist_bpp.csv`.
+# **The idea.** Glow maps each image to a latent of the same size with an invertible network,
+# so every latent decodes back to an image. If the map is smooth, digits of a class cluster, a
+# straight path between two latents decodes to a gradual change, and shrinking the latent's
+# spread (the temperature) gives cleaner but less varied samples. A conditional Glow then fills
+# in a missing square of an image from its border: the building block the RFN uses for every
+# frame.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | reference | thesis
+# profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
+profile = "auto"
 device = "auto"  # auto | cpu | cuda
 seed = 0
-figures_dir = "figures"  # figures go to figures_dir/<profile>/
+figures_dir = "_build/figures"  # figures go to figures_dir/<profile>/ (relative to the repository)
 artifacts_dir = "artifacts"  # checkpoints: artifacts_dir/<profile>/{glow,cond-glow}-mnist-seed<seed>/
+# page parameters: None takes the profile's value (rfn/profiles.py)
+n_test = None  # test images behind every bits-per-pixel number
+tsne = None  # digits on the t-SNE map
 
 # %% tags=["hide-input"]
 import time
@@ -43,26 +31,18 @@ import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from rfn import viz
-from rfn.book import FigureRecorder
+from rfn.book.page import book_profile, setup_page
 from rfn.data import conditional_mnist, join_inner_square, load_mnist
 from rfn.data.images import quantize
 from rfn.pages import latent_space as page
 from rfn.presets import get_preset
-from rfn.profiles import page_settings
 from rfn.runs import preset_for, trained_model
-from rfn.runtime import resolve_device, seed_everything, set_cpu_threads
 
-SETTINGS = page_settings("02_glow_latent_space", profile)  # what the page draws and measures (rfn/profiles.py)
+profile = book_profile(profile)  # "auto" -> this machine's default (rfn.book.page)
+dev, rec, SETTINGS = setup_page("02_glow_latent_space", profile, seed, device, figures_dir, n_test=n_test, tsne=tsne)
 GLOW, COND = preset_for("glow-mnist", profile), preset_for("cond-glow-mnist", profile)  # see rfn.presets.small
 
-seed_everything(seed)
-dev = torch.device(resolve_device(device))
-set_cpu_threads(dev)  # small convolutions on a shared CPU: one thread
-viz.set_book_style()
-rec = FigureRecorder("02_glow_latent_space", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 start = time.perf_counter()
-print(f"profile={profile} seed={seed} device={dev} torch={torch.__version__}")
 print(SETTINGS, "presets:", GLOW, COND)
 
 # %% [markdown]
@@ -191,7 +171,7 @@ temperatures = [0.0, 0.5, 0.7, 0.85, 1.0]
 torch.manual_seed(seed)
 samples = torch.stack([glow.sample(10, temperature=t).cpu() for t in temperatures])  # [rows, 10, 1, 28, 28]
 fig = page.strip_figure(
-    samples, [f"T = {t}" for t in temperatures], f"Glow samples on MNIST at five temperatures ({profile} profile)",
+    samples, [f"τ = {t}" for t in temperatures], f"Glow samples on MNIST at five temperatures ({profile} profile)",
     "sample",
 )  # fmt: skip
 rec.savefig(fig, "fig_glow_mnist_temperature_samples.png")
@@ -402,3 +382,36 @@ with torch.no_grad():
     rows = torch.stack([ex_glow.sample(8, temperature=t).cpu() for t in hot])
 fig = latent_space.strip_figure(rows, [f"τ = {t}" for t in hot], "Glow samples above temperature 1", "sample")
 plt.show()
+
+# %% [markdown]
+# :::{admonition} About this page
+# :class: dropdown
+#
+# **Reproduces:** thesis Fig 2.1a (a t-SNE map of Glow latents of MNIST digits, coloured
+# by class), Fig 2.1b (decoding a path between the latents of two digits), and appendix
+# A.4 with Figs A.3-A.5 (a conditional Glow that fills in the inner 16×16 square of a
+# 2-bit 32×32 image from its border). The thesis ran the A.4 task on 2-bit CelebA faces,
+# which cannot be downloaded here; this page runs the same task on 2-bit MNIST digits
+# zero-padded to 32×32 (`rfn.data.conditional_mnist`), so Figs A.3-A.5 show digits, not
+# faces. The page also draws samples at several temperatures, a knob the later pages
+# (notebook 06) turn on the RFN.
+#
+# **Run time** (measured with `python -m rfn.book run --only 02`): `smoke` about 20 s;
+# `quick` 3 minutes of CPU time on one core, training both flows included (6.5 minutes of
+# wall time on a 2-core machine shared with other jobs); `reference` uses the quick runs
+# (trained here when missing, as at `quick`: the committed reference weights are the video
+# models'); `thesis` not yet measured (an estimate: 20-30 minutes on one GPU). With the
+# checkpoints in place a rerun takes about a minute.
+#
+# **Checkpoints:** trained on this page (presets `<profile>-glow-mnist` and
+# `<profile>-cond-glow-mnist`) and cached: `artifacts/<profile>/glow-mnist-seed<seed>/last.pt`
+# (unconditional `ImageGlow`) and `artifacts/<profile>/cond-glow-mnist-seed<seed>/last.pt`
+# (`ConditionalImageGlow`).
+#
+# **Writes** (into `<figures_dir>/<profile>/`, by default `_build/figures/<profile>/`;
+# the committed `figures/<profile>/` only through `python -m rfn.book run --commit-figures`):
+# `fig2_1a_glow_latent_tsne.png`,
+# `fig2_1b_glow_latent_interpolation.png`, `fig_glow_mnist_temperature_samples.png`,
+# `fig_glow_mnist_training.png`, `figA_3_quantised_digits.png`, `figA_4_inpainting_task.png`,
+# `figA_5_conditional_glow_inpainting.png`, `tab_glow_mnist_bpp.csv`.
+# :::

@@ -1,39 +1,30 @@
 # %% [markdown]
 # # Why stochastic latents
 #
-# **Reproduces:** thesis Fig 2.2 (a deterministic ConvLSTM autoencoder predicting
-# Stochastic Moving MNIST: its digits blur once they bounce), Fig A.1 (a sequence of the
-# noisy sinusoid), Table A.1 (SRNN and VRNN on the sinusoid with and without smoothing,
-# $\text{RES}_q$ and learned initial states) and Fig A.2 (predictions of the best SRNN and
-# VRNN with their uncertainty).
+# **The question.** Why does a video model need random latent variables, when a
+# deterministic network can already predict the next frame?
 #
-# **Run time** (measured with `python -m rfn.book run --only 03`): `smoke` about 15 s;
-# `quick` 3.5 minutes of CPU time on one core, training the deterministic model and the
-# twelve sinusoid models included (7 minutes of wall time on a 2-core machine shared with
-# other jobs); `reference` loads the committed reference models (the deterministic
-# baseline, the SRNN and the RFN) and trains the sinusoid runs at the quick settings;
-# `thesis` not yet measured (an estimate: 30-60 minutes on one GPU, most of it the twelve
-# sinusoid runs, whose small LSTMs gain little from a GPU). With the checkpoints in place a
-# rerun takes under half a minute.
-#
-# **Checkpoints:** the deterministic ConvLSTM autoencoder,
-# `artifacts/<profile>/deterministic-smmnist-seed<seed>/last.pt`, trained here through
-# `rfn.runs.trained_model` if it is missing (notebook 04 reuses the same run); the
-# SRNN and RFN of notebook 04 (`artifacts/<profile>/{srnn,rfn}-smmnist-seed<seed>/`) are
-# shown beside it only if they have already been trained (this page never trains them);
-# the twelve sinusoid models, `artifacts/<profile>/sinusoid-<variant>-seed<seed>/last.pt`,
-# trained here.
-#
-# **Writes:** `figures/<profile>/fig2_2_convlstm_blur.png`, `fig2_2_convlstm_blur.gif`,
-# `fig2_2_blur_after_bounces.png`, `figA_1_sinusoid.png`, `tabA_1_sinusoid_ablation.csv`,
-# `figA_2_sinusoid_fits.png`, `fig_sinusoid_training.png`.
+# **The idea.** When the future is uncertain (a digit may bounce now or later), a
+# deterministic model trained to minimise a pixel loss predicts the average of the possible
+# futures: a blur. A model with stochastic latents can draw one future at a time instead.
+# This page shows the blur on Stochastic Moving MNIST, then compares two latent-variable models
+# (SRNN and VRNN) on a noisy sinusoid, where their design choices can be measured cheaply.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | reference | thesis
+# profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
+profile = "auto"
 device = "auto"  # auto | cpu | cuda
 seed = 0
-figures_dir = "figures"  # figures go to figures_dir/<profile>/
+figures_dir = "_build/figures"  # figures go to figures_dir/<profile>/ (relative to the repository)
 artifacts_dir = "artifacts"  # checkpoints: artifacts_dir/<profile>/...
+# page parameters: None takes the profile's value (rfn/profiles.py)
+blur_context = None  # Fig 2.2: context frames
+blur_future = None  # Fig 2.2: predicted frames
+blur_sequences = None  # Fig 2.2: test sequences
+blur_futures = None  # Fig 2.2: possible futures drawn per sequence
+sin_context = None  # Fig A.2: context patches
+sin_future = None  # Fig A.2: predicted patches
+sin_samples = None  # Fig A.2: sampled futures
 
 # %% tags=["hide-input"]
 import time
@@ -44,25 +35,21 @@ import torch
 from IPython.display import Image, Markdown, display
 
 from rfn import viz
-from rfn.book import FigureRecorder
+from rfn.book.page import book_profile, setup_page
 from rfn.data import Sinusoid, make_dataset
 from rfn.pages import latents as page
 from rfn.presets import get_preset
 from rfn.presets.small import SINUSOID_VARIANTS
-from rfn.profiles import page_settings
 from rfn.runs import preset_for, trained_model
-from rfn.runtime import resolve_device, seed_everything, set_cpu_threads
 
-SETTINGS = page_settings("03_stochastic_latents", profile)  # what the page draws and measures (rfn/profiles.py)
+profile = book_profile(profile)  # "auto" -> this machine's default (rfn.book.page)
+dev, rec, SETTINGS = setup_page(
+    "03_stochastic_latents", profile, seed, device, figures_dir,
+    blur_context=blur_context, blur_future=blur_future, blur_sequences=blur_sequences,
+    blur_futures=blur_futures, sin_context=sin_context, sin_future=sin_future, sin_samples=sin_samples
+)
 
-seed_everything(seed)
-dev = torch.device(resolve_device(device))
-set_cpu_threads(dev)  # small networks on a shared CPU: one thread
-viz.set_book_style()
-rec = FigureRecorder("03_stochastic_latents", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 start = time.perf_counter()
-print(f"profile={profile} seed={seed} device={dev} torch={torch.__version__}")
-print(SETTINGS)
 
 # %% [markdown]
 # ## 1. A deterministic model of a random world (Fig 2.2)
@@ -245,33 +232,35 @@ def latent_step(z_prev, h, a, eps):
 
 
 # %% [markdown]
-# A sequence is these pieces in three loops. The forward loop reads frames $0..T-2$ and gives
-# the states $\mathbf{h}_1..\mathbf{h}_{T-1}$ of the modelled frames; the backward loop gives
-# $\mathbf{a}_{T-1}$ first and $\mathbf{a}_1$ last; the latent loop draws
-# $\mathbf{z}_1, \mathbf{z}_2, \dots$ in order, each from the posterior given the previous draw.
-# All states start at zero (this preset learns no initial state). The package's
+# A sequence is these pieces in three loops. Frames are counted from 1 (the notation page's
+# convention: frame $t$ is array index `t - 1`), frame 1 is read but not modelled, and
+# $\mathbf{h}_t$, $\mathbf{a}_t$, $\mathbf{z}_t$ belong to frame $t$. The forward loop reads
+# frames $1..T-1$ and gives the states $\mathbf{h}_2..\mathbf{h}_T$ of the modelled frames;
+# the backward loop gives $\mathbf{a}_T$ first and $\mathbf{a}_2$ last; the latent loop draws
+# $\mathbf{z}_2, \mathbf{z}_3, \dots$ in order, each from the posterior given the previous
+# draw. All states start at zero (this preset learns no initial state). The package's
 # `SRNN.infer`, given the same random numbers, must give the same tensors.
 
 # %% tags=["from-scratch"]
 phi = srnn.extractor(pixels.to_float(clip.flatten(0, 1)))[-1].detach().unflatten(0, clip.shape[:2])  # [B, T, 8, 4, 4]
-B, T = clip.shape[:2]
+B, T = clip.shape[:2]  # frame t is phi[:, t - 1]
 h = c = phi.new_zeros(B, srnn.config.h_channels, *phi.shape[-2:])
-hs = []
-for t in range(1, T):  # h_t = ConvLSTM(phi(x_{t-1}), h_{t-1})
-    h, c = conv_lstm(phi[:, t - 1], h, c, "rnn")
-    hs.append(h)
+hs = {}  # frame -> h_t
+for t in range(2, T + 1):  # h_t = ConvLSTM(phi(x_{t-1}), h_{t-1})
+    h, c = conv_lstm(phi[:, t - 2], h, c, "rnn")
+    hs[t] = h
 a = c = phi.new_zeros(B, srnn.config.a_channels, *phi.shape[-2:])
-smoothed = [None] * (T - 1)
-for t in reversed(range(1, T)):  # a_t = ConvLSTM_backward([h_t, phi(x_t)], a_{t+1})
-    a, c = conv_lstm(torch.cat([hs[t - 1], phi[:, t]], 1), a, c, "smoother.cell")
-    smoothed[t - 1] = a
+smoothed = {}  # frame -> a_t
+for t in range(T, 1, -1):  # a_t = backward ConvLSTM([h_t, phi(x_t)], a_{t+1})
+    a, c = conv_lstm(torch.cat([hs[t], phi[:, t - 1]], 1), a, c, "smoother.cell")
+    smoothed[t] = a
 torch.manual_seed(1)
 z = phi.new_zeros(B, srnn.config.z_channels, *phi.shape[-2:])
 ours = []
-for t in range(1, T):
+for t in range(2, T + 1):
     eps = torch.randn(B, srnn.config.z_channels, *phi.shape[-2:])
-    z, params, kl = latent_step(z, hs[t - 1], smoothed[t - 1], eps)
-    ours.append((hs[t - 1], z, *params, kl))
+    z, params, kl = latent_step(z, hs[t], smoothed[t], eps)
+    ours.append((hs[t], z, *params, kl))
 
 with torch.no_grad():
     torch.manual_seed(1)  # the same random numbers for the package's posterior draws
@@ -459,8 +448,8 @@ display(Markdown(f"{summary}; figures in `{rec.folder}`."))
 #
 # ```{admonition} Solution
 # :class: dropdown
-# SRNN: $\mathbf{h}_t$ reads only the frames, so it is identical. The first prior reads
-# $\mathbf{z}_0 = \mathbf{0}$ and $\mathbf{h}_1$: identical. From the second step on, the prior
+# SRNN: $\mathbf{h}_t$ reads only the frames, so it is identical. The first prior (frame 2)
+# reads the initial latent $\mathbf{0}$ and $\mathbf{h}_2$: identical. From the second step on, the prior
 # reads the posterior *sample* $\mathbf{z}_{t-1}$, which differs, so the prior differs too; the
 # samples differ at every step. VRNN: $\mathbf{h}_t$ itself reads $\mathbf{z}_{t-1}$, so the
 # states differ from the second step on; only the first step's state and prior agree.
@@ -474,8 +463,8 @@ for name, m in (("SRNN", srnn), ("VRNN", vrnn)):
         one = m.infer(clip)
         torch.manual_seed(2)
         two = m.infer(clip)
-    same = {k: [bool(torch.equal(one[k][:, t], two[k][:, t])) for t in range(T - 1)] for k in ("h", "mu_p", "z")}
-    print(f"{name}: equal per modelled step (t = 1..{T - 1}) ->", same)
+    same = {k: [bool(torch.equal(one[k][:, j], two[k][:, j])) for j in range(T - 1)] for k in ("h", "mu_p", "z")}
+    print(f"{name}: equal at frames 2..{T} ->", same)
 
 # %% [markdown]
 # **Exercise 3** (modify). With $\text{RES}_q$ ({eq}`eq-resq`) the posterior network outputs a
@@ -510,11 +499,45 @@ def latent_step_resq(z_prev, h, a, eps):
 torch.manual_seed(1)
 z = torch.zeros(B, srnn.config.z_channels, *phi.shape[-2:])
 resq_means = []
-for t in range(1, T):
-    z, params, _ = latent_step_resq(z, hs[t - 1], smoothed[t - 1], torch.randn(z.shape))
+for t in range(2, T + 1):
+    z, params, _ = latent_step_resq(z, hs[t], smoothed[t], torch.randn(z.shape))
     resq_means.append(params[2])
 with torch.no_grad():
     torch.manual_seed(1)
     post_resq = srnn_resq.infer(clip)
 torch.testing.assert_close(torch.stack(resq_means, 1), post_resq["mu_q"])
 print("RES_q from scratch = rfn.models.SRNN(res_q=True).infer for the posterior means")
+
+# %% [markdown]
+# :::{admonition} About this page
+# :class: dropdown
+#
+# **Reproduces:** thesis Fig 2.2 (a deterministic ConvLSTM autoencoder predicting
+# Stochastic Moving MNIST: its digits blur once they bounce), Fig A.1 (a sequence of the
+# noisy sinusoid), Table A.1 (SRNN and VRNN on the sinusoid with and without smoothing,
+# $\text{RES}_q$ and learned initial states) and Fig A.2 (predictions of the best SRNN and
+# VRNN with their uncertainty).
+#
+# **Run time** (measured with `python -m rfn.book run --only 03`): `smoke` about 15 s;
+# `quick` 3.5 minutes of CPU time on one core, training the deterministic model and the
+# twelve sinusoid models included (7 minutes of wall time on a 2-core machine shared with
+# other jobs); `reference` loads the committed reference models (the deterministic
+# baseline, the SRNN and the RFN) and trains the sinusoid runs at the quick settings;
+# `thesis` not yet measured (an estimate: 30-60 minutes on one GPU, most of it the twelve
+# sinusoid runs, whose small LSTMs gain little from a GPU). With the checkpoints in place a
+# rerun takes under half a minute.
+#
+# **Checkpoints:** the deterministic ConvLSTM autoencoder,
+# `artifacts/<profile>/deterministic-smmnist-seed<seed>/last.pt`, trained here through
+# `rfn.runs.trained_model` if it is missing (notebook 04 reuses the same run); the
+# SRNN and RFN of notebook 04 (`artifacts/<profile>/{srnn,rfn}-smmnist-seed<seed>/`) are
+# shown beside it only if they have already been trained (this page never trains them);
+# the twelve sinusoid models, `artifacts/<profile>/sinusoid-<variant>-seed<seed>/last.pt`,
+# trained here.
+#
+# **Writes** (into `<figures_dir>/<profile>/`, by default `_build/figures/<profile>/`;
+# the committed `figures/<profile>/` only through `python -m rfn.book run --commit-figures`):
+# `fig2_2_convlstm_blur.png`, `fig2_2_convlstm_blur.gif`,
+# `fig2_2_blur_after_bounces.png`, `figA_1_sinusoid.png`, `tabA_1_sinusoid_ablation.csv`,
+# `figA_2_sinusoid_fits.png`, `fig_sinusoid_training.png`.
+# :::

@@ -1,77 +1,58 @@
 # %% [markdown]
 # # Training the RFN and its baselines
 #
-# **Reproduces:** the hyperparameter tables of the thesis's appendix (Tables A.2 and A.3),
-# shown beside the settings this page actually trains with, and the training behaviour
-# behind chapter 9: learning curves (bits per pixel, KL, the KL weight $\beta$, the
-# learning rate, validation bits per pixel) for the RFN, the SRNN, the VRNN and the
-# deterministic ConvLSTM baseline, posterior reconstructions next to one-step prior
-# predictions with the share of frames whose digits a classifier still recognises, and a
-# first animation of RFN predictions.
+# **The question.** How do the RFN and its baselines (SRNN, VRNN and a deterministic
+# ConvLSTM) learn, and what can they do once trained?
 #
-# **Run time** (2-core CPU, measured): `smoke` about 15 s; `quick` about 12.5 minutes
-# while other jobs shared the machine (about 10 on an idle one), nearly all of it training:
-# RFN 1000 steps, SRNN and VRNN 800, batch 12, 32×32 frames, one CPU thread (the table at
-# the end gives each run's speed). The deterministic baseline (600 steps, 1 minute) is
-# usually trained already by notebook 03 and only loaded here. A second run loads the
-# checkpoints and takes about 20 s;
-# `reference` loads the committed reference weights and trains nothing (seconds);
-# `thesis` trains the thesis's models (300k steps each), days on a GPU, and is meant to be
-# done beforehand with `rfn train --preset thesis-smmnist --out artifacts/thesis/rfn-smmnist-seed0`
-# (and likewise `thesis-smmnist-srnn`, `thesis-smmnist-vrnn`).
-#
-# **Checkpoint:** this page *writes* the checkpoints the later pages read:
-# `artifacts/<profile>/{rfn,srnn,vrnn,deterministic}-smmnist-seed<seed>/last.pt`. A run that
-# has finished is loaded instead of retrained, and a partial one resumes. The training
-# settings of every profile live in one place, the presets (`rfn.presets`).
-#
-# **Writes:** `figures/<profile>/tabA_2_rfn_hyperparameters.csv`, `tabA_3_srnn_hyperparameters.csv`,
-# `fig_training_curves.png`, `fig_training_reconstructions.png`, `fig_training_first_predictions.png`,
-# `fig_training_first_predictions.gif`, `tab_training_reconstructions.csv`, `tab_training_runs.csv`.
+# **The idea.** The latent-variable models maximise a bound on the log-likelihood of video: a
+# reconstruction term (bits per pixel) minus a KL term that keeps the posterior close to the
+# prior. Following both terms, the KL weight and the validation bits per pixel while training
+# shows whether a model uses its latents; putting posterior reconstructions beside one-step
+# prior predictions shows what it has learned to foresee.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | reference | thesis
+# profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
+profile = "auto"
 device = "auto"  # auto | cpu | cuda
 seed = 0
-figures_dir = "figures"  # figures go to figures_dir/<profile>/
+figures_dir = "_build/figures"  # figures go to figures_dir/<profile>/ (relative to the repository)
 artifacts_dir = "artifacts"  # checkpoints go to artifacts_dir/<profile>/<kind>-smmnist-seed<seed>/
 dataset = "smmnist"  # the book's presets are SM-MNIST; BAIR/KTH are not available offline
+# page parameters: None takes the profile's value (rfn/profiles.py)
+show = None  # sequences in the reconstruction figure
+context = None  # context frames of the first predictions
+future = None  # predicted frames of the first predictions
+gif_sequences = None  # sequences in the animation
 
 # %% tags=["hide-input"]
 import time
-import warnings
 
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from IPython.display import Image, Markdown, display
 
 from rfn import viz
-from rfn.book import FigureRecorder
+from rfn.book.page import book_profile, setup_page
 from rfn.checkpoint import load_checkpoint
 from rfn.data import make_dataset
 from rfn.pages import training as page
 from rfn.presets import get_preset
-from rfn.profiles import page_settings
 from rfn.runs import preset_for, run_file, trained_model
-from rfn.runtime import resolve_device, set_cpu_threads
 
-SETTINGS = page_settings("04_training", profile)  # what the page draws and measures (rfn/profiles.py)
+profile = book_profile(profile)  # "auto" -> this machine's default (rfn.book.page)
+dev, rec, SETTINGS = setup_page(
+    "04_training", profile, seed, device, figures_dir,
+    show=show, context=context, future=future, gif_sequences=gif_sequences
+)
 KINDS = ["rfn", "srnn", "vrnn", "deterministic"]
 
-dev = resolve_device(device)
-threads = set_cpu_threads(dev)
-torch.manual_seed(seed)
-viz.set_book_style()
-rec = FigureRecorder("04_training", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 page_start = time.perf_counter()
 if dataset != "smmnist":
     raise ValueError(
         f"dataset={dataset!r}: BAIR and KTH are not available offline here and the book's presets are SM-MNIST; "
         "train thesis-bair / thesis-kth with `rfn train` on prepared data instead"
     )
-print(f"profile={profile} seed={seed} device={dev} torch threads={threads} settings={SETTINGS}")
 
 # %% [markdown]
 # ## 1. What is trained: the thesis's settings beside ours
@@ -353,3 +334,38 @@ for beta in (0.0, 0.5, 1.0):
         out = ex_model.loss(ex_clips, beta=beta)
     loss_bits, bpp, nll, kl = out["loss"].item() / math.log(2), out["bpp"].item(), out["nll_bpp"], out["kl_bpp"]
     print(f"beta {beta:.1f}: loss {loss_bits:.4f} bits per dimension; bpp {bpp:.4f} (emission {nll:.4f} + KL {kl:.4f})")
+
+# %% [markdown]
+# :::{admonition} About this page
+# :class: dropdown
+#
+# **Reproduces:** the hyperparameter tables of the thesis's appendix (Tables A.2 and A.3),
+# shown beside the settings this page actually trains with, and the training behaviour
+# behind chapter 9: learning curves (bits per pixel, KL, the KL weight $\beta$, the
+# learning rate, validation bits per pixel) for the RFN, the SRNN, the VRNN and the
+# deterministic ConvLSTM baseline, posterior reconstructions next to one-step prior
+# predictions with the share of frames whose digits a classifier still recognises, and a
+# first animation of RFN predictions.
+#
+# **Run time** (2-core CPU, measured): `smoke` about 15 s; `quick` about 12.5 minutes
+# while other jobs shared the machine (about 10 on an idle one), nearly all of it training:
+# RFN 1000 steps, SRNN and VRNN 800, batch 12, 32×32 frames, one CPU thread (the table at
+# the end gives each run's speed). The deterministic baseline (600 steps, 1 minute) is
+# usually trained already by notebook 03 and only loaded here. A second run loads the
+# checkpoints and takes about 20 s;
+# `reference` loads the committed reference weights and trains nothing (seconds);
+# `thesis` trains the thesis's models (300k steps each), days on a GPU, and is meant to be
+# done beforehand with `rfn train --preset thesis-smmnist --out artifacts/thesis/rfn-smmnist-seed0`
+# (and likewise `thesis-smmnist-srnn`, `thesis-smmnist-vrnn`).
+#
+# **Checkpoint:** this page *writes* the checkpoints the later pages read:
+# `artifacts/<profile>/{rfn,srnn,vrnn,deterministic}-smmnist-seed<seed>/last.pt`. A run that
+# has finished is loaded instead of retrained, and a partial one resumes. The training
+# settings of every profile live in one place, the presets (`rfn.presets`).
+#
+# **Writes** (into `<figures_dir>/<profile>/`, by default `_build/figures/<profile>/`;
+# the committed `figures/<profile>/` only through `python -m rfn.book run --commit-figures`):
+# `tabA_2_rfn_hyperparameters.csv`, `tabA_3_srnn_hyperparameters.csv`,
+# `fig_training_curves.png`, `fig_training_reconstructions.png`, `fig_training_first_predictions.png`,
+# `fig_training_first_predictions.gif`, `tab_training_reconstructions.csv`, `tab_training_runs.csv`.
+# :::

@@ -1,74 +1,62 @@
 # %% [markdown]
-# # Temperature: which randomness moves the digits, and which adds noise
+# # Temperature: which randomness moves the digits, and which changes their look
 #
-# **Reproduces:** the temperature analysis of the thesis's section 10.1 (Figs 10.1 and 10.2:
-# samples with the flow's temperature varied while the latent prior is switched off, and the
-# reverse) and the temperature experiments of section 9.2 (Table 9.3, FVD against the flow
-# temperature, and Fig 9.5, best-of-N curves per flow temperature), on SM-MNIST instead of
-# BAIR. The thesis reads its figures as: the prior temperature changes the *motion*, the flow
-# temperature the *appearance*. This page measures both effects separately, with confidence
-# intervals, within the model's training horizon, and says where the numbers disagree.
+# **The question.** The RFN draws random numbers in two places, its latent state and its
+# flow: which of them decides where the digits go, and which only how the pixels look?
 #
-# **Run time** (2-core CPU): `smoke` about 15 s (no FVD, no digit identity); `quick` about 3
-# minutes (20 samples of 12 sequences per temperature and source; FVD on 12 clips per flow
-# temperature); `reference` about 10 s with the numbers shipped beside the reference RFN
-# (FVD on 256 clips per flow temperature; recomputing them takes about 15 minutes of one
-# core); `thesis` about 30 minutes on a GPU. Numbers are cached.
-#
-# **Checkpoint:** the profile's RFN, `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt` from
-# notebook 04 (trained first if missing), or at `reference` the weights-only file
-# `checkpoints/reference/reference-smmnist.pt`. Cached numbers: `book_temperature_*.json` beside it
-# (`artifacts/reference/rfn/` at `reference`, read from `checkpoints/reference/cache/` when they match).
-#
-# **Writes:** `figures/<profile>/fig10_1_flow_temperature.png`, `fig10_2_prior_temperature.png`,
-# `fig10_temperature_measures.png`, `tab10_temperature_measures.csv`, `fig9_5_temperature_similarity.png`,
-# `tab9_3_fvd_temperature.csv`.
+# **The idea.** Scale the spread of one source at a time (its temperature: 0 draws no noise,
+# 1 is the trained model) while the other stays at zero, and watch what changes. The thesis
+# read its figures as: the prior temperature changes the *motion*, the flow temperature the
+# *appearance*. This page measures both effects separately, with confidence intervals, within
+# the model's training horizon, and says where the numbers disagree.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | reference | thesis
+# profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
+profile = "auto"
 device = "auto"  # auto | cpu | cuda
 seed = 0
-figures_dir = "figures"  # figures go to figures_dir/<profile>/
+figures_dir = "_build/figures"  # figures go to figures_dir/<profile>/ (relative to the repository)
 artifacts_dir = "artifacts"  # checkpoints (from notebook 04) and cached results
 dataset = "smmnist"  # the book's presets are SM-MNIST; BAIR is not available offline
+# page parameters: None takes the profile's value (rfn/profiles.py)
+temperatures = None  # the temperature grid of every sweep, e.g. [0, 0.3, 0.6]
+context = None  # context frames
+sequences = None  # test sequences measured
+samples = None  # samples per sequence and temperature
+fvd_sequences = None  # test sequences behind each FVD
+fvd_samples = None  # samples per sequence for the FVD curves
+checkpoint = None  # an RFN checkpoint to study instead of the profile's, e.g. "runs/rfn-quick/last.pt"
 
 # %% tags=["hide-input"]
 import time
-import warnings
 
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
-from rfn import viz
-from rfn.book.figures import FigureRecorder
+from rfn.book.page import book_profile, page_run, setup_page
 from rfn.data import make_dataset
-from rfn.metrics import get_protocol
-from rfn.metrics.digits import smmnist_labels
 from rfn.metrics.frames import speckle
+from rfn.metrics.placed_digits import true_places
 from rfn.pages import results
 from rfn.pages import temperature as page
-from rfn.profiles import page_settings
-from rfn.runs import get_run
-from rfn.runtime import resolve_device, set_cpu_threads
 
-SETTINGS = page_settings("06_temperature", profile)  # what the page draws and measures (rfn/profiles.py)
+profile = book_profile(profile)  # "auto" -> this machine's default (rfn.book.page)
+dev, rec, SETTINGS = setup_page(
+    "06_temperature", profile, seed, device, figures_dir,
+    temperatures=temperatures, context=context, sequences=sequences, samples=samples,
+    fvd_sequences=fvd_sequences, fvd_samples=fvd_samples, checkpoint=checkpoint
+)
 TEMPS = SETTINGS["temperatures"]
 
-dev = resolve_device(device)
-threads = set_cpu_threads(dev)
-viz.set_book_style()
-rec = FigureRecorder("06_temperature", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 page_start = time.perf_counter()
-run = get_run("rfn", profile, seed, root=artifacts_dir, dataset=dataset)
+run = page_run("rfn", profile, seed, artifacts_dir, checkpoint, dataset=dataset)  # notebook 04's RFN, or yours
 model = run.model(dev)
 ctx = SETTINGS["context"]
 future = run.train_frames - ctx  # within the training horizon: no frame later than the model was trained on
 test = make_dataset("smmnist", "test", seq_len=run.train_frames, **run.data_kwargs)
 read_digits = results.digits_readable(run.data_kwargs)
-print(f"profile={profile} seed={seed} device={dev} torch threads={threads}")
 print(run.describe(), f"({run.checkpoint}); warm-up {ctx} frames, {future} predicted")
 
 # %% [markdown]
@@ -88,9 +76,9 @@ for sweep, name, fig_no in (("flow", "fig10_1_flow_temperature.png", "Fig 10.1")
                             ("prior", "fig10_2_prior_temperature.png", "Fig 10.2")):  # fmt: skip
     rows = [x0[0]] + [torch.cat([x0[0, :ctx], page.sweep_samples(model, x0[:, :ctx], future, t, 1, seed, sweep)[0, 0]])
                       for t in TEMPS]  # fmt: skip
-    labels = ["truth"] + [f"{sweep} T={t:g}" for t in TEMPS]
+    labels = ["truth"] + [f"{sweep} τ = {t:g}" for t in TEMPS]
     other = "prior" if sweep == "flow" else "flow"
-    fig = results.frames_figure(torch.stack(rows), labels, f"{fig_no}: {sweep} temperature T, {other} temperature 0",
+    fig = results.frames_figure(torch.stack(rows), labels, f"{fig_no}: {sweep} temperature τ, {other} temperature 0",
                                 context=ctx, scale=3)  # fmt: skip
     rec.savefig(fig, name, reproduces=fig_no)
     plt.show()
@@ -133,27 +121,31 @@ display(HTML(temperature_explorer(
 #   samples of the digits' centre of mass, in pixels, averaged over the frames where every
 #   sample still shows a fifth of the true ink. It grows when samples move the digits
 #   differently;
-# * **pixel noise**: the mean absolute difference, in gray levels, between a frame and its
-#   3×3 blur (speckle). It does not depend on where the digits are, so it measures the
-#   appearance given the motion;
+# * **fine detail** (speckle): the mean absolute difference, in gray levels, between a frame
+#   and its 3×3 blur. It does not depend on where the digits are, so it measures appearance
+#   given the motion; it rises with noise *and* with sharp strokes (the true frames score above
+#   every sample), so it is not a noise measure alone;
 # * **brightness**: the samples' ink relative to the true frames' (do the digits survive?);
-# * **digit identity** (`quick` and `reference`): the share of predicted frames in which the
-#   committed classifier reads the sequence's two digits.
+# * **digits in place** (`quick` and `reference`): the share of the true digits that the
+#   committed reader (`rfn.metrics.placed_digits`) finds at their true place in the predicted
+#   frames, over samples and frames. Past a digit's first bounce a sample may rightly draw it
+#   elsewhere, so this falls for any sampler of the true process too (notebook 05 gives that
+#   ceiling).
 #
 # Sequences are the independent units: the error bars are 95% t-intervals over sequences.
 
 # %% tags=["hide-input"]
 n_seq, n_samp = SETTINGS["sequences"], SETTINGS["samples"]
 x_meas = test.batch(range(1, 1 + n_seq))
-labels_meas = smmnist_labels(test, range(1, 1 + n_seq)) if read_digits else None
+places = true_places(test, [test.trajectory(i) for i in range(1, 1 + n_seq)], ctx, future) if read_digits else None
 rows = run.cached(
     f"book_temperature_measures_{profile}.json",
-    lambda: page.measure_sweeps(model, x_meas, ctx, TEMPS, n_samp, seed, labels_meas),
-    {"checkpoint": run.checkpoint_id(), "settings": SETTINGS, "seed": seed, "digits": read_digits},
+    lambda: page.measure_sweeps(model, x_meas, ctx, TEMPS, n_samp, seed, places),
+    page.measures_key(run, SETTINGS, seed, read_digits),
 )
 per_sequence = page.per_sequence(rows)
 table = page.measures_table(per_sequence)
-truth = {"pixel noise": speckle(x_meas[:, ctx:]), "brightness": 1.0}
+truth = {"fine detail": speckle(x_meas[:, ctx:]), "brightness": 1.0}
 
 # %%
 fig = page.measures_figure(table, truth, f"RFN on {n_seq} SM-MNIST test sequences, {n_samp} samples each, "
@@ -162,7 +154,7 @@ rec.savefig(fig, "fig10_temperature_measures.png", reproduces="Figs 10.1 and 10.
 plt.show()
 table.round(4).to_csv(rec.path("tab10_temperature_measures.csv"), index=False)
 rec.record(rec.path("tab10_temperature_measures.csv"), reproduces="Figs 10.1 and 10.2, measured")
-display(table.pivot_table(index=["sweep", "T"], columns="measure", values="mean").round(3))
+display(table.pivot_table(index=["sweep", "τ"], columns="measure", values="mean").round(3))
 
 # %% tags=["remove-input"]
 display(Markdown(page.verdict(per_sequence, TEMPS)))
@@ -178,19 +170,14 @@ display(Markdown(page.verdict(per_sequence, TEMPS)))
 # small-sample bias: the real-versus-real row gives its size (notebook 05 shows how it shrinks).
 
 # %% tags=["hide-input"]
-proto = get_protocol("smmnist-quick").replace(
-    name=f"smmnist-temperature-{profile}", context_frames=5, total_frames=18, n_samples=SETTINGS["fvd_samples"],
-    n_test_sequences=SETTINGS["fvd_sequences"],
-    source="thesis Table 9.3 / Fig 9.5 protocol on SM-MNIST held-out sequences (test digits, data seed 1)",
-)  # fmt: skip
+proto = page.sweep_protocol(profile, SETTINGS)  # the thesis's Table 9.3 protocol on held-out SM-MNIST
 heldout = make_dataset("smmnist", "test", seq_len=proto.total_frames, seed=1, **run.data_kwargs)
 n = SETTINGS["fvd_sequences"]
 sweep = run.cached(
     f"book_temperature_{proto.name}.json",
     lambda: page.emission_temperature_sweep(model, heldout.batch(range(2 * n)), proto, TEMPS, seed, dev,
                                             SETTINGS["fvd"]),
-    {"checkpoint": run.checkpoint_id(), "protocol": proto.cache_key(), "temperatures": TEMPS, "fvd": SETTINGS["fvd"],
-     "seed": seed, "best_of_n": "per frame"},
+    page.sweep_key(run, proto, TEMPS, SETTINGS, seed),
 )  # fmt: skip
 print("protocol:", proto.describe())
 
@@ -210,7 +197,7 @@ if SETTINGS["fvd"]:
         + [{"flow temperature": t, "FVD": round(sweep[str(t)]["fvd"], 1), "thesis (Table 9.3, BAIR)":
             THESIS_T93.get(t, "-")} for t in TEMPS]
     ).set_index("flow temperature")  # fmt: skip
-    tab93["our protocol"] = f"{n} clips of {proto.predicted_frames} predicted frames, 1 sample each, prior T=1"
+    tab93["our protocol"] = f"{n} clips of {proto.predicted_frames} predicted frames, 1 sample each, prior τ = 1"
     tab93.to_csv(rec.path("tab9_3_fvd_temperature.csv"))
     rec.record(rec.path("tab9_3_fvd_temperature.csv"), reproduces="Table 9.3 (SM-MNIST stand-in for BAIR)")
     display(tab93)
@@ -322,3 +309,32 @@ grid3 = [0.0, 0.5, 1.0]
 cells1 = temperature_page.temperature_grid(ex_model, one[:, :1], ex_run.train_frames - 1, grid3, grid3, seed)
 display(HTML(temperature_explorer({k: torch.cat([one[0, :1], v]) for k, v in cells1.items()}, scale=3,
                                   title="Test sequence 0 after one context frame")))  # fmt: skip
+
+# %% [markdown]
+# :::{admonition} About this page
+# :class: dropdown
+#
+# **Reproduces:** the temperature analysis of the thesis's section 10.1 (Figs 10.1 and 10.2:
+# samples with the flow's temperature varied while the latent prior is switched off, and the
+# reverse) and the temperature experiments of section 9.2 (Table 9.3, FVD against the flow
+# temperature, and Fig 9.5, best-of-N curves per flow temperature), on SM-MNIST instead of
+# BAIR.
+#
+# **Run time** (2-core CPU): `smoke` about 15 s (no FVD, no digit identity); `quick` about 3
+# minutes (20 samples of 12 sequences per temperature and source; FVD on 12 clips per flow
+# temperature); `reference` about 10 s with the numbers shipped beside the reference RFN
+# (FVD on 256 clips per flow temperature; recomputing them takes about 15 minutes of one
+# core); `thesis` about 30 minutes on a GPU. Numbers are cached.
+#
+# **Checkpoint:** the `checkpoint` parameter when given, else the profile's RFN,
+# `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt` from
+# notebook 04 (trained first if missing), or at `reference` the weights-only file
+# `checkpoints/reference/reference-smmnist.pt`. Cached numbers: `book_temperature_*.json` beside it
+# (`artifacts/reference/rfn/` at `reference`, read from `checkpoints/reference/cache/` when they match).
+#
+# **Writes** (into `<figures_dir>/<profile>/`, by default `_build/figures/<profile>/`;
+# the committed `figures/<profile>/` only through `python -m rfn.book run --commit-figures`):
+# `fig10_1_flow_temperature.png`, `fig10_2_prior_temperature.png`,
+# `fig10_temperature_measures.png`, `tab10_temperature_measures.csv`, `fig9_5_temperature_similarity.png`,
+# `tab9_3_fvd_temperature.csv`.
+# :::

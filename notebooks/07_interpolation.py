@@ -1,30 +1,26 @@
 # %% [markdown]
 # # Interpolating the RFN's latent states
 #
-# **Reproduces:** thesis Fig 10.3, a straight line in the RFN's latent states
-# $(\mathbf{h}_t, \mathbf{z}_t)$ between two sequences that begin with the same frame.
+# **The question.** Has the RFN organised its latent states by where a digit is and how it
+# moves, or does it only remember frames?
 #
-# **Run time** (measured with `python -m rfn.book run --only 07`): `smoke` about 10 s,
-# `quick` about 15 s on 2 CPU cores, `thesis` (not measured here) should take well under a
-# minute on a GPU. This excludes training, which notebook 04 does before this page.
-#
-# **Checkpoint:** the RFN of notebook 04, `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt`
-# (`quick`: 32×32 two-digit SM-MNIST, 1000 steps on a CPU, as the presets set;
-# `thesis`: the thesis's scale). It is trained first if it is missing.
-#
-# **Writes:** `figures/<profile>/fig10_3_latent_interpolation.png`, `.gif`,
-# `fig10_3_latent_interpolation_paths.png`, `fig10_3_pixel_blend.png`.
-#
-# The thesis trained a separate RFN on one-digit SM-MNIST for this figure. We reuse the
-# book's two-digit model and feed it one-digit sequences, which are a special case of what
-# it was trained on (a second digit that happens to be absent).
+# **The idea.** Take two sequences that begin with the same frame, walk a straight line
+# between their latent states and decode each point. If the states encode position and
+# motion, the decoded digit travels along an in-between path; if not, the two digits fade
+# into each other like a cross-fade of the pixels, which the page draws for comparison.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | reference | thesis
+# profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
+profile = "auto"
 device = "auto"  # auto | cpu | cuda
 seed = 0
-figures_dir = "figures"  # figures go to figures_dir/<profile>/
+figures_dir = "_build/figures"  # figures go to figures_dir/<profile>/ (relative to the repository)
 artifacts_dir = "artifacts"  # checkpoints: artifacts_dir/<profile>/<model>-smmnist-seed<seed>/
+# page parameters: None takes the profile's value (rfn/profiles.py)
+frames = None  # frames of the two sequences
+weights = None  # points on the line between them
+speed = None  # pixels the digit moves per frame
+temperature = None  # temperature of the decoded frames
 
 # %% tags=["hide-input"]
 import time
@@ -35,24 +31,19 @@ import torch
 from IPython.display import Image, Markdown, display
 
 from rfn import viz
-from rfn.book.figures import FigureRecorder
+from rfn.book.page import book_profile, setup_page
 from rfn.data import StochasticMovingMNIST
 from rfn.metrics.frames import centre_of_mass
 from rfn.pages import interpolation as page
-from rfn.profiles import page_settings
 from rfn.runs import get_run
-from rfn.runtime import resolve_device, set_cpu_threads
 
-SETTINGS = page_settings("07_interpolation", profile)  # what the page draws and measures (rfn/profiles.py)
+profile = book_profile(profile)  # "auto" -> this machine's default (rfn.book.page)
+dev, rec, SETTINGS = setup_page(
+    "07_interpolation", profile, seed, device, figures_dir,
+    frames=frames, weights=weights, speed=speed, temperature=temperature
+)
 
-torch.manual_seed(seed)
-np.random.seed(seed)  # noqa: NPY002 (seeds any library code that draws from NumPy's global generator)
-dev = torch.device(resolve_device(device))
-set_cpu_threads(dev)  # one thread for the book's small models on a CPU (rfn.runtime.CPU_THREADS)
-viz.set_book_style()
-rec = FigureRecorder("07_interpolation", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 start = time.perf_counter()
-print(f"profile={profile} seed={seed} device={dev} torch={torch.__version__} settings={SETTINGS}")
 
 # %% [markdown]
 # ## 1. The model
@@ -106,8 +97,9 @@ for name, d in info.items():
 # skip features of the previous frame, so each row feeds its *own* previously decoded
 # frame back in (frame 0, the shared one, starts every row). Rows $w = 0$ and $w = 1$ are
 # therefore reconstructions of A and B, and the rows between show what the model puts
-# between them. The flow is sampled at temperature 0.5, which removes most pixel noise
-# without changing where the digit is (notebook 06 shows what the temperature does).
+# between them. The flow is sampled at temperature 0.5, which removes most pixel noise but
+# also lets the drawn digit wander a little: notebook 06 measures a motion spread across samples
+# of about 0.7 pixels at this flow temperature, against 0 at temperature 0.
 
 # %%
 weights = torch.linspace(0, 1, SETTINGS["weights"])
@@ -280,3 +272,29 @@ for tau in (0.0, 1.0):
         frames = interpolation_page.interpolate(ex_model, ex_x, weights, temperature=tau, seed=seed)
     fig = interpolation_page.interpolation_figure(ex_x, frames, weights.tolist(), f"flow temperature {tau:g}")
     plt.show()
+
+# %% [markdown]
+# :::{admonition} About this page
+# :class: dropdown
+#
+# **Reproduces:** thesis Fig 10.3, a straight line in the RFN's latent states
+# $(\mathbf{h}_t, \mathbf{z}_t)$ between two sequences that begin with the same frame.
+#
+# **Run time** (measured with `python -m rfn.book run --only 07`): `smoke` about 10 s,
+# `quick` about 15 s on 2 CPU cores, `thesis` (not measured here) should take well under a
+# minute on a GPU. This excludes training, which notebook 04 does before this page.
+#
+# **Checkpoint:** the RFN of notebook 04, `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt`
+# (`quick`: 32×32 two-digit SM-MNIST, 1000 steps on a CPU, as the presets set;
+# `thesis`: the thesis's scale). It is trained first if it is missing.
+#
+# **Writes** (into `<figures_dir>/<profile>/`, by default `_build/figures/<profile>/`;
+# the committed `figures/<profile>/` only through `python -m rfn.book run --commit-figures`):
+# `fig10_3_latent_interpolation.png`, `.gif`,
+# `fig10_3_latent_interpolation_paths.png`, `fig10_3_pixel_blend.png`.
+#
+# The thesis trained a separate RFN on one-digit SM-MNIST for this figure. We reuse the
+# book's two-digit model and feed it one-digit sequences. These lie *outside* its training
+# data: every training sequence has exactly two digits, so a frame with one digit is a
+# situation the model never saw, and what it draws between the ends partly reflects that.
+# :::

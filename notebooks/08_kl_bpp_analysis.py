@@ -1,42 +1,35 @@
 # %% [markdown]
 # # Where the RFN is surprised: KL, bits per pixel and the latent parameters
 #
-# **Reproduces:** thesis Fig 10.4 (prior one-step predictions against posterior
-# reconstructions, with the KL and the bits per pixel of every step), Fig 10.5 (bits per
-# pixel of future frames under a frozen conditional distribution), Fig 10.6 (bits per pixel
-# against the visual quality of one-step predictions), Figs 10.7 and 10.8 (prior, posterior
-# and base-distribution parameters over time on synchronised SM-MNIST with two digits and
-# with one, bounces marked) and Fig A.10 (one of the sequences behind Fig 10.7). Figs A.7
-# and A.8 repeat Fig 10.4 on BAIR and KTH, and the thesis's Fig 10.5 is on BAIR and KTH;
-# those data sets are not available offline here, so every figure on this page is made on
-# SM-MNIST and says so.
+# **The question.** When does the RFN find a frame surprising, and where in the model does
+# the surprise show?
 #
-# **Run time** (measured with `python -m rfn.book run --only 08`): `smoke` about 10 s,
-# `quick` about 1 minute on 2 CPU cores, `thesis` (not measured here) a few minutes on a GPU.
-# This excludes training, which notebook 04 does before this page.
-#
-# **Checkpoint:** the RFN of notebook 04, `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt`
-# (`quick`: 32×32 two-digit SM-MNIST, 1000 steps on a CPU, as the presets set;
-# `thesis`: the thesis's scale). It is trained first if it is missing.
-#
-# **Writes:** `figures/<profile>/fig10_4_prior_vs_posterior_smmnist.png`,
-# `fig10_4_kl_at_bounces.png`, `fig10_5_frozen_future_nll.png`, `fig10_6_bpp_vs_quality.png`,
-# `fig10_6_bpp_examples.png`, `fig10_7_parameters_two_digits.png`,
-# `fig10_8_parameters_one_digit.png`, `figA_10_synchronised_sequence.png`,
-# `tab10_4_kl_by_event.csv`, `tab10_7_parameter_spikes.csv`.
+# **The idea.** The KL between the posterior and the prior of a step measures what a frame
+# told the model that it could not foresee (a digit bouncing off a wall should be such a
+# moment), and the bits per pixel measure the flow's surprise at the pixels. Following both,
+# and the parameters of the prior, the posterior and the flow's base distribution, along
+# sequences with their bounces marked shows which part of the model carries the uncertainty.
 
 # %% tags=["parameters"]
-profile = "quick"  # smoke | quick | reference | thesis
+# profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
+profile = "auto"
 device = "auto"  # auto | cpu | cuda
 seed = 0
-figures_dir = "figures"  # figures go to figures_dir/<profile>/
+figures_dir = "_build/figures"  # figures go to figures_dir/<profile>/ (relative to the repository)
 artifacts_dir = "artifacts"  # checkpoints: artifacts_dir/<profile>/<model>-smmnist-seed<seed>/
+# page parameters: None takes the profile's value (rfn/profiles.py)
+sequences = None  # test sequences for Figs 10.4 and 10.6
+frames = None  # their length
+temperature = None  # emission temperature of the predictions
+frozen_context = None  # Fig 10.5: conditioning frames
+frozen_frames = None  # Fig 10.5: frames in all
+frozen_draws = None  # Fig 10.5: prior draws
+sync_sequences = None  # Figs 10.7/10.8: sequences
+sync_frames = None  # Figs 10.7/10.8: their length
 
 # %% tags=["hide-input"]
 import time
-import warnings
 
-warnings.filterwarnings("ignore", message="IProgress not found")  # tqdm in a kernel without widgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -45,24 +38,21 @@ from IPython.display import Markdown, display
 from scipy import stats
 
 from rfn import viz
-from rfn.book.figures import FigureRecorder
+from rfn.book.page import book_profile, setup_page
 from rfn.data import make_dataset
 from rfn.metrics import psnr, ssim
 from rfn.pages import kl_bpp as page
-from rfn.profiles import page_settings
 from rfn.runs import get_run
-from rfn.runtime import resolve_device, set_cpu_threads
 
-SETTINGS = page_settings("08_kl_bpp_analysis", profile)  # what the page draws and measures (rfn/profiles.py)
+profile = book_profile(profile)  # "auto" -> this machine's default (rfn.book.page)
+dev, rec, SETTINGS = setup_page(
+    "08_kl_bpp_analysis", profile, seed, device, figures_dir,
+    sequences=sequences, frames=frames, temperature=temperature, frozen_context=frozen_context,
+    frozen_frames=frozen_frames, frozen_draws=frozen_draws, sync_sequences=sync_sequences,
+    sync_frames=sync_frames
+)
 
-torch.manual_seed(seed)
-np.random.seed(seed)  # noqa: NPY002 (seeds any library code that draws from NumPy's global generator)
-dev = torch.device(resolve_device(device))
-set_cpu_threads(dev)  # one thread for the book's small models on a CPU (rfn.runtime.CPU_THREADS)
-viz.set_book_style()
-rec = FigureRecorder("08_kl_bpp_analysis", profile=profile, seed=seed, device=device, figures_dir=figures_dir)
 start = time.perf_counter()
-print(f"profile={profile} seed={seed} device={dev} torch={torch.__version__} settings={SETTINGS}")
 
 # %% [markdown]
 # ## 1. The model and the quantities on this page
@@ -80,7 +70,11 @@ print(f"profile={profile} seed={seed} device={dev} torch={torch.__version__} set
 #   ELBO, the `nll` of `model.reconstruct_and_predict`);
 # * the **prior NLL** $-\log p(\mathbf{x}_t \mid \mathbf{h}_t, \mathbf{z}_t^{p})$ with
 #   $\mathbf{z}_t^{p}$ drawn from the prior: how likely the true frame is under a one-step
-#   *prediction*. The flow's likelihood is exact, so this needs no bound.
+#   *prediction*. The flow's likelihood of the frame given that one latent is exact, but one
+#   draw of $\mathbf{z}_t^{p}$ makes it a noisy estimate of
+#   $\mathbb{E}_{p}[-\log p(\mathbf{x}_t \mid \mathbf{h}_t, \mathbf{z}_t)]$, which by Jensen's
+#   inequality is an *upper bound* on the one-step predictive NLL
+#   $-\log \mathbb{E}_{p}[p(\mathbf{x}_t \mid \mathbf{h}_t, \mathbf{z}_t)]$, not that NLL itself.
 #
 # `rfn.pages.kl_bpp.step_terms` computes the three through the model's public emission
 # protocol: `model.emission_inputs` lines up every frame with its $(\mathbf{h}_t, \mathbf{z}_t)$
@@ -105,8 +99,8 @@ print(f"{run.describe()}; {model.num_parameters() / 1e6:.2f} M parameters")
 # posterior latents and the same dequantisation noise, which the check below confirms: the
 # two posterior NLLs agree to rounding. The pictures are drawn from the flow at temperature
 # 0.5 (its base and split priors' standard deviations halved), which removes most of the pixel
-# noise a small model's samples carry at temperature 1; the KL and bpp numbers are exact
-# likelihoods and do not depend on it.
+# noise a small model's samples carry at temperature 1; the KL and bpp numbers do not depend
+# on it.
 
 # %%
 test = make_dataset("smmnist", split="test", seq_len=SETTINGS["frames"], return_events=True, **data_kwargs)
@@ -130,7 +124,7 @@ T = x.shape[1]
 fig = page.prior_posterior_figure(
     x[show].cpu(), rp["prediction"][show].cpu(), rp["reconstruction"][show].cpu(), kl[show].numpy(),
     nll_prior[show].numpy(), nll_post[show].numpy(), events[show].any(-1).numpy(),
-    f"Fig 10.4 on SM-MNIST (test sequence {show}); frame 0 is the conditioning frame",
+    f"Fig 10.4 on SM-MNIST (test sequence {show}); frame 1 is the conditioning frame",
 )  # fmt: skip
 rec.savefig(fig, "fig10_4_prior_vs_posterior_smmnist.png", reproduces="Fig 10.4 (SM-MNIST)")
 plt.show()
@@ -152,7 +146,7 @@ after = events.any(-1)[:, :-1]  # [B, T-1]: a digit touched a wall in frame t-1
 first = torch.zeros_like(hit)
 first[:, 0] = True
 classes = {
-    "frame 1 (velocity unknown)": first,
+    "frame 2, the first modelled (velocity unknown)": first,
     "digit touches a wall": hit & ~first,
     "frame after a touch": after & ~hit & ~first,
     "no wall event": ~hit & ~after & ~first,
@@ -230,7 +224,7 @@ for curve, label, style in (
     if curve is not updated:
         d = curve - updated
         m, se = d.mean(0).numpy(), (d.std(0) / B**0.5).numpy()
-        axes[1].plot(steps, m, style, ms=4)
+        axes[1].plot(steps, m, style, ms=4, label=label.split(",")[1].strip() + " minus updated")
         axes[1].fill_between(steps, m - se, m + se, alpha=0.2)
 axes[0].set_ylabel("NLL of the true frame (bpp)")
 axes[0].set_title(f"mean over {B} test sequences")
@@ -297,7 +291,7 @@ for i in picks:
     videos += [x[i].cpu(), torch.cat([x[i, :1].cpu(), rp["prediction"][i].cpu()])]
 labels = [s for i in picks for s in (f"truth (seq {i})", f"prior, {seq_bpp[i]:.3f} bpp")]
 fig, ax = plt.subplots(figsize=(1.0 * T + 2.0, 0.75 * len(videos) + 0.8))
-viz.show_video_grid(ax, torch.stack(videos), labels, scale=2, first_frame=0)
+viz.show_video_grid(ax, torch.stack(videos), labels, scale=2, first_frame=1)
 ax.set_title("lowest, median and highest bpp: truth above its one-step predictions")
 rec.savefig(fig, "fig10_6_bpp_examples.png", reproduces="Fig 10.6")
 plt.show()
@@ -357,7 +351,7 @@ torch.manual_seed(seed)
 rp_sync = model.reconstruct_and_predict(sync_two.to(dev), emission_temperature=SETTINGS["temperature"])
 strip = torch.stack([sync_two[0].cpu(), torch.cat([sync_two[0, :1].cpu(), rp_sync["prediction"][0].cpu()])])
 fig, ax = plt.subplots(figsize=(min(0.6 * strip.shape[1], 18), 2.0))
-viz.show_video_grid(ax, strip, ["truth", "prior, one step"], scale=1, pad=1, first_frame=0)
+viz.show_video_grid(ax, strip, ["truth", "prior, one step"], scale=1, pad=1, first_frame=1)
 ax.set_title("Fig A.10: one synchronised sequence and the prior's one-step predictions")
 rec.savefig(fig, "figA_10_synchronised_sequence.png", reproduces="Fig A.10")
 plt.show()
@@ -439,7 +433,7 @@ ex_clips = ex_test.batch(range(8))
 # %% [markdown]
 # **Exercise 2** (predict, then run). Score eight test clips with `bpp_per_frame` and average
 # the KL over the clips for each modelled frame. Which frame do you expect to carry the most KL:
-# the first modelled frame, or a later one? Predict, then run.
+# the first modelled frame (frame 2), or a later one? Predict, then run.
 #
 # ```{admonition} Solution
 # :class: dropdown
@@ -456,8 +450,8 @@ with torch.no_grad():
     torch.manual_seed(seed)
     per_frame = ex_model.bpp_per_frame(ex_clips)
 kl = per_frame["kl"].mean(0)
-print("mean KL per modelled frame (bits per dimension):", [round(v, 4) for v in kl.tolist()])
-print(f"largest at modelled frame {int(kl.argmax()) + 1} (frames counted from 1 after the conditioning frame)")
+print(f"mean KL of frames 2..{kl.numel() + 1} (bits per dimension):", [round(v, 4) for v in kl.tolist()])
+print(f"largest at frame {int(kl.argmax()) + 2} (frame 1 is the conditioning frame)")
 
 # %% [markdown]
 # **Exercise 3** (modify). Score the same clips with the SRNN of notebook 04 instead of the
@@ -484,3 +478,34 @@ for name, m in (("RFN", ex_model), ("SRNN", ex_srnn)):
         terms = m.bpp_per_frame(ex_clips)
     print(f"{name:5s} emission {terms['nll'].mean():.3f} + KL {terms['kl'].mean():.3f} "
           f"= {terms['total'].mean():.3f} bits per dimension")  # fmt: skip
+
+# %% [markdown]
+# :::{admonition} About this page
+# :class: dropdown
+#
+# **Reproduces:** thesis Fig 10.4 (prior one-step predictions against posterior
+# reconstructions, with the KL and the bits per pixel of every step), Fig 10.5 (bits per
+# pixel of future frames under a frozen conditional distribution), Fig 10.6 (bits per pixel
+# against the visual quality of one-step predictions), Figs 10.7 and 10.8 (prior, posterior
+# and base-distribution parameters over time on synchronised SM-MNIST with two digits and
+# with one, bounces marked) and Fig A.10 (one of the sequences behind Fig 10.7). Figs A.7
+# and A.8 repeat Fig 10.4 on BAIR and KTH, and the thesis's Fig 10.5 is on BAIR and KTH;
+# those data sets are not available offline here, so every figure on this page is made on
+# SM-MNIST and says so.
+#
+# **Run time** (measured with `python -m rfn.book run --only 08`): `smoke` about 10 s,
+# `quick` about 1 minute on 2 CPU cores, `thesis` (not measured here) a few minutes on a GPU.
+# This excludes training, which notebook 04 does before this page.
+#
+# **Checkpoint:** the RFN of notebook 04, `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt`
+# (`quick`: 32×32 two-digit SM-MNIST, 1000 steps on a CPU, as the presets set;
+# `thesis`: the thesis's scale). It is trained first if it is missing.
+#
+# **Writes** (into `<figures_dir>/<profile>/`, by default `_build/figures/<profile>/`;
+# the committed `figures/<profile>/` only through `python -m rfn.book run --commit-figures`):
+# `fig10_4_prior_vs_posterior_smmnist.png`,
+# `fig10_4_kl_at_bounces.png`, `fig10_5_frozen_future_nll.png`, `fig10_6_bpp_vs_quality.png`,
+# `fig10_6_bpp_examples.png`, `fig10_7_parameters_two_digits.png`,
+# `fig10_8_parameters_one_digit.png`, `figA_10_synchronised_sequence.png`,
+# `tab10_4_kl_by_event.csv`, `tab10_7_parameter_spikes.csv`.
+# :::

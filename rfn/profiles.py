@@ -26,7 +26,16 @@ from typing import Any
 
 from rfn.presets import SCALES
 
-__all__ = ["PAGES", "PROFILES", "PROTOCOLS", "VIDEO_KINDS", "VIDEO_PRESETS", "page_settings"]
+__all__ = [
+    "PAGES",
+    "PROFILES",
+    "PROTOCOLS",
+    "TEMPERATURE_RANGE_NOTE",
+    "VIDEO_KINDS",
+    "VIDEO_PRESETS",
+    "check_setting",
+    "page_settings",
+]
 
 #: the book's profiles, smallest first: the presets' scales
 PROFILES = SCALES
@@ -110,15 +119,17 @@ PAGES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "05_results": {
         "smoke": {"protocol": PROTOCOLS["smoke"], "iw_k": 2, "bpp_frames": 4, "fvd_clips": 0,
-                  "strip_sequences": 2, "long_frames": 20, "pool": 4, "pool_samples": 3, "show": 1, "batch_size": 16},
+                  "strip_sequences": 2, "long_frames": 20, "pool": 4, "pool_samples": 3, "show": 1, "batch_size": 16,
+                  "digit_samples": 2},
         "quick": {"protocol": PROTOCOLS["quick"], "iw_k": 20, "bpp_frames": 10, "fvd_clips": 16,
-                  "strip_sequences": 4, "long_frames": 50, "pool": 24, "pool_samples": 10, "show": 3, "batch_size": 64},
+                  "strip_sequences": 4, "long_frames": 50, "pool": 24, "pool_samples": 10, "show": 3, "batch_size": 64,
+                  "digit_samples": 5},
         "reference": {"protocol": PROTOCOLS["reference"], "iw_k": 20, "bpp_frames": 10, "fvd_clips": 256,
                       "strip_sequences": 4, "long_frames": 50, "pool": 24, "pool_samples": 10, "show": 3,
-                      "batch_size": 64},
+                      "batch_size": 64, "digit_samples": 10},
         "thesis": {"protocol": (PROTOCOLS["thesis"], {"n_test_sequences": 256, "fvd_repeats": 1}), "iw_k": 20,
                    "bpp_frames": 10, "fvd_clips": 256, "strip_sequences": 4, "long_frames": 70, "pool": 64,
-                   "pool_samples": 100, "show": 3, "batch_size": 200},
+                   "pool_samples": 100, "show": 3, "batch_size": 200, "digit_samples": 100},
     },
     "06_temperature": {
         "smoke": {"temperatures": [0.0, 0.5, 1.0], "context": 2, "sequences": 3, "samples": 20,
@@ -174,23 +185,112 @@ PAGES: dict[str, dict[str, dict[str, Any]]] = {
 }  # fmt: skip
 
 
-def page_settings(page: str, profile: str) -> dict[str, Any]:
+def page_settings(page: str, profile: str, **overrides: Any) -> dict[str, Any]:
     """What notebook ``page`` (its file stem, e.g. ``"05_results"``) draws and measures at ``profile``.
 
     A copy: the notebook may change it. A ``"protocol"`` entry comes back as the
     :class:`rfn.metrics.Protocol` it names.
 
+    Args:
+        page: the notebook's stem.
+        profile: one of :data:`PROFILES`.
+        **overrides: page parameters a reader passed, by setting name (``temperatures=[0, 0.3]``);
+            ``None`` keeps the profile's value. Each is checked against the profile's value
+            (:func:`check_setting`): same kind, counts positive, temperatures warned outside [0, 1].
+
     Raises:
-        ValueError: an unknown page or profile, naming the known ones.
+        ValueError: an unknown page, profile or setting, or a value of the wrong kind, naming what to pass.
+
+    Example:
+        >>> page_settings("07_interpolation", "smoke", weights=5, temperature=None)["weights"]
+        5
     """
     if page not in PAGES:
         raise ValueError(f"no settings for page {page!r}; pages: {', '.join(PAGES)}")
     if profile not in PAGES[page]:
         raise ValueError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     settings = copy.deepcopy(PAGES[page][profile])
+    for name, value in overrides.items():
+        if value is None:
+            continue
+        if name not in settings or name in ("protocol", "scale"):
+            known = ", ".join(k for k in settings if k not in ("protocol", "scale"))
+            raise ValueError(f"page {page} has no setting {name!r}; its settings: {known}")
+        settings[name] = check_setting(name, value, settings[name])
     if "protocol" in settings:
         from rfn.metrics import get_protocol
 
         name, changes = settings["protocol"] if isinstance(settings["protocol"], tuple) else (settings["protocol"], {})
         settings["protocol"] = get_protocol(name).replace(**changes) if changes else get_protocol(name)
     return settings
+
+
+#: what a temperature outside [0, 1] does, for the warning of :func:`check_setting`
+TEMPERATURE_RANGE_NOTE = (
+    "the book's temperatures scale the noise's standard deviation between 0 (the mean, no noise) and 1 "
+    "(the trained model); above 1 the noise grows past anything the model saw in training and frames turn "
+    "into grey blocks and speckle, and a negative temperature draws the same noise as its absolute value"
+)
+
+
+def check_setting(name: str, value: Any, default: Any) -> Any:
+    """``value`` for setting ``name`` after checking it is of the same kind as the profile's ``default``.
+
+    Numbers of things (ints) must be positive (zero only where the default is zero); lists must be
+    non-empty lists of numbers; a setting whose name holds ``temperature`` warns
+    (:class:`UserWarning`) for values outside [0, 1], saying what happens there.
+
+    Raises:
+        ValueError: the value is of another kind, naming the setting and what it expects.
+
+    Example:
+        >>> check_setting("temperatures", (0, 0.3), [0.0, 1.0])
+        [0.0, 0.3]
+    """
+    import numbers
+    import warnings
+
+    def bad(expected: str) -> ValueError:
+        return ValueError(f"setting {name!r} must be {expected}, got {value!r} (the profile's value is {default!r})")
+
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise bad("True or False")
+        return value
+    if isinstance(default, int):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise bad("a whole number")
+        if value < (0 if default == 0 else 1):
+            raise bad("positive" if default else "zero or more")
+        return int(value)
+    if isinstance(default, float):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise bad("a number")
+        out: Any = float(value)
+    elif isinstance(default, (list, tuple)):
+        if not isinstance(value, (list, tuple)) or not value:
+            raise bad("a non-empty list")
+        if all(isinstance(d, numbers.Real) for d in default):
+            if any(isinstance(v, bool) or not isinstance(v, numbers.Real) for v in value):
+                raise bad("a list of numbers")
+            value = [float(v) for v in value]
+        elif all(isinstance(d, str) for d in default) and not all(isinstance(v, str) for v in value):
+            raise bad("a list of names")
+        out = type(default)(value)
+    elif isinstance(default, dict):
+        if not isinstance(value, dict):
+            raise bad(f"a dict with some of the keys {sorted(default)}")
+        unknown = sorted(set(value) - set(default))
+        if unknown:
+            raise bad(f"a dict with keys among {sorted(default)} (unknown: {unknown})")
+        return {**default, **{k: check_setting(f"{name}.{k}", v, default[k]) for k, v in value.items()}}
+    else:
+        if type(value) is not type(default):
+            raise bad(f"a {type(default).__name__}")
+        return value
+    if "temperature" in name:
+        values = out if isinstance(out, (list, tuple)) else [out]
+        outside = [v for v in values if not 0.0 <= v <= 1.0]
+        if outside:
+            warnings.warn(f"{name}: {outside} outside [0, 1]; {TEMPERATURE_RANGE_NOTE}", UserWarning, stacklevel=3)
+    return out

@@ -62,6 +62,7 @@ __all__ = [
     "LABELS",
     "RUN_FILES",
     "Run",
+    "cache_tag",
     "cached_json",
     "ensure_trained",
     "get_run",
@@ -243,7 +244,7 @@ def cached_json(
     :func:`rfn.book.reference.ship_reference_caches`); used, and copied to ``path``, when its key matches.
     """
     path = Path(path)
-    tag = hashlib.sha256(json.dumps(key or {}, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    tag = cache_tag(key)
     for candidate in (path, Path(shipped) if shipped is not None else None):
         stored = _read_cache(candidate, tag) if candidate is not None else None
         if stored is not None:
@@ -252,6 +253,11 @@ def cached_json(
             return stored["value"]
     write_cache(path, {"key": tag, "value": to_jsonable(compute())})
     return json.loads(path.read_text())["value"]
+
+
+def cache_tag(key: dict[str, Any] | None) -> str:
+    """The 16-hex-digit tag :func:`cached_json` stores for ``key``."""
+    return hashlib.sha256(json.dumps(key or {}, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def _read_cache(path: Path, tag: str) -> dict | None:
@@ -345,14 +351,6 @@ class Run:
         hash, the protocol and the options.
         """
         from rfn.evaluation import evaluate
-        from rfn.evaluation.run import BEST_OF_N_DEFINITION
-
-        key = {
-            "checkpoint": self.checkpoint_id(),
-            "protocol": protocol.cache_key(),
-            "options": asdict(options),
-            "best_of_n": BEST_OF_N_DEFINITION,
-        }
 
         def compute() -> dict:
             t0 = time.perf_counter()
@@ -360,7 +358,19 @@ class Run:
             out["wall_s"] = time.perf_counter() - t0
             return out
 
-        return self.cached(f"book_eval_{protocol.name}.json", compute, key)
+        return self.cached(f"book_eval_{protocol.name}.json", compute, self.evaluation_key(protocol, options))
+
+    def evaluation_key(self, protocol, options) -> dict:
+        """What :meth:`evaluation`'s cached numbers depend on: checkpoint, protocol, options, result layout."""
+        from rfn.evaluation.run import BEST_OF_N_DEFINITION
+
+        return {
+            "checkpoint": self.checkpoint_id(),
+            "protocol": protocol.cache_key(),
+            "options": asdict(options),
+            "best_of_n": BEST_OF_N_DEFINITION,
+            "results": 2,  # 2: the baselines' scores per sequence and frame (paired tests)
+        }
 
     def checkpoint_id(self) -> str:
         """A short hash of the checkpoint file: cached numbers are recomputed when the model changes."""

@@ -267,7 +267,7 @@ def show_video_grid(
     videos,
     row_labels: list[str],
     context: int | None = None,
-    first_frame: int = 0,
+    first_frame: int = 1,
     scale: int = 2,
     pad: int = 2,
     border: int = 1,
@@ -280,7 +280,8 @@ def show_video_grid(
         videos: ``uint8 [N, T, C, H, W]``; ``row_labels`` has N entries.
         row_labels: the y tick labels, one per sequence.
         context: coloured frames as in :func:`video_grid` (green context, red predicted).
-        first_frame: the frame index of column 0 (x ticks are integers from it).
+        first_frame: the number of the frame in column 0 (x ticks are integers from it); frames are
+            counted from 1 in every figure of the book (book/notation.md).
         scale, pad, border: as in :func:`video_grid`.
         xlabel: the x-axis label.
 

@@ -8,16 +8,22 @@ from pathlib import Path
 GOOD = """\
 # %% [markdown]
 # # A page
-# Reproduces: nothing. Run time: 1 s. Checkpoint: none.
+# What does a page ask?
 
 # %% tags=["parameters"]
 profile = "quick"
 device = "auto"
 seed = 0
-figures_dir = "figures"
+figures_dir = "_build/figures"
 
 # %%
 print(profile, seed)
+
+# %% [markdown]
+# :::{admonition} About this page
+# :class: dropdown
+# Reproduces: nothing. Run time: 1 s. Checkpoint: none.
+# :::
 """
 
 

@@ -86,13 +86,15 @@ def test_notebooks_run_in_smoke_profile_and_the_book_builds(tmp_path):
         injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
         assert len(injected) == 1 and "remove-cell" in injected[0].metadata["tags"]
         assert all(o.output_type != "error" for c in nb.cells for o in c.get("outputs", []))
+        assert str(ROOT) not in nbformat.writes(nb), f"{src.stem} names the repository's absolute path"
 
     stage = book.stage_book(tmp_path / "stage", executed, root=ROOT, vendored_mathjax=False)
     html = book.build(stage, quiet=True)
     raw = (html / "book" / "_executed" / "01_flows.html").read_text()
     page = htmllib.unescape(re.sub(r"<[^>]+>", "", raw))  # the text a reader sees, without highlighting markup
     assert 'profile = "smoke"' not in page  # papermill's injected cell is hidden
-    assert 'profile = "quick"' in page  # the parameters cell with its defaults is shown
+    assert 'profile = "auto"' not in page  # nor the defaults: the page says what it was rendered with
+    assert "Rendered with profile smoke, seed 0, device" in page
     assert "Normalising flows from scratch" in page
     assert any((html / "_images").glob("*.gif")), "the training animation was not rendered"
     assert (html / "book" / "status.html").is_file() and (html / "book" / "bibliography.html").is_file()

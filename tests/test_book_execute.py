@@ -11,15 +11,17 @@ from notebook_sources import GOOD, write_source
 from rfn import book
 
 
-def test_injected_parameters_cell_is_hidden_once():
+def test_parameters_cells_are_hidden_once():
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell("profile = 'quick'", metadata={"tags": ["parameters"]}),
         nbformat.v4.new_code_cell("profile = 'smoke'", metadata={"tags": ["injected-parameters"]}),
+        nbformat.v4.new_code_cell("print(profile)"),
     ]
-    assert book.hide_injected_parameters(nb) == 1
+    assert book.hide_injected_parameters(nb) == 2  # the defaults are not what the page was rendered with
     assert nb.cells[1].metadata["tags"] == ["injected-parameters", "remove-cell"]
-    assert "remove-cell" not in nb.cells[0].metadata["tags"]
+    assert nb.cells[0].metadata["tags"] == ["parameters", "remove-cell"]
+    assert nb.cells[2].metadata.get("tags", []) == []
     assert book.hide_injected_parameters(nb) == 0
 
 
@@ -52,6 +54,34 @@ def test_a_run_passes_the_profile_and_records_the_notebook(tmp_path):
     assert printed.strip() == "reference 2"
     manifest = json.loads((tmp_path / "fig" / "reference" / "manifest.json").read_text())
     assert manifest["notebooks"]["01_ok"]["seed"] == 2
+    assert nb.metadata.papermill["input_path"] == "notebooks/01_ok.py"  # no folder of this machine
+    assert nb.metadata.papermill["output_path"] == "out/01_ok.ipynb"
+    assert nb.metadata.papermill["parameters"]["figures_dir"] == "fig"  # relative to the root, the notebooks' cwd
+    assert str(tmp_path) not in nbformat.writes(nb)
+
+
+def test_run_passes_figures_dir_relative_to_the_root(tmp_path):
+    write_source(tmp_path / "notebooks", "01_ok.py", GOOD.replace("print(profile, seed)", "print(figures_dir)"))
+    book.run("smoke", root=tmp_path, executed_dir=tmp_path / "book" / "_executed")
+    nb = nbformat.read(tmp_path / "book" / "_executed" / "01_ok.ipynb", as_version=4)
+    printed = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert printed.strip() == "_build/figures"
+    assert nb.metadata.papermill["output_path"] == "book/_executed/01_ok.ipynb"
+    assert str(tmp_path) not in nbformat.writes(nb)
+
+
+def test_command_line_passes_page_parameters_and_refuses_unknown_ones(tmp_path, capsys):
+    source = GOOD.replace('figures_dir = "_build/figures"\n', 'figures_dir = "_build/figures"\nsamples = None\n')
+    write_source(tmp_path / "notebooks", "01_ok.py", source.replace("print(profile, seed)", "print(samples)"))
+    out = tmp_path / "out"
+    common = ["--root", str(tmp_path), "run", "--profile", "smoke", "--executed-dir", str(out)]
+    assert book.main([*common, "-p", "samples", "[1, 2.5]"]) == 0
+    nb = nbformat.read(out / "01_ok.ipynb", as_version=4)
+    assert "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])).strip() == "[1, 2.5]"
+    assert book.main([*common, "-p", "sample", "3"]) == 1
+    assert "unknown notebook parameter(s) sample" in capsys.readouterr().err
+    assert book.main([*common, "-p", "seed", "3"]) == 1
+    assert "pass it as --seed" in capsys.readouterr().err
 
 
 def test_run_refuses_an_unknown_profile_before_running_anything(tmp_path):

@@ -26,7 +26,8 @@ def test_every_source_has_exactly_one_parameters_cell_with_the_required_names():
         assert len(tagged) == 1, f"{src}: {len(tagged)} parameters cells"
         params = book.parameters_of(nb)
         assert {"profile", "device", "seed", "figures_dir"} <= set(params), f"{src}: {sorted(params)}"
-        assert params["profile"] in book.PROFILES
+        assert params["profile"] == "auto", f"{src}: a page run by hand renders what make book renders"
+        assert params["figures_dir"] == "_build/figures", f"{src}: the committed figures/ only through the runner"
         assert all(not c.get("outputs") for c in nb.cells)
         assert nb.metadata["kernelspec"]["name"] == "python3"
 
@@ -36,7 +37,7 @@ def test_guard_accepts_a_good_source(tmp_path):
     assert book.check_sources(tmp_path) == []
 
 
-@pytest.mark.parametrize("profile", ["smoke", "quick", "reference", "thesis"])
+@pytest.mark.parametrize("profile", ["auto", "smoke", "quick", "reference", "thesis"])
 def test_guard_accepts_every_profile_name(tmp_path, profile):
     write_source(tmp_path, "01_good.py", GOOD.replace('profile = "quick"', f'profile = "{profile}"'))
     assert book.check_sources(tmp_path) == []
@@ -52,8 +53,10 @@ def test_guard_accepts_every_profile_name(tmp_path, profile):
             "exactly one cell tagged 'parameters', found 2",
         ),
         (lambda s: s.replace('# %% tags=["parameters"]', "# %%"), "found 0"),
-        (lambda s: s.replace('profile = "quick"', 'profile = "huge"'), "is not one of"),
-        (lambda s: s.replace('profile = "quick"', 'profile = "full"'), "is not one of"),
+        (lambda s: s.replace('profile = "quick"', 'profile = "huge"'), "is not 'auto' or one of"),
+        (lambda s: s.replace('profile = "quick"', 'profile = "full"'), "is not 'auto' or one of"),
+        (lambda s: s.replace('"_build/figures"', '"figures"'), "writes into the committed figures/"),
+        (lambda s: s.replace("About this page", "About"), "no 'About this page' cell"),
         (lambda s: s.replace("seed = 0", 'seed = int("0")'), "must be a literal"),
         (lambda s: s.replace("Checkpoint: none.", ""), "'checkpoint'"),
         (lambda s: s.split("\n\n", 1)[1], "first cell must be markdown"),

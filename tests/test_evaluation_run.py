@@ -109,6 +109,9 @@ def test_baselines_are_scored_on_the_models_own_sequences(smoke_checkpoint, monk
     for name, guess in baseline_predictions(clips, c).items():
         expect = frame_scores(clips[:, c:], guess[:, None], "ssim", device="cpu").double().mean((0, 1))
         torch.testing.assert_close(torch.tensor(best["baselines"][name]["ssim"], dtype=torch.float64), expect)
+        per_frame = torch.tensor(best["baselines_per_frame"][name]["ssim"], dtype=torch.float64)
+        assert per_frame.shape == (3, proto.total_frames - c)
+        torch.testing.assert_close(per_frame.mean(0), expect)
     others = [i for i in range(len(test)) if i not in best["indices"]][:3]
     other = torch.stack([test[i] for i in others])
     black = frame_scores(other[:, c:], torch.zeros_like(other[:, c:])[:, None], "ssim", device="cpu").mean((0, 1))

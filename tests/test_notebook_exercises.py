@@ -1,4 +1,4 @@
-"""The pages' from-scratch cells and exercises, read from the jupytext sources and run at the smoke profile.
+"""The notebook pages' from-scratch cells and exercises, read from the jupytext sources and run at the smoke profile.
 
 A page's from-scratch code (cells tagged ``from-scratch``) checks itself against the package with
 ``torch.testing.assert_close``; running those cells here puts the check in the suite without a

@@ -22,8 +22,9 @@ PROJECT = PYPROJECT["project"]
 
 # import name -> distribution name, where they differ
 DIST_OF = {"PIL": "pillow", "sklearn": "scikit-learn", "skimage": "scikit-image", "yaml": "pyyaml"}
-# imported only inside a try/except that explains what to install (not dependencies)
-OPTIONAL_IMPORTS = {"tensorflow", "lpips"}
+# imported only inside a try/except that explains what to install or falls back (not dependencies):
+# IPython shows rfn.book.page's line as Markdown in a kernel, plain text elsewhere
+OPTIONAL_IMPORTS = {"tensorflow", "lpips", "IPython"}
 # needed at run time but reached through another package
 INDIRECT = {"tensorboard": "torch.utils.tensorboard", "imageio-ffmpeg": "imageio's MP4 writer"}
 

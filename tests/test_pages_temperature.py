@@ -29,7 +29,7 @@ def test_motion_spread_is_zero_for_equal_samples_and_grows_with_their_spread():
     assert still["motion spread"][0] == 0.0 and still["brightness"][0] == pytest.approx(1.0)
     apart = page.sequence_measures(_dots([0, 4]), truth)
     assert apart["motion spread"][0] == pytest.approx(4 / np.sqrt(2))
-    assert "digit identity" not in apart
+    assert "digits in place" not in apart
     faded = _dots([0, 4])
     faded[0, 1] = 0  # one sample lost its digit: no frame counts
     assert np.isnan(page.sequence_measures(faded, truth)["motion spread"][0])
@@ -53,7 +53,7 @@ def _per_sequence(motion_flow, motion_prior, noise_flow, noise_prior):
         for t, scale in ((0.0, 0.0), (1.0, 1.0)):
             out[(sweep, t)] = {
                 "motion spread": scale * motion + 0.01 * gen.standard_normal(12),
-                "pixel noise": 3.0 + scale * noise + 0.01 * gen.standard_normal(12),
+                "fine detail": 3.0 + scale * noise + 0.01 * gen.standard_normal(12),
             }
     return out
 
@@ -80,5 +80,5 @@ def test_sweeps_switch_off_the_other_source(tiny_rfn):
     per = page.per_sequence(rows)
     assert sorted(per) == [("flow", 0.0), ("flow", 1.0), ("prior", 0.0), ("prior", 1.0)]
     table = page.measures_table(per)
-    check_figure(page.measures_figure(table, {"pixel noise": 1.0}, "measures"))
+    check_figure(page.measures_figure(table, {"fine detail": 1.0}, "measures"))
     plt.close("all")

@@ -249,3 +249,20 @@ def test_training_windows_and_a_short_training_run(tmp_path):
     back = dr.load_digit_reader(tmp_path / "r.pt", expected_sha256=digest)
     x = torch.rand(3, 1, 20, 20)
     assert torch.equal(back.classify(x), back.classify(x)) and back.classify(x).shape == (3,)
+
+
+def test_true_places_feed_the_temperature_measure(data):
+    """rfn.pages.temperature's 'digits in place': true futures score the reader's accuracy, shifted ones almost 0."""
+    from rfn.metrics.placed_digits import true_places
+    from rfn.pages.temperature import sequence_measures
+
+    ds, clips, trajs = data
+    positions, labels = true_places(ds, trajs, CONTEXT, K)
+    assert positions.shape == (12, K, 2, 2) and labels.shape == (12, 2)
+    assert torch.equal(labels, load_mnist("test")[1][torch.from_numpy(np.stack([t.digits for t in trajs]))])
+    future = clips[:, CONTEXT:]
+    kept = sequence_measures(torch.stack([future, future], 1), future, (positions, labels))["digits in place"]
+    assert kept.shape == (12,) and kept.mean() > 0.8
+    moved = torch.roll(future, shifts=8, dims=-1)  # every digit 8 pixels to the right of its place
+    off = sequence_measures(torch.stack([moved, moved], 1), future, (positions, labels))["digits in place"]
+    assert off.mean() < 0.2

@@ -130,9 +130,11 @@ def test_reference_numbers_are_shipped_beside_the_weights_and_read_back(tmp_path
     monkeypatch.setitem(PRESETS, "reference-smmnist-deterministic", PRESETS["smoke-smmnist-deterministic"])
     train_preset("smoke-deterministic", tmp_path / "run", ["train.steps=1"])
     reference.export_reference(tmp_path / "run", "reference-smmnist-deterministic")
-    with pytest.raises(FileNotFoundError, match="run `make book PROFILE=reference` first"):
-        reference.ship_reference_caches(tmp_path / "artifacts")
     run = runs.get_run("deterministic", "reference", root=tmp_path / "artifacts")
+    key = {"checkpoint": run.checkpoint_id(), "clips": 256}
+    expected = {("deterministic", "book_fvd.json"): key}  # what the pages would ask for
+    with pytest.raises(FileNotFoundError, match="run `make book PROFILE=reference` first"):
+        reference.ship_reference_caches(tmp_path / "artifacts", expected=expected)
     model = run.model()
     assert not model.training and model.config == runs.trained_model("deterministic", "reference").config
     assert run.describe().startswith("deterministic: 1 steps at batch 4, 16x16 frames")
@@ -140,10 +142,14 @@ def test_reference_numbers_are_shipped_beside_the_weights_and_read_back(tmp_path
     assert run.shipped_dir == runs.reference_cache_dir("deterministic")
     assert str(run.shipped_dir) == "checkpoints/reference/cache/reference-smmnist-deterministic"
     calls = []
-    key = {"checkpoint": run.checkpoint_id(), "clips": 256}
     assert run.cached("book_fvd.json", lambda: calls.append(1) or {"fvd": 12.5}, key) == {"fvd": 12.5}
-    (run.cache_dir / "notes.txt").write_text("not a cache")  # only book_*.json files are shipped
-    shipped = reference.ship_reference_caches(tmp_path / "artifacts")
+    (run.cache_dir / "notes.txt").write_text("not a cache")  # only the numbers the pages ask for are shipped
+    (run.cache_dir / "book_stale.json").write_text('{"key": "0", "value": 1}')
+    with pytest.raises(FileNotFoundError, match="missing or stale"):  # made under another key
+        reference.ship_reference_caches(
+            tmp_path / "artifacts", expected={**expected, ("deterministic", "book_stale.json"): {}}
+        )
+    shipped = reference.ship_reference_caches(tmp_path / "artifacts", expected=expected)
     assert shipped == [run.shipped_dir / "book_fvd.json"]
     # another machine: no artifacts, the committed copy is read (and copied to the cache) when its key matches
     import shutil
@@ -163,7 +169,7 @@ def test_reference_numbers_are_shipped_beside_the_weights_and_read_back(tmp_path
     assert run.cached("book_fvd.json", lambda: calls.append(1) or 7, key) == 7 and len(calls) == 3
     # re-shipping replaces what was shipped before
     (run.shipped_dir / "book_old.json").write_text("{}")
-    reference.ship_reference_caches(tmp_path / "artifacts")
+    reference.ship_reference_caches(tmp_path / "artifacts", expected=expected)
     assert sorted(p.name for p in run.shipped_dir.iterdir()) == ["book_fvd.json"]
 
 

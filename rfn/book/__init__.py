@@ -7,25 +7,31 @@ a module of its own:
 ``mathjax`` (:mod:`rfn.book.mathjax`)
     Vendor MathJax 3.2.2 into ``book/_vendor/mathjax/`` (git-ignored, sha512-checked),
     so that pages typeset math offline.
-``run --profile {smoke,quick,reference,thesis} [--only NN[,NN]] [--seed S] [--device D]`` (:mod:`rfn.book.execute`)
+``run --profile P [--only NN[,NN]] [--seed S] [--device D] [-p NAME VALUE]`` (:mod:`rfn.book.execute`)
     Execute every ``notebooks/NN_*.py`` (jupytext ``py:percent``) with papermill in
     :data:`ORDER` (the training notebook before the pages that read its checkpoints),
-    write the executed copy to ``book/_executed/``, hide papermill's injected-parameters
-    cell, and record the wall time in ``figures/<profile>/manifest.json``.
+    write the executed copy to ``book/_executed/``, hide the parameters cells (the page
+    shows what it was rendered with in one line), and record the wall time in
+    ``<figures_dir>/<profile>/manifest.json`` (``_build/figures``; the committed
+    ``figures/`` only with ``--commit-figures``). ``-p NAME VALUE`` passes a page parameter.
 ``build`` (:mod:`rfn.book.build`)
     ``jupyter-book build . --all -W -n --keep-going``, after checking the vendored MathJax
     and that ``book/_executed/`` holds exactly one executed copy per source.
 ``check`` (:mod:`rfn.book.sources`)
-    Guard the notebook sources: no outputs, a leading markdown cell saying what the page
-    reproduces, its run time and its checkpoint, and exactly one cell tagged
-    ``parameters`` that assigns ``profile``, ``device``, ``seed`` and ``figures_dir``.
+    Guard the notebook sources: no outputs, a leading markdown cell (the page's question),
+    an "About this page" cell saying what the page reproduces, its run time and its
+    checkpoint, and exactly one cell tagged ``parameters`` that assigns ``profile``,
+    ``device``, ``seed`` and ``figures_dir`` (not the committed ``figures/``).
+
+A notebook's setup cell is :func:`rfn.book.page.setup_page` (:mod:`rfn.book.page`): the
+repository root as working directory, the device, the figure recorder and the page's settings.
 
 The profiles (:data:`PROFILES`, :mod:`rfn.book.layout`) are ``smoke`` (seconds, for the
 tests), ``quick`` (minutes on a CPU), ``reference`` (renders from the committed reference
 checkpoints and trains nothing) and ``thesis`` (the thesis's scale, on a GPU).
 
 Notebooks save every figure through :class:`FigureRecorder` (:mod:`rfn.book.figures`),
-which writes it under ``figures/<profile>/`` and adds an entry to the same manifest
+which writes it under ``<figures_dir>/<profile>/`` and adds an entry to the same manifest
 (notebook, profile, device, seed, commit, wall time)::
 
     rec = FigureRecorder("01_flows", profile=profile, seed=seed, device=device, figures_dir=figures_dir)

@@ -160,8 +160,9 @@ def check_executed_notebook(nb_path: Path):
 def build(root: Path = Path("."), *, output: Path | None = None, quiet: bool = False) -> Path:
     """``jupyter-book build ROOT --all -W -n --keep-going`` (every page rebuilt); returns the HTML folder.
 
-    Before building it tags papermill's injected cells ``remove-cell`` in every executed
-    notebook (so a page re-run by hand with the papermill CLI hides them too).
+    Before building it tags the parameters cells (papermill's injected one and the defaults)
+    ``remove-cell`` in every executed notebook, so a page re-run by hand with the papermill CLI
+    hides them too and shows only the line saying what it was rendered with.
 
     Raises:
         BookError: the vendored MathJax is missing, a notebook source has no executed copy in

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from rfn.book.build import build
-from rfn.book.execute import run
+from rfn.book.execute import SHARED_PARAMETERS, run
 from rfn.book.layout import NOTEBOOKS_DIR, PROFILES, BookError
 from rfn.book.mathjax import MATHJAX_VERSION, fetch_mathjax
 from rfn.book.sources import check_sources
 
-__all__ = ["build_parser", "main"]
+__all__ = ["build_parser", "main", "parse_parameters"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,7 +39,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--figures-dir", type=Path, default=None, help="where figures and their manifest go (default: _build/figures)"
     )
     p_run.add_argument(
+        "--executed-dir", type=Path, default=None, help="where executed notebooks go (default: book/_executed)"
+    )
+    p_run.add_argument(
         "--commit-figures", action="store_true", help="write over the committed figures/<profile>/ (maintainers)"
+    )
+    p_run.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="a page parameter, e.g. -p temperatures '[0, 0.3, 0.6]' (a Python literal, else a string); "
+        "repeat for more; names no selected notebook declares are refused",
     )
     p_build = sub.add_parser("build", help="jupyter-book build . --all -W -n --keep-going")
     p_build.add_argument("--output", type=Path, default=None, help="put _build/ under this folder")
@@ -49,6 +64,29 @@ def build_parser() -> argparse.ArgumentParser:
     p_look.add_argument("--width", type=int, default=1280, help="window width in pixels (default: 1280)")
     p_look.add_argument("--height", type=int, default=800, help="window height in pixels (default: 800)")
     return parser
+
+
+def parse_parameters(pairs: Sequence[Sequence[str]]) -> dict[str, Any]:
+    """``-p NAME VALUE`` pairs as papermill parameters: each value a Python literal if it parses as one, else a string.
+
+    Raises:
+        BookError: a name given twice, or one of the run's own options (``--profile``, ...).
+
+    Example:
+        >>> parse_parameters([("temperatures", "[0, 0.3, 0.6]"), ("checkpoint", "runs/a/last.pt")])
+        {'temperatures': [0, 0.3, 0.6], 'checkpoint': 'runs/a/last.pt'}
+    """
+    out: dict[str, Any] = {}
+    for name, text in pairs:
+        if name in SHARED_PARAMETERS:
+            raise BookError(f"-p {name}: pass it as --{name.replace('_', '-')} instead")
+        if name in out:
+            raise BookError(f"-p {name} given twice; pass each parameter once")
+        try:
+            out[name] = ast.literal_eval(text)
+        except (ValueError, SyntaxError):
+            out[name] = text
+    return out
 
 
 def _look(html: Path, width: int, height: int) -> int:
@@ -87,6 +125,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"MathJax {MATHJAX_VERSION} vendored at {entry}")
         elif args.command == "run":
             only = args.only.split(",") if args.only else None
+            extra = parse_parameters(args.parameter)
             run(
                 args.profile,
                 seed=args.seed,
@@ -96,7 +135,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 timeout=args.timeout,
                 log_output=args.log_output,
                 figures_dir=args.figures_dir,
+                executed_dir=args.executed_dir,
                 commit_figures=args.commit_figures,
+                extra_parameters=extra,
             )
         elif args.command == "look":
             return _look(args.html if args.html.is_absolute() else Path(root) / args.html, args.width, args.height)

@@ -35,7 +35,9 @@ __all__ = ["hide_injected_parameters", "run", "run_notebook"]
 
 
 def hide_injected_parameters(nb) -> int:
-    """Tag papermill's ``injected-parameters`` cells ``remove-cell`` so the page hides them.
+    """Tag the parameters cells ``remove-cell`` so the page hides them: papermill's ``injected-parameters``
+    and the notebook's own ``parameters`` cell, whose defaults are not what the page was rendered with
+    (the page shows that in one line, :func:`rfn.book.page.rendered_line`).
 
     Returns:
         How many cells were newly tagged (0 when run twice).
@@ -43,7 +45,7 @@ def hide_injected_parameters(nb) -> int:
     tagged = 0
     for cell in nb.cells:
         tags = cell.setdefault("metadata", {}).setdefault("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
+        if ("injected-parameters" in tags or "parameters" in tags) and "remove-cell" not in tags:
             tags.append("remove-cell")
             tagged += 1
     return tagged
@@ -101,6 +103,19 @@ def _abort_message(source: Path, nb_path: Path | None, err: BaseException, timeo
     return f"notebook {source} stopped {where}: {what}\n  cell source:\n{shown}\n  {kept}"
 
 
+def _shown(path: Path | str, root: Path) -> str:
+    """``path`` relative to ``root`` when inside it, else its name: no machine's folders in a published notebook."""
+    path = Path(path).resolve()
+    return path.relative_to(root.resolve()).as_posix() if path.is_relative_to(root.resolve()) else path.name
+
+
+def _relative_paths(nb, source: Path, output: Path, root: Path) -> None:
+    """Replace papermill's absolute input and output paths in ``nb``'s metadata by repository-relative ones."""
+    meta = nb.metadata.get("papermill") or {}
+    meta["input_path"] = _shown(source, root)
+    meta["output_path"] = _shown(output, root)
+
+
 def run_notebook(
     source: Path,
     output: Path,
@@ -146,6 +161,7 @@ def run_notebook(
         )
         executed = nbformat.read(work, as_version=4)
         hide_injected_parameters(executed)
+        _relative_paths(executed, source, output, Path(cwd))
         unknown = unknown_parameters(executed)
         if unknown:
             raise BookError(f"notebook {source} got parameters its parameters cell does not declare: {unknown}")
@@ -233,8 +249,11 @@ def run(
     if figures_dir is None and not commit_figures:
         figures_dir = root / SCRATCH_FIGURES
     if figures_dir is not None:
-        params["figures_dir"] = str(Path(figures_dir).resolve())
-    manifest_root = Path(params.get("figures_dir") or root / "figures")
+        full = Path(figures_dir).resolve()  # passed relative to the root (the notebooks' working directory) when inside
+        params["figures_dir"] = full.relative_to(root).as_posix() if full.is_relative_to(root) else str(full)
+    else:
+        params["figures_dir"] = "figures"  # --commit-figures: the committed folder
+    manifest_root = root / params["figures_dir"]
     commit = git_commit(root)
     times: dict[str, float] = {}
     for i, src in enumerate(sources, 1):

@@ -142,6 +142,11 @@ def _literal_assignments(source: str, what: str) -> dict[str, Any]:
     return values
 
 
+#: the heading of the dropdown that holds a page's administrative block, and what it must mention
+ABOUT = "About this page"
+ABOUT_WORDS = ("reproduce", "run time", "checkpoint")
+
+
 def _problems_of(src: Path) -> list[str]:
     text = src.read_text(encoding="utf-8")
     if "# %%" not in text:
@@ -157,21 +162,25 @@ def _problems_of(src: Path) -> list[str]:
             problems.append(f"{src}: cell {i} carries outputs; sources must be output-free")
     first = nb.cells[0] if nb.cells else None
     if first is None or first.cell_type != "markdown":
-        problems.append(f"{src}: the first cell must be markdown saying what the page reproduces")
+        problems.append(f"{src}: the first cell must be markdown: the page's title and the question it answers")
+    about = [c for c in nb.cells if c.cell_type == "markdown" and ABOUT in c.source]
+    if not about:
+        problems.append(f"{src}: no {ABOUT!r} cell (a dropdown at the end: what it reproduces, run time, checkpoint)")
     else:
-        low = first.source.lower()
-        problems += [
-            f"{src}: the first markdown cell must mention {word!r}"
-            for word in ("reproduce", "run time", "checkpoint")
-            if word not in low
-        ]
+        low = about[0].source.lower()
+        problems += [f"{src}: the {ABOUT!r} cell must mention {word!r}" for word in ABOUT_WORDS if word not in low]
     try:
         params = parameters_of(nb)
     except BookError as err:
         return [*problems, f"{src}: {err}"]
     problems += [f"{src}: the parameters cell must assign {n!r}" for n in REQUIRED_PARAMETERS if n not in params]
-    if "profile" in params and params["profile"] not in PROFILES:
-        problems.append(f"{src}: profile default {params['profile']!r} is not one of {PROFILES}")
+    if "profile" in params and params["profile"] not in (*PROFILES, "auto"):
+        problems.append(f"{src}: profile default {params['profile']!r} is not 'auto' or one of {PROFILES}")
+    if "figures_dir" in params and Path(str(params["figures_dir"])).parts[:1] == ("figures",):
+        problems.append(
+            f"{src}: figures_dir default {params['figures_dir']!r} writes into the committed figures/; "
+            "default to '_build/figures' (python -m rfn.book run --commit-figures writes figures/)"
+        )
     return problems
 
 
@@ -179,9 +188,11 @@ def check_sources(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
     """Problems with the notebook sources, one line each (empty when all is well).
 
     Checks every ``notebooks/*.py``: it is a jupytext percent script, carries no outputs,
-    opens with a markdown cell naming what it reproduces, its run time and its checkpoint,
-    and has exactly one ``parameters`` cell assigning the required parameters, with
-    ``profile`` one of the book's profiles. Also flags executed ``.ipynb`` files tracked by git.
+    opens with a markdown cell (the question the page answers), has an "About this page"
+    markdown cell naming what it reproduces, its run time and its checkpoint, and has exactly
+    one ``parameters`` cell assigning the required parameters, with ``profile`` ``"auto"`` or
+    one of the book's profiles and ``figures_dir`` outside the committed ``figures/``. Also flags
+    executed ``.ipynb`` files tracked by git.
     """
     notebooks_dir = Path(notebooks_dir)
     problems: list[str] = []

@@ -278,10 +278,13 @@ def _best_of_n(
             "mean_per_frame": r.mean.tolist(),
         }
     if baselines:
-        best["baselines"] = {
-            name: {m: torch.cat(parts).double()[:, 0].mean(0).tolist() for m, parts in per_metric.items()}
+        per_frame = {
+            name: {m: torch.cat(parts).double()[:, 0] for m, parts in per_metric.items()}
             for name, per_metric in baselines.items()
         }
+        best["baselines"] = {name: {m: s.mean(0).tolist() for m, s in pm.items()} for name, pm in per_frame.items()}
+        # [sequence][frame], the sequences of ``indices``: paired with the models' ``best_per_frame``/``mean_per_frame``
+        best["baselines_per_frame"] = {name: {m: s.tolist() for m, s in pm.items()} for name, pm in per_frame.items()}
     return best
 
 

@@ -51,7 +51,15 @@ from rfn.metrics.digit_reader import DigitReader, _default_reader, read_at
 from rfn.metrics.frames import check_frames
 from rfn.runtime import derive_seed
 
-__all__ = ["PERFECT", "perfect_paths", "perfect_samples", "placed_digit_curves", "placed_digit_hits", "render_paths"]
+__all__ = [
+    "PERFECT",
+    "perfect_paths",
+    "perfect_samples",
+    "placed_digit_curves",
+    "placed_digit_hits",
+    "render_paths",
+    "true_places",
+]
 
 PERFECT = "perfect sampler"
 _MNIST_SPLIT = {"train": "train+valid", "test": "test"}
@@ -142,6 +150,20 @@ def placed_digit_hits(
         raise ValueError(f"labels must be shaped [B={b}, D={positions.shape[2]}], got {tuple(labels.shape)}")
     read = read_at(frames, positions[:, None].expand(b, s, *positions.shape[1:]), reader)
     return (read == labels.long()[:, None, None, :]).float()
+
+
+def true_places(
+    dataset: StochasticMovingMNIST, trajectories: Sequence[Trajectory], context: int, k: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where and which the digits of ``trajectories`` are in the ``k`` frames after ``context``.
+
+    Returns ``positions int64 [B, k, D, 2]`` (top-left of each digit's box) and ``labels int64 [B, D]`` (its
+    class), the arguments :func:`placed_digit_hits` reads predicted frames against.
+    """
+    pool_labels = load_mnist(_MNIST_SPLIT[dataset.split])[1]
+    labels = pool_labels[torch.from_numpy(np.stack([t.digits for t in trajectories]))]
+    positions = torch.from_numpy(np.stack([t.positions[context : context + k] for t in trajectories]))
+    return positions, labels
 
 
 def _check_inputs(clips, trajectories, dataset, context) -> int:
@@ -235,8 +257,7 @@ def placed_digit_curves(
             f"n_samples must be a positive integer (required when only models are given), got {n_samples!r}"
         )
     reader = reader or _default_reader()
-    labels = load_mnist(_MNIST_SPLIT[dataset.split])[1][torch.from_numpy(np.stack([t.digits for t in trajectories]))]
-    truth_pos = torch.from_numpy(np.stack([t.positions[context : context + k] for t in trajectories]))  # [B, K, D, 2]
+    truth_pos, labels = true_places(dataset, trajectories, context, k)  # [B, K, D, 2], [B, D]
     perfect, paths = perfect_samples(dataset, trajectories, context, k, n_samples, seed)
     n_other = min(n_samples, b - 1)
     other_idx = (torch.arange(b)[:, None] + torch.arange(1, n_other + 1)) % b  # [B, n_other]

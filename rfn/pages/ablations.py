@@ -1,4 +1,4 @@
-"""Notebook 09, ablations: train-evaluate-cache each variant, then curves and tables against the seed spread.
+"""Notebook 09, ablations: train-evaluate-cache each variant, then curves, tables and pooled tests.
 
 Every variant is a preset ``<profile>-ablation-<variant>`` (:mod:`rfn.presets.ablations`)
 trained or loaded by :func:`rfn.runs.trained_model`. :func:`run_variant` measures a run once
@@ -26,12 +26,15 @@ import torch
 from rfn.assets import sha256
 from rfn.data import make_dataset
 from rfn.metrics import best_of_n
+from rfn.metrics.stats import nested_bootstrap, paired
 from rfn.presets import get_preset
 from rfn.runs import cached_json, preset_for, reference_checkpoint, run_dir, run_file, source_profile, trained_model
 
 __all__ = [
     "METRIC_LABEL",
     "THESIS_91",
+    "ablation_tests",
+    "conclusions",
     "curves_figure",
     "experiments",
     "reference_curves",
@@ -39,7 +42,6 @@ __all__ = [
     "runs_table",
     "spread_table",
     "thesis_92",
-    "verdicts",
 ]
 
 METRIC_LABEL = {
@@ -68,7 +70,7 @@ def experiments(levels) -> dict[str, dict[str, str]]:
             "RES_q": "srnn-resq",
             "both": "srnn-both",
         },
-        "Fig 9.2": {"D = 1": "srnn-smoothing", "D = 2": "srnn-D2", "D = 3": "srnn-D3"},
+        "Fig 9.2": {"O = 1": "srnn-smoothing", "O = 2": "srnn-D2", "O = 3": "srnn-D3"},
         "Table 9.1": {
             "none": "rfn-skip-none",
             "conditioning net": "rfn-skip-cond",
@@ -109,6 +111,9 @@ def _evaluate(model, data: dict, settings: dict, eval_seed: int, device) -> dict
         "bpp_std": per_seq.std().item(),
         "curves": {m: r.best_curve.tolist() for m, r in scores.items()},
         "summary": {m: r.best_per_sequence.mean().item() for m, r in scores.items()},
+        # per test sequence (the same sequences for every variant and seed): for the tests of ablation_tests
+        "bpp_per_sequence": per_seq.tolist(),
+        "best_per_sequence": {m: r.best_per_sequence.tolist() for m, r in scores.items()},
     }
 
 
@@ -127,7 +132,7 @@ def run_variant(name: str, run_seed: int, profile: str, root: str | os.PathLike,
         "eval": settings["eval"],
         "bpp": settings["bpp_sequences"],
         "metrics": settings["metrics"],
-        "version": 4,  # 4: best-of-N per frame (rfn.metrics.bestofn)
+        "version": 5,  # 4: best-of-N per frame (rfn.metrics.bestofn); 5: per-sequence numbers for the tests
     }
     if source_profile(kind, profile) == "reference":  # committed weights: recompute when they change
         key["checkpoint"] = sha256(reference_checkpoint(kind, seed=run_seed))[:16]
@@ -197,13 +202,14 @@ def reference_curves(data: dict, settings: dict, device) -> dict[str, dict[str, 
 def curves_figure(results, variants: dict[str, str], seeds, reference, settings: dict, train_frames: int, title: str):
     """Best-of-N curves per metric, mean over seeds with the seeds' range shaded, the two references in gray.
 
-    The dashed vertical line marks the last frame index of the training sequences. One legend outside.
+    Frames are counted from 1; the dashed vertical line marks the last frame of the training sequences.
+    One legend outside.
     """
     import matplotlib.pyplot as plt
 
     ev, metrics = settings["eval"], settings["metrics"]
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.8 * len(metrics), 3.8), squeeze=False)
-    t_axis = np.arange(ev["context"], ev["context"] + ev["future"])
+    t_axis = np.arange(ev["context"] + 1, ev["context"] + ev["future"] + 1)  # predicted frames, counted from 1
     for ax, m in zip(axes[0], metrics):
         for label, variant in variants.items():
             curves = np.array([results[(variant, s)]["curves"][m] for s in seeds])
@@ -212,7 +218,7 @@ def curves_figure(results, variants: dict[str, str], seeds, reference, settings:
                 ax.fill_between(t_axis, curves.min(0), curves.max(0), color=line.get_color(), alpha=0.15)
         for (name, ref), style in zip(reference.items(), (":", "-.")):
             ax.plot(t_axis, ref[m], style, color="0.45", lw=1.2, label=name)
-        ax.axvline(train_frames - 1, color="gray", ls="--", lw=1, label="last training frame")
+        ax.axvline(train_frames, color="gray", ls="--", lw=1, label="last training frame")
         ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         ax.set(title=m.upper(), xlabel="frame t", ylabel=METRIC_LABEL[m])
     fig.suptitle(title)
@@ -242,29 +248,73 @@ def spread_table(results, variants: dict[str, str], seeds, settings: dict, thesi
     return pd.DataFrame(rows).set_index("variant")
 
 
-def verdicts(tables: dict[str, pd.DataFrame], n_seeds: int, black_ssim: float | None = None) -> pd.DataFrame:
-    """Per experiment: best and worst variant by test bpp, their range against the largest seed spread, a verdict.
+def _per_sequence(results, variant: str, seeds, measure: str) -> np.ndarray:
+    """``[seeds, sequences]``: test bpp (``measure="bpp"``) or a metric's best-of-N per test sequence."""
+    return np.array(
+        [
+            results[(variant, s)]["bpp_per_sequence"]
+            if measure == "bpp"
+            else np.minimum(
+                results[(variant, s)]["best_per_sequence"][measure], PSNR_CAP if measure == "psnr" else np.inf
+            )
+            for s in seeds
+        ]
+    )
 
-    With ``black_ssim`` (the best-of-N SSIM of black frames) also how many variants score above it.
+
+def ablation_tests(results, experiments: dict[str, dict[str, str]], seeds, metrics, n_boot: int = 10_000):
+    """Each variant of an experiment against the experiment's first variant, pooled over seeds and sequences.
+
+    For the test bits per pixel and each metric's best-of-N: the difference of the means (variant minus
+    first), a 95% nested-bootstrap interval (:func:`rfn.metrics.stats.nested_bootstrap`: training seeds,
+    then the shared test sequences, so it covers both) and the p-value of a paired t-test over sequences of
+    the seed-averaged numbers (:func:`rfn.metrics.stats.paired`; it ignores the seeds' spread, the interval
+    does not). ``resolved``: the interval excludes zero and p < 0.05. Returns a DataFrame, one row per comparison.
     """
     rows = []
-    for exp, table in tables.items():
-        means = table["test bpp (ours, mean over seeds)"]
-        spread = table["seed spread (max - min)"].max()
-        if n_seeds == 1:
-            verdict = "one seed only: no estimate of the noise"
-        else:
-            verdict = "larger than twice the seed spread" if np.ptp(means) > 2 * spread else "within the seed noise"
-        row = {
-            "experiment": exp,
-            "best": f"{means.idxmin()} ({means.min():.3f})",
-            "worst": f"{means.idxmax()} ({means.max():.3f})",
-            "bpp range": float(np.ptp(means)),
-            "largest seed spread": spread,
-            "verdict": verdict,
-        }
-        ssim = [c for c in table.columns if c.startswith("best-of-") and c.endswith(" ssim")]
-        if black_ssim is not None and ssim:
-            row["variants above black frames (SSIM)"] = f"{int((table[ssim[0]] > black_ssim).sum())} of {len(table)}"
-        rows.append(row)
-    return pd.DataFrame(rows).set_index("experiment")
+    for exp, variants in experiments.items():
+        (base_label, base), *others = variants.items()
+        for label, variant in others:
+            for measure in ("bpp", *metrics):
+                a, b = _per_sequence(results, variant, seeds, measure), _per_sequence(results, base, seeds, measure)
+                boot = nested_bootstrap(a, b, n_boot=n_boot, seed=0)
+                lo, hi = boot["interval"]
+                p = paired(a.mean(0), b.mean(0))["p"]
+                rows.append(
+                    {
+                        "experiment": exp,
+                        "variant": label,
+                        "against": base_label,
+                        "measure": "test bpp" if measure == "bpp" else f"best-of-N {measure}",
+                        "difference": boot["difference"],
+                        "95% interval (seeds and sequences)": f"[{lo:.3f}, {hi:.3f}]",
+                        "p (paired over sequences)": p,
+                        "resolved": bool((lo > 0 or hi < 0) and p < 0.05),
+                        "seeds": len(seeds),
+                        "sequences": a.shape[1],
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def conclusions(tests: pd.DataFrame) -> str:
+    """Markdown: per experiment, which differences the pooled interval resolves, with their numbers."""
+    seeds = int(tests["seeds"].iloc[0])
+    lines = (
+        ["*One seed per variant: the intervals cover test sequences only, not training seeds; no claim below says "
+         "more than that this run differs.*"]
+        if seeds == 1
+        else []
+    )  # fmt: skip
+    for exp, t in tests.groupby("experiment", sort=False):
+        found = t[t["resolved"]]
+        if found.empty:
+            lines.append(f"- **{exp}**: no variant differs from *{t['against'].iloc[0]}* beyond the interval.")
+            continue
+        parts = [
+            f"{r['variant']} vs {r['against']}, {r['measure']} {r['difference']:+.3f} "
+            f"({r['95% interval (seeds and sequences)']}, p = {r['p (paired over sequences)']:.2g})"
+            for _, r in found.iterrows()
+        ]
+        lines.append(f"- **{exp}**: " + "; ".join(parts) + ".")
+    return "\n".join(lines)

@@ -47,7 +47,7 @@ __all__ = [
 def lognormal_log_density(x: torch.Tensor) -> torch.Tensor:
     """``log p(x)`` of ``x = exp(u)``, ``u ~ N(0, 1)``, by the change of variables: ``log N(log x) - log x``."""
     u = torch.log(x)
-    return torch.distributions.Normal(0.0, 1.0).log_prob(u) - torch.log(x)  # T'(u) = exp(u) = x
+    return torch.distributions.Normal(0.0, 1.0).log_prob(u) - torch.log(x)  # g'(u) = exp(u) = x
 
 
 def example_coupling(u: torch.Tensor) -> torch.Tensor:
@@ -86,8 +86,8 @@ def change_of_variables_figure(n_samples: int = 100_000):
     axes[1].scatter(*u.T, s=3, c=u[:, 0], cmap="viridis")
     axes[1].set(title=r"base samples $\mathbf{u}$", xlabel="$u_1$", ylabel="$u_2$", aspect="equal")
     sc = axes[2].scatter(*x.T, s=3, c=0.6 * torch.sin(2 * u[:, 0]), cmap="coolwarm", vmin=-0.6, vmax=0.6)
-    axes[2].set(title=r"pushed forward: $\mathbf{x} = T(\mathbf{u})$", xlabel="$x_1$", ylabel="$x_2$")
-    fig.colorbar(sc, ax=axes[2], label=r"$\log|\det J_T|$ (red: stretched, density thinned)")
+    axes[2].set(title=r"pushed forward: $\mathbf{x} = g(\mathbf{u})$", xlabel="$x_1$", ylabel="$x_2$")
+    fig.colorbar(sc, ax=axes[2], label=r"$\log|\det J_g|$ (red: stretched, density thinned)")
     sq = torch.tensor([[0.7, -0.4], [0.9, -0.4], [0.9, -0.2], [0.7, -0.2], [0.7, -0.4]], dtype=torch.float64)
     axes[1].plot(*sq.T, "k-", lw=1.5)
     axes[2].plot(*example_coupling(sq).T, "k-", lw=1.5)
@@ -239,7 +239,7 @@ def two_moons_figure(flow, test: torch.Tensor, gauss, density: np.ndarray, grid:
         ax.grid(False)
     axes[3].scatter(*drawn.T, s=2, alpha=0.5, color="C1")
     axes[3].set(
-        title=r"samples $T(\mathbf{u})$, $\mathbf{u} \sim \mathcal{N}(0, I)$",
+        title=r"samples $g(\mathbf{u})$, $\mathbf{u} \sim \mathcal{N}(0, I)$",
         xlim=ext[:2],
         ylim=ext[2:],
         xlabel="$x_1$",
@@ -250,7 +250,7 @@ def two_moons_figure(flow, test: torch.Tensor, gauss, density: np.ndarray, grid:
     for r in (1, 2, 3):
         axes[4].plot(r * np.cos(circle), r * np.sin(circle), "k-", lw=0.6)
     axes[4].set(
-        title=r"test points in base space $T^{-1}(\mathbf{x})$",
+        title=r"test points in base space $f(\mathbf{x})$",
         xlim=(-4, 4),
         ylim=(-4, 4),
         aspect="equal",

@@ -94,7 +94,7 @@ def interpolate(model, x: torch.Tensor, weights: torch.Tensor, temperature: floa
 
 
 def interpolation_figure(x: torch.Tensor, interp: torch.Tensor, weights, title: str):
-    """Truth A, one row per weight, truth B; frames numbered from 0 (the shared frame)."""
+    """Truth A, one row per weight, truth B; frames counted from 1 (frame 1 is the shared one)."""
     import matplotlib.pyplot as plt
 
     rows = torch.cat([x[:1], interp, x[1:]], 0)

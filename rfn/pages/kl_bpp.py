@@ -149,7 +149,7 @@ def parameters_figure(curves, events, overlap, overlap_floor: float, title: str)
     """Figs 10.7/10.8: four panels over time (prior, posterior, base, KL), wall touches as lines, overlaps shaded."""
     import matplotlib.pyplot as plt
 
-    t_axis = np.arange(1, len(curves["KL"]) + 1)
+    t_axis = np.arange(2, len(curves["KL"]) + 2)  # the modelled frames 2..T, counted from 1
     fig, axes = plt.subplots(4, 1, figsize=(10, 8), sharex=True)
     groups = (
         ("prior", ["|mean| prior", "std prior"]),
@@ -162,9 +162,9 @@ def parameters_figure(curves, events, overlap, overlap_floor: float, title: str)
             ax.plot(t_axis, curves[k], "-o", ms=3, label=k)
         for d, colour in zip(range(events.shape[1]), ("tab:red", "tab:blue")):
             for t in np.nonzero(events[:, d])[0]:
-                ax.axvline(t, color=colour, lw=1, alpha=0.6)
+                ax.axvline(t + 1, color=colour, lw=1, alpha=0.6)
         for t in np.nonzero(overlap > overlap_floor)[0]:
-            ax.axvspan(t - 0.5, t + 0.5, color="0.88", zorder=0, lw=0)
+            ax.axvspan(t + 0.5, t + 1.5, color="0.88", zorder=0, lw=0)
         ax.set_ylabel(f"{name}\n(÷ mean)")
         ax.set_xlabel("frame t")
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
@@ -185,29 +185,30 @@ def prior_posterior_figure(truth, prediction, reconstruction, kl, nll_prior, nll
     """Fig 10.4: truth, one-step prior predictions and posterior reconstructions of one sequence, its KL and NLLs.
 
     Args:
-        truth: ``uint8 [T, 1, H, W]``; prediction, reconstruction: ``uint8 [T-1, 1, H, W]`` (frames 1..T-1).
+        truth: ``uint8 [T, 1, H, W]``; prediction, reconstruction: ``uint8 [T-1, 1, H, W]`` (frames 2..T, counted
+            from 1 as in every figure: frame 1 is only conditioned on).
         kl, nll_prior, nll_post: ``[T-1]`` in bpp; events: ``bool [T]`` a digit touches a wall.
     """
     import matplotlib.pyplot as plt
 
     T = truth.shape[0]
-    frames_t = np.arange(1, T)
+    frames_t = np.arange(2, T + 1)  # the modelled frames, counted from 1
     fig = plt.figure(figsize=(0.95 * T + 2.5, 7.6))
     gs = fig.add_gridspec(3, 1, height_ratios=[2.4, 0.9, 1.3], hspace=0.9)
     ax = fig.add_subplot(gs[0])
     videos = torch.stack([truth, torch.cat([truth[:1], prediction]), torch.cat([truth[:1], reconstruction])])
-    viz.show_video_grid(ax, videos, ["ground truth", "prior, one step", "posterior"], scale=2, first_frame=0)
+    viz.show_video_grid(ax, videos, ["ground truth", "prior, one step", "posterior"], scale=2, first_frame=1)
     ax.set_xlabel("frame t (red triangle: a digit touches a wall)")
     cell = ax.get_xticks()
     ax.plot(cell[np.nonzero(events)[0]], [-1.0] * int(events.sum()), "v", color="tab:red", ms=6, clip_on=False)
     ax.set_title(title)
     ax = fig.add_subplot(gs[1])
     ax.bar(frames_t, kl, color="tab:purple", width=0.6)
-    ax.set(xlim=(-0.5, T - 0.5), xlabel="frame t", ylabel="KL (bpp)", title="KL(q || p) per frame")
+    ax.set(xlim=(0.5, T + 0.5), xlabel="frame t", ylabel="KL (bpp)", title="KL(q || p) per frame")
     ax = fig.add_subplot(gs[2])
     ax.plot(frames_t, nll_prior, "-o", label="flow NLL, prior z (one-step prediction)")
     ax.plot(frames_t, nll_post, "-s", label="flow NLL, posterior z (reconstruction)")
-    ax.set(xlim=(-0.5, T - 0.5), xlabel="frame t", ylabel="bpp", title="the flow's NLL of the true frame")
+    ax.set(xlim=(0.5, T + 0.5), xlabel="frame t", ylabel="bpp", title="the flow's NLL of the true frame")
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     for a in fig.axes[1:]:
         a.xaxis.set_major_locator(plt.MaxNLocator(integer=True))

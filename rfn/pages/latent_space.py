@@ -235,7 +235,7 @@ def completions_figure(cglow, condition: torch.Tensor, truth: torch.Tensor, temp
     for temp in temperatures:
         for _ in range(per_temperature):
             columns.append(join_inner_square(condition, cglow.sample(condition, temperature=temp)).cpu())
-            names.append(f"sample, T = {temp}")
+            names.append(f"sample, τ = {temp}")
     n = len(condition)
     fig, axes = plt.subplots(n, len(columns), figsize=(1.3 * len(columns), 1.3 * n + 0.6), squeeze=False)
     for r in range(n):

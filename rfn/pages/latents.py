@@ -183,7 +183,7 @@ def blur_figure(predictors: dict[str, torch.Tensor], n_context: int, first_bounc
         )
         if j:
             mse = ((vids[:, n_context:].float() - truth[:, n_context:].float()) / 255).pow(2).flatten(2).mean(-1)
-            axes[1].plot(np.arange(n_context, T), mse.mean(0), marker="o", ms=3, color=f"C{j}", label=name)
+            axes[1].plot(np.arange(n_context + 1, T + 1), mse.mean(0), marker="o", ms=3, color=f"C{j}", label=name)
     axes[0].axvline(0, color="red", lw=1, ls="--")
     axes[0].set(
         title="sharpness around the first bounce",

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rfn.metrics.placed_digits import placed_digit_curves
+from rfn.metrics.placed_digits import PERFECT, placed_digit_curves
 
-__all__ = ["placed_digit_table"]
+__all__ = ["cache_key", "placed_digit_record", "placed_digit_table", "placed_digits_figure", "table_from_record"]
 
 
 def placed_digit_table(model_or_samples, clips, trajectories, dataset, context: int, **kwargs) -> pd.DataFrame:
@@ -32,3 +32,51 @@ def placed_digit_table(model_or_samples, clips, trajectories, dataset, context: 
     table = pd.DataFrame(curves["columns"], index=pd.Index(curves["horizons"], name="horizon"))
     table.attrs.update({k: v for k, v in curves.items() if k not in ("columns", "horizons")})
     return table
+
+
+def cache_key(protocol, indices, samples: int, runs) -> dict:
+    """What notebook 05's cached table depends on: protocol, test sequences, samples, the runs' checkpoints."""
+    return {
+        "protocol": protocol.cache_key(),
+        "indices": [int(i) for i in indices],
+        "samples": samples,
+        "seed": protocol.seed,
+        "checkpoints": {run.kind: run.checkpoint_id() for run in runs},
+    }
+
+
+def placed_digit_record(*args, **kwargs) -> dict:
+    """:func:`placed_digit_table` as JSON (for a page's cache): ``{"index", "columns", "attrs"}``."""
+    table = placed_digit_table(*args, **kwargs)
+    return {"index": list(table.index), "columns": {c: table[c].tolist() for c in table}, "attrs": table.attrs}
+
+
+def table_from_record(record: dict) -> pd.DataFrame:
+    """The DataFrame of :func:`placed_digit_record`, its ``attrs`` restored."""
+    table = pd.DataFrame(record["columns"], index=pd.Index(record["index"], name="horizon"))
+    table.attrs.update(record["attrs"])
+    return table
+
+
+def placed_digits_figure(table: pd.DataFrame, models: list[str], title: str):
+    """The table's means over horizons: each model's mean (dashed) and best-of-N (solid), the perfect sampler
+    (black), and the predictions without a model and the other sequences (gray)."""
+    import matplotlib.pyplot as plt
+
+    n = table.attrs["samples"]
+    k = range(1, len(table) + 1)
+    fig, ax = plt.subplots(figsize=(8.4, 3.8))
+    ax.plot(k, table["true frames"], "-", color="0.2", lw=2.5, alpha=0.35, label="true frames (reader accuracy)")
+    ax.plot(k, table[f"{PERFECT} best-of-{n}"], "-", color="k", label=f"{PERFECT}: best of {n}")
+    ax.plot(k, table[f"{PERFECT} mean"], "--", color="k", lw=1.2, label=f"{PERFECT}: mean of samples")
+    for name, colour in zip(models, plt.rcParams["axes.prop_cycle"].by_key()["color"]):
+        ax.plot(k, table[f"{name} best-of-{n}"], "-", color=colour, label=f"{name}: best of {n}")
+        ax.plot(k, table[f"{name} mean"], "--", color=colour, lw=1.2, label=f"{name}: mean of samples")
+    for name, style in (("last context frame", ":"), ("other sequences mean", "-."), ("black frames", (0, (1, 3)))):
+        ax.plot(k, table[name], linestyle=style, color="0.45", lw=1.4, label=name)
+    ax.set(title=title, xlabel="frames after the last context frame", ylabel="share of digits at their place")
+    ax.set_ylim(-0.02, 1.02)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -29,24 +29,31 @@ import pandas as pd
 import torch
 
 from rfn import viz
+from rfn.evaluation import EvaluationOptions
 from rfn.metrics import HIGHER_IS_BETTER, frame_scores, fvd_features, fvd_from_features, fvd_videos
 from rfn.metrics.digits import ClassifierConfig
+from rfn.metrics.stats import paired, paired_per_frame
 from rfn.runs import LABELS, Run, seeded_predict
 
 __all__ = [
     "LABELS",
     "baseline_curves",
+    "baseline_tests",
     "best_of_n_figure",
     "best_of_n_growth",
     "bpp_table",
     "curves_figure",
     "digits_readable",
+    "evaluation_options",
     "frames_figure",
     "fvd_floor_figure",
+    "fvd_floor_key",
+    "fvd_key",
     "fvd_study",
     "fvd_table",
     "growth_figure",
     "ranked",
+    "same_sequences",
 ]
 
 
@@ -96,6 +103,71 @@ def baseline_curves(videos: torch.Tensor, context: int, metrics, device=None) ->
         name: {m: frame_scores(future, g[:, None], m, device=device).mean((0, 1)).tolist() for m in metrics}
         for name, g in guesses.items()
     }
+
+
+def same_sequences(results: dict[str, dict]) -> list[int]:
+    """The test sequences every evaluation in ``results`` (label -> :func:`rfn.evaluation.evaluate` result) scored.
+
+    Raises ``ValueError`` when two evaluations scored different sequences or one lacks the baselines scored
+    in its own call: their curves cannot be compared.
+    """
+    indices = {k: r["best_of_n"].get("indices") for k, r in results.items()}
+    first_label, first = next(iter(indices.items()))
+    for label, idx in indices.items():
+        if idx is None or idx != first:
+            raise ValueError(
+                f"{label} and {first_label} were scored on different test sequences; evaluate both under one protocol"
+            )
+        if "baselines_per_frame" not in results[label]["best_of_n"]:
+            raise ValueError(f"the evaluation of {label} has no baselines of its own call; re-evaluate it")
+    return list(first)
+
+
+def baseline_tests(results: dict[str, dict], metric: str, level: float = 0.95) -> pd.DataFrame:
+    """Each model against each prediction without a model, paired over the same test sequences.
+
+    For the best of N (per frame) and the mean over samples: the difference averaged over the predicted
+    frames (model minus baseline, sign turned so that positive favours the model), its ``level`` interval
+    and p-value over sequences, and the frames (1 = first predicted) where the interval lies above zero
+    ("model ahead") or below ("baseline ahead"). Uses :func:`same_sequences`.
+    """
+    same_sequences(results)
+    sign = 1.0 if HIGHER_IS_BETTER[metric] else -1.0
+    rows = []
+    for label, r in results.items():
+        b = r["best_of_n"]
+        for name, base in b["baselines_per_frame"].items():
+            base = np.asarray(base[metric])
+            for which, key in (("best of N", "best_per_frame"), ("mean of samples", "mean_per_frame")):
+                model = np.asarray(b[metric][key])
+                overall = paired(sign * model.mean(1), sign * base.mean(1), level)
+                frames = paired_per_frame(sign * model, sign * base, level)
+                rows.append(
+                    {
+                        "model": label,
+                        "score": which,
+                        "against": name,
+                        "difference": overall["difference"],
+                        "interval": "[{:.3f}, {:.3f}]".format(*overall["interval"]),
+                        "p": overall["p"],
+                        "model ahead at": _frames_text([f["interval"][0] > 0 for f in frames]),
+                        "baseline ahead at": _frames_text([f["interval"][1] < 0 for f in frames]),
+                        "sequences": overall["n"],
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def _frames_text(flags: list[bool]) -> str:
+    """``[True, True, False, True]`` -> ``"t+1..t+2, t+4"``; ``"none"`` when no flag is set."""
+    runs, start = [], None
+    for i, f in enumerate([*flags, False]):
+        if f and start is None:
+            start = i
+        elif not f and start is not None:
+            runs.append(f"t+{start + 1}" if i - start == 1 else f"t+{start + 1}..t+{i}")
+            start = None
+    return ", ".join(runs) or "none"
 
 
 def _frame_axis(ax, frames, train_frames: int | None, ylabel: str, title: str) -> None:
@@ -203,20 +275,19 @@ def fvd_study(
         _, fake_clips = fvd_videos(videos[:n], fake, protocol)
         return fvd_from_features(real(0), fvd_features(fake_clips, **kw))
 
-    common = {"protocol": protocol.cache_key(), "clips": n}
     if runs is None:
         out: dict[str, Any] = {"clips": n, "floor": floor(), "models": {k: model_fvd(m) for k, m in models.items()}}
     else:
         first = next(iter(runs.values()))
         out = {
             "clips": n,
-            "floor": first.cached(f"book_fvd_floor_{protocol.name}.json", floor, {**common, "data": data}),
+            "floor": first.cached(f"book_fvd_floor_{protocol.name}.json", floor, fvd_floor_key(protocol, n, data)),
             "models": {
                 label: float(
                     runs[label].cached(
                         f"book_fvd_{protocol.name}.json",
                         lambda m=m: model_fvd(m),
-                        {**common, "checkpoint": runs[label].checkpoint_id(), "seed": seed},
+                        fvd_key(protocol, n, runs[label], seed),
                     )
                 )
                 for label, m in models.items()
@@ -224,6 +295,28 @@ def fvd_study(
         }
     out["wall_s"] = time.perf_counter() - t0
     return out
+
+
+def fvd_key(protocol, clips: int, run: Run, seed: int) -> dict:
+    """What a model's cached FVD in :func:`fvd_study` depends on."""
+    return {"protocol": protocol.cache_key(), "clips": clips, "checkpoint": run.checkpoint_id(), "seed": seed}
+
+
+def fvd_floor_key(protocol, clips: int, data: dict | None) -> dict:
+    """What the cached real-against-real FVD floor of :func:`fvd_study` depends on."""
+    return {"protocol": protocol.cache_key(), "clips": clips, "data": data}
+
+
+def evaluation_options(settings: dict, device) -> EvaluationOptions:
+    """Notebook 05's evaluation options at its profile's ``settings`` (best-of-N and bits; FVD apart)."""
+    return EvaluationOptions(
+        iw_k=settings["iw_k"],
+        bpp_frames=settings["bpp_frames"],
+        device=device,
+        batch_size=settings["batch_size"],
+        fvd=False,
+        progress=False,
+    )
 
 
 def fvd_table(study: dict, thesis: dict[str, str], protocol_text: str) -> pd.DataFrame:

@@ -6,8 +6,8 @@ per-pixel discretised logistic mixture, and two controls that isolate the emissi
 skips (``noskip``) and an SRNN whose decoder receives the RFN's skips, widened to the RFN's size
 (``srnn-skip``). Every run is scored by :func:`score_run` (two calls of :func:`rfn.evaluation.evaluate`:
 bits and FVD on 256 test clips, best-of-100 on 64), and the page reads those numbers; this module
-holds the statistics that turn them into a conclusion (:func:`welch`, :func:`nested_bootstrap`,
-:func:`gap_stability`, :func:`conclusions`) and the figures.
+holds what turns them into a conclusion (:func:`gap_stability`, :func:`conclusions`, with the tests of
+:mod:`rfn.metrics.stats`) and the figures.
 
 Example:
     >>> import numpy as np
@@ -22,7 +22,6 @@ Example:
 from __future__ import annotations
 
 import csv
-import math
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +30,7 @@ import pandas as pd
 import torch
 
 from rfn.metrics.protocol import Protocol
+from rfn.metrics.stats import nested_bootstrap, welch
 
 __all__ = [
     "MODELS",
@@ -137,68 +137,6 @@ def fvd_floor(protocol: Protocol = PROTOCOL_BITS, data_kwargs: dict | None = Non
         "fvd": fvd_from_features(feats(chosen), feats(other)),
         "clips": len(chosen),
         "protocol": protocol.describe(),
-    }
-
-
-# ----------------------------------------------------------------------------- statistics
-
-
-def welch(a, b) -> dict[str, float]:
-    """Welch's t-test of ``mean(a) - mean(b)`` (unequal variances), e.g. one value per training seed.
-
-    Returns the difference, its standard error, t, the Welch-Satterthwaite degrees of freedom, the
-    two-sided p-value and a 95% interval.
-    """
-    from scipy import stats
-
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.size < 2 or b.size < 2:
-        raise ValueError(f"Welch's test needs at least two values per side, got {a.size} and {b.size}")
-    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    diff, se = float(a.mean() - b.mean()), math.sqrt(va + vb)
-    if se == 0.0:
-        return {
-            "difference": diff,
-            "se": 0.0,
-            "t": math.copysign(math.inf, diff) if diff else 0.0,
-            "df": float(a.size + b.size - 2),
-            "p": 0.0 if diff else 1.0,
-            "interval": (diff, diff),
-        }
-    df = float((va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1)))
-    t = diff / se
-    p = 2.0 * stats.t.sf(abs(t), df)
-    half = stats.t.ppf(0.975, df) * se
-    return {"difference": diff, "se": se, "t": t, "df": df, "p": float(p), "interval": (diff - half, diff + half)}
-
-
-def nested_bootstrap(a, b, n_boot: int = 10_000, seed: int = 0, level: float = 0.95) -> dict[str, Any]:
-    """Bootstrap interval of ``mean(a) - mean(b)`` for per-sequence scores ``[seeds, sequences]`` of two models.
-
-    Both models are scored on the same test sequences, so sequences are resampled once per replicate for
-    both sides (paired); the training seeds of each side are resampled independently (nested: seeds, then
-    sequences). The interval covers both sources of variation: which runs were trained and which clips
-    were drawn.
-    """
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"expected [seeds, sequences] arrays over the same sequences, got {a.shape} and {b.shape}")
-    rng = np.random.default_rng(seed)
-    n_seq = a.shape[1]
-    seq = rng.integers(0, n_seq, size=(n_boot, n_seq))
-    sa = rng.integers(0, a.shape[0], size=(n_boot, a.shape[0]))
-    sb = rng.integers(0, b.shape[0], size=(n_boot, b.shape[0]))
-    # mean over resampled seeds and sequences = mean over sequences of the per-sequence mean of the resampled seeds
-    ma = np.take_along_axis(a[sa].mean(1), seq, axis=1).mean(1)
-    mb = np.take_along_axis(b[sb].mean(1), seq, axis=1).mean(1)
-    diffs = ma - mb
-    tail = (1.0 - level) / 2.0
-    lo, hi = np.quantile(diffs, [tail, 1.0 - tail])
-    return {
-        "difference": float(a.mean() - b.mean()),
-        "interval": (float(lo), float(hi)),
-        "level": level,
-        "replicates": n_boot,
     }
 
 

@@ -1,4 +1,4 @@
-"""Notebook 06, temperature: which of the RFN's two sources of randomness moves the digits, which adds noise.
+"""Notebook 06, temperature: which of the RFN's two sources of randomness moves the digits, which changes their look.
 
 The RFN draws random numbers in two places when it predicts a frame: the latent
 ``z_t ~ p(z_t | z_{t-1}, h_t)`` (scaled by the *prior temperature*) and the flow's base and
@@ -6,9 +6,9 @@ split priors (the *flow temperature*). :func:`sweep_samples` turns one of them u
 other is off (temperature 0) and the warm-up follows the posterior means, so every
 difference between samples comes from the swept source. :func:`sequence_measures` measures,
 per test sequence, the **motion spread** (how far apart the samples' centre-of-mass
-trajectories are) and the **pixel noise** (speckle: ``|frame - 3x3 blur|``, which does not
+trajectories are) and the **fine detail** (speckle: ``|frame - 3x3 blur|``, which does not
 depend on where the digits are, so it measures appearance given the motion), plus
-brightness and, where the committed classifier reads the frames, digit identity.
+brightness and, where the committed reader reads the frames, the share of digits found at their true place.
 Sequences are the independent units: :func:`ci95` gives t-intervals over them and
 :func:`effect` the paired change from the lowest to the highest temperature.
 :func:`verdict` writes what the numbers say about the thesis's reading (the prior
@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from rfn.metrics.digits import digit_identity
 from rfn.metrics.frames import centre_of_mass, speckle
+from rfn.metrics.placed_digits import placed_digit_hits
 from rfn.runs import seeded_predict
 
 __all__ = [
@@ -40,10 +40,13 @@ __all__ = [
     "emission_temperature_sweep",
     "measure_sweeps",
     "measures_figure",
+    "measures_key",
     "measures_table",
     "per_sequence",
     "sequence_measures",
     "sweep_curves_figure",
+    "sweep_key",
+    "sweep_protocol",
     "sweep_samples",
     "verdict",
 ]
@@ -51,9 +54,9 @@ __all__ = [
 #: the measures of :func:`sequence_measures`, with their units
 MEASURES = {
     "motion spread": "pixels",
-    "pixel noise": "gray levels",
+    "fine detail": "gray levels",
     "brightness": "sample ink ÷ true ink",
-    "digit identity": "share of frames",
+    "digits in place": "share of digits",
 }
 #: a frame counts for the motion spread when every sample keeps at least this share of the true ink
 INK_FLOOR = 0.2
@@ -76,19 +79,21 @@ def sweep_samples(model, context: torch.Tensor, n_future: int, temperature: floa
                           context_temperature=0.0)  # fmt: skip
 
 
-def sequence_measures(samples: torch.Tensor, truth: torch.Tensor, labels: torch.Tensor | None = None) -> dict:
+def sequence_measures(samples: torch.Tensor, truth: torch.Tensor, places: tuple | None = None) -> dict:
     """Per-sequence measures of sampled futures.
 
     Args:
         samples: ``uint8 [B, N, T, 1, H, W]``, ``N >= 2`` futures of each of B sequences.
         truth: ``uint8 [B, T, 1, H, W]``, the true futures.
-        labels: ``int [B, D]`` true digits (:func:`rfn.metrics.digits.smmnist_labels`) or None.
+        places: ``(positions int [B, T, D, 2], labels int [B, D])``, where and which the true digits are
+            (:func:`rfn.metrics.placed_digits.true_places`), or None.
 
     Returns:
         ``{measure: float64 [B]}``: ``motion spread`` (the norm of the across-sample standard deviation of the
         centre of mass, in pixels, averaged over the frames where every sample keeps :data:`INK_FLOOR` of the
-        true ink; NaN when no frame does), ``pixel noise`` (:func:`rfn.metrics.frames.speckle` of the
-        sequence's samples), ``brightness`` (sample ink over true ink) and, with labels, ``digit identity``.
+        true ink; NaN when no frame does), ``fine detail`` (:func:`rfn.metrics.frames.speckle` of the
+        sequence's samples), ``brightness`` (sample ink over true ink) and, with places, ``digits in place`` (the
+        share of the true digits the committed reader finds at their true place, over samples and frames).
 
     Example:
         >>> s = torch.zeros(1, 2, 1, 1, 4, 4, dtype=torch.uint8)
@@ -106,20 +111,21 @@ def sequence_measures(samples: torch.Tensor, truth: torch.Tensor, labels: torch.
     motion = torch.where(alive, spread, torch.nan).nanmean(1)
     out = {
         "motion spread": motion.numpy(),
-        "pixel noise": np.array([speckle(s) for s in samples]),
+        "fine detail": np.array([speckle(s) for s in samples]),
         "brightness": (mass.mean((1, 2)) / true_mass.mean(1).clamp(min=1.0)).numpy(),
     }
-    if labels is not None:
-        out["digit identity"] = digit_identity(samples, labels).double().mean((1, 2)).numpy()
+    if places is not None:
+        out["digits in place"] = placed_digit_hits(samples, *places).double().mean((1, 2, 3)).numpy()
     return out
 
 
-def measure_sweeps(model, videos, context: int, temps, n: int, seed: int, labels=None) -> list[dict]:
+def measure_sweeps(model, videos, context: int, temps, n: int, seed: int, places=None) -> list[dict]:
     """:func:`sequence_measures` of :func:`sweep_samples` for both sources at each temperature (JSON-able rows).
 
     Args:
         videos: ``uint8 [B, T, 1, H, W]``: ``context`` warm-up frames, then the true future.
-        labels: true digits ``[B, D]`` for digit identity, or None.
+        places: where and which the true digits are in the predicted frames, for ``digits in place``
+            (:func:`sequence_measures`), or None.
 
     Returns:
         one row per source and temperature: ``{"sweep", "T", measure: [B values]}``; turn them back into
@@ -130,7 +136,7 @@ def measure_sweeps(model, videos, context: int, temps, n: int, seed: int, labels
     for sweep in ("flow", "prior"):
         for t in temps:
             s = sweep_samples(model, videos[:, :context], future, t, n, seed, sweep)
-            measures = sequence_measures(s, videos[:, context:], labels)
+            measures = sequence_measures(s, videos[:, context:], places)
             rows.append({"sweep": sweep, "T": float(t), **{k: v.tolist() for k, v in measures.items()}})
     return rows
 
@@ -189,7 +195,7 @@ def sweep_curves_figure(sweep: dict, temps, frames: list[int], train_frames: int
     colours = plt.cm.viridis(np.linspace(0, 0.9, len(temps)))
     for ax, m in zip(axes[0], metrics):
         for t, colour in zip(temps, colours):
-            ax.plot(frames, sweep[str(t)]["curves"][m], color=colour, label=f"flow T={t:g}")
+            ax.plot(frames, sweep[str(t)]["curves"][m], color=colour, label=f"flow τ = {t:g}")
         if min(frames) <= train_frames < max(frames):
             ax.axvline(train_frames + 0.5, color="k", ls=":", lw=1, label=f"training length ({train_frames})")
         ax.set(
@@ -217,7 +223,7 @@ def ci95(values: np.ndarray) -> tuple[float, float, float]:
 
 
 def measures_table(per_sequence: dict[tuple[str, float], dict]) -> pd.DataFrame:
-    """Long table: sweep, temperature, measure, mean, 95% CI and the number of sequences that count.
+    """Long table: sweep, temperature (column ``τ``), measure, mean, 95% CI and the number of sequences that count.
 
     ``per_sequence``: ``{(sweep, T): sequence_measures(...)}``.
     """
@@ -226,7 +232,7 @@ def measures_table(per_sequence: dict[tuple[str, float], dict]) -> pd.DataFrame:
         for name, values in measures.items():
             mean, low, high = ci95(values)
             n = int(np.isfinite(values).sum())
-            rows.append({"sweep": sweep, "T": t, "measure": name, "mean": mean, "ci low": low, "ci high": high,
+            rows.append({"sweep": sweep, "τ": t, "measure": name, "mean": mean, "ci low": low, "ci high": high,
                          "sequences": n})  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -245,13 +251,13 @@ def measures_figure(table: pd.DataFrame, truth: dict[str, float], title: str):
     fig, axes = plt.subplots(1, len(names), figsize=(4.0 * len(names) + 2.4, 3.6), squeeze=False)
     for ax, name in zip(axes[0], names):
         for sweep, marker in (("flow", "o"), ("prior", "s")):
-            d = table[(table["measure"] == name) & (table["sweep"] == sweep)].sort_values("T")
+            d = table[(table["measure"] == name) & (table["sweep"] == sweep)].sort_values("τ")
             err = np.stack([d["mean"] - d["ci low"], d["ci high"] - d["mean"]])
-            ax.errorbar(d["T"], d["mean"], yerr=np.nan_to_num(err), marker=marker, capsize=3,
+            ax.errorbar(d["τ"], d["mean"], yerr=np.nan_to_num(err), marker=marker, capsize=3,
                         label=f"{sweep} temperature swept (the other 0)")  # fmt: skip
         if name in truth:
             ax.axhline(truth[name], color="k", ls="--", lw=1, label="true frames")
-        ax.set(title=name, xlabel="temperature T", ylabel=MEASURES[name])
+        ax.set(title=name, xlabel="temperature τ", ylabel=MEASURES[name])
     handles = {h.get_label(): h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]}
     axes[0, -1].legend(handles.values(), handles.keys(), loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
     fig.suptitle(title, fontsize=10)
@@ -273,22 +279,22 @@ def _compare(d: np.ndarray) -> str:
 
 
 def verdict(per_sequence: dict, temps: list[float]) -> str:
-    """Markdown stating the effect of each temperature on motion and noise, and how it compares with the thesis."""
+    """Markdown: the effect of each temperature on motion and fine detail, and how it compares with the thesis."""
     lo, hi = min(temps), max(temps)
     m_flow, m_prior = effect(per_sequence, "flow", "motion spread"), effect(per_sequence, "prior", "motion spread")
-    n_flow, n_prior = effect(per_sequence, "flow", "pixel noise"), effect(per_sequence, "prior", "pixel noise")
+    n_flow, n_prior = effect(per_sequence, "flow", "fine detail"), effect(per_sequence, "prior", "fine detail")
     motion_cmp, noise_cmp = _compare(m_prior - m_flow), _compare(n_flow - n_prior)
     text = (
-        f"**What the numbers show.** From T = {lo:g} to T = {hi:g}, the prior temperature changes the motion "
-        f"spread by {_interval(m_prior, 'px', 2)} and the flow temperature by {_interval(m_flow, 'px', 2)}; the "
-        f"flow temperature changes the pixel noise by {_interval(n_flow, 'gray levels', 2)} and the prior "
+        f"**What the numbers show.** From $\\tau = {lo:g}$ to $\\tau = {hi:g}$, the prior temperature changes the "
+        f"motion spread by {_interval(m_prior, 'px', 2)} and the flow temperature by {_interval(m_flow, 'px', 2)}; the "
+        f"flow temperature changes the fine detail by {_interval(n_flow, 'gray levels', 2)} and the prior "
         f"temperature by {_interval(n_prior, 'gray levels', 2)}. "
-        f"The prior's effect on the motion is {motion_cmp} than the flow's, and the flow's effect on the noise "
+        f"The prior's effect on the motion is {motion_cmp} than the flow's, and the flow's effect on the fine detail "
         f"is {noise_cmp} than the prior's (paired over sequences, 95% intervals). "
     )
     agree = motion_cmp == "larger" and noise_cmp == "larger"
     if agree and _compare(m_flow) == "not distinguishable":
-        return text + "This is the thesis's reading: the prior moves the digits, the flow adds pixel noise."
+        return text + "This is the thesis's reading: the prior moves the digits, the flow changes their appearance."
     if agree:
         return text + (
             "This agrees with the thesis on which temperature matters more for each, but the flow "
@@ -320,3 +326,26 @@ def temperature_grid(model, context: torch.Tensor, n_future: int, flow_temps, pr
                                prior_temperature=float(p), context_temperature=0.0)  # fmt: skip
             out[(float(f), float(p))] = s[0, 0]
     return out
+
+
+def measures_key(run, settings: dict, seed: int, read_digits: bool) -> dict:
+    """What notebook 06's cached measures (:func:`measure_sweeps`) depend on."""
+    return {"checkpoint": run.checkpoint_id(), "settings": settings, "seed": seed, "digits": read_digits and "in place"}
+
+
+def sweep_key(run, protocol, temps, settings: dict, seed: int) -> dict:
+    """What notebook 06's cached flow-temperature sweep (:func:`emission_temperature_sweep`) depends on."""
+    return {"checkpoint": run.checkpoint_id(), "protocol": protocol.cache_key(), "temperatures": temps,
+            "fvd": settings["fvd"], "seed": seed, "best_of_n": "per frame"}  # fmt: skip
+
+
+def sweep_protocol(profile: str, settings: dict):
+    """Notebook 06's flow-temperature protocol: the thesis's Table 9.3 setting (5 warm-up frames, 13 predicted)
+    on held-out SM-MNIST, with the profile's number of sequences and samples."""
+    from rfn.metrics import get_protocol
+
+    return get_protocol("smmnist-quick").replace(
+        name=f"smmnist-temperature-{profile}", context_frames=5, total_frames=18, n_samples=settings["fvd_samples"],
+        n_test_sequences=settings["fvd_sequences"],
+        source="thesis Table 9.3 / Fig 9.5 protocol on SM-MNIST held-out sequences (test digits, data seed 1)",
+    )  # fmt: skip

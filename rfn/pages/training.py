@@ -51,7 +51,7 @@ THESIS_A2 = {  # thesis Table A.2 (RFN), SM-MNIST column
     "steps": "300k",
     "lr decay": "linear to 0 over the last 150k",
     "beta": "1e-6 -> 1 (warm-up length not given)",
-    "smoothing / RES_q / overshooting": "on / off / D=1",
+    "smoothing / RES_q / overshooting": "on / off / O=1",
 }
 THESIS_A3 = {  # thesis Table A.3 (SRNN/VRNN), SM-MNIST column
     "frame size": "64x64",
@@ -66,7 +66,7 @@ THESIS_A3 = {  # thesis Table A.3 (SRNN/VRNN), SM-MNIST column
     "steps": "300k (or until no improvement for 20 epochs)",
     "lr decay": "linear to 0 over the last 150k",
     "beta": "1e-6 -> 1",
-    "smoothing / RES_q / overshooting": "SRNN on, VRNN off / off / D=1",
+    "smoothing / RES_q / overshooting": "SRNN on, VRNN off / off / O=1",
 }
 
 
@@ -93,7 +93,7 @@ def settings_of(preset) -> dict:
         "lr decay": f"linear to 0 from step {decay}",
         "beta": f"{tc.beta_start:g} -> {tc.beta_end:g} over {tc.beta_warmup_steps} steps",
         "smoothing / RES_q / overshooting": f"{'on' if cfg.smoothing else 'off'} / {'on' if cfg.res_q else 'off'} "
-        f"/ D={cfg.overshooting}",
+        f"/ O={cfg.overshooting}",
     }
 
 
