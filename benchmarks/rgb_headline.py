@@ -165,13 +165,15 @@ def export(args) -> None:
 
     torch.set_num_threads(1)
     for _, preset, seed in runs():
+        if args.only and f"{preset}:{seed}" not in args.only:
+            continue
         run = Path(args.runs) / f"{preset}-seed{seed}"
         step = _steps_of(run / "last.pt")
         if step is None:
             continue
         finished = step >= get_preset(preset).train["steps"]
-        root = COMMITTED if finished else UNFINISHED
-        dst = export_reference(run, preset, root, seed, dtype=torch.float16)
+        dst = (COMMITTED if finished else UNFINISHED) / f"{stem(preset, seed)}.pt"
+        dst = export_reference(run, preset, seed=seed, dtype=torch.float16, dst=dst)
         check = {
             "step": step,
             "sequences": CHECK_SEQUENCES,

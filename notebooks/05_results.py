@@ -351,17 +351,16 @@ else:
 
 # %% tags=["remove-input"]
 if read_digits:
-    last = digits["last context frame"]
-    kept = {L[k]: next((h for h in digits.index if digits.loc[h, f"{L[k]} mean"] < last[h]), None) for k in KINDS}
+    vs_last = {L[k]: placed_digits_page.compare_columns(digits, f"{L[k]} mean", "last context frame") for k in KINDS}
     display(
         Markdown(
             "**What the numbers show.** "
             + "; ".join(
                 f"the {name}'s typical sample keeps {digits.loc['t+1', f'{name} mean']:.2f} of the digits in place at "
                 f"t+1 ({digits.loc['t+1', f'{name} mean / perfect']:.2f} of the perfect sampler's "
-                f"{digits.loc['t+1', 'perfect sampler mean']:.2f})"
-                + (f" and falls below the held last warm-up frame from {h} on" if h else "")
-                for name, h in kept.items()
+                f"{digits.loc['t+1', 'perfect sampler mean']:.2f}); against the held last warm-up frame it is above "
+                f"at {c['above']} and below at {c['below']} (by more than two standard errors)"
+                for name, c in vs_last.items()
             )
             + f". Black frames score {digits['black frames'].max():.2f} at every horizon and other sequences' true "
             f"futures {digits['other sequences mean'].mean():.2f} on average: a digit counts only where it is. "

@@ -281,12 +281,14 @@ for tau in (0.0, 1.0):
 # $(\mathbf{h}_t, \mathbf{z}_t)$ between two sequences that begin with the same frame.
 #
 # **Run time** (measured with `python -m rfn.book run --only 07`): `smoke` about 10 s,
-# `quick` about 15 s on 2 CPU cores, `thesis` (not measured here) should take well under a
-# minute on a GPU. This excludes training, which notebook 04 does before this page.
+# `quick` about 15 s on 2 CPU cores, `reference` about 10 s (the committed RFN, nothing
+# trained), `thesis` (not measured here) should take well under a minute on a GPU. At
+# `quick` and `thesis` this excludes training, which notebook 04 does before this page.
 #
-# **Checkpoint:** the RFN of notebook 04, `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt`
-# (`quick`: 32×32 two-digit SM-MNIST, 1000 steps on a CPU, as the presets set;
-# `thesis`: the thesis's scale). It is trained first if it is missing.
+# **Checkpoint:** at `reference` the committed RFN, `checkpoints/reference/reference-smmnist.pt`
+# (32×32 two-digit SM-MNIST, 40,000 steps on a CPU); at the other profiles the RFN of notebook 04,
+# `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt` (`quick`: 1000 steps on a CPU, as the presets
+# set; `thesis`: the thesis's scale), trained first if it is missing.
 #
 # **Writes** (into `<figures_dir>/<profile>/`, by default `_build/figures/<profile>/`;
 # the committed `figures/<profile>/` only through `python -m rfn.book run --commit-figures`):

@@ -494,12 +494,14 @@ for name, m in (("RFN", ex_model), ("SRNN", ex_srnn)):
 # SM-MNIST and says so.
 #
 # **Run time** (measured with `python -m rfn.book run --only 08`): `smoke` about 10 s,
-# `quick` about 1 minute on 2 CPU cores, `thesis` (not measured here) a few minutes on a GPU.
-# This excludes training, which notebook 04 does before this page.
+# `quick` about 1 minute on 2 CPU cores, `reference` about 1 minute (the committed RFN, nothing
+# trained), `thesis` (not measured here) a few minutes on a GPU. At `quick` and `thesis` this
+# excludes training, which notebook 04 does before this page.
 #
-# **Checkpoint:** the RFN of notebook 04, `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt`
-# (`quick`: 32×32 two-digit SM-MNIST, 1000 steps on a CPU, as the presets set;
-# `thesis`: the thesis's scale). It is trained first if it is missing.
+# **Checkpoint:** at `reference` the committed RFN, `checkpoints/reference/reference-smmnist.pt`
+# (32×32 two-digit SM-MNIST, 40,000 steps on a CPU); at the other profiles the RFN of notebook 04,
+# `artifacts/<profile>/rfn-smmnist-seed<seed>/last.pt` (`quick`: 1000 steps on a CPU, as the presets
+# set; `thesis`: the thesis's scale), trained first if it is missing.
 #
 # **Writes** (into `<figures_dir>/<profile>/`, by default `_build/figures/<profile>/`;
 # the committed `figures/<profile>/` only through `python -m rfn.book run --commit-figures`):

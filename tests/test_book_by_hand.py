@@ -127,7 +127,7 @@ def test_the_runner_renders_a_custom_temperature_grid(clone, tmp_path):
     argv += ["-p", "temperatures", "[0, 0.3, 0.6]", "--figures-dir", str(figures), "--executed-dir", str(out)]
     _run(argv, clone, clone)
     with open(figures / "smoke" / "tab10_temperature_measures.csv", newline="") as f:
-        grid = sorted({float(row["T"]) for row in csv.DictReader(f)})
+        grid = sorted({float(row["τ"]) for row in csv.DictReader(f)})
     assert grid == [0.0, 0.3, 0.6]
     text = (out / "06_temperature.ipynb").read_text()
     assert "page parameters: temperatures=[0, 0.3, 0.6]" in text

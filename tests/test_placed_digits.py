@@ -266,3 +266,13 @@ def test_true_places_feed_the_temperature_measure(data):
     moved = torch.roll(future, shifts=8, dims=-1)  # every digit 8 pixels to the right of its place
     off = sequence_measures(torch.stack([moved, moved], 1), future, (positions, labels))["digits in place"]
     assert off.mean() < 0.2
+
+
+def test_compare_columns_calls_only_differences_beyond_two_standard_errors():
+    import pandas as pd
+
+    from rfn.pages.placed_digits import compare_columns
+
+    t = pd.DataFrame({"a": [0.9, 0.5, 0.1, 0.2], "b": [0.5, 0.48, 0.5, 0.2]}, index=["t+1", "t+2", "t+3", "t+4"])
+    t.attrs["stderr"] = {"a": [0.02] * 4, "b": [0.02] * 4}
+    assert compare_columns(t, "a", "b") == {"above": "t+1", "below": "t+3", "level": "t+2, t+4"}

@@ -65,6 +65,7 @@ def export_reference(
     root: str | os.PathLike = REFERENCE_ROOT,
     seed: int | str = 0,
     dtype=None,
+    dst: str | os.PathLike | None = None,
 ) -> Path:
     """Publish a run folder as the reference files of ``preset_name``: weights-only ``<preset>.pt``
     (:func:`rfn.checkpoint.export_weights`) with the run's ``run.json``, its ``metrics.csv`` up to
@@ -73,7 +74,9 @@ def export_reference(
     ``seed``: the run's training seed, which must match its ``run.json``; a seed other than 0
     publishes ``<preset>-seed<seed>.pt`` (the ablations' second seeds). Each file is replaced
     atomically. ``dtype``: store the weights at that precision (``torch.float16`` halves the file;
-    :func:`rfn.checkpoint.export_weights`). Returns the checkpoint's path. ``make reference`` calls it.
+    :func:`rfn.checkpoint.export_weights`). ``dst``: the checkpoint's path instead of
+    :func:`rfn.runs.reference_file` (an unfinished run's export). Returns the checkpoint's path.
+    ``make reference`` calls it.
     """
     import shutil
 
@@ -84,7 +87,7 @@ def export_reference(
     trained_seed = json.loads((run / "run.json").read_text())["train_config"]["seed"]
     if trained_seed != seed:
         raise ValueError(f"{run} was trained with seed {trained_seed}, not {seed}; pass seed={trained_seed}")
-    dst = reference_file(preset_name, seed, root)
+    dst = reference_file(preset_name, seed, root) if dst is None else Path(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
     step = int(load_checkpoint(export_weights(run / "last.pt", dst, dtype))["step"])
     names = ["metrics.csv", "run.json"] + (["train_time.json"] if (run / "train_time.json").is_file() else [])

@@ -113,7 +113,7 @@ class LatentConfig(BottleneckConfig):
         if len(self.image_size) != 2 or self.image_size[0] % div or self.image_size[1] % div:
             raise ValueError(f"image_size {self.image_size} must be two sizes divisible by 2**levels = {div}")
         if self.overshooting < 1:
-            raise ValueError(f"overshooting distance D must be >= 1, got {self.overshooting}")
+            raise ValueError(f"overshooting distance O must be >= 1, got {self.overshooting}")
         if self.overshoot_weights and len(self.overshoot_weights) != self.overshooting - 1:
             raise ValueError(
                 f"overshoot_weights needs D - 1 = {self.overshooting - 1} entries (for d = 2..D), "

@@ -15,11 +15,19 @@ test indices, so every column is read on the same sequences and frames:
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from rfn.metrics.placed_digits import PERFECT, placed_digit_curves
 
-__all__ = ["cache_key", "placed_digit_record", "placed_digit_table", "placed_digits_figure", "table_from_record"]
+__all__ = [
+    "cache_key",
+    "compare_columns",
+    "placed_digit_record",
+    "placed_digit_table",
+    "placed_digits_figure",
+    "table_from_record",
+]
 
 
 def placed_digit_table(model_or_samples, clips, trajectories, dataset, context: int, **kwargs) -> pd.DataFrame:
@@ -56,6 +64,33 @@ def table_from_record(record: dict) -> pd.DataFrame:
     table = pd.DataFrame(record["columns"], index=pd.Index(record["index"], name="horizon"))
     table.attrs.update(record["attrs"])
     return table
+
+
+def compare_columns(table: pd.DataFrame, a: str, b: str, z: float = 2.0) -> dict[str, str]:
+    """Where column ``a`` is above or below column ``b`` by more than ``z`` combined standard errors.
+
+    Uses the per-horizon standard errors over sequences in ``table.attrs["stderr"]`` (combined as if
+    independent, which overstates the error of two columns read on the same sequences: a conservative
+    call). Returns ``{"above": "t+1..t+4", "below": "t+7, t+9", "level": ...}`` (``"none"`` where empty).
+    """
+    se = table.attrs["stderr"]
+    diff = table[a].to_numpy() - table[b].to_numpy()
+    err = z * np.sqrt(np.square(se[a]) + np.square(se[b]))
+    flags = {"above": diff > err, "below": diff < -err}
+    flags["level"] = ~(flags["above"] | flags["below"])
+    return {name: _horizons(list(table.index), f) for name, f in flags.items()}
+
+
+def _horizons(index: list[str], flags) -> str:
+    """``["t+1", "t+2", "t+3"], [True, True, False]`` -> ``"t+1..t+2"``; ``"none"`` when no flag is set."""
+    runs, start = [], None
+    for i, f in enumerate([*flags, False]):
+        if f and start is None:
+            start = i
+        elif not f and start is not None:
+            runs.append(index[start] if i - start == 1 else f"{index[start]}..{index[i - 1]}")
+            start = None
+    return ", ".join(runs) or "none"
 
 
 def placed_digits_figure(table: pd.DataFrame, models: list[str], title: str):
