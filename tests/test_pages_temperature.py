@@ -82,3 +82,14 @@ def test_sweeps_switch_off_the_other_source(tiny_rfn):
     table = page.measures_table(per)
     check_figure(page.measures_figure(table, {"fine detail": 1.0}, "measures"))
     plt.close("all")
+
+
+def test_the_measures_key_names_the_measures():
+    """Numbers cached before a measure was added or renamed are recomputed, not read with a missing column."""
+
+    class Run:
+        def checkpoint_id(self):
+            return "abc"
+
+    key = page.measures_key(Run(), {"samples": 2}, 0, True)
+    assert key["measures"] == sorted(page.MEASURES) and "fine detail" in key["measures"]

@@ -330,7 +330,13 @@ def temperature_grid(model, context: torch.Tensor, n_future: int, flow_temps, pr
 
 def measures_key(run, settings: dict, seed: int, read_digits: bool) -> dict:
     """What notebook 06's cached measures (:func:`measure_sweeps`) depend on."""
-    return {"checkpoint": run.checkpoint_id(), "settings": settings, "seed": seed, "digits": read_digits and "in place"}
+    return {
+        "checkpoint": run.checkpoint_id(),
+        "settings": settings,
+        "seed": seed,
+        "digits": read_digits and "in place",
+        "measures": sorted(MEASURES),  # numbers cached before a measure was added or renamed are recomputed
+    }
 
 
 def sweep_key(run, protocol, temps, settings: dict, seed: int) -> dict:
