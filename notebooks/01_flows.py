@@ -137,8 +137,8 @@ print(inspect.getsource(AffineCoupling.inverse))
 # %% [markdown]
 # A 2-D point is a tensor `[B, 2, 1, 1]`: two channels, one pixel. The network's last
 # convolution starts at zero, so at initialisation the shift is 0 and the raw log-scale is 0;
-# with Glow's clamp $\log\sigma(r + 2)$ every point's second coordinate is multiplied by
-# $\sigma(2) \approx 0.881$, and the log-determinant is $\log\sigma(2) \approx -0.127$.
+# with Glow's clamp $\log\operatorname{sigmoid}(r + 2)$ every point's second coordinate is multiplied by
+# $\operatorname{sigmoid}(2) \approx 0.881$, and the log-determinant is $\log\operatorname{sigmoid}(2) \approx -0.127$.
 # After giving the last layer random weights, the map is no longer trivial, and the inverse
 # still recovers the input exactly.
 
@@ -332,7 +332,7 @@ assert logdet_err < 1e-8
 #   with fixed signs $\mathbf{d}$, so its log-determinant is $HW \sum \mathbf{s}$;
 # - **affine coupling** ({eq}`eq-coupling`, {eq}`eq-coupling-logdet`): a small network reads
 #   the first half of the channels and the condition map and gives a shift and a log-scale
-#   $\log\sigma(r + 2)$ for the second half;
+#   $\log\operatorname{sigmoid}(r + 2)$ for the second half;
 # - **split** ({eq}`eq-multiscale`, {eq}`eq-conditional-flow`): half of the channels leave the
 #   flow and are scored under a Gaussian whose mean and standard deviation a network computes
 #   from the kept half and the condition map (a learned conditional prior); the top level's

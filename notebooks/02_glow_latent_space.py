@@ -162,8 +162,8 @@ plt.show()
 # ## 4. Samples and temperature
 #
 # Sampling runs the flow backwards from draws of its priors. Scaling every prior's standard
-# deviation by a temperature $T < 1$ keeps the samples nearer the modes: cleaner strokes,
-# less variety. $T = 0$ decodes the prior means alone. The RFN pages (notebook 06) use the
+# deviation by a temperature $\tau < 1$ keeps the samples nearer the modes: cleaner strokes,
+# less variety. $\tau = 0$ decodes the prior means alone. The RFN pages (notebook 06) use the
 # same knob on the RFN's flow.
 
 # %%
@@ -225,8 +225,8 @@ print(f"test bpp of the centre given the border: {cglow_log['test_bpp']:.3f}")
 #
 # For test digits the flow never saw: the condition, the true image, and samples, each
 # sample being a generated centre put back into the true border. The red square marks the
-# generated region. At $T = 1$ the samples show the spread of the learned distribution; at
-# $T = 0.7$ they stay closer to its modes.
+# generated region. At $\tau = 1$ the samples show the spread of the learned distribution; at
+# $\tau = 0.7$ they stay closer to its modes.
 
 # %%
 pick = [page.first_index(test_y, d) for d in range(8)]

@@ -135,8 +135,8 @@ plt.show()
 # The thesis reads its figure as: the KL is large at the first generated frame and where a
 # digit meets the border, the only places where SM-MNIST is random, and a KL spike goes with
 # a gap between the prior and posterior NLL. Over all test sequences we can check both with
-# numbers. Each modelled frame falls in one class: the first frame (frame 1: one frame of
-# context says nothing about velocity), a frame where a digit touches a wall, the frame right
+# numbers. Each modelled frame falls in one class: the first modelled frame (frame 2: one frame
+# of context says nothing about velocity), a frame where a digit touches a wall, the frame right
 # after (the new velocity becomes visible), and all other frames. The velocity is redrawn at
 # the touch, so the frame after it is where a perfect model would be surprised.
 
