@@ -464,7 +464,7 @@ display(Markdown(f"{summary}; figures in `{rec.folder}`."))
 # the network can be as complicated as we like. The condition $\mathbf{c}$ is not one of the
 # variables being transformed (it is fixed input, like a weight), so it has no row or column
 # in $J$; it only changes the value of $\mathbf{s}$. In `rfn.flows` the clamp makes
-# $s_i = \log\sigma(r_i + 2)$, which is what `AffineCoupling.forward` sums.
+# $s_i = \log\operatorname{sigmoid}(r_i + 2)$, which is what `AffineCoupling.forward` sums.
 # ```
 
 # %% [markdown]
@@ -476,8 +476,8 @@ display(Markdown(f"{summary}; figures in `{rec.folder}`."))
 # ```{admonition} Solution
 # :class: dropdown
 # With a zero last layer, $r = 0$ everywhere, so every one of the $2 \times 5 \times 5 = 50$
-# transformed entries (half of the 4 channels, at 25 positions) has $s = \log\sigma(2) \approx -0.1269$:
-# the log-determinant is $50 \log\sigma(2) \approx -6.345$ for every input, whatever its
+# transformed entries (half of the 4 channels, at 25 positions) has $s = \log\operatorname{sigmoid}(2) \approx -0.1269$:
+# the log-determinant is $50 \log\operatorname{sigmoid}(2) \approx -6.345$ for every input, whatever its
 # values. The cell prints it and the prediction.
 # ```
 
