@@ -346,6 +346,7 @@ if read_digits:
     cols += ["last context frame", "black frames", "other sequences mean"]
     display(digits.loc[shown, cols].T.round(3))
     digits.round(4).to_csv(rec.path("tab9_7_digits_in_place.csv"))
+    rec.record(rec.path("tab9_7_digits_in_place.csv"), reproduces="Fig 9.7 (digits at their place)")
 else:
     print(f"{profile} profile: the digit reader reads 32x32 frames with two 16-pixel digits; this run has {data_kw}")
 
@@ -590,12 +591,12 @@ for c in contexts:
 # the training length. Three pitfalls of these measures are shown with numbers: predictions
 # without a model on the PSNR/SSIM curves, the FVD of real against real clips as the number of
 # clips grows, and how a best-of-N score grows with N when the best is picked per frame. A
-# digit classifier (`rfn.metrics.digits`) says whether the predicted frames still show the
-# right digits. The BAIR and KTH figures and tables need data sets that are not available
+# committed digit reader (`rfn.metrics.placed_digits`) says whether the predicted frames still
+# show the right digits at their true places, against a perfect sampler of the true process. The BAIR and KTH figures and tables need data sets that are not available
 # offline here; the last section says what running them takes.
 #
-# **Run time** (2-core CPU): `smoke` about 20 s (no FVD, LPIPS or digit identity on its
-# 16-pixel frames); `quick` about 5 minutes (best-of-10 on 64 test sequences, FVD on 16 clips
+# **Run time** (2-core CPU): `smoke` about 20 s (no FVD, LPIPS or digits at their place on
+# its 16-pixel frames); `quick` about 5 minutes (best-of-10 on 64 test sequences, FVD on 16 clips
 # per set); `reference` under a minute with the numbers shipped beside the reference models
 # (the thesis's best-of-100 on 64 test sequences, FVD on 256 clips per set; recomputing them
 # after retraining takes about 35 minutes of one core); `thesis` about an hour on a GPU.
@@ -605,14 +606,15 @@ for c in contexts:
 # `artifacts/<profile>/{rfn,srnn,vrnn}-smmnist-seed<seed>/last.pt` from notebook 04
 # (trained here first if missing), or at `reference` the weights-only files
 # `checkpoints/reference/reference-smmnist*.pt`. Cached numbers: `book_eval_<protocol>.json`
-# and `book_fvd_<protocol>.json` beside them (`artifacts/reference/<kind>/` at `reference`,
+# `book_fvd_<protocol>.json` and `book_placed_digits_<protocol>.json` beside them (`artifacts/reference/<kind>/` at `reference`,
 # read from the copies shipped in `checkpoints/reference/cache/` when they match).
 #
 # **Writes** (into `<figures_dir>/<profile>/`, by default `_build/figures/<profile>/`;
 # the committed `figures/<profile>/` only through `python -m rfn.book run --commit-figures`):
 # `fig9_6_smmnist_predictions.png` and `.gif`,
 # `fig9_7_smmnist_best_of_n.png`, `tab9_4_fvd_smmnist.csv`, `fig9_4_fvd_floor.png`,
-# `tab9_5_bpp_smmnist.csv`, `fig9_7_best_of_n_growth.png`, `fig9_7_digit_identity.png`,
+# `tab9_5_bpp_smmnist.csv`, `fig9_7_best_of_n_growth.png`, `fig9_7_digits_in_place.png`,
+# `tab9_7_digits_in_place.csv`,
 # `figA_9_smmnist_diversity.png` and `.gif`, `fig9_10_smmnist_long_rollout.png` and `.gif`,
 # `figA_11_smmnist_best_ssim.png`, `figA_12_smmnist_worst_ssim.png`, `figA_18_srnn_smmnist_samples.png`.
 # :::
