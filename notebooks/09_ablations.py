@@ -11,9 +11,10 @@
 # **Read the numbers as what they are.** The thesis trained every variant to convergence on
 # a GPU (days per RFN). Here, in the `quick` and `reference` profiles, every variant is
 # trained for the same small number of steps on a CPU (a few hundred, or 3000), at a small
-# scale (16×16 one-digit SM-MNIST), twice with different seeds. Differences smaller than the
-# spread between the two seeds are noise, and at this length a run mostly measures how fast
-# a variant starts to learn, not where it ends up.
+# scale (16×16 one-digit SM-MNIST), twice with different seeds. Whether two variants differ
+# is decided by tests pooled over both seeds and the shared test sequences (section 8), not by
+# eye; and at this length a run mostly measures how fast a variant starts to learn, not where
+# it ends up.
 
 # %% tags=["parameters"]
 # profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
