@@ -37,7 +37,7 @@ import torch
 from IPython.display import Image, Markdown, display
 
 from rfn import viz
-from rfn.book.page import book_profile, setup_page
+from rfn.book.page import book_profile, setup_page, without_home
 from rfn.data import make_dataset
 from rfn.evaluation import EvaluationWarning
 from rfn.metrics import frame_scores, get_protocol
@@ -484,7 +484,7 @@ for ds_name, protos in (
         make_dataset(ds_name, "test", seq_len=10)
         state = "present"
     except (FileNotFoundError, ValueError) as err:
-        state = f"not available ({str(err).splitlines()[0][:90]}...)"
+        state = f"not available ({without_home(str(err).splitlines()[0])[:90]}...)"
     print(f"{ds_name.upper()}: {state}")
     for p in protos:
         print("   ", get_protocol(p).describe())
@@ -592,8 +592,9 @@ for c in contexts:
 # without a model on the PSNR/SSIM curves, the FVD of real against real clips as the number of
 # clips grows, and how a best-of-N score grows with N when the best is picked per frame. A
 # committed digit reader (`rfn.metrics.placed_digits`) says whether the predicted frames still
-# show the right digits at their true places, against a perfect sampler of the true process. The BAIR and KTH figures and tables need data sets that are not available
-# offline here; the last section says what running them takes.
+# show the right digits at their true places, against a perfect sampler of the true process.
+# The BAIR and KTH figures and tables need data sets that are not available offline here; the
+# last section says what running them takes.
 #
 # **Run time** (2-core CPU): `smoke` about 20 s (no FVD, LPIPS or digits at their place on
 # its 16-pixel frames); `quick` about 5 minutes (best-of-10 on 64 test sequences, FVD on 16 clips
@@ -605,9 +606,10 @@ for c in contexts:
 # **Checkpoint:** the RFN, SRNN and VRNN of the profile,
 # `artifacts/<profile>/{rfn,srnn,vrnn}-smmnist-seed<seed>/last.pt` from notebook 04
 # (trained here first if missing), or at `reference` the weights-only files
-# `checkpoints/reference/reference-smmnist*.pt`. Cached numbers: `book_eval_<protocol>.json`
-# `book_fvd_<protocol>.json` and `book_placed_digits_<protocol>.json` beside them (`artifacts/reference/<kind>/` at `reference`,
-# read from the copies shipped in `checkpoints/reference/cache/` when they match).
+# `checkpoints/reference/reference-smmnist*.pt`. Cached numbers: `book_eval_<protocol>.json`,
+# `book_fvd_<protocol>.json` and `book_placed_digits_<protocol>.json` beside them
+# (`artifacts/reference/<kind>/` at `reference`, read from the copies shipped in
+# `checkpoints/reference/cache/` when they match).
 #
 # **Writes** (into `<figures_dir>/<profile>/`, by default `_build/figures/<profile>/`;
 # the committed `figures/<profile>/` only through `python -m rfn.book run --commit-figures`):

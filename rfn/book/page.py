@@ -31,8 +31,17 @@ from typing import Any
 
 from rfn.book.layout import BookError, check_profile
 
-__all__ = ["DEFAULT_FIGURES_DIR", "book_profile", "default_profile", "page_run", "relative", "rendered_line",
-           "repository_root", "setup_page"]  # fmt: skip
+__all__ = [
+    "DEFAULT_FIGURES_DIR",
+    "book_profile",
+    "default_profile",
+    "page_run",
+    "relative",
+    "rendered_line",
+    "repository_root",
+    "setup_page",
+    "without_home",
+]  # fmt: skip
 
 #: where a notebook writes its figures unless told otherwise: scratch, never the committed ``figures/``
 DEFAULT_FIGURES_DIR = "_build/figures"
@@ -79,6 +88,16 @@ def book_profile(profile: str) -> str:
         BookError: not ``"auto"`` and not one of the book's profiles.
     """
     return default_profile() if profile == "auto" else check_profile(profile)
+
+
+def without_home(text: str) -> str:
+    """``text`` with the rendering machine's home folder written as ``~`` (a page shows no machine's paths).
+
+    Example:
+        >>> without_home(str(Path.home() / ".cache" / "rfn")) == "~/.cache/rfn"
+        True
+    """
+    return text.replace(str(Path.home()), "~")
 
 
 def relative(path: str | os.PathLike, root: Path | None = None) -> str:
