@@ -239,14 +239,53 @@ def _presets(pattern: str | None = None) -> int:
     return 0
 
 
+#: the message of a Ctrl-C held back until the start-up imports were complete
+_WHILE_STARTING = "while starting"
+
+
+class _ImportsFirst:
+    """Hold Ctrl-C while the heavy modules (numpy, torch, the models) import, then act on it.
+
+    A KeyboardInterrupt raised in the middle of numpy's or torch's own import can leave them half
+    initialised, so the process dies later of an unrelated error with a traceback. SIGINT is blocked
+    for the imports (where the platform allows it, in the main thread) and a pending one is raised as
+    ``KeyboardInterrupt("while starting")`` once they are done.
+    """
+
+    def __enter__(self):
+        import signal
+        import threading
+
+        self._mask = getattr(signal, "pthread_sigmask", None)
+        if self._mask is None or threading.current_thread() is not threading.main_thread():
+            self._mask = None
+            return self
+        self._old = self._mask(signal.SIG_BLOCK, {signal.SIGINT})
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        if self._mask is None:
+            return
+        pending = signal.SIGINT in signal.sigpending()
+        try:
+            self._mask(signal.SIG_SETMASK, self._old)  # a pending SIGINT is delivered here
+        except KeyboardInterrupt:
+            pending = True
+        if pending and exc[0] is None:
+            raise KeyboardInterrupt(_WHILE_STARTING)
+
+
 def _train(args: argparse.Namespace) -> int:
     import time
 
-    from rfn import distributed
-    from rfn.config_files import config_text, load_config, option_overrides
-    from rfn.presets import apply_overrides, get_preset
-    from rfn.training.preset import train_preset
-    from rfn.training.report import closing_lines
+    with _ImportsFirst():
+        from rfn import distributed
+        from rfn.config_files import config_text, load_config, option_overrides
+        from rfn.presets import apply_overrides, get_preset
+        from rfn.training.preset import train_preset
+        from rfn.training.report import closing_lines
 
     if (args.preset is None) == (args.config is None):
         raise ValueError("give either --preset NAME (see `rfn presets`) or --config FILE (a YAML file or run.json)")
@@ -390,7 +429,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt as err:
         if os.environ.get("RFN_DEBUG"):
             raise
-        if "rfn.training.interrupts" not in sys.modules:  # still importing: importing more now could fail
+        if "rfn.training.interrupts" not in sys.modules or err.args == (_WHILE_STARTING,):  # nothing started yet
             print(f"rfn {command}: interrupted while starting; nothing was written", file=sys.stderr)
             return 130
         from rfn.training.interrupts import cli_failure
