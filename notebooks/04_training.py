@@ -150,11 +150,11 @@ display(
 # RFN's KL is even smaller than the quick model's. The thesis's models trained for days;
 # the `thesis` profile trains them.
 #
-# Pixels alone do not say whether a model kept *which* digits move. Each row label
-# therefore carries **digit identity** (`rfn.metrics.digits`): the share of its frames in
-# which a small classifier, trained on SM-MNIST-style frames, reads the same two digits as
-# in the true sequence (0.90 on true test frames, about 0.02 by chance). The `smoke`
-# profile's frames are 16×16, which the classifier does not read, so it is skipped there.
+# Pixels alone do not say whether a model kept *which* digits, and *where*. Each row label
+# therefore carries the share of the true digits that a small committed reader
+# (`rfn.metrics.placed_digits`) finds at their true place in the row's frames (about 0.93 on
+# true test frames, 0 on black frames). The `smoke` profile's frames are 16×16, which the
+# reader does not read, so it is skipped there.
 
 # %%
 data_kw = dict(get_preset(preset_for("rfn", profile)).data.kwargs)
@@ -175,22 +175,22 @@ stats.to_csv(rec.path("tab_training_reconstructions.csv"))
 rec.record(rec.path("tab_training_reconstructions.csv"))
 display(stats.style.format("{:.3f}"))
 if readable:
-    kept = stats["digits kept: truth"].iloc[0]
-    post, prior = stats["digits kept: posterior"], stats["digits kept: prior"]
+    kept = stats["digits in place: truth"].iloc[0]
+    post, prior = stats["digits in place: posterior"], stats["digits in place: prior"]
     display(
         Markdown(
-            f"The classifier recognises the true digits in {kept:.0%} of the true frames. Reconstructions keep them "
-            f"in {post.min():.0%}-{post.max():.0%} of frames and one-step predictions in {prior.min():.0%}-"
-            f"{prior.max():.0%} (over {len(x_show)} sequences, so each share moves in steps of "
-            f"{1 / (len(x_show) * (train_len - 1)):.0%}). Where both are far below the truth, the model has "
-            "learnt where the digits are, not yet what they are."
+            f"The reader finds {kept:.0%} of the true digits at their place in the true frames. Reconstructions keep "
+            f"{post.min():.0%}-{post.max():.0%} of them in place and one-step predictions {prior.min():.0%}-"
+            f"{prior.max():.0%} (over {len(x_show)} sequences and {train_len - 1} frames each, a small sample: "
+            "notebook 05 reads 64 sequences). Where both are far below the truth, the model has learnt roughly "
+            "where the digits are, not yet what they are."
         )
     )
 else:
     display(
         Markdown(
-            f"Digit identity is skipped at this profile: its frames are {x_show.shape[-1]}×{x_show.shape[-1]} with "
-            f"{test.num_digits} digit(s), and the committed classifier reads 32×32 frames with two digits."
+            f"Digits in place are skipped at this profile: its frames are {x_show.shape[-1]}×{x_show.shape[-1]} with "
+            f"{test.num_digits} digit(s), and the committed reader reads 32×32 frames with two digits."
         )
     )
 

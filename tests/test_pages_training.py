@@ -1,4 +1,4 @@
-"""rfn.pages.training: the hyperparameter tables read the presets; reconstructions carry digit identity."""
+"""rfn.pages.training: the hyperparameter tables read the presets; reconstructions carry the digits read at their place."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def test_hyper_table_sets_the_thesis_beside_both_presets():
     assert table.loc["frame size", "SRNN thesis"] == "64x64" and table.loc["frame size", "SRNN quick"] == "32x32"
 
 
-def test_reconstructions_report_digit_identity():
+def test_reconstructions_report_digits_in_place():
     data = make_dataset("smmnist", "test", 4, image_size=32, digit_size=16, num_digits=2)
     x = torch.stack([data[i] for i in range(3)])
     assert page.identity_readable(x, data.num_digits)
@@ -37,7 +37,7 @@ def test_reconstructions_report_digit_identity():
     assert figure_problems(fig) == []
     plt.close(fig)
     row = stats.loc["RFN"]
-    assert row["digits kept: posterior"] == row["digits kept: truth"] > 0.5 and row["digits kept: prior"] == 0.0
+    assert row["digits in place: posterior"] == row["digits in place: truth"] > 0.5 and row["digits in place: prior"] == 0.0
     assert row["bound (bpp)"] == torch.tensor(1.1).item()
 
 

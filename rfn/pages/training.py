@@ -3,7 +3,8 @@
 The four video runs (``rfn``, ``srnn``, ``vrnn``, ``deterministic``) are trained or loaded by
 :func:`rfn.runs.trained_model`; this module reads their presets into the thesis's tables
 A.2/A.3, draws their ``metrics.csv`` curves, and shows posterior reconstructions next to
-one-step prior predictions with the digit identity of each (:mod:`rfn.metrics.digits`).
+one-step prior predictions with the share of digits each shows at their true place
+(:mod:`rfn.metrics.placed_digits`).
 
 Example:
     >>> row = settings_of(get_preset("quick-smmnist"))
@@ -17,7 +18,8 @@ import pandas as pd
 import torch
 
 from rfn import viz
-from rfn.metrics.digits import digit_identity, load_digit_classifier, smmnist_labels
+from rfn.metrics.digits import load_digit_classifier
+from rfn.metrics.placed_digits import placed_digit_hits, true_places
 from rfn.models.registry import MODELS, config_from_dict
 from rfn.presets import get_preset
 from rfn.runs import preset_for
@@ -140,7 +142,7 @@ def curves_figure(curves: dict[str, pd.DataFrame], title: str):
 
 
 def identity_readable(frames: torch.Tensor, num_digits: int) -> bool:
-    """Whether the committed digit classifier reads these SM-MNIST frames (its frame size and digit count)."""
+    """Whether the committed digit reader reads these SM-MNIST frames (its frame size and digit count)."""
     cfg = load_digit_classifier().config
     return frames.shape[-1] == frames.shape[-2] == cfg.image_size and num_digits == cfg.num_digits
 
@@ -152,29 +154,31 @@ def reconstructions_figure(models: dict[str, torch.nn.Module], x: torch.Tensor, 
     Args:
         models: kind -> a latent-variable video model (``reconstruct_and_predict``).
         x: ``uint8 [B, T, 1, H, W]`` test sequences (items ``0..B-1`` of ``dataset``).
-        dataset: the SM-MNIST test set; when given and the committed digit classifier reads its
-            frames, every row label carries the share of frames whose digits it recognises.
+        dataset: the SM-MNIST test set; when given and the committed digit reader reads its frames,
+            every row label carries the share of the true digits read at their true place
+            (:func:`rfn.metrics.placed_digits.placed_digit_hits`).
 
     Returns:
         ``(figure, stats)``: stats is a DataFrame of the KL, NLL and bound per model and, with
-        ``dataset``, digit identity (share of frames showing the true digits) of the truth, the
-        reconstructions and the predictions.
+        ``dataset``, the share of digits in place of the truth, the reconstructions and the predictions.
     """
     import matplotlib.pyplot as plt
 
-    labels = smmnist_labels(dataset, range(len(x))) if dataset is not None else None
     outs = {kind: model.reconstruct_and_predict(x) for kind, model in models.items()}
     rows = {"truth": x[:, 1:].cpu()}
     for kind, out in outs.items():
         rows[f"{LABELS[kind]} posterior"] = out["reconstruction"].cpu()
         rows[f"{LABELS[kind]} prior"] = out["prediction"].cpu()
-    identity = {name: digit_identity(v, labels).mean(1) for name, v in rows.items()} if labels is not None else {}
+    identity = {}
+    if dataset is not None:  # frames 2..T read at the digits' true places in those frames
+        places = true_places(dataset, [dataset.trajectory(i) for i in range(len(x))], 1, x.shape[1] - 1)
+        identity = {name: placed_digit_hits(v[:, None], *places).mean((1, 3)) for name, v in rows.items()}
     B = len(x)
     # each panel is a grid of len(rows) x (T-1) square frames about 3.8 inches wide (after the row labels)
     height = 3.8 * len(rows) / max(x.shape[1] - 1, 1)
     fig, axes = plt.subplots(1, B, figsize=(4.4 * B + 1, height + 1.0), squeeze=False)
     for j in range(B):
-        names = [f"{n} ({identity[n][j]:.0%} digits kept)" if identity else n for n in rows]
+        names = [f"{n} ({identity[n][j].mean():.0%} digits in place)" if identity else n for n in rows]
         viz.show_video_grid(
             axes[0, j],
             torch.stack([v[j] for v in rows.values()]),
@@ -185,7 +189,7 @@ def reconstructions_figure(models: dict[str, torch.nn.Module], x: torch.Tensor, 
         )
         axes[0, j].set_title(f"test sequence {j}", fontsize=9)
         if j and identity:
-            axes[0, j].set_yticks(axes[0, j].get_yticks(), [f"{identity[n][j]:.0%}" for n in rows])
+            axes[0, j].set_yticks(axes[0, j].get_yticks(), [f"{identity[n][j].mean():.0%}" for n in rows])
     fig.suptitle(title)
     fig.tight_layout()
     stats = []
@@ -197,9 +201,9 @@ def reconstructions_figure(models: dict[str, torch.nn.Module], x: torch.Tensor, 
             "bound (bpp)": (out["kl"] + out["nll"]).mean().item(),
         }
         if identity:
-            row["digits kept: truth"] = identity["truth"].mean().item()
-            row["digits kept: posterior"] = identity[f"{LABELS[kind]} posterior"].mean().item()
-            row["digits kept: prior"] = identity[f"{LABELS[kind]} prior"].mean().item()
+            row["digits in place: truth"] = identity["truth"].mean().item()
+            row["digits in place: posterior"] = identity[f"{LABELS[kind]} posterior"].mean().item()
+            row["digits in place: prior"] = identity[f"{LABELS[kind]} prior"].mean().item()
         stats.append(row)
     return fig, pd.DataFrame(stats).set_index("model")
 
