@@ -5,7 +5,7 @@ futures are drawn with :func:`rfn.runs.seeded_predict`; this module adds labelle
 (:func:`frames_figure`).
 
 The numbers come from the package: :func:`rfn.evaluation.evaluate` (bits per pixel and
-best-of-N), :mod:`rfn.metrics.fvd`, :mod:`rfn.metrics.bestofn` and :mod:`rfn.metrics.digits`;
+best-of-N), :mod:`rfn.metrics.fvd`, :mod:`rfn.metrics.bestofn` and :mod:`rfn.metrics.placed_digits`;
 this module only arranges them into the page's figures and tables, and adds the yardsticks
 that teach how to read them: predictions without a model (:func:`baseline_curves`), the FVD
 of real against real clips (:func:`fvd_study`), and how fast a best-of-N score grows with N
