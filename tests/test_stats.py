@@ -62,3 +62,18 @@ def test_curves_from_other_sequences_are_refused():
     res["SRNN"]["best_of_n"]["indices"] = [0, 1, 2, 3]
     with pytest.raises(ValueError, match="no baselines of its own call"):
         page.baseline_tests(res, "ssim")
+
+
+def test_model_tests_pair_the_first_model_with_each_other_one():
+    rng = np.random.default_rng(2)
+    base = rng.normal(0.5, 0.05, (30, 3))
+    res = {
+        "RFN": _evaluation(list(range(30)), base + 0.05, base, base),
+        "SRNN": _evaluation(list(range(30)), base + np.tile([0.01, -0.01], 15)[:, None], base, base),
+    }
+    t = page.model_tests(res, "ssim").set_index(["against", "score"])
+    row = t.loc[("SRNN", "mean of samples")]
+    assert row["difference"] == pytest.approx(0.05) and row["p"] < 1e-10 and row["sequences"] == 30
+    res["SRNN"]["best_of_n"]["indices"] = list(range(1, 31))
+    with pytest.raises(ValueError, match="different test sequences"):
+        page.model_tests(res, "ssim")

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["nested_bootstrap", "paired", "paired_per_frame", "welch"]
+__all__ = ["nested_bootstrap", "paired", "paired_per_frame", "spans", "welch"]
 
 
 def paired(a, b, level: float = 0.95) -> dict[str, Any]:
@@ -119,3 +119,21 @@ def nested_bootstrap(a, b, n_boot: int = 10_000, seed: int = 0, level: float = 0
         "level": level,
         "replicates": n_boot,
     }
+
+
+def spans(labels, flags) -> str:
+    """Where ``flags`` hold, as runs of ``labels``: ``["t+1", "t+2", "t+3", "t+4"], [1, 1, 0, 1]`` ->
+    ``"t+1..t+2, t+4"``; ``"none"`` when no flag is set (how the pages name the frames a test resolves).
+
+    Example:
+        >>> spans(["t+1", "t+2", "t+3", "t+4"], [True, True, False, True])
+        't+1..t+2, t+4'
+    """
+    labels, out, start = list(labels), [], None
+    for i, f in enumerate([*flags, False]):
+        if f and start is None:
+            start = i
+        elif not f and start is not None:
+            out.append(labels[start] if i - start == 1 else f"{labels[start]}..{labels[i - 1]}")
+            start = None
+    return ", ".join(out) or "none"

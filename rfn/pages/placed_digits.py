@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from rfn.metrics.placed_digits import PERFECT, placed_digit_curves
+from rfn.metrics.stats import spans
 
 __all__ = [
     "cache_key",
@@ -78,19 +79,7 @@ def compare_columns(table: pd.DataFrame, a: str, b: str, z: float = 2.0) -> dict
     err = z * np.sqrt(np.square(se[a]) + np.square(se[b]))
     flags = {"above": diff > err, "below": diff < -err}
     flags["level"] = ~(flags["above"] | flags["below"])
-    return {name: _horizons(list(table.index), f) for name, f in flags.items()}
-
-
-def _horizons(index: list[str], flags) -> str:
-    """``["t+1", "t+2", "t+3"], [True, True, False]`` -> ``"t+1..t+2"``; ``"none"`` when no flag is set."""
-    runs, start = [], None
-    for i, f in enumerate([*flags, False]):
-        if f and start is None:
-            start = i
-        elif not f and start is not None:
-            runs.append(index[start] if i - start == 1 else f"{index[start]}..{index[i - 1]}")
-            start = None
-    return ", ".join(runs) or "none"
+    return {name: spans(table.index, f) for name, f in flags.items()}
 
 
 def placed_digits_figure(table: pd.DataFrame, models: list[str], title: str):

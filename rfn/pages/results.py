@@ -32,7 +32,7 @@ from rfn import viz
 from rfn.evaluation import EvaluationOptions
 from rfn.metrics import HIGHER_IS_BETTER, frame_scores, fvd_features, fvd_from_features, fvd_videos
 from rfn.metrics.digits import ClassifierConfig
-from rfn.metrics.stats import paired, paired_per_frame
+from rfn.metrics.stats import paired, paired_per_frame, spans
 from rfn.runs import LABELS, Run, seeded_predict
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "fvd_study",
     "fvd_table",
     "growth_figure",
+    "model_tests",
     "ranked",
     "same_sequences",
 ]
@@ -142,6 +143,7 @@ def baseline_tests(results: dict[str, dict], metric: str, level: float = 0.95) -
                 model = np.asarray(b[metric][key])
                 overall = paired(sign * model.mean(1), sign * base.mean(1), level)
                 frames = paired_per_frame(sign * model, sign * base, level)
+                horizons = [f"t+{t + 1}" for t in range(len(frames))]
                 rows.append(
                     {
                         "model": label,
@@ -150,24 +152,34 @@ def baseline_tests(results: dict[str, dict], metric: str, level: float = 0.95) -
                         "difference": overall["difference"],
                         "interval": "[{:.3f}, {:.3f}]".format(*overall["interval"]),
                         "p": overall["p"],
-                        "model ahead at": _frames_text([f["interval"][0] > 0 for f in frames]),
-                        "baseline ahead at": _frames_text([f["interval"][1] < 0 for f in frames]),
+                        "model ahead at": spans(horizons, [f["interval"][0] > 0 for f in frames]),
+                        "baseline ahead at": spans(horizons, [f["interval"][1] < 0 for f in frames]),
                         "sequences": overall["n"],
                     }
                 )
     return pd.DataFrame(rows)
 
 
-def _frames_text(flags: list[bool]) -> str:
-    """``[True, True, False, True]`` -> ``"t+1..t+2, t+4"``; ``"none"`` when no flag is set."""
-    runs, start = [], None
-    for i, f in enumerate([*flags, False]):
-        if f and start is None:
-            start = i
-        elif not f and start is not None:
-            runs.append(f"t+{start + 1}" if i - start == 1 else f"t+{start + 1}..t+{i}")
-            start = None
-    return ", ".join(runs) or "none"
+def model_tests(results: dict[str, dict], metric: str, level: float = 0.95) -> pd.DataFrame:
+    """The first model of ``results`` against each other one, paired over the same test sequences.
+
+    For the best of N (per frame) and the mean over samples: the difference averaged over the predicted
+    frames (first model minus the other, sign turned so that positive favours the first), its ``level``
+    interval and p-value over sequences. Uses :func:`same_sequences`.
+    """
+    same_sequences(results)
+    sign = 1.0 if HIGHER_IS_BETTER[metric] else -1.0
+    (first, r0), *others = results.items()
+    rows = []
+    for label, r in others:
+        for which, key in (("best of N", "best_per_frame"), ("mean of samples", "mean_per_frame")):
+            a = np.asarray(r0["best_of_n"][metric][key]).mean(1)
+            b = np.asarray(r["best_of_n"][metric][key]).mean(1)
+            t = paired(sign * a, sign * b, level)
+            rows.append({"model": first, "against": label, "score": which, "metric": metric,
+                         "difference": t["difference"], "interval": "[{:.3f}, {:.3f}]".format(*t["interval"]),
+                         "p": t["p"], "sequences": t["n"]})  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def _frame_axis(ax, frames, train_frames: int | None, ylabel: str, title: str) -> None:
