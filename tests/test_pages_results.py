@@ -29,7 +29,7 @@ def test_baselines_score_black_and_held_frames():
     video = torch.zeros(2, 6, 1, 16, 16, dtype=torch.uint8)
     video[..., 4:8, 4:8] = 200  # a still square
     curves = results.baseline_curves(video, context=2, metrics=["ssim"], device="cpu")
-    assert curves["last warm-up frame"]["ssim"] == pytest.approx([1.0] * 4)
+    assert curves["last context frame"]["ssim"] == pytest.approx([1.0] * 4)
     assert all(v < 1.0 for v in curves["black frames"]["ssim"])
 
 

@@ -25,6 +25,7 @@ import torch
 
 from rfn.assets import sha256
 from rfn.data import make_dataset
+from rfn.evaluation.run import baseline_predictions
 from rfn.metrics import best_of_n
 from rfn.metrics.stats import nested_bootstrap, paired
 from rfn.presets import get_preset
@@ -188,12 +189,8 @@ def reference_curves(data: dict, settings: dict, device) -> dict[str, dict[str, 
         range(ev["sequences"])
     )
     truth = xe[:, ev["context"] :]
-    guesses = {
-        "black frames": torch.zeros_like(truth),
-        "last context frame": xe[:, ev["context"] - 1 : ev["context"]].expand_as(truth).contiguous(),
-    }
     out = {}
-    for name, guess in guesses.items():
+    for name, guess in baseline_predictions(xe, ev["context"]).items():
         scores = best_of_n(truth, guess[:, None], settings["metrics"], device=device)  # one "sample"
         out[name] = {m: r.scores[:, 0].clamp(max=PSNR_CAP).mean(0).numpy() for m, r in scores.items()}
     return out

@@ -7,7 +7,8 @@ futures are drawn with :func:`rfn.runs.seeded_predict`; this module adds labelle
 The numbers come from the package: :func:`rfn.evaluation.evaluate` (bits per pixel and
 best-of-N), :mod:`rfn.metrics.fvd`, :mod:`rfn.metrics.bestofn` and :mod:`rfn.metrics.placed_digits`;
 this module only arranges them into the page's figures and tables, and adds the yardsticks
-that teach how to read them: predictions without a model (:func:`baseline_curves`), the FVD
+that teach how to read them: predictions without a model, paired with the models over the same
+sequences (:func:`baseline_tests`, :func:`model_tests`), the FVD
 of real against real clips (:func:`fvd_study`), and how fast a best-of-N score grows with N
 when the best is chosen per frame rather than per sequence (:func:`best_of_n_growth`).
 
@@ -30,6 +31,7 @@ import torch
 
 from rfn import viz
 from rfn.evaluation import EvaluationOptions
+from rfn.evaluation.run import baseline_predictions
 from rfn.metrics import HIGHER_IS_BETTER, frame_scores, fvd_features, fvd_from_features, fvd_videos
 from rfn.metrics.digits import ClassifierConfig
 from rfn.metrics.stats import paired, paired_per_frame, spans
@@ -86,23 +88,20 @@ def frames_figure(
 
 
 def baseline_curves(videos: torch.Tensor, context: int, metrics, device=None) -> dict[str, dict[str, list[float]]]:
-    """Per-frame scores of two predictions without a model: all-black frames, and the last warm-up frame held.
+    """Per-frame scores of :data:`rfn.evaluation.run.BASELINES` on ``videos`` (for benchmarks that score their own
+    clips; the book's pages read the baselines :func:`rfn.evaluation.evaluate` scores in the models' own call).
 
     Args:
         videos: ``uint8 [B, T, C, H, W]`` test sequences; frames ``context..T-1`` are predicted.
         metrics: names known to :func:`rfn.metrics.frame_scores` (``"psnr"``, ``"ssim"``, ``"lpips"``).
 
     Returns:
-        ``{"black frames": {metric: [T - context]}, "last warm-up frame": {...}}`` (means over sequences).
+        ``{"black frames": {metric: [T - context]}, "last context frame": {...}}`` (means over sequences).
     """
     future = videos[:, context:]
-    guesses = {
-        "black frames": torch.zeros_like(future),
-        "last warm-up frame": videos[:, context - 1 : context].expand_as(future).contiguous(),
-    }
     return {
         name: {m: frame_scores(future, g[:, None], m, device=device).mean((0, 1)).tolist() for m in metrics}
-        for name, g in guesses.items()
+        for name, g in baseline_predictions(videos, context).items()
     }
 
 
