@@ -244,7 +244,7 @@ _WHILE_STARTING = "while starting"
 
 
 class _ImportsFirst:
-    """Hold Ctrl-C while the heavy modules (numpy, torch, the models) import, then act on it.
+    """Hold Ctrl-C while torch and numpy import, then act on it (every command that computes imports them first).
 
     A KeyboardInterrupt raised in the middle of numpy's or torch's own import can leave them half
     initialised, so the process dies later of an unrelated error with a traceback. SIGINT is blocked
@@ -280,12 +280,11 @@ class _ImportsFirst:
 def _train(args: argparse.Namespace) -> int:
     import time
 
-    with _ImportsFirst():
-        from rfn import distributed
-        from rfn.config_files import config_text, load_config, option_overrides
-        from rfn.presets import apply_overrides, get_preset
-        from rfn.training.preset import train_preset
-        from rfn.training.report import closing_lines
+    from rfn import distributed
+    from rfn.config_files import config_text, load_config, option_overrides
+    from rfn.presets import apply_overrides, get_preset
+    from rfn.training.preset import train_preset
+    from rfn.training.report import closing_lines
 
     if (args.preset is None) == (args.config is None):
         raise ValueError("give either --preset NAME (see `rfn presets`) or --config FILE (a YAML file or run.json)")
@@ -415,6 +414,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv else None
     try:
+        if command in ("train", "sample", "evaluate", "data") and not {"-h", "--help"} & set(argv):
+            with _ImportsFirst():
+                import torch  # noqa: F401  (and numpy): their C extensions must not be interrupted half-way
         # these two own their argument parsing, --help included
         if command == "data":
             return _dispatch(DATA_CLI, "data", argv[1:])
