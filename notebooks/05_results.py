@@ -26,6 +26,7 @@ long_frames = None  # frames of the long rollouts
 show = None  # sequences per best/worst figure
 iw_k = None  # importance samples of the bits-per-pixel bound
 fvd_clips = None  # clips per set behind each FVD
+digit_samples = None  # samples per sequence behind the digits-at-their-place table
 
 # %% tags=["hide-input"]
 import time
@@ -49,7 +50,7 @@ profile = book_profile(profile)  # "auto" -> this machine's default (rfn.book.pa
 dev, rec, SETTINGS = setup_page(
     "05_results", profile, seed, device, figures_dir,
     strip_sequences=strip_sequences, pool=pool, pool_samples=pool_samples, long_frames=long_frames, show=show,
-    iw_k=iw_k, fvd_clips=fvd_clips
+    iw_k=iw_k, fvd_clips=fvd_clips, digit_samples=digit_samples
 )
 warnings.filterwarnings("ignore", category=EvaluationWarning)  # skipped metrics are listed with their reasons
 KINDS = ["rfn", "srnn", "vrnn"]
