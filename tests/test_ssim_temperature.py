@@ -40,4 +40,4 @@ def test_it_scores_a_trained_model_at_each_temperature(tmp_path):
     assert stored["curves"].keys() == {"1.0", "0.5"} == out["curves"].keys()
     frames = get_protocol("smmnist-smoke").predicted_frames
     assert all(len(c["ssim"]) == frames for c in stored["curves"].values())
-    assert set(stored["baselines"]) == {"black frames", "last warm-up frame"}
+    assert set(stored["baselines"]) == {"black frames", "last context frame"}
