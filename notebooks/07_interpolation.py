@@ -8,6 +8,14 @@
 # between their latent states and decode each point. If the states encode position and
 # motion, the decoded digit travels along an in-between path; if not, the two digits fade
 # into each other like a cross-fade of the pixels, which the page draws for comparison.
+#
+# ```{glue:figure} opening
+# :figwidth: 70%
+# :figclass: rfn-opening
+#
+# The walk between two sequences' latent states, decoded frame by frame (section 3 below
+# explains how it is made and how to read it).
+# ```
 
 # %% tags=["parameters"]
 # profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
@@ -113,7 +121,7 @@ print(f"decoded {tuple(interp.shape)} (weights x frames x C x H x W)")
 # %%
 fig = page.interpolation_figure(x, interp, weights.tolist(), "Fig 10.3: decoding a straight line between the "
                                 "latent states of A and B")  # fmt: skip
-rec.savefig(fig, "fig10_3_latent_interpolation.png", reproduces="Fig 10.3")
+rec.savefig(fig, "fig10_3_latent_interpolation.png", reproduces="Fig 10.3", opening=True)
 plt.show()
 rows = torch.cat([x[:1], interp, x[1:]], 0)
 gif = viz.save_gif(rec.path("fig10_3_latent_interpolation.gif"), rows, fps=3, scale=3, ncols=len(rows))

@@ -8,7 +8,14 @@ from pathlib import Path
 GOOD = """\
 # %% [markdown]
 # # A page
-# What does a page ask?
+# What does a page ask? Every page is mostly prose: this first cell says what it asks, what the
+# idea is, and shows the opening figure that the code below makes.
+#
+# ```{glue:figure} opening
+# :figclass: rfn-opening
+#
+# The opening figure.
+# ```
 
 # %% tags=["parameters"]
 profile = "quick"
@@ -18,6 +25,11 @@ figures_dir = "_build/figures"
 
 # %%
 print(profile, seed)
+
+# %%
+import matplotlib.pyplot as plt
+from rfn.book.figures import glue_image
+fig = plt.figure(figsize=(1, 1)); fig.savefig("opening.png"); glue_image("opening", "opening.png")
 
 # %% [markdown]
 # :::{admonition} About this page

@@ -7,7 +7,8 @@ downloads a browser. Two checks use it:
   interactive explorer (:mod:`rfn.book.explorers`) exercise itself; returns what each reported.
 * :func:`layout_problems`: loads a page inside a measuring frame at a given window size and
   reports every image drawn below a fraction of its natural width (a squeezed multi-panel
-  figure) and every block wider than its container (a table or output cut off at the right).
+  figure), every block wider than its container (a table or output cut off at the right) and,
+  for the notebook pages, a first screen without a figure.
 
 Example:
     >>> find_chromium() is None or find_chromium().name.startswith("chromium")
@@ -78,7 +79,7 @@ _MEASURE = """<!doctype html><html><body style="margin:0">
 document.getElementById("page").addEventListener("load", function () {{
   const doc = this.contentDocument, out = [];
   doc.querySelectorAll("article img, main img").forEach(function (img) {{
-    if (!img.naturalWidth) return;
+    if (!img.naturalWidth || img.closest(".rfn-opening")) return;  // the opening preview is shown small on purpose
     const shown = img.getBoundingClientRect().width;
     if (shown < {fraction} * Math.min(img.naturalWidth, doc.querySelector("main, article, body").clientWidth))
       out.push({{kind: "squeezed image", what: img.getAttribute("src").slice(-60), shown: Math.round(shown),
@@ -91,22 +92,56 @@ document.getElementById("page").addEventListener("load", function () {{
                  what: el.tagName.toLowerCase() + " " + (el.textContent || "").trim().slice(0, 40),
                  width: el.scrollWidth, room: box.clientWidth}});
   }});
+  if ({first_screen}) {{
+    // a notebook page's first screen must hold a figure: an image or explorer with at least
+    // {visible} px (or all of it, if shorter) inside the first {height} px of the page
+    let best = null;
+    doc.querySelectorAll("article img, main img, .rfn-explorer").forEach(function (el) {{
+      const r = el.getBoundingClientRect();
+      if (!r.height || !r.width) return;
+      const inside = Math.min(r.bottom, {height}) - Math.max(r.top, 0);
+      if (best === null || r.top < best.top) best = {{top: Math.round(r.top), height: Math.round(r.height),
+                                                      inside: Math.round(inside)}};
+    }});
+    if (best === null || best.inside < Math.min({visible}, best.height))
+      out.push({{kind: "no figure on the first screen", what: "first figure", first: best}});
+  }}
   document.getElementById("report").textContent = JSON.stringify(out);
 }});
 </script></body></html>"""
 
 
-def layout_problems(page: str | os.PathLike, width: int = 1280, height: int = 800, fraction: float = 0.6) -> list[dict]:
+def layout_problems(
+    page: str | os.PathLike,
+    width: int = 1280,
+    height: int = 800,
+    fraction: float = 0.6,
+    first_screen: bool = False,
+    visible: int = 250,
+) -> list[dict]:
     """Squeezed images and overflowing blocks of ``page`` (an HTML file) at ``width`` x ``height``.
 
     An image counts as squeezed when it is drawn narrower than ``fraction`` of its natural width
     (or of the text column, for images wider than the column: a figure larger than the column is
-    expected to be shown at the column's width, not far below it). A block counts as overflowing
-    when its content is wider than its container and the container does not scroll.
+    expected to be shown at the column's width, not far below it); a page's opening figure (class
+    ``rfn-opening``, a preview of a figure shown full size in its section) is exempt. A block counts as overflowing
+    when its content is wider than its container and the container does not scroll. With
+    ``first_screen`` (the notebook pages), a page whose first ``height`` px show less than
+    ``visible`` px of a figure (an image or an interactive explorer; all of it, if it is shorter)
+    is reported too.
     """
     page = Path(page).resolve()
     with tempfile.NamedTemporaryFile("w", suffix=".html", dir=page.parent, delete=False) as f:
-        f.write(_MEASURE.format(src=html.escape(page.name), width=width, height=height, fraction=fraction))
+        f.write(
+            _MEASURE.format(
+                src=html.escape(page.name),
+                width=width,
+                height=height,
+                fraction=fraction,
+                first_screen="true" if first_screen else "false",
+                visible=visible,
+            )
+        )
         wrapper = Path(f.name)
     try:
         dom = dump_dom(wrapper.as_uri(), width, height, extra=("--allow-file-access-from-files",))

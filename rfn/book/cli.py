@@ -101,7 +101,7 @@ def _look(html: Path, width: int, height: int) -> int:
     bad = 0
     for page in pages:
         try:
-            problems = layout_problems(page, width, height)
+            problems = layout_problems(page, width, height, first_screen="_executed" in page.parts)
             tests = explorer_selftests(page, width=width, height=height) if "rfn-explorer" in page.read_text() else []
         except BrowserError as err:
             raise BookError(str(err)) from err

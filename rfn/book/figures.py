@@ -31,9 +31,11 @@ from rfn.viz import figure_problems
 
 __all__ = [
     "FIGURE_SUFFIXES",
+    "OPENING",
     "FigureError",
     "FigureRecorder",
     "check_figure",
+    "glue_image",
     "now",
     "record_figure",
     "update_manifest",
@@ -122,6 +124,37 @@ def update_manifest(figures_root: Path, profile: str, section: str, key: str, en
     tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
     os.replace(tmp, path)
     return path
+
+
+#: the glue key of a page's opening figure (``{glue:figure} opening`` in its first cell)
+OPENING = "opening"
+
+
+def glue_image(name: str, path: str | Path) -> None:
+    """Store the image file ``path`` in the running notebook under the MyST-NB glue key ``name``, not shown.
+
+    Writes the same output ``myst_nb.glue(name, Image(filename=path), display=False)`` does
+    (a ``application/papermill.record/`` bundle with ``scrapbook`` metadata), without importing
+    MyST-NB, so a notebook runs where only Jupyter is installed. Outside a kernel it does nothing.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no figure at {path} to glue as {name!r}: save it first")
+    try:
+        from IPython import get_ipython
+        from IPython.core.formatters import format_display_data
+        from IPython.display import Image, display
+    except ImportError:
+        return
+    if get_ipython() is None:
+        return
+    bundle, metadata = format_display_data(Image(filename=str(path)))
+    prefix = "application/papermill.record/"
+    metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
+    display({prefix + k: v for k, v in bundle.items()}, raw=True, metadata=metadata)
 
 
 def record_figure(
@@ -234,8 +267,10 @@ class FigureRecorder:
         )
         return Path(path)
 
-    def savefig(self, fig, name: str, dpi: int = 120, **extra: Any) -> Path:
+    def savefig(self, fig, name: str, dpi: int = 120, opening: bool = False, **extra: Any) -> Path:
         """Check a matplotlib figure (:func:`check_figure`), save it as ``figures/<profile>/name`` and record it.
+
+        With ``opening=True`` the saved file is also the page's opening figure (:meth:`opening`).
 
         Raises:
             FigureError: the figure lacks a title or an axis label (nothing is written).
@@ -243,4 +278,18 @@ class FigureRecorder:
         path = self.path(name)
         check_figure(fig, f"{self.notebook}: {name}")
         fig.savefig(path, dpi=dpi, bbox_inches="tight")
-        return self.record(path, **extra)
+        self.record(path, **extra)
+        if opening:
+            self.opening(path)
+        return path
+
+    def opening(self, path: str | Path) -> None:
+        """Make the figure file ``path`` (a PNG this render wrote) the page's opening figure.
+
+        The page's first markdown cell shows it under the question with MyST-NB's
+        ``{glue:figure} opening`` directive, so the first screen holds a figure this very render
+        computed (the book resolves glued outputs over the whole notebook, so the cell that
+        computes it may come later). In Jupyter, nothing is shown here: the figure appears in its
+        own section. Outside a notebook kernel this does nothing.
+        """
+        glue_image(OPENING, path)

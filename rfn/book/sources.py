@@ -26,6 +26,7 @@ __all__ = [
     "injected_parameters",
     "order_key",
     "parameters_of",
+    "prose_share",
     "to_notebook",
     "unknown_parameters",
 ]
@@ -147,6 +148,44 @@ ABOUT = "About this page"
 ABOUT_WORDS = ("reproduce", "run time", "checkpoint")
 
 
+#: the least share of a page's non-blank lines that is prose (markdown), not code
+MIN_PROSE = 0.5
+#: what a page's first cell holds to show its opening figure (:meth:`rfn.book.figures.FigureRecorder.opening`)
+OPENING_DIRECTIVE = "```{glue:figure} opening"
+
+
+def _provides_opening(code: str) -> bool:
+    """Whether ``code`` calls something that glues the opening figure.
+
+    ``rec.savefig(..., opening=True)``, ``rec.opening(path)`` or ``glue_image("opening", path)``,
+    found in the syntax tree (so a comment does not count).
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:  # IPython magics
+        return False
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = getattr(node.func, "attr", None) or getattr(node.func, "id", None)
+        if name == "opening" or any(
+            k.arg == "opening" and isinstance(k.value, ast.Constant) and k.value.value is True for k in node.keywords
+        ):
+            return True
+        if name == "glue_image" and node.args and isinstance(node.args[0], ast.Constant):
+            return node.args[0].value == "opening"
+    return False
+
+
+def prose_share(nb) -> tuple[int, int]:
+    """Non-blank lines of prose (markdown cells) and of code (code cells) in notebook ``nb``."""
+    counts = {"markdown": 0, "code": 0}
+    for cell in nb.cells:
+        if cell.cell_type in counts:
+            counts[cell.cell_type] += sum(1 for line in cell.source.splitlines() if line.strip())
+    return counts["markdown"], counts["code"]
+
+
 def _problems_of(src: Path) -> list[str]:
     text = src.read_text(encoding="utf-8")
     if "# %%" not in text:
@@ -163,6 +202,21 @@ def _problems_of(src: Path) -> list[str]:
     first = nb.cells[0] if nb.cells else None
     if first is None or first.cell_type != "markdown":
         problems.append(f"{src}: the first cell must be markdown: the page's title and the question it answers")
+    elif (
+        OPENING_DIRECTIVE not in first.source
+        or ":figclass: rfn-opening" not in first.source
+        or not any(_provides_opening(c.source) for c in nb.cells if c.cell_type == "code")
+    ):
+        problems.append(
+            f"{src}: the first cell must show the page's opening figure ({OPENING_DIRECTIVE!r} with ':figclass: rfn-opening', "
+            "after the question and the idea) and a code cell must provide it (rec.savefig(..., opening=True))"
+        )
+    prose, code = prose_share(nb)
+    if prose < MIN_PROSE * (prose + code):
+        problems.append(
+            f"{src}: prose is {prose} of {prose + code} non-blank lines ({prose / max(prose + code, 1):.0%}), "
+            f"under {MIN_PROSE:.0%}: move plotting and bookkeeping into rfn.pages, or explain more"
+        )
     about = [c for c in nb.cells if c.cell_type == "markdown" and ABOUT in c.source]
     if not about:
         problems.append(f"{src}: no {ABOUT!r} cell (a dropdown at the end: what it reproduces, run time, checkpoint)")
@@ -188,7 +242,8 @@ def check_sources(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[str]:
     """Problems with the notebook sources, one line each (empty when all is well).
 
     Checks every ``notebooks/*.py``: it is a jupytext percent script, carries no outputs,
-    opens with a markdown cell (the question the page answers), has an "About this page"
+    opens with a markdown cell (the question the page answers and its opening figure), is at
+    least :data:`MIN_PROSE` prose by non-blank lines, has an "About this page"
     markdown cell naming what it reproduces, its run time and its checkpoint, and has exactly
     one ``parameters`` cell assigning the required parameters, with ``profile`` ``"auto"`` or
     one of the book's profiles and ``figures_dir`` outside the committed ``figures/``. Also flags
