@@ -64,7 +64,7 @@ def test_guard_accepts_every_profile_name(tmp_path, profile):
         (lambda s: s.replace("{glue:figure} opening", "{figure} x.png"), "opening figure"),
         (lambda s: s.replace(":figclass: rfn-opening", ""), "opening figure"),
         (lambda s: s.replace('glue_image("opening"', 'glue_image("other"'), "opening figure"),
-        (lambda s: s.replace('fig.savefig("opening.png"); glue_image', '# glue_image'), "opening figure"),
+        (lambda s: s.replace('fig.savefig("opening.png"); glue_image', "# glue_image"), "opening figure"),
         (lambda s: s + "\n# %%\n" + "x = 1\n" * 40, "prose is"),
     ],
 )

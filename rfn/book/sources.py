@@ -208,8 +208,9 @@ def _problems_of(src: Path) -> list[str]:
         or not any(_provides_opening(c.source) for c in nb.cells if c.cell_type == "code")
     ):
         problems.append(
-            f"{src}: the first cell must show the page's opening figure ({OPENING_DIRECTIVE!r} with ':figclass: rfn-opening', "
-            "after the question and the idea) and a code cell must provide it (rec.savefig(..., opening=True))"
+            f"{src}: the first cell must show the page's opening figure ({OPENING_DIRECTIVE!r} with "
+            "':figclass: rfn-opening', after the question and the idea) and a code cell must provide it "
+            "(rec.savefig(..., opening=True))"
         )
     prose, code = prose_share(nb)
     if prose < MIN_PROSE * (prose + code):
