@@ -192,15 +192,8 @@ def export(args) -> None:
         )
 
 
-def _score_key(path: Path) -> dict:
-    from rfn.assets import sha256
-    from rfn.pages.rgb import PROTOCOL_BEST, PROTOCOL_BITS
-
-    return {"checkpoint_sha256": sha256(path), "bits": PROTOCOL_BITS.cache_key(), "best": PROTOCOL_BEST.cache_key()}
-
-
 def score(args) -> None:
-    from rfn.pages.rgb import score_run
+    from rfn.pages.rgb import score_key, score_run
 
     torch.set_num_threads(1)
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -209,7 +202,7 @@ def score(args) -> None:
         if not path.is_file() or (args.only and f"{preset}:{seed}" not in args.only):
             continue
         out = CACHE / f"{path.stem}.score.json"
-        wanted = _score_key(path)
+        wanted = score_key(path)
         if out.is_file() and json.loads(out.read_text()).get("key") == wanted:
             continue
         started = time.process_time()
@@ -220,11 +213,11 @@ def score(args) -> None:
 
 
 def floor(args) -> None:
-    from rfn.pages.rgb import PROTOCOL_BITS, fvd_floor
+    from rfn.pages.rgb import FLOOR_KEY, PROTOCOL_BITS, fvd_floor
 
     torch.set_num_threads(1)
     out = CACHE / "fvd_floor.json"
-    key = {"bits": PROTOCOL_BITS.cache_key(), "data_kwargs": {"image_size": 32}}
+    key = FLOOR_KEY
     if out.is_file() and json.loads(out.read_text()).get("key") == key:
         return
     CACHE.mkdir(parents=True, exist_ok=True)

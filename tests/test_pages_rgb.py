@@ -202,3 +202,54 @@ def test_rollouts_and_bits_maps_of_tiny_models():
     assert torch.equal(videos[1, :2], clip[:2])
     maps = rgb.bits_maps(models, clip, frame=3)
     assert set(maps) == {"RFN", "SRNN"} and maps["RFN"].shape == (16, 16)
+
+
+def _scores(values: dict[str, list[float]]) -> dict:
+    """score_run-shaped results with only the IW bound and negative ELBO filled."""
+    return {
+        (key, seed): {"bits": {"iw": {"bound": v}, "nelbo": v + 0.05}}
+        for key, seeds in values.items()
+        for seed, v in enumerate(seeds)
+    }
+
+
+def test_headline_figure_draws_every_seed():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    fig = rgb.headline_figure(_scores({"rfn": [4.8, 4.9, 4.85], "srnn": [6.1, 6.2, 6.15]}))
+    ax = fig.axes[0]
+    dots = [line for line in ax.lines if line.get_marker() == "o"]
+    assert [len(d.get_xdata()) for d in dots] == [3, 3]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["RFN", "SRNN"]
+
+
+def test_load_study_reads_the_committed_seed_and_refuses_missing_runs(tmp_path):
+    with pytest.raises(rgb.StudyError, match="not committed") as err:
+        rgb.load_study(root=tmp_path)
+    assert "15 of 15" in str(err.value) and "benchmarks/rgb_headline.py train" in str(err.value)
+    study = rgb.load_study(seeds=(0,), scores=False)  # the five seed-0 runs committed in the repository
+    assert study.keys() == list(rgb.MODELS) and study.seeds == [0]
+    table = study.runs_table()
+    assert table["steps"].nunique() == 1 and (table["fp16 - fp32 test bits"].abs() <= 1e-3).all()
+    sizes = dict(zip(table["model"], table["parameters"]))
+    assert abs(sizes[rgb.MODELS["srnn-skip"][1]] / sizes["RFN"] - 1) < 0.1  # control b at the RFN's size
+    assert len(study.stability()) == 4
+
+
+def test_load_study_refuses_unequal_steps_and_stale_scores(tmp_path):
+    import json
+    import shutil
+
+    src = rgb.study_folder()
+    dst = rgb.study_folder(tmp_path)
+    dst.mkdir(parents=True)
+    for key in rgb.MODELS:
+        for suffix in (".pt", ".export.json", ".metrics.csv", ".run.json"):
+            shutil.copy(src / f"{rgb.run_stem(key, 0)}{suffix}", dst)
+    with pytest.raises(rgb.StudyError, match="no current shipped score"):
+        rgb.load_study(root=tmp_path, seeds=(0,))
+    record = dst / "reference-textured-vrnn.export.json"
+    record.write_text(json.dumps({**json.loads(record.read_text()), "step": 4000}))
+    with pytest.raises(rgb.StudyError, match="stopped at step 4000"):
+        rgb.load_study(root=tmp_path, seeds=(0,), scores=False)

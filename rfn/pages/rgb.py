@@ -33,17 +33,34 @@ from rfn.metrics.protocol import Protocol
 from rfn.metrics.stats import nested_bootstrap, welch
 
 __all__ = [
+    "FLOOR_KEY",
     "MODELS",
     "PROTOCOL_BEST",
     "PROTOCOL_BITS",
+    "SEEDS",
+    "Study",
+    "StudyError",
+    "best_of_n_figure",
     "bits_map_figure",
+    "bits_maps",
+    "bits_table",
     "conclusions",
     "fvd_floor",
+    "fvd_table",
     "gap_stability",
+    "headline_figure",
     "learning_curves",
     "learning_curves_figure",
+    "load_study",
     "nested_bootstrap",
+    "rollouts",
+    "run_stem",
+    "score_key",
     "score_run",
+    "stand_in_figure",
+    "strips_figure",
+    "study_folder",
+    "tests_table",
     "welch",
 ]
 
@@ -432,3 +449,207 @@ def bits_maps(
         torch.manual_seed(seed)
         out[_label(key)] = model.pixel_bits(clip[None, :frame])[0, -1]
     return out
+
+
+# ----------------------------------------------------------------------------- the committed study
+
+
+#: training seeds of every model in the study
+SEEDS = (0, 1, 2)
+
+
+class StudyError(RuntimeError):
+    """A committed run of the RGB study is missing, unfinished, or its shipped numbers are stale."""
+
+
+def study_folder(root: str | Path | None = None) -> Path:
+    """``checkpoints/reference/textured`` (of the repository, or under ``root``)."""
+    from rfn.runs import REFERENCE_ROOT, reference_file
+
+    return reference_file("reference-textured", 0, REFERENCE_ROOT if root is None else root).parent
+
+
+def run_stem(key: str, seed: int) -> str:
+    """File stem of a run: the preset, with ``-seedS`` for seeds other than 0."""
+    preset = MODELS[key][0]
+    return preset if seed == 0 else f"{preset}-seed{seed}"
+
+
+def score_key(path: str | Path) -> dict[str, Any]:
+    """What a shipped score depends on: the checkpoint's bytes and the two protocols."""
+    from rfn.assets import sha256
+
+    return {"checkpoint_sha256": sha256(path), "bits": PROTOCOL_BITS.cache_key(), "best": PROTOCOL_BEST.cache_key()}
+
+
+#: what the real-against-real FVD floor depends on
+FLOOR_KEY = {"bits": PROTOCOL_BITS.cache_key(), "data_kwargs": {"image_size": 32}}
+
+
+class Study:
+    """The committed runs of the RGB study and their shipped numbers, read without computing anything.
+
+    Attributes:
+        folder: ``checkpoints/reference/textured``.
+        files: ``{(model key, seed): checkpoint}`` of every finished run.
+        scores: ``{(model key, seed): score_run result}`` read from ``folder/cache``.
+        floor: the real-against-real FVD (:func:`fvd_floor`), or None when not shipped.
+    """
+
+    def __init__(self, folder: Path, files: dict, scores: dict, floor: dict | None):
+        self.folder, self.files, self.scores, self.floor = folder, files, scores, floor
+        self._models: dict = {}
+
+    @property
+    def seeds(self) -> list[int]:
+        return sorted({s for _, s in self.files})
+
+    def keys(self) -> list[str]:
+        """The model keys present, in :data:`MODELS` order."""
+        return [k for k in MODELS if any(k == key for key, _ in self.files)]
+
+    def model(self, key: str, seed: int = 0, device: str | torch.device = "cpu") -> torch.nn.Module:
+        """The trained model of one run (loaded once, eval mode, fp32)."""
+        from rfn.models.registry import load_model
+
+        if (key, seed, str(device)) not in self._models:
+            self._models[(key, seed, str(device))] = load_model(self.files[(key, seed)], device=device).float()
+        return self._models[(key, seed, str(device))]
+
+    def curves(self, column: str = "val_bpp") -> dict[str, list[pd.DataFrame]]:
+        """``{model key: [validation curve per seed]}`` from the committed ``metrics.csv`` files."""
+        return {
+            k: [learning_curves(self.files[(k, s)].with_suffix(".metrics.csv"), column) for s in self.seeds]
+            for k in self.keys()
+        }
+
+    def runs_table(self) -> pd.DataFrame:
+        """One row per run: steps, parameters, the CPU and wall hours it took, the fp16 export's check."""
+        import json
+
+        rows = []
+        for (key, seed), path in sorted(self.files.items(), key=lambda kv: (list(MODELS).index(kv[0][0]), kv[0][1])):
+            export = json.loads(path.with_suffix(".export.json").read_text())
+            timing_file = path.with_suffix(".train_time.json")
+            timing = json.loads(timing_file.read_text()) if timing_file.is_file() else {}
+            params = sum(p.numel() for p in self.model(key, seed).parameters())
+            rows.append({
+                "model": _label(key),
+                "seed": seed,
+                "steps": export["step"],
+                "parameters": params,
+                "CPU hours": timing.get("cpu_s", float("nan")) / 3600,
+                "wall hours": timing.get("wall_s", float("nan")) / 3600,
+                "fp16 - fp32 test bits": export["fp16_bits"] - export["fp32_bits"],
+            })  # fmt: skip
+        return pd.DataFrame(rows)
+
+    def stability(self, last: int = 1_000) -> pd.DataFrame:
+        """:func:`gap_stability` of every other model against the RFN over the last ``last`` steps."""
+        curves = self.curves()
+        rows = []
+        for key in self.keys():
+            if key == "rfn":
+                continue
+            s = gap_stability(curves["rfn"], curves[key], last=last)
+            rows.append({
+                "model minus RFN": _label(key),
+                "steps": f"{s['steps'][0]}-{s['steps'][1]}",
+                "gap at start": s["gap_start"],
+                "gap at end": s["gap_end"],
+                "change": s["change"],
+                "stable (change < 5% of the gap)": s["stable"],
+            })  # fmt: skip
+        return pd.DataFrame(rows)
+
+
+def load_study(root: str | Path | None = None, seeds: tuple[int, ...] = SEEDS, scores: bool = True) -> Study:
+    """Read the committed study: every model at every seed, finished, at equal steps, with fresh scores.
+
+    Raises:
+        StudyError: a run is missing or unfinished, the runs stopped at different steps, or a run's shipped
+            score is missing or belongs to other weights or protocols (the message says which command fixes it).
+    """
+    import json
+
+    from rfn.presets import get_preset
+
+    folder = study_folder(root)
+    files, missing = {}, []
+    for key, (preset, _) in MODELS.items():
+        for seed in seeds:
+            path = folder / f"{run_stem(key, seed)}.pt"
+            if path.is_file():
+                files[(key, seed)] = path
+            else:
+                missing.append(f"{preset} seed {seed}")
+    if missing:
+        raise StudyError(
+            f"{len(missing)} of {len(MODELS) * len(seeds)} runs of the RGB study are not committed under {folder}: "
+            f"{', '.join(missing)}. Train them with `python benchmarks/rgb_headline.py train` (see its `plan`), then "
+            "`export` and `score`."
+        )
+    steps = {}
+    for (key, seed), path in files.items():
+        steps[(key, seed)] = json.loads(path.with_suffix(".export.json").read_text())["step"]
+        wanted = get_preset(MODELS[key][0]).train["steps"]
+        if steps[(key, seed)] < wanted:
+            raise StudyError(f"{path} stopped at step {steps[(key, seed)]} of {wanted}: train it on and export again")
+    if len(set(steps.values())) != 1:
+        raise StudyError(f"the runs stopped at different steps ({sorted(set(steps.values()))}): compare like with like")
+    found, floor = {}, None
+    if scores:
+        stale = []
+        for (key, seed), path in files.items():
+            cached = folder / "cache" / f"{path.stem}.score.json"
+            stored = json.loads(cached.read_text()) if cached.is_file() else None
+            if stored is None or stored.get("key") != score_key(path):
+                stale.append(path.stem)
+            else:
+                found[(key, seed)] = stored["result"]
+        if stale:
+            raise StudyError(
+                f"no current shipped score for {', '.join(stale)} in {folder / 'cache'}: "
+                "run `python benchmarks/rgb_headline.py score` (CPU hours) and commit the cache"
+            )
+        floor_file = folder / "cache" / "fvd_floor.json"
+        if floor_file.is_file():
+            stored = json.loads(floor_file.read_text())
+            floor = stored["result"] if stored.get("key") == FLOOR_KEY else None
+    return Study(folder, files, found, floor)
+
+
+def headline_figure(scores: dict[tuple[str, int], dict], title: str = ""):
+    """Bits per dimension (IW bound) of every run, one dot per seed, the mean as a bar, per model."""
+    import matplotlib.pyplot as plt
+
+    iw = per_seed(scores, "iw")
+    keys = [k for k in MODELS if k in iw]
+    fig, ax = plt.subplots(figsize=(7.5, 3.4))
+    for i, key in enumerate(keys):
+        values = np.array(list(iw[key].values()))
+        ax.barh(i, values.mean(), color=f"C{i}", alpha=0.35, height=0.6)
+        ax.plot(values, np.full(len(values), i), "o", color=f"C{i}", markersize=6)
+        ax.text(values.max() + 0.03, i, f"{values.mean():.3f}", va="center", fontsize=8)
+    ax.set_yticks(range(len(keys)), [_label(k) for k in keys], fontsize=8)
+    ax.invert_yaxis()
+    lo = min(min(v.values()) for v in iw.values())
+    ax.set_xlim(lo - 0.5, max(max(v.values()) for v in iw.values()) + 0.3)
+    ax.set_xlabel("test bits per dimension, IW bound (lower is better; dots: seeds, bars: mean)")
+    ax.set_title(title or "RFN against per-pixel emissions on the RGB stand-in", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def stand_in_figure(clips: torch.Tensor, title: str = ""):
+    """A grid of test clips ``uint8 [N, T, 3, H, W]`` of the stand-in, one clip per row, frames from 1."""
+    import matplotlib.pyplot as plt
+
+    from rfn import viz
+
+    n, t, _, h, w = clips.shape
+    fig, ax = plt.subplots(figsize=(min(16.0, 0.045 * t * (w + 2) + 1.5), 0.045 * n * (h + 2) + 0.9))
+    viz.show_video_grid(ax, clips, [f"clip {i + 1}" for i in range(n)], first_frame=1, scale=2)
+    ax.set_title(title or "the RGB stand-in: test clips, one per row, frames from 1", fontsize=10)
+    fig.tight_layout()
+    return fig
