@@ -182,6 +182,14 @@ PAGES: dict[str, dict[str, dict[str, Any]]] = {
             "scale": "32x32 two-digit SM-MNIST, 8-frame sequences, batch 12, 5000 steps on a GPU",
         },
     },
+    # the RGB study (benchmarks/rgb_headline.py) is committed once, at its own scale: every profile reads it;
+    # seeds: the training seeds read; clips: test clips in the stand-in figure
+    "10_rgb_headline": {
+        "smoke": {"seeds": (0,), "clips": 2},
+        "quick": {"seeds": (0, 1, 2), "clips": 4},
+        "reference": {"seeds": (0, 1, 2), "clips": 4},
+        "thesis": {"seeds": (0, 1, 2), "clips": 4},
+    },
 }  # fmt: skip
 
 
@@ -237,7 +245,7 @@ def check_setting(name: str, value: Any, default: Any) -> Any:
     """``value`` for setting ``name`` after checking it is of the same kind as the profile's ``default``.
 
     Numbers of things (ints) must be positive (zero only where the default is zero); lists must be
-    non-empty lists of numbers; a setting whose name holds ``temperature`` warns
+    non-empty lists of numbers (whole numbers where the default's are, e.g. seeds); a setting whose name holds ``temperature`` warns
     (:class:`UserWarning`) for values outside [0, 1], saying what happens there.
 
     Raises:
@@ -270,7 +278,11 @@ def check_setting(name: str, value: Any, default: Any) -> Any:
     elif isinstance(default, (list, tuple)):
         if not isinstance(value, (list, tuple)) or not value:
             raise bad("a non-empty list")
-        if all(isinstance(d, numbers.Real) for d in default):
+        if all(isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in default):
+            if any(isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in value):
+                raise bad("a list of whole numbers")
+            value = [int(v) for v in value]
+        elif all(isinstance(d, numbers.Real) for d in default):
             if any(isinstance(v, bool) or not isinstance(v, numbers.Real) for v in value):
                 raise bad("a list of numbers")
             value = [float(v) for v in value]

@@ -75,6 +75,10 @@ def test_page_parameters_are_checked_and_temperatures_warned():
     assert ev == {**profiles.PAGES["09_ablations"]["smoke"]["eval"], "samples": 5}
     with pytest.raises(ValueError, match="unknown: \\['sample'\\]"):
         profiles.page_settings("09_ablations", "smoke", eval={"sample": 5})
+    seeds = profiles.page_settings("10_rgb_headline", "reference", seeds=[0, 2])["seeds"]  # whole numbers stay
+    assert seeds == (0, 2) and all(type(s) is int for s in seeds)
+    with pytest.raises(ValueError, match="'seeds' must be a list of whole numbers"):
+        profiles.page_settings("10_rgb_headline", "reference", seeds=[0.5])
 
 
 def test_every_profile_names_existing_presets_and_protocols():

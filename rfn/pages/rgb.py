@@ -57,6 +57,7 @@ __all__ = [
     "run_stem",
     "score_key",
     "score_run",
+    "seed_means",
     "stand_in_figure",
     "strips_figure",
     "study_folder",
@@ -315,6 +316,11 @@ def per_sequence(scores: dict[tuple[str, int], dict], key: str, what: str = "iw"
     if len(indices) != 1:
         raise ValueError(f"the {key} runs were scored on different test clips; score them with one protocol")
     return np.array([b["per_sequence"]["iw" if what == "iw" else "nelbo"] for _, b in rows], dtype=float)
+
+
+def seed_means(scores: dict[tuple[str, int], dict], what: str = "iw") -> dict[str, dict[str, float]]:
+    """``{model key: {"mean": bits per dimension averaged over seeds}}``, as :func:`conclusions` reads it."""
+    return {k: {"mean": float(np.mean(list(v.values())))} for k, v in per_seed(scores, what).items()}
 
 
 def bits_table(scores: dict[tuple[str, int], dict]) -> pd.DataFrame:
