@@ -245,8 +245,9 @@ def check_setting(name: str, value: Any, default: Any) -> Any:
     """``value`` for setting ``name`` after checking it is of the same kind as the profile's ``default``.
 
     Numbers of things (ints) must be positive (zero only where the default is zero); lists must be
-    non-empty lists of numbers (whole numbers where the default's are, e.g. seeds); a setting whose name holds ``temperature`` warns
-    (:class:`UserWarning`) for values outside [0, 1], saying what happens there.
+    non-empty lists of numbers (whole numbers where the default's are, e.g. seeds); a setting whose
+    name holds ``temperature`` warns (:class:`UserWarning`) for values outside [0, 1], saying what
+    happens there.
 
     Raises:
         ValueError: the value is of another kind, naming the setting and what it expects.
