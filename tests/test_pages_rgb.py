@@ -253,3 +253,10 @@ def test_load_study_refuses_unequal_steps_and_stale_scores(tmp_path):
     record.write_text(json.dumps({**json.loads(record.read_text()), "step": 4000}))
     with pytest.raises(rgb.StudyError, match="stopped at step 4000"):
         rgb.load_study(root=tmp_path, seeds=(0,), scores=False)
+
+
+def test_training_hours_sums_every_logged_interval(tmp_path):
+    f = tmp_path / "metrics.csv"
+    # 50 steps at 16 sequences/s = 50 s, then (after a resume) 100 steps at 8/s = 200 s; a validation-only row
+    f.write_text("step,seq_per_s,val_bpp\n50,16.0,\n150,8.0,\n150,,6.0\n")
+    assert rgb.training_hours(f, batch_size=16) == pytest.approx(250 / 3600)
