@@ -75,7 +75,7 @@ def test_conclusions_are_written_from_the_numbers():
     }
     text = " ".join(rgb.conclusions(table, tests, "bits/dim"))
     assert "SRNN is 1.000 bits/dim above the RFN" in text
-    assert "50% of the gap" in text and "80% of the gap" in text
+    assert "loses 50% of the RFN's lead" in text and "closes 80% of the RFN's lead" in text
     tests["srnn"] = rgb.welch([6.0, 4.0, 5.0], [5.0, 5.01, 4.99])
     assert "not resolved" in rgb.conclusions(table, tests, "bits/dim")[0]
 
@@ -166,7 +166,7 @@ def test_tables_and_tests_from_scores():
             "bits/dim",
         )
     )
-    assert "% of the gap" in text
+    assert "% of the RFN's lead" in text
 
 
 def test_per_sequence_refuses_runs_scored_on_other_clips():
