@@ -9,6 +9,15 @@
 # read its figures as: the prior temperature changes the *motion*, the flow temperature the
 # *appearance*. This page measures both effects separately, with confidence intervals, within
 # the model's training horizon, and says where the numbers disagree.
+#
+# ```{glue:figure} opening
+# :figwidth: 100%
+# :figclass: rfn-opening
+#
+# How far apart the samples move the digits (motion spread), how much fine detail they draw,
+# how bright they are and how many digits stay in place, as one temperature rises with the
+# other at 0 (section 3 below explains each measure and its error bars).
+# ```
 
 # %% tags=["parameters"]
 # profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
@@ -31,7 +40,6 @@ checkpoint = None  # an RFN checkpoint to study instead of the profile's, e.g. "
 import time
 
 import matplotlib.pyplot as plt
-import pandas as pd
 import torch
 from IPython.display import Markdown, display
 
@@ -74,12 +82,8 @@ print(run.describe(), f"({run.checkpoint}); warm-up {ctx} frames, {future} predi
 x0 = test.batch([0])
 for sweep, name, fig_no in (("flow", "fig10_1_flow_temperature.png", "Fig 10.1"),
                             ("prior", "fig10_2_prior_temperature.png", "Fig 10.2")):  # fmt: skip
-    rows = [x0[0]] + [torch.cat([x0[0, :ctx], page.sweep_samples(model, x0[:, :ctx], future, t, 1, seed, sweep)[0, 0]])
-                      for t in TEMPS]  # fmt: skip
-    labels = ["truth"] + [f"{sweep} τ = {t:g}" for t in TEMPS]
-    other = "prior" if sweep == "flow" else "flow"
-    fig = results.frames_figure(torch.stack(rows), labels, f"{fig_no}: {sweep} temperature τ, {other} temperature 0",
-                                context=ctx, scale=3)  # fmt: skip
+    futures = {t: page.sweep_samples(model, x0[:, :ctx], future, t, 1, seed, sweep)[0, 0] for t in TEMPS}
+    fig = page.sweep_figure(x0[0], futures, sweep, fig_no, ctx)  # the truth, then one row per temperature
     rec.savefig(fig, name, reproduces=fig_no)
     plt.show()
 
@@ -133,6 +137,9 @@ display(HTML(temperature_explorer(
 #   ceiling).
 #
 # Sequences are the independent units: the error bars are 95% t-intervals over sequences.
+# The cell below draws the samples and measures them (`page.measure_sweeps`: `sweep_samples`
+# for each source and temperature, then `sequence_measures`) and caches the numbers beside
+# the model; at `reference` it reads the ones shipped with the committed RFN when they match.
 
 # %% tags=["hide-input"]
 n_seq, n_samp = SETTINGS["sequences"], SETTINGS["samples"]
@@ -150,7 +157,7 @@ truth = {"fine detail": speckle(x_meas[:, ctx:]), "brightness": 1.0}
 # %%
 fig = page.measures_figure(table, truth, f"RFN on {n_seq} SM-MNIST test sequences, {n_samp} samples each, "
                            f"{future} predicted frames after {ctx} (mean and 95% CI over sequences)")  # fmt: skip
-rec.savefig(fig, "fig10_temperature_measures.png", reproduces="Figs 10.1 and 10.2, measured")
+rec.savefig(fig, "fig10_temperature_measures.png", reproduces="Figs 10.1 and 10.2, measured", opening=True)
 plt.show()
 table.round(4).to_csv(rec.path("tab10_temperature_measures.csv"), index=False)
 rec.record(rec.path("tab10_temperature_measures.csv"), reproduces="Figs 10.1 and 10.2, measured")
@@ -189,22 +196,13 @@ rec.savefig(fig, "fig9_5_temperature_similarity.png", reproduces="Fig 9.5 (SM-MN
 plt.show()
 
 # %%
-THESIS_T93 = {0.1: "217.3 ± 5.6", 0.3: "212.9 ± 4.2", 0.5: "204.5 ± 4.5", 0.7: "200.9 ± 3.7", 0.9: "212.6 ± 4.2",
-              1.0: "233.2 ± 4.8"}  # fmt: skip
 if SETTINGS["fvd"]:
-    tab93 = pd.DataFrame(
-        [{"flow temperature": "real vs real (floor)", "FVD": round(sweep["real vs real"], 1)}]
-        + [{"flow temperature": t, "FVD": round(sweep[str(t)]["fvd"], 1), "thesis (Table 9.3, BAIR)":
-            THESIS_T93.get(t, "-")} for t in TEMPS]
-    ).set_index("flow temperature")  # fmt: skip
-    tab93["our protocol"] = f"{n} clips of {proto.predicted_frames} predicted frames, 1 sample each, prior τ = 1"
+    tab93 = page.fvd_table(sweep, TEMPS, f"{n} clips of {proto.predicted_frames} predicted frames, 1 sample each, "
+                           "prior τ = 1")  # fmt: skip
     tab93.to_csv(rec.path("tab9_3_fvd_temperature.csv"))
     rec.record(rec.path("tab9_3_fvd_temperature.csv"), reproduces="Table 9.3 (SM-MNIST stand-in for BAIR)")
     display(tab93)
-    best_t = min(TEMPS, key=lambda t: sweep[str(t)]["fvd"])
-    display(Markdown(f"**What the numbers show.** The lowest FVD is at flow temperature {best_t:g} "
-                     f"({sweep[str(best_t)]['fvd']:.1f}); two sets of {n} real clips score "
-                     f"{sweep['real vs real']:.1f}. The thesis found its lowest FVD at 0.7 on BAIR."))  # fmt: skip
+    display(Markdown(page.fvd_verdict(sweep, TEMPS, n)))
 else:
     print(f"{profile} profile: FVD skipped (I3D at 224x224 is slow on a CPU); run quick, reference or thesis")
 print(f"wall time of this page: {time.perf_counter() - page_start:.0f} s")

@@ -9,6 +9,15 @@
 # moment), and the bits per pixel measure the flow's surprise at the pixels. Following both,
 # and the parameters of the prior, the posterior and the flow's base distribution, along
 # sequences with their bounces marked shows which part of the model carries the uncertainty.
+#
+# ```{glue:figure} opening
+# :figwidth: 100%
+# :figclass: rfn-opening
+#
+# The mean KL of four classes of frames over all test sequences (left) and the KL of every
+# frame against how much worse the prior's prediction explains it than the posterior
+# (right); section 2 below explains both panels.
+# ```
 
 # %% tags=["parameters"]
 # profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
@@ -37,7 +46,6 @@ import torch
 from IPython.display import Markdown, display
 from scipy import stats
 
-from rfn import viz
 from rfn.book.page import book_profile, setup_page
 from rfn.data import make_dataset
 from rfn.metrics import psnr, ssim
@@ -141,48 +149,19 @@ plt.show()
 # the touch, so the frame after it is where a perfect model would be surprised.
 
 # %%
-hit = events.any(-1)[:, 1:]  # [B, T-1]: a digit touches a wall in frame t (t = 1..T-1)
-after = events.any(-1)[:, :-1]  # [B, T-1]: a digit touched a wall in frame t-1
-first = torch.zeros_like(hit)
-first[:, 0] = True
-classes = {
-    "frame 2, the first modelled (velocity unknown)": first,
-    "digit touches a wall": hit & ~first,
-    "frame after a touch": after & ~hit & ~first,
-    "no wall event": ~hit & ~after & ~first,
-}
-rows = []
-for name, mask in classes.items():
-    rows.append(
-        {
-            "frames": name,
-            "count": int(mask.sum()),
-            "KL (bpp)": kl[mask].mean().item(),
-            "prior NLL - posterior NLL (bpp)": (nll_prior - nll_post)[mask].mean().item(),
-        }
-    )
-table = pd.DataFrame(rows).set_index("frames")
+classes = page.event_classes(events.any(-1))  # {class: bool [B, T-1]}, the four classes above
+gap = nll_prior - nll_post  # how much worse the prior's draw explains the frame than the posterior's
+table = page.kl_by_event(kl, gap, classes)  # per class: count, mean KL, mean gap
 table.to_csv(rec.path("tab10_4_kl_by_event.csv"))
 rec.record(rec.path("tab10_4_kl_by_event.csv"), reproduces="Fig 10.4 (aggregate)")
 display(table.style.set_uuid("kl_by_event").format("{:.4f}", subset=table.columns[1:]))
-r_kl, p_kl = stats.spearmanr(kl.flatten().numpy(), (nll_prior - nll_post).flatten().numpy())
+r_kl, p_kl = stats.spearmanr(kl.flatten().numpy(), gap.flatten().numpy())
 print(f"Spearman correlation of KL and the prior-posterior NLL gap over {kl.numel()} frames: {r_kl:.2f} "
       f"(p = {p_kl:.1e}); protocol: {x.shape[0]} test sequences of {T} frames, 1 conditioning frame, "
       f"profile {profile}")  # fmt: skip
 
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
-means = [kl[m].mean().item() for m in classes.values()]
-errs = [kl[m].std().item() / max(1, int(m.sum())) ** 0.5 for m in classes.values()]
-axes[0].barh(list(classes), means, xerr=errs, color="tab:purple")
-axes[0].invert_yaxis()
-axes[0].set(xlabel="mean KL per frame (bpp), ± s.e.", ylabel="frames", title="KL by wall event")
-axes[1].scatter(kl.flatten(), (nll_prior - nll_post).flatten(), s=6, alpha=0.4)
-axes[1].set_xlabel("KL (bpp)")
-axes[1].set_ylabel("prior NLL - posterior NLL (bpp)")
-axes[1].set_title(f"every frame of {x.shape[0]} sequences (Spearman {r_kl:.2f})")
-fig.suptitle(f"Fig 10.4 over {x.shape[0]} test sequences of {T} frames", fontsize=10)
-fig.tight_layout()
-rec.savefig(fig, "fig10_4_kl_at_bounces.png", reproduces="Fig 10.4 (aggregate)")
+fig = page.kl_by_event_figure(kl, gap, classes, r_kl, f"Fig 10.4 over {x.shape[0]} test sequences of {T} frames")
+rec.savefig(fig, "fig10_4_kl_at_bounces.png", reproduces="Fig 10.4 (aggregate)", opening=True)
 plt.show()
 
 # %% [markdown]
@@ -207,39 +186,16 @@ plt.show()
 seq_f = make_dataset("smmnist", split="test", seq_len=SETTINGS["frozen_frames"], **data_kwargs)
 xf = seq_f.batch(range(SETTINGS["sequences"])).to(dev)  # uint8 [B, T, 1, H, W]
 t0, S = SETTINGS["frozen_context"], SETTINGS["frozen_draws"]
-B, Tf = xf.shape[:2]
+Tf = xf.shape[1]
 frozen = page.frozen_condition_nll(model, xf, t0, S, seed)
 frozen_prior, frozen_post = frozen["prior"], frozen["posterior"]  # [B, Tf - t0] each
 updated = page.step_terms(model, xf, seed)["nll_prior"][:, t0 - 1 :].cpu()  # one-step prior NLL of frames t0..Tf-1
 
-steps = np.arange(t0, Tf)
-fig, axes = plt.subplots(1, 2, figsize=(12, 3.9))
-for curve, label, style in (
-    (frozen_prior, f"frozen at t0={t0}, z from the prior ({S} draws)", "-o"),
-    (frozen_post, f"frozen at t0={t0}, z from the posterior", "-s"),
-    (updated, "updated every step (one-step prediction)", "--"),
-):
-    axes[0].plot(steps, curve.mean(0).numpy(), style, ms=4, label=label)
-    # paired per sequence: how much the frozen condition costs against updating it
-    if curve is not updated:
-        d = curve - updated
-        m, se = d.mean(0).numpy(), (d.std(0) / B**0.5).numpy()
-        axes[1].plot(steps, m, style, ms=4, label=label.split(",")[1].strip() + " minus updated")
-        axes[1].fill_between(steps, m - se, m + se, alpha=0.2)
-axes[0].set_ylabel("NLL of the true frame (bpp)")
-axes[0].set_title(f"mean over {B} test sequences")
-axes[1].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-axes[1].axhline(0, color="gray", lw=1)
-axes[1].set_ylabel("frozen - updated (bpp), ± s.e.")
-axes[1].set_title("the same, relative to the updated condition")
-for ax in axes:
-    ax.set_xlabel("frame t")
-    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
-fig.suptitle(f"Fig 10.5 on SM-MNIST: the flow's condition frozen after frames 0..{t0 - 1}", y=1.02)
-fig.tight_layout()
+fig = page.frozen_figure(frozen_prior, frozen_post, updated, t0, S,
+                         f"Fig 10.5 on SM-MNIST: the flow's condition frozen after frames 0..{t0 - 1}")  # fmt: skip
 rec.savefig(fig, "fig10_5_frozen_future_nll.png", reproduces="Fig 10.5 (SM-MNIST instead of BAIR/KTH)")
 plt.show()
-rho, _ = stats.spearmanr(steps, frozen_prior.mean(0).numpy())
+rho, _ = stats.spearmanr(np.arange(t0, Tf), frozen_prior.mean(0).numpy())
 print(f"frozen (prior z): {frozen_prior.mean(0)[0]:.3f} bpp at t0, {frozen_prior.mean(0).max():.3f} at most, "
       f"{frozen_prior.mean(0)[-1]:.3f} at t={Tf - 1}; Spearman rank correlation with t: {rho:.2f}")  # fmt: skip
 
@@ -261,17 +217,8 @@ seq_psnr = psnr(pred_all, truth_all).clamp(max=60.0).mean(1)  # an exact copy wo
 r_ssim, p_ssim = stats.spearmanr(seq_bpp, seq_ssim)
 r_psnr, p_psnr = stats.spearmanr(seq_bpp, seq_psnr)
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-for ax, val, name, r, p in (
-    (axes[0], seq_ssim, "SSIM", r_ssim, p_ssim),
-    (axes[1], seq_psnr, "PSNR (dB)", r_psnr, p_psnr),
-):
-    ax.scatter(seq_bpp, val, s=12, alpha=0.7)
-    ax.set_xlabel("sequence bpp (negative ELBO)")
-    ax.set_ylabel(f"{name} of one-step predictions")
-    ax.set_title(f"Spearman {r:.2f} (p = {p:.1e})")
-fig.suptitle(f"Fig 10.6 on SM-MNIST: {len(seq_bpp)} test sequences of {T} frames", y=1.02)
-fig.tight_layout()
+fig = page.bpp_quality_figure(seq_bpp, {"SSIM": seq_ssim, "PSNR (dB)": seq_psnr},
+                              f"Fig 10.6 on SM-MNIST: {len(seq_bpp)} test sequences of {T} frames")  # fmt: skip
 rec.savefig(fig, "fig10_6_bpp_vs_quality.png", reproduces="Fig 10.6")
 plt.show()
 
@@ -284,15 +231,7 @@ p_ssim_ink, p_psnr_ink = page.partial_spearman(seq_bpp, seq_ssim, ink), page.par
 print(f"Spearman: bpp vs SSIM {r_ssim:.2f}, bpp vs PSNR {r_psnr:.2f}, bpp vs ink fraction {r_ink:.2f}; "
       f"with the ink fraction held fixed: bpp vs SSIM {p_ssim_ink:.2f}, bpp vs PSNR {p_psnr_ink:.2f}")  # fmt: skip
 
-order = torch.argsort(seq_bpp)
-picks = [int(order[0]), int(order[len(order) // 2]), int(order[-1])]
-videos = []
-for i in picks:
-    videos += [x[i].cpu(), torch.cat([x[i, :1].cpu(), rp["prediction"][i].cpu()])]
-labels = [s for i in picks for s in (f"truth (seq {i})", f"prior, {seq_bpp[i]:.3f} bpp")]
-fig, ax = plt.subplots(figsize=(1.0 * T + 2.0, 0.75 * len(videos) + 0.8))
-viz.show_video_grid(ax, torch.stack(videos), labels, scale=2, first_frame=1)
-ax.set_title("lowest, median and highest bpp: truth above its one-step predictions")
+fig = page.bpp_examples_figure(x.cpu(), rp["prediction"].cpu(), seq_bpp)
 rec.savefig(fig, "fig10_6_bpp_examples.png", reproduces="Fig 10.6")
 plt.show()
 
@@ -326,20 +265,12 @@ for nd, name, fig_id in (
 ):
     curves, ev, overlap, xs = page.parameter_curves(model, data_kwargs, nd, SETTINGS["sync_sequences"],
                                                     SETTINGS["sync_frames"], seed)  # fmt: skip
-    title = f"{fig_id}: {nd} digit(s), {xs.shape[0]} synchronised test sequences of {xs.shape[1]} frames"
-    if nd == 2:
-        title += (
-            f"\n(lines: digit 1 red, digit 2 blue touch a wall; grey: over {OVERLAP:.0%} of a digit's ink overlaps)"
-        )
-    fig = page.parameters_figure(curves, ev, overlap, OVERLAP, title)
+    fig = page.parameters_figure(curves, ev, overlap, OVERLAP, page.parameters_title(fig_id, nd, xs, OVERLAP))
     rec.savefig(fig, name, reproduces=fig_id)
     plt.show()
-    touch = ev.any(1)
-    near = touch[1:] | touch[:-1]  # modelled frames t = 1..T-1 with a touch at t or at t-1
-    spikes[f"{nd} digit{'s' if nd > 1 else ''}: at or right after a wall touch"] = page.ratio(curves, near)
+    spikes.update(page.spike_ratios(curves, ev, overlap, OVERLAP))  # wall-touch (and overlap) frames vs the rest
     if nd == 2:
-        spikes[f"2 digits: while > {OVERLAP:.0%} of the ink overlaps"] = page.ratio(curves, overlap[1:] > OVERLAP)
-        sync_two = xs[:1]
+        sync_two = xs[:1]  # one of the two-digit sequences, for Fig A.10
 spike_table = pd.DataFrame(spikes).T
 spike_table.to_csv(rec.path("tab10_7_parameter_spikes.csv"))
 rec.record(rec.path("tab10_7_parameter_spikes.csv"), reproduces="Figs 10.7-10.8 (summary)")
@@ -349,10 +280,8 @@ print("each entry: the quantity's mean on those frames divided by its mean on al
 # %%
 torch.manual_seed(seed)
 rp_sync = model.reconstruct_and_predict(sync_two.to(dev), emission_temperature=SETTINGS["temperature"])
-strip = torch.stack([sync_two[0].cpu(), torch.cat([sync_two[0, :1].cpu(), rp_sync["prediction"][0].cpu()])])
-fig, ax = plt.subplots(figsize=(min(0.6 * strip.shape[1], 18), 2.0))
-viz.show_video_grid(ax, strip, ["truth", "prior, one step"], scale=1, pad=1, first_frame=1)
-ax.set_title("Fig A.10: one synchronised sequence and the prior's one-step predictions")
+fig = page.sequence_strip_figure(sync_two[0].cpu(), rp_sync["prediction"][0].cpu(),
+                                "Fig A.10: one synchronised sequence and the prior's one-step predictions")  # fmt: skip
 rec.savefig(fig, "figA_10_synchronised_sequence.png", reproduces="Fig A.10")
 plt.show()
 
@@ -372,22 +301,8 @@ plt.show()
 # thesis-scale checkpoint.
 
 # %% tags=["remove-input"]
-kl_by = table["KL (bpp)"]
-two = spike_table.filter(like="2 digits:", axis=0)  # the wall-touch row, then the overlap row
-one = spike_table.filter(like="1 digit:", axis=0)
-display(
-    Markdown(
-        "**What the numbers show** (this run): (1) the mean KL per frame is highest for "
-        f"'{kl_by.idxmax()}' ({kl_by.max():.4f} bpp) and lowest for '{kl_by.idxmin()}' ({kl_by.min():.4f} bpp); "
-        f"its rank correlation with the prior-posterior NLL gap is {r_kl:.2f}. (2) Under the frozen condition the "
-        f"NLL goes from {frozen_prior.mean(0)[0]:.3f} bpp at t0 to {frozen_prior.mean(0)[-1]:.3f} at t = {Tf - 1} "
-        f"(rank correlation with t {rho:.2f}). (3) Sequence bpp against one-step SSIM: Spearman {r_ssim:.2f} "
-        f"({p_ssim_ink:.2f} with the ink fraction held fixed); against PSNR {r_psnr:.2f} ({p_psnr_ink:.2f}). "
-        f"(4) At or right after a wall touch the KL is {one['KL'].iloc[0]:.2f} times its mean elsewhere with one "
-        f"digit and {two['KL'].iloc[0]:.2f} times with two; while the two digits overlap it is "
-        f"{two['KL'].iloc[-1]:.2f} times (the thesis expects values above 1 in each case)."
-    )
-)
+display(Markdown(page.summary(table, spike_table, r_kl, frozen_prior, t0, rho,
+                             {"SSIM": (r_ssim, p_ssim_ink), "PSNR": (r_psnr, p_psnr_ink)})))  # fmt: skip
 
 # %%
 elapsed = time.perf_counter() - start

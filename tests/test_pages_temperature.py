@@ -93,3 +93,29 @@ def test_the_measures_key_names_the_measures():
 
     key = page.measures_key(Run(), {"samples": 2}, 0, True)
     assert key["measures"] == sorted(page.MEASURES) and "fine detail" in key["measures"]
+
+
+def test_the_fvd_table_sets_each_temperature_beside_the_thesis():
+    sweep = {"real vs real": 12.345, "0.5": {"fvd": 40.04}, "0.7": {"fvd": 30.06}, "0.2": {"fvd": 50.0}}
+    tab = page.fvd_table(sweep, [0.5, 0.7, 0.2], "4 clips")
+    assert list(tab.index) == ["real vs real (floor)", 0.5, 0.7, 0.2]
+    assert tab["FVD"].tolist() == [12.3, 40.0, 30.1, 50.0]
+    assert (
+        tab.loc[0.7, "thesis (Table 9.3, BAIR)"] == page.THESIS_TABLE_9_3[0.7]
+        and tab.loc[0.2, "thesis (Table 9.3, BAIR)"] == "-"
+    )
+    assert (tab["our protocol"] == "4 clips").all()
+    assert "flow temperature 0.7 (30.1)" in page.fvd_verdict(sweep, [0.5, 0.7, 0.2], 4)
+    with pytest.raises(ValueError, match="no FVD"):
+        page.fvd_table({"real vs real": None}, [0.5], "4 clips")
+
+
+def test_the_sweep_figure_holds_the_truth_and_one_row_per_temperature():
+    video = torch.randint(0, 256, (4, 1, 8, 8), dtype=torch.uint8)
+    futures = {0.0: video[2:], 1.0: 255 - video[2:]}
+    fig = page.sweep_figure(video, futures, "prior", "Fig 10.2", context=2)
+    check_figure(fig)
+    assert fig.axes[0].get_title() == "Fig 10.2: prior temperature τ, flow temperature 0"
+    with pytest.raises(ValueError, match="'flow' or 'prior'"):
+        page.sweep_figure(video, futures, "latent", "Fig 10.2", context=2)
+    plt.close("all")

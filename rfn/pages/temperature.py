@@ -35,9 +35,12 @@ from rfn.runs import seeded_predict
 
 __all__ = [
     "MEASURES",
+    "THESIS_TABLE_9_3",
     "ci95",
     "effect",
     "emission_temperature_sweep",
+    "fvd_table",
+    "fvd_verdict",
     "measure_sweeps",
     "measures_figure",
     "measures_key",
@@ -45,6 +48,7 @@ __all__ = [
     "per_sequence",
     "sequence_measures",
     "sweep_curves_figure",
+    "sweep_figure",
     "sweep_key",
     "sweep_protocol",
     "sweep_samples",
@@ -58,6 +62,9 @@ MEASURES = {
     "brightness": "sample ink ÷ true ink",
     "digits in place": "share of digits",
 }
+#: the thesis's Table 9.3: FVD on BAIR (mean ± std) per flow temperature, the prior at temperature 1
+THESIS_TABLE_9_3 = {0.1: "217.3 ± 5.6", 0.3: "212.9 ± 4.2", 0.5: "204.5 ± 4.5", 0.7: "200.9 ± 3.7",
+                    0.9: "212.6 ± 4.2", 1.0: "233.2 ± 4.8"}  # fmt: skip
 #: a frame counts for the motion spread when every sample keeps at least this share of the true ink
 INK_FLOOR = 0.2
 
@@ -184,6 +191,52 @@ def emission_temperature_sweep(model, videos, protocol, temps, seed: int, device
             "fvd": fvd_from_features(real[0], fake) if fvd else None,
         }
     return out
+
+
+def sweep_figure(video: torch.Tensor, futures: dict[float, torch.Tensor], sweep: str, fig_no: str, context: int):
+    """Figs 10.1 and 10.2: the true sequence above one sampled future per temperature of one source.
+
+    Args:
+        video: ``uint8 [T, 1, H, W]``, the true sequence; its first ``context`` frames start every row.
+        futures: ``{temperature: uint8 [T - context, 1, H, W]}`` (:func:`sweep_samples` of that source).
+        sweep: the swept source, ``"flow"`` or ``"prior"`` (the other at temperature 0).
+    """
+    from rfn.pages.results import frames_figure
+
+    if sweep not in ("flow", "prior"):
+        raise ValueError(f"sweep must be 'flow' or 'prior', got {sweep!r}")
+    rows = [video] + [torch.cat([video[:context], f]) for f in futures.values()]
+    labels = ["truth"] + [f"{sweep} τ = {t:g}" for t in futures]
+    other = "prior" if sweep == "flow" else "flow"
+    title = f"{fig_no}: {sweep} temperature τ, {other} temperature 0"
+    return frames_figure(torch.stack(rows), labels, title, context=context, scale=3)
+
+
+def fvd_table(sweep: dict, temps, protocol_text: str) -> pd.DataFrame:
+    """Table 9.3 on this page's data: FVD per flow temperature beside the thesis's, and the real-vs-real floor.
+
+    Args:
+        sweep: :func:`emission_temperature_sweep` with FVD; protocol_text: the ``our protocol`` column.
+    """
+    if sweep.get("real vs real") is None:
+        raise ValueError("the sweep holds no FVD (computed with fvd=False): there is no Table 9.3 to make")
+    tab = pd.DataFrame(
+        [{"flow temperature": "real vs real (floor)", "FVD": round(sweep["real vs real"], 1)}]
+        + [{"flow temperature": t, "FVD": round(sweep[str(t)]["fvd"], 1), "thesis (Table 9.3, BAIR)":
+            THESIS_TABLE_9_3.get(t, "-")} for t in temps]
+    ).set_index("flow temperature")  # fmt: skip
+    tab["our protocol"] = protocol_text
+    return tab
+
+
+def fvd_verdict(sweep: dict, temps, clips: int) -> str:
+    """Markdown: the flow temperature of the lowest FVD against the real-vs-real floor and the thesis's 0.7."""
+    best_t = min(temps, key=lambda t: sweep[str(t)]["fvd"])
+    return (
+        f"**What the numbers show.** The lowest FVD is at flow temperature {best_t:g} "
+        f"({sweep[str(best_t)]['fvd']:.1f}); two sets of {clips} real clips score "
+        f"{sweep['real vs real']:.1f}. The thesis found its lowest FVD at 0.7 on BAIR."
+    )
 
 
 def sweep_curves_figure(sweep: dict, temps, frames: list[int], train_frames: int, samples: int, title: str):
