@@ -192,3 +192,23 @@ def test_init_from_with_keep_step_continues_the_schedule_with_a_fresh_optimiser(
     assert load_checkpoint(tmp_path / "b" / "last.pt")["meta"]["init_step"] == 4
     with pytest.raises(ValueError, match="needs init_from"):
         train_preset("smoke", tmp_path / "c", overrides, keep_step=True)
+
+
+def test_training_time_is_kept_in_every_checkpoint_and_survives_a_killed_segment(tmp_path):
+    import json
+
+    out = tmp_path / "run"
+    trainer, _ = train_preset("smoke-deterministic", out, ["train.steps=4"], until=2)
+    first = load_checkpoint(out / "last.pt")["train_seconds"]
+    assert first["complete"] and first["wall_s"] > 0 and first["cpu_s"] > 0
+    (out / "train_time.json").unlink()  # as if the segment had been killed after its last checkpoint
+    trainer, _ = train_preset("smoke-deterministic", out, ["train.steps=4"], resume=True)
+    total = load_checkpoint(out / "last.pt")["train_seconds"]
+    assert total["wall_s"] > first["wall_s"] and total["cpu_s"] > first["cpu_s"]
+    took = json.loads((out / "train_time.json").read_text())  # the sums, up to the segment's end
+    assert all(total[k] <= took[k] < total[k] + 5 for k in ("wall_s", "cpu_s")), (took, total)
+    # a run continued from another run's weights at its step: the earlier steps were not timed here
+    ref = tmp_path / "ref.pt"
+    ref.write_bytes((out / "last.pt").read_bytes())
+    trainer, _ = train_preset("smoke-deterministic", tmp_path / "cont", ["train.steps=6"], init_from=ref, keep_step=True)
+    assert not load_checkpoint(tmp_path / "cont" / "last.pt")["train_seconds"]["complete"]

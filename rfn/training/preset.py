@@ -53,7 +53,9 @@ def train_preset(
             machine without its full checkpoint; without it the new run starts at step 0.
         restart: start the run in ``out`` over where its checkpoints exist but none verifies.
 
-    The wall and CPU seconds of the training are added up in ``out/train_time.json``.
+    The wall and CPU seconds of the training are added up in ``out/train_time.json`` (from the sums every
+    checkpoint carries, :attr:`rfn.training.Trainer.train_seconds`, so a segment killed before it returned
+    counts up to its last checkpoint).
     """
     from rfn.checkpoint import load_checkpoint, run_checkpoints
     from rfn.models.registry import build
@@ -97,12 +99,20 @@ def train_preset(
     train_set, val_set = make_datasets(data)
     trainer = Trainer(model, train_set, val_set, cfg, out, data_config=data, resume=resume, meta=info, restart=restart)
     trainer.start_step = info.get("init_step", 0)
+    if trainer.start_step and trainer.step == 0:  # the steps before init_step ran elsewhere, uncounted
+        trainer.train_seconds["complete"] = False
     t0, c0 = time.perf_counter(), time.process_time()
     rows = trainer.fit(until)
     if rows and trainer.out_dir.is_dir():
         timing = trainer.out_dir / "train_time.json"
-        took = json.loads(timing.read_text()) if timing.is_file() else {"wall_s": 0.0, "cpu_s": 0.0}
-        took = {"wall_s": took["wall_s"] + time.perf_counter() - t0, "cpu_s": took["cpu_s"] + time.process_time() - c0}
+        if trainer.train_seconds["complete"]:  # the checkpointed sums: every segment, killed ones included
+            took = {k: trainer.train_seconds[k] for k in ("wall_s", "cpu_s")}
+        else:  # a run begun before checkpoints kept the sums: add this call to what the file holds
+            took = json.loads(timing.read_text()) if timing.is_file() else {"wall_s": 0.0, "cpu_s": 0.0}
+            took = {
+                "wall_s": took["wall_s"] + time.perf_counter() - t0,
+                "cpu_s": took["cpu_s"] + time.process_time() - c0,
+            }
         staged = timing.with_name(f".{timing.name}.tmp-{os.getpid()}")  # a killed process leaves no torn file
         staged.write_text(json.dumps(took))
         os.replace(staged, timing)

@@ -114,6 +114,11 @@ class Trainer:
         self._stop: StopSignals | None = None
         self._pending: dict | None = None
         self._pending_now: dict | None = None
+        # wall and CPU seconds of this run's training steps, summed over every segment and stored in each
+        # checkpoint, so a segment killed before it returned still counts up to its last checkpoint;
+        # ``complete`` is False for a run resumed from a checkpoint written before the sums existed
+        self.train_seconds: dict[str, Any] = {"wall_s": 0.0, "cpu_s": 0.0, "complete": True}
+        self._clock: tuple[float, float] | None = None
 
     # -- public ---------------------------------------------------------------------------
 
@@ -148,12 +153,14 @@ class Trainer:
             if self.step >= stop:
                 return rows
             with StopSignals() as self._stop:
+                self._clock = (time.perf_counter(), time.process_time())
                 rows = self._loop(stop)
         except (torch.OutOfMemoryError, MemoryError, RuntimeError) as err:
             if not is_out_of_memory(err):  # a CPU's is a RuntimeError from its allocator
                 raise
             raise out_of_memory(err, self.device, self.step, cfg.batch_size) from None
         finally:
+            self.train_seconds, self._clock = self._elapsed(), None
             self._stop = None
             if self._bar is not None:
                 self._bar.close()
@@ -317,6 +324,12 @@ class Trainer:
         self.nonfinite = int(data.get("nonfinite", 0))
         self._pending = data.get("log_pending")
         self.best = data.get("best")
+        stored = data.get("train_seconds")
+        self.train_seconds = (
+            {"wall_s": float(stored["wall_s"]), "cpu_s": float(stored["cpu_s"]), "complete": bool(stored["complete"])}
+            if stored
+            else {"wall_s": 0.0, "cpu_s": 0.0, "complete": self.step == 0}
+        )
         states = data.get("rng") or []
         if len(states) == self.world:
             set_rng_state(states[self.rank])
@@ -345,6 +358,7 @@ class Trainer:
                 "nonfinite": self.nonfinite,
                 "rng": states,
                 "log_pending": self._pending_now,
+                "train_seconds": self._elapsed(),
                 "best": self.best,
                 "world_size": self.world,
                 "torch_version": str(torch.__version__),
@@ -354,6 +368,17 @@ class Trainer:
                 (self._bar.write if self._bar is not None else print)(checkpoint_line(self.step, path, self.best))
         dist_utils.barrier()
         return path
+
+    def _elapsed(self) -> dict[str, Any]:
+        """:attr:`train_seconds` with the running segment's time added."""
+        if self._clock is None:
+            return dict(self.train_seconds)
+        wall, cpu = self._clock
+        return {
+            **self.train_seconds,
+            "wall_s": self.train_seconds["wall_s"] + time.perf_counter() - wall,
+            "cpu_s": self.train_seconds["cpu_s"] + time.process_time() - cpu,
+        }
 
     # -- the loop -------------------------------------------------------------------------
 
