@@ -9,6 +9,15 @@
 # the truth (PSNR, SSIM, LPIPS), the distance between real and predicted clips as
 # distributions (FVD), and the likelihood of the test set (bits per pixel). Each measure has a
 # pitfall; this page shows them with numbers beside the results.
+#
+# ```{glue:figure} opening
+# :figwidth: 100%
+# :figclass: rfn-opening
+#
+# The RFN, the SRNN and the VRNN scored on the same test sequences: the best of $N$ samples at each
+# predicted frame (solid), the mean over samples (dashed) and two predictions without a model (gray).
+# Section 2 explains the scores and tests which differences are real.
+# ```
 
 # %% tags=["parameters"]
 # profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
@@ -35,16 +44,15 @@ import warnings
 import matplotlib.pyplot as plt
 import pandas as pd
 import torch
-from IPython.display import Image, Markdown, display
+from IPython.display import Markdown, display
 
-from rfn import viz
-from rfn.book.page import book_profile, setup_page, without_home
+from rfn.book.page import book_profile, setup_page
 from rfn.data import make_dataset
 from rfn.evaluation import EvaluationWarning
-from rfn.metrics import frame_scores, get_protocol
+from rfn.metrics import frame_scores
 from rfn.pages import placed_digits as placed_digits_page
 from rfn.pages import results as page
-from rfn.runs import LABELS, get_run, seeded_predict
+from rfn.runs import seeded_predict
 
 profile = book_profile(profile)  # "auto" -> this machine's default (rfn.book.page)
 dev, rec, SETTINGS = setup_page(
@@ -53,21 +61,13 @@ dev, rec, SETTINGS = setup_page(
     iw_k=iw_k, fvd_clips=fvd_clips, digit_samples=digit_samples
 )
 warnings.filterwarnings("ignore", category=EvaluationWarning)  # skipped metrics are listed with their reasons
-KINDS = ["rfn", "srnn", "vrnn"]
-L = LABELS
+page_start = time.perf_counter()
 proto = SETTINGS["protocol"]
 ctx, total = proto.context_frames, proto.total_frames
-
-page_start = time.perf_counter()
-runs = {k: get_run(k, profile, seed, root=artifacts_dir, dataset=dataset) for k in KINDS}
-models = {k: runs[k].model(dev) for k in KINDS}
-rfn_run = runs["rfn"]
-train_frames, data_kw = rfn_run.train_frames, rfn_run.data_kwargs
-read_digits = page.digits_readable(data_kw)
+runs = page.comparison_runs(profile, seed, artifacts_dir, dataset)  # "RFN", "SRNN", "VRNN" -> rfn.runs.Run
+models = {label: run.model(dev) for label, run in runs.items()}
+train_frames, data_kw = runs["RFN"].train_frames, runs["RFN"].data_kwargs
 test = make_dataset("smmnist", proto.split, seq_len=total, **data_kw)
-print("protocol:", proto.describe())
-for r in runs.values():
-    print("  ", r.describe(), f"({r.checkpoint})")
 
 # %% [markdown]
 # ## 1. Predictions (Fig 9.6)
@@ -81,22 +81,13 @@ for r in runs.values():
 # %%
 n_strip = SETTINGS["strip_sequences"]
 x_strip = test.batch(range(n_strip))
-rfn_pred = seeded_predict(models["rfn"], x_strip[:, :ctx], total - ctx, seed=seed)[:, 0]
-rfn_video = torch.cat([x_strip[:, :ctx], rfn_pred], 1)
-rows = torch.stack([v for pair in zip(x_strip, rfn_video) for v in pair])
-labels = [f"seq {i}: {what}" for i in range(n_strip) for what in ("truth", "RFN")]
-fig = page.frames_figure(
-    rows,
-    labels,
-    f"RFN on SM-MNIST test sequences: {ctx} warm-up frames (green), "
-    f"{total - ctx} predicted (red); trained on {train_frames}-frame sequences",
-    context=ctx,
-)
+rfn_pred = seeded_predict(models["RFN"], x_strip[:, :ctx], total - ctx, seed=seed)[:, 0]  # one sample each
+rows, labels = page.truth_and_prediction(x_strip, rfn_pred, "RFN")
+title = f"RFN on SM-MNIST test sequences: {ctx} warm-up frames (green), {total - ctx} predicted (red); "
+fig = page.frames_figure(rows, labels, title + f"trained on {train_frames}-frame sequences", context=ctx)
 rec.savefig(fig, "fig9_6_smmnist_predictions.png", reproduces="Fig 9.6")
 plt.show()
-gif = viz.save_gif(rec.path("fig9_6_smmnist_predictions.gif"), rows, fps=4, ncols=2, context=ctx, scale=3)
-rec.record(gif, reproduces="Fig 9.6")
-display(Image(filename=str(gif)))
+page.show_animation(rec, "fig9_6_smmnist_predictions.gif", rows, "Fig 9.6", fps=4, ncols=2, context=ctx, scale=3)
 
 # %% [markdown]
 # ## 2. Best-of-N similarity (Fig 9.7) and what a prediction without a model scores
@@ -114,40 +105,24 @@ display(Image(filename=str(gif)))
 # frames** as the samples (the page checks that every model scored the same sequences). SM-MNIST
 # frames are mostly black, so an empty prediction already scores a fair PSNR and SSIM; a model's
 # curve means something only where it is above them, which the paired tests below decide.
-
-# %% tags=["hide-input"]
-options = page.evaluation_options(SETTINGS, dev)
-results = {L[k]: runs[k].evaluation(proto, options) for k in KINDS}
-metrics = [m for m in ("psnr", "ssim", "lpips") if m in results["RFN"]["best_of_n"]]
-eval_indices = page.same_sequences(results)  # raises if two models or their baselines scored other sequences
-baselines = results["RFN"]["best_of_n"]["baselines"]
-print(f"{len(eval_indices)} test sequences, the same for every model and both baselines: {eval_indices[:8]} ...")
-for label, res in results.items():
-    skipped = "; ".join(f"{k}: {v}" for k, v in res.get("skipped", {}).items())
-    print(f"{label}: evaluated in {res['wall_s']:.0f} s" + (f" (skipped {skipped})" if skipped else ""))
+#
+# The evaluation protocol fixes the test sequences, the warm-up and predicted frames and $N$; each
+# model's evaluation is cached beside its checkpoint, keyed by the checkpoint's hash.
 
 # %%
-fig = page.best_of_n_figure(
-    {k: r["best_of_n"] for k, r in results.items()},
-    baselines,
-    train_frames,
-    f"Best-of-N on SM-MNIST: {proto.n_test_sequences or 'all'} test sequences, {ctx} warm-up frames, {total - ctx} "
-    f"predicted, best of {proto.n_samples} samples",
-)
-rec.savefig(fig, "fig9_7_smmnist_best_of_n.png", reproduces="Fig 9.7")
+options = page.evaluation_options(SETTINGS, dev)
+results = {label: run.evaluation(proto, options) for label, run in runs.items()}
+eval_indices = page.same_sequences(results)  # raises if two models or their baselines scored other sequences
+print(page.evaluation_report(proto, runs, results))
+
+# %%
+baselines = results["RFN"]["best_of_n"]["baselines"]
+title = f"Best-of-N on SM-MNIST: {proto.n_test_sequences or 'all'} test sequences, {ctx} warm-up frames, "
+title += f"{total - ctx} predicted, best of {proto.n_samples} samples"
+fig = page.best_of_n_figure({k: r["best_of_n"] for k, r in results.items()}, baselines, train_frames, title)
+rec.savefig(fig, "fig9_7_smmnist_best_of_n.png", reproduces="Fig 9.7", opening=True)
 plt.show()
-summary = pd.DataFrame(
-    {
-        k: {f"{m} best": r["best_of_n"][m]["best"] for m in metrics}
-        | {f"{m} best sample": r["best_of_n"][m]["best_sample"] for m in metrics}
-        | {f"{m} mean": r["best_of_n"][m]["mean"] for m in metrics}
-        for k, r in results.items()
-    }
-    | {
-        name: {f"{m} {w}": sum(c[m]) / len(c[m]) for m in metrics for w in ("best", "best sample", "mean")}
-        for name, c in baselines.items()
-    }
-).T.round(3)
+summary = page.summary_table(results)
 display(summary)
 
 # %% [markdown]
@@ -156,48 +131,13 @@ display(summary)
 # sequences, and the frames where the interval lies wholly above or below zero. Below it, the
 # RFN against the SRNN and the VRNN in every measure, paired the same way.
 
-# %% tags=["hide-input"]
+# %%
 ssim_tests = page.baseline_tests(results, "ssim")
-display(ssim_tests.style.set_uuid("baseline_tests").format(precision=3).hide(axis="index"))
-versus = pd.concat([page.model_tests(results, m) for m in metrics], ignore_index=True)
-display(versus.style.set_uuid("model_tests").format(precision=3).hide(axis="index"))
+versus = pd.concat([page.model_tests(results, m) for m in page.scored_metrics(results)], ignore_index=True)
+display(page.styled(ssim_tests, "baseline_tests"), page.styled(versus, "model_tests"))
 
 # %% tags=["remove-input"]
-by_pair = ssim_tests.set_index(["model", "score", "against"])
-black = summary.loc["black frames"]
-lines = []
-for k in results:
-    best_black = by_pair.loc[(k, "best of N", "black frames")]
-    mean_black = by_pair.loc[(k, "mean of samples", "black frames")]
-    best_last = by_pair.loc[(k, "best of N", "last context frame")]
-    lines.append(
-        f"- **{k}**: a typical sample (mean of samples) is "
-        f"{'above' if mean_black['difference'] > 0 else 'below'} black frames by {mean_black['difference']:+.3f} "
-        f"SSIM over the predicted frames (95% interval {mean_black['interval']}, p = {mean_black['p']:.2g}); the "
-        f"best of {results[k]['best_of_n']['samples']} is ahead of black frames at {best_black['model ahead at']} "
-        f"and of the held warm-up frame at {best_last['model ahead at']}"
-        + (
-            f", behind black frames at {best_black['baseline ahead at']}"
-            if best_black["baseline ahead at"] != "none"
-            else ""
-        )
-        + "."
-    )
-display(
-    Markdown(
-        f"**What the numbers show.** All-black frames score {black['psnr mean']:.1f} dB PSNR and SSIM "
-        f"{black['ssim mean']:.3f} on average over the {total - ctx} predicted frames of these "
-        f"{len(eval_indices)} sequences (the held warm-up frame {summary.loc['last context frame', 'ssim mean']:.3f}). "
-        "Paired over the same sequences, in SSIM:\n\n"
-        + "\n".join(lines)
-        + "\n\nThe RFN against the other two, best of N per frame (positive favours the RFN): "
-        + "; ".join(
-            f"{r['metric'].upper()} vs {r['against']} {r['difference']:+.3f} {r['interval']}"
-            for _, r in versus[versus["score"] == "best of N"].iterrows()
-        )
-        + "."
-    )
-)
+display(Markdown(page.baseline_findings(results, summary, ssim_tests, versus)))
 
 # %% [markdown]
 # ### Table 9.5: bits per pixel
@@ -210,16 +150,10 @@ display(
 
 # %%
 THESIS_BPP = {"RFN": "≤ 0.841 ± 0.019", "SRNN": "≤ 0.542 ± 0.007", "VRNN": "≤ 0.546 ± 0.005"}
-tab95 = page.bpp_table(results, THESIS_BPP, {L[k]: runs[k].describe() for k in KINDS})
-tab95.to_csv(rec.path("tab9_5_bpp_smmnist.csv"))
-rec.record(rec.path("tab9_5_bpp_smmnist.csv"), reproduces="Table 9.5")
+tab95 = page.bpp_table(results, THESIS_BPP, {k: run.describe() for k, run in runs.items()})
+page.save_table(rec, tab95, "tab9_5_bpp_smmnist.csv", reproduces="Table 9.5")
 display(tab95)
-by_bpp = sorted(results, key=lambda k: results[k]["bpp"]["nelbo"])
-print(
-    "ordering by bits per pixel, best first:",
-    " < ".join(f"{k} {results[k]['bpp']['nelbo']:.3f}" for k in by_bpp),
-    "(thesis: SRNN 0.542 < VRNN 0.546 < RFN 0.841)",
-)
+print(page.bpp_ordering(results))
 
 # %% [markdown]
 # ## 3. FVD (Table 9.4) and its floor
@@ -230,19 +164,19 @@ print(
 # when both sets are real, so an FVD has a floor that depends on the number of clips. The
 # figure measures it: the FVD between two disjoint sets of *real* test clips, against the
 # number of clips per set. A model's FVD can only be read against the floor at the same count.
+#
+# The first $n$ test sequences give the models' clips and the first real set, the next $n$ the
+# second real set. Each model's FVD is cached beside its checkpoint and the floor beside the RFN's,
+# so a retrained model recomputes only its own number.
 
 # %%
 THESIS_FVD = {"RFN": "633.44 ± 4.20", "SRNN": "245.22 ± 3.27", "VRNN": "274.20 ± 4.17"}
 n_fvd = SETTINGS["fvd_clips"]
 if n_fvd:
-    study = page.fvd_study(
-        {L[k]: models[k] for k in KINDS}, test.batch(range(2 * n_fvd)), proto, seed=seed, device=dev,
-        runs={L[k]: runs[k] for k in KINDS}, data=data_kw,
-    )  # fmt: skip
+    study = page.fvd_study(models, test.batch(range(2 * n_fvd)), proto, seed, dev, runs=runs, data=data_kw)
     fvd_text = f"{total - ctx} predicted frames after {ctx} warm-up, 1 sample per sequence, {proto.fvd_resize} resize"
     tab94 = page.fvd_table(study, THESIS_FVD, fvd_text)
-    tab94.to_csv(rec.path("tab9_4_fvd_smmnist.csv"))
-    rec.record(rec.path("tab9_4_fvd_smmnist.csv"), reproduces="Table 9.4")
+    page.save_table(rec, tab94, "tab9_4_fvd_smmnist.csv", reproduces="Table 9.4")
     display(tab94)
     fig = page.fvd_floor_figure(study, f"FVD of real against real SM-MNIST clips ({fvd_text})")
     rec.savefig(fig, "fig9_4_fvd_floor.png", reproduces="Table 9.4 (the small-sample floor)")
@@ -252,24 +186,7 @@ else:
 
 # %% tags=["remove-input"]
 if n_fvd:
-    floor = study["floor"]
-    sizes = list(floor)
-    below = [k for k, v in study["models"].items() if v <= floor[str(n_fvd)]]
-    display(
-        Markdown(
-            f"**What the numbers show.** Two sets of real clips score FVD {floor[sizes[0]]:.0f} with {sizes[0]} clips "
-            f"each and {floor[sizes[-1]]:.0f} with {sizes[-1]}; the thesis's protocol uses 256 clips per set and five "
-            f"estimates. Models in this run: "
-            + ", ".join(f"{k} {v:.0f}" for k, v in sorted(study["models"].items(), key=lambda kv: kv[1]))
-            + f" with {n_fvd} clips ("
-            + (
-                f"{', '.join(below)} at or below the real-vs-real floor: the number does not tell it from real data"
-                if below
-                else "every model above the real-vs-real floor"
-            )
-            + "). The thesis's ordering is SRNN 245 < VRNN 274 < RFN 633."
-        )
-    )
+    display(Markdown(page.fvd_findings(study)))
 
 # %% [markdown]
 # ## 4. Best per frame or best per sequence
@@ -282,32 +199,21 @@ if n_fvd:
 # (the thesis's public evaluation code does this). The figure draws both for the RFN's samples
 # on a pool of test sequences as $N$ grows.
 
-# %% tags=["hide-input"]
+# %%
 pool, n_pool = SETTINGS["pool"], SETTINGS["pool_samples"]
 x_pool = test.batch(range(pool))
-pool_samples = seeded_predict(models["rfn"], x_pool[:, :ctx], total - ctx, n=n_pool, seed=seed)
+pool_samples = seeded_predict(models["RFN"], x_pool[:, :ctx], total - ctx, n=n_pool, seed=seed)
 pool_scores = {m: frame_scores(x_pool[:, ctx:], pool_samples, m, device=dev) for m in ("psnr", "ssim")}
 
 # %%
 growth = {m: page.best_of_n_growth(s, higher_is_better=True) for m, s in pool_scores.items()}
-fig = page.growth_figure(
-    growth, f"RFN, {pool} test sequences, {total - ctx} predicted frames: best of the first N samples"
-)
+title = f"RFN, {pool} test sequences, {total - ctx} predicted frames: best of the first N samples"
+fig = page.growth_figure(growth, title)
 rec.savefig(fig, "fig9_7_best_of_n_growth.png", reproduces="Fig 9.7 (how the best is chosen)")
 plt.show()
 
 # %% tags=["remove-input"]
-g = growth["psnr"]
-display(
-    Markdown(
-        f"**What the numbers show.** From 1 to {n_pool} samples the RFN's PSNR grows by "
-        f"{g['per sequence'][-1] - g['per sequence'][0]:.2f} dB when one sample is kept per sequence and by "
-        f"{g['per frame'][-1] - g['per frame'][0]:.2f} dB when the best is picked per frame; for SSIM by "
-        f"{growth['ssim']['per sequence'][-1] - growth['ssim']['per sequence'][0]:.3f} and "
-        f"{growth['ssim']['per frame'][-1] - growth['ssim']['per frame'][0]:.3f}. A paper that does not say which "
-        "choice it made cannot be compared with one that did."
-    )
-)
+display(Markdown(page.growth_findings(growth)))
 
 # %% [markdown]
 # ## 5. Are the right digits in the right place?
@@ -326,83 +232,40 @@ display(
 # model's mean, so the ratios below divide by it.
 
 # %% tags=["hide-input"]
+read_digits = page.digits_readable(data_kw)  # the committed reader knows 32x32 frames with two 16-pixel digits
 if read_digits:
     n_digit = SETTINGS["digit_samples"]
-    digit_key = placed_digits_page.cache_key(proto, eval_indices, n_digit, [runs[k] for k in KINDS])
-    digits = placed_digits_page.table_from_record(
-        rfn_run.cached(
-            f"book_placed_digits_{proto.name}.json",
-            lambda: placed_digits_page.placed_digit_record(
-                {L[k]: models[k] for k in KINDS},
-                test.batch(eval_indices),
-                [test.trajectory(i) for i in eval_indices],
-                test,
-                ctx,
-                n_samples=n_digit,
-                seed=proto.seed,
-            ),
-            digit_key,
-        )
-    )
-    fig = placed_digits_page.placed_digits_figure(
-        digits,
-        [L[k] for k in KINDS],
-        f"Digits at their place, {len(eval_indices)} test sequences, {n_digit} samples each",
-    )
+    digits = placed_digits_page.cached_table(runs, models, test, eval_indices, proto, n_digit)
+    title = f"Digits at their place, {len(eval_indices)} test sequences, {n_digit} samples each"
+    fig = placed_digits_page.placed_digits_figure(digits, list(runs), title)
     rec.savefig(fig, "fig9_7_digits_in_place.png", reproduces="Fig 9.7 (digits at their place)")
     plt.show()
-    shown = [h for h in ("t+1", "t+2", "t+3", "t+5", "t+10") if h in digits.index]
-    cols = ["true frames", "perfect sampler mean", f"perfect sampler best-of-{n_digit}"]
-    cols += [c for k in KINDS for c in (f"{L[k]} mean", f"{L[k]} best-of-{n_digit}", f"{L[k]} mean / perfect")]
-    cols += ["last context frame", "black frames", "other sequences mean"]
-    display(digits.loc[shown, cols].T.round(3))
-    digits.round(4).to_csv(rec.path("tab9_7_digits_in_place.csv"))
-    rec.record(rec.path("tab9_7_digits_in_place.csv"), reproduces="Fig 9.7 (digits at their place)")
+    display(placed_digits_page.headline_table(digits, list(runs)))
+    page.save_table(rec, digits.round(4), "tab9_7_digits_in_place.csv", reproduces="Fig 9.7 (digits at their place)")
 else:
     print(f"{profile} profile: the digit reader reads 32x32 frames with two 16-pixel digits; this run has {data_kw}")
 
 # %% tags=["remove-input"]
 if read_digits:
-    vs_last = {L[k]: placed_digits_page.compare_columns(digits, f"{L[k]} mean", "last context frame") for k in KINDS}
-    display(
-        Markdown(
-            "**What the numbers show.** "
-            + "; ".join(
-                f"the {name}'s typical sample keeps {digits.loc['t+1', f'{name} mean']:.2f} of the digits in place at "
-                f"t+1 ({digits.loc['t+1', f'{name} mean / perfect']:.2f} of the perfect sampler's "
-                f"{digits.loc['t+1', 'perfect sampler mean']:.2f}); against the held last warm-up frame it is above "
-                f"at {c['above']} and below at {c['below']} (by more than two standard errors)"
-                for name, c in vs_last.items()
-            )
-            + f". Black frames score {digits['black frames'].max():.2f} at every horizon and other sequences' true "
-            f"futures {digits['other sequences mean'].mean():.2f} on average: a digit counts only where it is. "
-            "Past the first bounces even the perfect sampler loses digits (its mean falls to "
-            f"{digits['perfect sampler mean'].iloc[-1]:.2f} by {digits.index[-1]}), so a falling curve alone is no "
-            "failure; the ratio to it is the model's share of what a sampler of the true process keeps."
-        )
-    )
+    display(Markdown(placed_digits_page.findings(digits, list(runs))))
 
 # %% [markdown]
 # ## 6. Three futures from one context (Fig A.9)
 #
 # The same warm-up frames, three independent RFN samples at flow temperature 0.6, the
-# thesis's setting for this figure (notebook 06 measures what the temperature does).
+# thesis's setting for this figure (notebook 06 measures what the temperature does). The two
+# contexts are the test sequences after those of section 1; each row after the truth is one of the
+# three futures drawn in a single call, after the same true warm-up frames.
 
 # %%
 T_DIV = 0.6
 x_div = test.batch(range(n_strip, n_strip + 2))
-div = seeded_predict(models["rfn"], x_div[:, :ctx], total - ctx, n=3, seed=seed, emission_temperature=T_DIV)
-videos, labels = [], []
-for i in range(2):
-    videos += [x_div[i]] + [torch.cat([x_div[i, :ctx], div[i, s]]) for s in range(3)]
-    labels += [f"context {i}: truth"] + [f"context {i}: sample {s + 1}" for s in range(3)]
-videos = torch.stack(videos)
+div = seeded_predict(models["RFN"], x_div[:, :ctx], total - ctx, n=3, seed=seed, emission_temperature=T_DIV)
+videos, labels = page.futures_rows(x_div, div)
 fig = page.frames_figure(videos, labels, f"Three RFN futures per context (flow temperature {T_DIV})", context=ctx)
 rec.savefig(fig, "figA_9_smmnist_diversity.png", reproduces="Fig A.9")
 plt.show()
-gif = viz.save_gif(rec.path("figA_9_smmnist_diversity.gif"), videos, fps=4, ncols=4, context=ctx, scale=3)
-rec.record(gif, reproduces="Fig A.9")
-display(Image(filename=str(gif)))
+page.show_animation(rec, "figA_9_smmnist_diversity.gif", videos, "Fig A.9", fps=4, ncols=4, context=ctx, scale=3)
 
 # %% [markdown]
 # ## 7. Long rollouts (SM-MNIST stand-in for Figs 9.10 and A.16)
@@ -414,65 +277,53 @@ display(Image(filename=str(gif)))
 # %%
 n_long = SETTINGS["long_frames"]
 x_long = make_dataset("smmnist", proto.split, seq_len=n_long, **data_kw).batch(range(3))
-long_pred = seeded_predict(models["rfn"], x_long[:, :ctx], n_long - ctx, seed=seed)[:, 0]
-long_video = torch.cat([x_long[:, :ctx], long_pred], 1)
-keep = [ctx - 2, ctx - 1, *range(ctx, n_long, max(1, n_long // 16))]
-rows = torch.stack([v[keep] for pair in zip(x_long, long_video) for v in pair])
-labels = [f"seq {i}: {what}" for i in range(3) for what in ("truth", "RFN")]
-fig = page.frames_figure(
-    rows,
-    labels,
-    f"Long RFN rollouts ({n_long} frames, trained on {train_frames})",
-    context=2,
-    frame_numbers=[k + 1 for k in keep],
-)
-rec.savefig(fig, "fig9_10_smmnist_long_rollout.png", reproduces="Figs 9.10, A.16 (SM-MNIST stand-in)")
+long_pred = seeded_predict(models["RFN"], x_long[:, :ctx], n_long - ctx, seed=seed)[:, 0]
+keep = [ctx - 2, ctx - 1, *range(ctx, n_long, max(1, n_long // 16))]  # the last two warm-up frames, then every few
+rows, labels = page.truth_and_prediction(x_long, long_pred, "RFN", frames=keep)
+title = f"Long RFN rollouts ({n_long} frames, trained on {train_frames})"
+fig = page.frames_figure(rows, labels, title, context=2, frame_numbers=[k + 1 for k in keep])
+what = "Figs 9.10, A.16 (SM-MNIST stand-in)"
+rec.savefig(fig, "fig9_10_smmnist_long_rollout.png", reproduces=what)
 plt.show()
-gif = viz.save_gif(
-    rec.path("fig9_10_smmnist_long_rollout.gif"), torch.cat([x_long, long_video]), fps=6, ncols=3, context=ctx, scale=2
-)
-rec.record(gif, reproduces="Figs 9.10, A.16 (SM-MNIST stand-in)")
-display(Image(filename=str(gif)))
+long_video = torch.cat([x_long, torch.cat([x_long[:, :ctx], long_pred], 1)])  # the truths, then the rollouts
+page.show_animation(rec, "fig9_10_smmnist_long_rollout.gif", long_video, what, fps=6, ncols=3, context=ctx, scale=2)
 
 # %% [markdown]
 # ## 8. The best and the worst predictions by SSIM (Figs A.11 and A.12)
 #
 # For each sequence of the pool, the RFN sample with the best mean SSIM over the predicted
-# frames (the per-sequence best); the sequences are ranked by that SSIM.
+# frames (the per-sequence best); the sequences are ranked by that SSIM. The samples and their
+# scores are those of section 4's pool, so nothing new is drawn: the cell only picks, for each
+# sequence, the sample that `page.ranked` found best, and shows the two ends of the ranking.
 
 # %%
-order, best_index = page.ranked(pool_scores["ssim"])
+order, best_index = page.ranked(pool_scores["ssim"])  # sequences by their best sample's mean SSIM, best first
+best = pool_samples[torch.arange(pool), best_index]  # each sequence's best of its n_pool samples
 per_seq = pool_scores["ssim"].double().mean(2).amax(1)
 k_show = SETTINGS["show"]
 for name, picked, what, fig_no in (
     ("figA_11_smmnist_best_ssim.png", order[:k_show], "highest", "Fig A.11"),
     ("figA_12_smmnist_worst_ssim.png", order[::-1][:k_show], "lowest", "Fig A.12"),
 ):
-    rows = torch.stack(
-        [v for i in picked for v in (x_pool[i], torch.cat([x_pool[i, :ctx], pool_samples[i, best_index[i]]]))]
-    )
-    labels = [s for i in picked for s in (f"seq {i}: truth", f"RFN, SSIM {per_seq[i]:.3f}")]
-    fig = page.frames_figure(
-        rows, labels, f"The {k_show} test sequences of {pool} with the {what} best-of-{n_pool} SSIM", context=ctx
-    )
-    rec.savefig(fig, name, reproduces=fig_no)
+    names = [f"RFN, SSIM {per_seq[i]:.3f}" for i in picked]
+    rows, labels = page.truth_and_prediction(x_pool, best, "RFN", picked, names)
+    title = f"The {k_show} test sequences of {pool} with the {what} best-of-{n_pool} SSIM"
+    rec.savefig(page.frames_figure(rows, labels, title, context=ctx), name, reproduces=fig_no)
     plt.show()
-print(
-    f"best-of-{n_pool} SSIM per sequence: highest {per_seq.max():.3f}, median {per_seq.median():.3f}, "
-    f"lowest {per_seq.min():.3f}"
-)
+print(f"best-of-{n_pool} SSIM per sequence: highest {per_seq.max():.3f}, median {per_seq.median():.3f}, "
+      f"lowest {per_seq.min():.3f}")  # fmt: skip
 
 # %% [markdown]
 # ## 9. Random SRNN predictions (Fig A.18)
 #
 # The SRNN with a discretised-mixture-of-logistics output, three warm-up frames, one random
 # sample per sequence. Its output distribution treats each pixel's value independently given
-# the latent state.
+# the latent state. The sequences are those of section 1, so its strip shows the RFN on the
+# same truths.
 
 # %%
-srnn_pred = seeded_predict(models["srnn"], x_strip[:, :3], total - 3, seed=seed)[:, 0]
-rows = torch.stack([v for i in range(n_strip) for v in (x_strip[i], torch.cat([x_strip[i, :3], srnn_pred[i]]))])
-labels = [f"seq {i}: {what}" for i in range(n_strip) for what in ("truth", "SRNN")]
+srnn_pred = seeded_predict(models["SRNN"], x_strip[:, :3], total - 3, seed=seed)[:, 0]
+rows, labels = page.truth_and_prediction(x_strip, srnn_pred, "SRNN")
 fig = page.frames_figure(rows, labels, "SRNN samples on SM-MNIST, 3 warm-up frames", context=3)
 rec.savefig(fig, "figA_18_srnn_smmnist_samples.png", reproduces="Fig A.18")
 plt.show()
@@ -487,18 +338,7 @@ plt.show()
 # KTH), `rfn evaluate` gives the numbers under the protocols printed below.
 
 # %% tags=["hide-input"]
-for ds_name, protos in (
-    ("bair", ["bair-thesis-13", "bair-thesis-30", "bair-thesis-16", "bair-thesis-16-w1"]),
-    ("kth", ["kth-thesis"]),
-):
-    try:
-        make_dataset(ds_name, "test", seq_len=10)
-        state = "present"
-    except (FileNotFoundError, ValueError) as err:
-        state = f"not available ({without_home(str(err).splitlines()[0])[:90]}...)"
-    print(f"{ds_name.upper()}: {state}")
-    for p in protos:
-        print("   ", get_protocol(p).describe())
+print(page.thesis_data_report())  # page.THESIS_DATA: the protocols of each data set
 print(f"\nwall time of this page: {time.perf_counter() - page_start:.0f} s")
 
 # %% [markdown]

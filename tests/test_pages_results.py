@@ -5,6 +5,8 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
+from types import SimpleNamespace
+
 import matplotlib.pyplot as plt
 import pytest
 import torch
@@ -98,3 +100,122 @@ def test_fvd_study_caches_each_model_and_the_floor_on_their_own(tiny_rfn, tmp_pa
     results.fvd_study(models, videos, proto, runs=by_label, data={"image_size": 16})
     assert calls == [4, 4]  # real half A (its features were not kept) and the new samples
     assert list(first["floor"]) == ["4"] and first["clips"] == 4
+
+
+def test_truth_and_prediction_puts_each_truth_above_its_prediction():
+    truth = torch.arange(3)[:, None, None, None, None].expand(3, 5, 1, 2, 2).to(torch.uint8).clone()
+    predicted = 100 + truth[:, 2:]  # the last 3 frames: the context is the first 2
+    rows, labels = results.truth_and_prediction(truth, predicted, "RFN")
+    assert labels == ["seq 0: truth", "seq 0: RFN", "seq 1: truth", "seq 1: RFN", "seq 2: truth", "seq 2: RFN"]
+    assert torch.equal(rows[0], truth[0]) and rows[3, :, 0, 0, 0].tolist() == [1, 1, 101, 101, 101]
+    rows, labels = results.truth_and_prediction(truth, predicted, "RFN", indices=[2], labels=["best"], frames=[1, 4])
+    assert labels == ["seq 2: truth", "best"] and rows.shape == (2, 2, 1, 2, 2)
+    assert rows[1, :, 0, 0, 0].tolist() == [2, 102]
+    with pytest.raises(ValueError, match="one per shown sequence"):
+        results.truth_and_prediction(truth, predicted, "RFN", indices=[0, 1], labels=["one"])
+    with pytest.raises(ValueError, match="does not continue truth"):
+        results.truth_and_prediction(truth, predicted[:2], "RFN")
+
+
+def test_futures_rows_follow_each_truth_with_its_samples():
+    truth = torch.zeros(2, 4, 1, 2, 2, dtype=torch.uint8)
+    futures = torch.arange(1, 4)[None, :, None, None, None, None].expand(2, 3, 2, 1, 2, 2).to(torch.uint8)
+    videos, labels = results.futures_rows(truth, futures)
+    assert videos.shape == (8, 4, 1, 2, 2) and labels[:2] == ["context 0: truth", "context 0: sample 1"]
+    assert labels[-1] == "context 1: sample 3" and videos[3, :, 0, 0, 0].tolist() == [0, 0, 3, 3]
+    with pytest.raises(ValueError, match="are not"):
+        results.futures_rows(truth, futures[:, 0])
+
+
+def _evaluations():
+    """Two made-up evaluations on the same 30 sequences, 3 predicted frames, PSNR and SSIM."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    base = {"psnr": rng.normal(13, 0.5, (30, 3)), "ssim": rng.normal(0.5, 0.05, (30, 3))}
+    held = {m: v - 0.2 for m, v in base.items()}
+
+    def evaluation(shift):
+        scores = {}
+        for m, b in base.items():
+            mean, best = b - 0.1 + shift, b + 0.2 + shift
+            scores[m] = {"best_per_frame": best, "mean_per_frame": mean, "best": best.mean(), "mean": mean.mean(),
+                         "best_sample": (b + 0.1 + shift).mean()}  # fmt: skip
+        return {
+            "best_of_n": {
+                "indices": list(range(30)),
+                "frames": [3, 4, 5],
+                "samples": 4,
+                **scores,
+                "baselines": {
+                    "black frames": {m: b.mean(0) for m, b in base.items()},
+                    "last context frame": {m: b.mean(0) for m, b in held.items()},
+                },
+                "baselines_per_frame": {"black frames": base, "last context frame": held},
+            },
+            "bpp": {"nelbo": 1.0 + shift},
+            "wall_s": 3.0,
+        }
+
+    return {"RFN": evaluation(0.05), "SRNN": evaluation(0.0)}
+
+
+def test_summary_table_and_findings_read_the_evaluations():
+    import pandas as pd
+
+    res = _evaluations()
+    summary = results.summary_table(res)
+    assert list(summary.index) == ["RFN", "SRNN", "black frames", "last context frame"]
+    assert results.scored_metrics(res) == ["psnr", "ssim"]
+    assert summary.loc["RFN", "ssim best"] - summary.loc["SRNN", "ssim best"] == pytest.approx(0.05, abs=1e-3)
+    black = summary.loc["black frames"]
+    assert black["ssim best"] == black["ssim best sample"] == black["ssim mean"]
+    ssim_tests = results.baseline_tests(res, "ssim")
+    versus = pd.concat([results.model_tests(res, m) for m in ("psnr", "ssim")], ignore_index=True)
+    text = results.baseline_findings(res, summary, ssim_tests, versus)
+    assert text.startswith("**What the numbers show.** All-black frames score") and "3 predicted frames" in text
+    assert "30 sequences" in text and "- **RFN**: a typical sample (mean of samples) is below black frames" in text
+    assert "best of 4 is ahead of black frames at t+1..t+3" in text and "SSIM vs SRNN +0.050 [" in text
+    assert results.styled(ssim_tests, "t").to_html().count("<tr>") == len(ssim_tests) + 1
+    assert results.bpp_ordering(res, "x").startswith("ordering by bits per pixel, best first: SRNN 1.000 < RFN")
+    report = results.evaluation_report(SimpleNamespace(describe=lambda: "p"), {}, res)
+    assert report.splitlines()[1].startswith("30 test sequences") and report.endswith("SRNN: evaluated in 3 s")
+
+
+def test_fvd_and_growth_findings_state_the_numbers():
+    study = {"clips": 8, "floor": {"4": 90.0, "8": 50.0}, "models": {"RFN": 70.0, "SRNN": 45.0}}
+    text = results.fvd_findings(study)
+    assert "score FVD 90 with 4 clips each and 50 with 8" in text and "SRNN 45, RFN 70 with 8 clips" in text
+    assert "SRNN at or below the real-vs-real floor" in text
+    study["models"]["SRNN"] = 60.0
+    assert "every model above the real-vs-real floor" in results.fvd_findings(study)
+    g = {"n": [1, 2], "per frame": [10.0, 11.5], "per sequence": [10.0, 10.25]}
+    s = {"n": [1, 2], "per frame": [0.5, 0.6], "per sequence": [0.5, 0.52]}
+    text = results.growth_findings({"psnr": g, "ssim": s})
+    assert "From 1 to 2 samples the RFN's PSNR grows by 0.25 dB" in text and "by 1.50 dB when" in text
+    assert "for SSIM by 0.020 and 0.100" in text
+
+
+def test_save_table_records_a_csv(tmp_path):
+    import pandas as pd
+
+    from rfn.book.figures import FigureRecorder
+
+    rec = FigureRecorder("05_results", profile="smoke", seed=0, device="cpu", figures_dir=tmp_path)
+    path = results.save_table(rec, pd.DataFrame({"a": [1.0]}), "tab_x.csv", reproduces="Table 0")
+    assert path.read_text().splitlines() == [",a", "0,1.0"]
+    with pytest.raises(ValueError, match=r"\.csv"):
+        results.save_table(rec, pd.DataFrame(), "tab_x.png", reproduces="Table 0")
+
+
+def test_comparison_runs_are_labelled_in_order(monkeypatch):
+    monkeypatch.setattr(results, "get_run", lambda kind, profile, seed, root, dataset: (kind, profile, seed, root))
+    got = results.comparison_runs("quick", 1, "arts")
+    assert got == {"RFN": ("rfn", "quick", 1, "arts"), "SRNN": ("srnn", "quick", 1, "arts"),
+                   "VRNN": ("vrnn", "quick", 1, "arts")}  # fmt: skip
+
+
+def test_thesis_data_report_names_every_protocol():
+    report = results.thesis_data_report({"kth": ("kth-thesis",)})
+    first, second = report.splitlines()
+    assert first.startswith("KTH: ") and second.startswith("    kth-thesis: KTH test split")

@@ -11,6 +11,9 @@ test indices, so every column is read on the same sequences and frames:
     >>> idx = range(24)  # doctest: +SKIP
     >>> table = placed_digit_table({"RFN": samples}, test.batch(idx), [test.trajectory(i) for i in idx],
     ...                            test, context=5)  # doctest: +SKIP
+
+Notebook 05 reads it through :func:`cached_table` (computed once per set of checkpoints, cached beside
+the RFN's), shows :func:`headline_table` and states :func:`findings` under it.
 """
 
 from __future__ import annotations
@@ -23,7 +26,10 @@ from rfn.metrics.stats import spans
 
 __all__ = [
     "cache_key",
+    "cached_table",
     "compare_columns",
+    "findings",
+    "headline_table",
     "placed_digit_record",
     "placed_digit_table",
     "placed_digits_figure",
@@ -65,6 +71,73 @@ def table_from_record(record: dict) -> pd.DataFrame:
     table = pd.DataFrame(record["columns"], index=pd.Index(record["index"], name="horizon"))
     table.attrs.update(record["attrs"])
     return table
+
+
+def cached_table(runs: dict, models: dict, test, indices, protocol, samples: int) -> pd.DataFrame:
+    """Notebook 05's table of digits at their place, read from the first run's cache or computed and cached.
+
+    Args:
+        runs: label -> :class:`rfn.runs.Run` of each model; the table is cached beside the first run's
+            checkpoint as ``book_placed_digits_<protocol>.json``, keyed by :func:`cache_key` (the shipped
+            copy at ``reference`` is found under the same key).
+        models: label -> video model, in the same order: each draws ``samples`` futures per sequence.
+        test: the SM-MNIST test set (its clips and the digits' trajectories).
+        indices: the test sequences to read, those the page's evaluations scored.
+        protocol: the evaluation protocol (its context, and the seed of the samples).
+
+    Returns:
+        :func:`placed_digit_table` of the models on those sequences.
+    """
+    if list(runs) != list(models):
+        raise ValueError(f"runs {list(runs)} and models {list(models)} must name the same models in the same order")
+    indices = [int(i) for i in indices]
+    first = next(iter(runs.values()))
+    record = first.cached(
+        f"book_placed_digits_{protocol.name}.json",
+        lambda: placed_digit_record(
+            models,
+            test.batch(indices),
+            [test.trajectory(i) for i in indices],
+            test,
+            protocol.context_frames,
+            n_samples=samples,
+            seed=protocol.seed,
+        ),
+        cache_key(protocol, indices, samples, list(runs.values())),
+    )
+    return table_from_record(record)
+
+
+def headline_table(table: pd.DataFrame, models: list[str]) -> pd.DataFrame:
+    """The columns and horizons notebook 05 shows of :func:`placed_digit_table` (t+1, 2, 3, 5, 10), transposed."""
+    n = table.attrs["samples"]
+    shown = [h for h in ("t+1", "t+2", "t+3", "t+5", "t+10") if h in table.index]
+    cols = ["true frames", f"{PERFECT} mean", f"{PERFECT} best-of-{n}"]
+    cols += [c for name in models for c in (f"{name} mean", f"{name} best-of-{n}", f"{name} mean / perfect")]
+    cols += ["last context frame", "black frames", "other sequences mean"]
+    return table.loc[shown, cols].T.round(3)
+
+
+def findings(table: pd.DataFrame, models: list[str]) -> str:
+    """The paragraph under notebook 05's table of digits at their place (Markdown): each model's typical sample
+    at t+1 against the perfect sampler, where it is above or below the held last context frame
+    (:func:`compare_columns`), and what black frames, other sequences and the perfect sampler score."""
+    vs_last = {name: compare_columns(table, f"{name} mean", "last context frame") for name in models}
+    return (
+        "**What the numbers show.** "
+        + "; ".join(
+            f"the {name}'s typical sample keeps {table.loc['t+1', f'{name} mean']:.2f} of the digits in place at "
+            f"t+1 ({table.loc['t+1', f'{name} mean / perfect']:.2f} of the perfect sampler's "
+            f"{table.loc['t+1', f'{PERFECT} mean']:.2f}); against the held last warm-up frame it is above "
+            f"at {c['above']} and below at {c['below']} (by more than two standard errors)"
+            for name, c in vs_last.items()
+        )
+        + f". Black frames score {table['black frames'].max():.2f} at every horizon and other sequences' true "
+        f"futures {table['other sequences mean'].mean():.2f} on average: a digit counts only where it is. "
+        "Past the first bounces even the perfect sampler loses digits (its mean falls to "
+        f"{table[f'{PERFECT} mean'].iloc[-1]:.2f} by {table.index[-1]}), so a falling curve alone is no "
+        "failure; the ratio to it is the model's share of what a sampler of the true process keeps."
+    )
 
 
 def compare_columns(table: pd.DataFrame, a: str, b: str, z: float = 2.0) -> dict[str, str]:

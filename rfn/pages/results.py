@@ -12,6 +12,12 @@ sequences (:func:`baseline_tests`, :func:`model_tests`), the FVD
 of real against real clips (:func:`fvd_study`), and how fast a best-of-N score grows with N
 when the best is chosen per frame rather than per sequence (:func:`best_of_n_growth`).
 
+The page's bookkeeping lives here too, so that its cells show what they compute: the runs it
+compares (:func:`comparison_runs`), the rows of truth and prediction behind its strips
+(:func:`truth_and_prediction`, :func:`futures_rows`, :func:`show_animation`), its tables
+(:func:`summary_table`, :func:`save_table`) and the paragraphs that state what the numbers show
+(:func:`baseline_findings`, :func:`fvd_findings`, :func:`growth_findings`).
+
 Example:
     >>> import torch
     >>> s = torch.tensor([[[0.0, 1.0], [1.0, 0.0]]])  # [B=1, N=2, T=2]: each sample wins one frame
@@ -23,6 +29,7 @@ Example:
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -35,29 +42,53 @@ from rfn.evaluation.run import baseline_predictions
 from rfn.metrics import HIGHER_IS_BETTER, frame_scores, fvd_features, fvd_from_features, fvd_videos
 from rfn.metrics.digits import ClassifierConfig
 from rfn.metrics.stats import paired, paired_per_frame, spans
-from rfn.runs import LABELS, Run, seeded_predict
+from rfn.runs import LABELS, Run, get_run, seeded_predict
 
 __all__ = [
+    "KINDS",
     "LABELS",
+    "THESIS_DATA",
     "baseline_curves",
+    "baseline_findings",
     "baseline_tests",
     "best_of_n_figure",
     "best_of_n_growth",
+    "bpp_ordering",
     "bpp_table",
+    "comparison_runs",
     "curves_figure",
     "digits_readable",
     "evaluation_options",
+    "evaluation_report",
     "frames_figure",
+    "futures_rows",
+    "fvd_findings",
     "fvd_floor_figure",
     "fvd_floor_key",
     "fvd_key",
     "fvd_study",
     "fvd_table",
     "growth_figure",
+    "growth_findings",
     "model_tests",
     "ranked",
     "same_sequences",
+    "save_table",
+    "scored_metrics",
+    "show_animation",
+    "styled",
+    "summary_table",
+    "thesis_data_report",
+    "truth_and_prediction",
 ]
+
+#: the video models notebook 05 compares, in the order of its tables (the first is the one tested against the others)
+KINDS = ("rfn", "srnn", "vrnn")
+#: the thesis's BAIR and KTH protocols, per data set (notebook 05's last section)
+THESIS_DATA = {
+    "bair": ("bair-thesis-13", "bair-thesis-30", "bair-thesis-16", "bair-thesis-16-w1"),
+    "kth": ("kth-thesis",),
+}
 
 
 def frames_figure(
@@ -429,3 +460,261 @@ def ranked(scores: torch.Tensor) -> tuple[np.ndarray, torch.Tensor]:
     mean = scores.double().mean(2)
     best = mean.argmax(1)
     return np.argsort(-mean.amax(1).numpy()), best
+
+
+def comparison_runs(
+    profile: str, seed: int = 0, root: str | Path = "artifacts", dataset: str = "smmnist"
+) -> dict[str, Run]:
+    """The runs notebook 05 compares, by label: ``{"RFN": Run, "SRNN": Run, "VRNN": Run}`` (:data:`KINDS`' order).
+
+    Each is :func:`rfn.runs.get_run` of the profile and seed (trained first if missing; the committed
+    weights at ``reference``); ``root`` is the page's ``artifacts_dir``.
+    """
+    return {LABELS[k]: get_run(k, profile, seed, root=root, dataset=dataset) for k in KINDS}
+
+
+def evaluation_report(protocol, runs: dict[str, Run], results: dict[str, dict]) -> str:
+    """What notebook 05's evaluations ran under: the protocol, each run and its checkpoint, the test sequences
+    all of them scored (:func:`same_sequences`, which raises when they differ) and each evaluation's wall time.
+
+    Example:
+        >>> from types import SimpleNamespace as NS
+        >>> res = {"RFN": {"best_of_n": {"indices": [3, 9], "baselines_per_frame": {}}, "wall_s": 12.0}}
+        >>> run = NS(describe=lambda: "RFN: 10 steps", checkpoint="rfn.pt")
+        >>> print(evaluation_report(NS(describe=lambda: "smoke"), {"RFN": run}, res))
+        protocol: smoke
+           RFN: 10 steps (rfn.pt)
+        2 test sequences, the same for every model and both baselines: [3, 9] ...
+        RFN: evaluated in 12 s
+    """
+    indices = same_sequences(results)
+    lines = [f"protocol: {protocol.describe()}"]
+    lines += [f"   {run.describe()} ({run.checkpoint})" for run in runs.values()]
+    lines.append(f"{len(indices)} test sequences, the same for every model and both baselines: {indices[:8]} ...")
+    for label, res in results.items():
+        skipped = "; ".join(f"{k}: {v}" for k, v in res.get("skipped", {}).items())
+        lines.append(f"{label}: evaluated in {res['wall_s']:.0f} s" + (f" (skipped {skipped})" if skipped else ""))
+    return "\n".join(lines)
+
+
+def scored_metrics(results: dict[str, dict]) -> list[str]:
+    """The pixel metrics the first evaluation of ``results`` scored, of PSNR, SSIM and LPIPS (in that order)."""
+    first = next(iter(results.values()))["best_of_n"]
+    return [m for m in ("psnr", "ssim", "lpips") if m in first]
+
+
+def summary_table(results: dict[str, dict]) -> pd.DataFrame:
+    """Fig 9.7 in numbers: per model, each metric's best of N per frame, best sample and mean over samples,
+    averaged over the predicted frames; then the predictions without a model of the first evaluation
+    (one prediction, so its three columns agree). Rounded to 3 decimals."""
+    metrics = scored_metrics(results)
+    baselines = next(iter(results.values()))["best_of_n"]["baselines"]
+    return pd.DataFrame(
+        {
+            k: {f"{m} best": r["best_of_n"][m]["best"] for m in metrics}
+            | {f"{m} best sample": r["best_of_n"][m]["best_sample"] for m in metrics}
+            | {f"{m} mean": r["best_of_n"][m]["mean"] for m in metrics}
+            for k, r in results.items()
+        }
+        | {
+            name: {f"{m} {w}": sum(c[m]) / len(c[m]) for m in metrics for w in ("best", "best sample", "mean")}
+            for name, c in baselines.items()
+        }
+    ).T.round(3)
+
+
+def styled(table: pd.DataFrame, uuid: str):
+    """A test table as the page shows it: 3 decimals, no index, and a fixed ``uuid`` (a re-render is identical)."""
+    return table.style.set_uuid(uuid).format(precision=3).hide(axis="index")
+
+
+def baseline_findings(
+    results: dict[str, dict], summary: pd.DataFrame, ssim_tests: pd.DataFrame, versus: pd.DataFrame
+) -> str:
+    """The paragraph under notebook 05's paired tests (Markdown).
+
+    Args:
+        results: label -> evaluation (:func:`rfn.evaluation.evaluate`).
+        summary: :func:`summary_table` of ``results``.
+        ssim_tests: :func:`baseline_tests` of ``results`` in SSIM.
+        versus: :func:`model_tests` of ``results``, one metric after the other.
+    """
+    by_pair = ssim_tests.set_index(["model", "score", "against"])
+    black = summary.loc["black frames"]
+    predicted = len(next(iter(results.values()))["best_of_n"]["frames"])
+    lines = []
+    for k in results:
+        best_black = by_pair.loc[(k, "best of N", "black frames")]
+        mean_black = by_pair.loc[(k, "mean of samples", "black frames")]
+        best_last = by_pair.loc[(k, "best of N", "last context frame")]
+        lines.append(
+            f"- **{k}**: a typical sample (mean of samples) is "
+            f"{'above' if mean_black['difference'] > 0 else 'below'} black frames by {mean_black['difference']:+.3f} "
+            f"SSIM over the predicted frames (95% interval {mean_black['interval']}, p = {mean_black['p']:.2g}); the "
+            f"best of {results[k]['best_of_n']['samples']} is ahead of black frames at {best_black['model ahead at']} "
+            f"and of the held warm-up frame at {best_last['model ahead at']}"
+            + (
+                f", behind black frames at {best_black['baseline ahead at']}"
+                if best_black["baseline ahead at"] != "none"
+                else ""
+            )
+            + "."
+        )
+    return (
+        f"**What the numbers show.** All-black frames score {black['psnr mean']:.1f} dB PSNR and SSIM "
+        f"{black['ssim mean']:.3f} on average over the {predicted} predicted frames of these "
+        f"{len(same_sequences(results))} sequences (the held warm-up frame "
+        f"{summary.loc['last context frame', 'ssim mean']:.3f}). Paired over the same sequences, in SSIM:\n\n"
+        + "\n".join(lines)
+        + "\n\nThe RFN against the other two, best of N per frame (positive favours the RFN): "
+        + "; ".join(
+            f"{r['metric'].upper()} vs {r['against']} {r['difference']:+.3f} {r['interval']}"
+            for _, r in versus[versus["score"] == "best of N"].iterrows()
+        )
+        + "."
+    )
+
+
+def save_table(rec, table: pd.DataFrame, name: str, reproduces: str) -> Path:
+    """Write ``table`` as the CSV ``name`` beside the page's figures and record it (a :class:`FigureRecorder`)."""
+    if not name.endswith(".csv"):
+        raise ValueError(f"{name!r}: a page's table is saved as a .csv file")
+    path = rec.path(name)
+    table.to_csv(path)
+    return rec.record(path, reproduces=reproduces)
+
+
+def bpp_ordering(results: dict[str, dict], thesis: str = "SRNN 0.542 < VRNN 0.546 < RFN 0.841") -> str:
+    """The models ordered by their negative ELBO in bits per pixel, best (lowest) first, beside the thesis's.
+
+    Example:
+        >>> bpp_ordering({"A": {"bpp": {"nelbo": 1.2}}, "B": {"bpp": {"nelbo": 1.1}}}, thesis="B < A")
+        'ordering by bits per pixel, best first: B 1.100 < A 1.200 (thesis: B < A)'
+    """
+    by_bpp = sorted(results, key=lambda k: results[k]["bpp"]["nelbo"])
+    ordering = " < ".join(f"{k} {results[k]['bpp']['nelbo']:.3f}" for k in by_bpp)
+    return f"ordering by bits per pixel, best first: {ordering} (thesis: {thesis})"
+
+
+def fvd_findings(study: dict) -> str:
+    """The paragraph under notebook 05's FVD table (Markdown): the floor at the smallest and largest set,
+    the models' FVDs in order, and which of them the real-against-real floor cannot tell from real data."""
+    floor, n = study["floor"], study["clips"]
+    sizes = list(floor)
+    below = [k for k, v in study["models"].items() if v <= floor[str(n)]]
+    return (
+        f"**What the numbers show.** Two sets of real clips score FVD {floor[sizes[0]]:.0f} with {sizes[0]} clips "
+        f"each and {floor[sizes[-1]]:.0f} with {sizes[-1]}; the thesis's protocol uses 256 clips per set and five "
+        f"estimates. Models in this run: "
+        + ", ".join(f"{k} {v:.0f}" for k, v in sorted(study["models"].items(), key=lambda kv: kv[1]))
+        + f" with {n} clips ("
+        + (
+            f"{', '.join(below)} at or below the real-vs-real floor: the number does not tell it from real data"
+            if below
+            else "every model above the real-vs-real floor"
+        )
+        + "). The thesis's ordering is SRNN 245 < VRNN 274 < RFN 633."
+    )
+
+
+def growth_findings(growth: dict[str, dict]) -> str:
+    """The paragraph under the growth figure (Markdown): how much PSNR and SSIM gain from 1 to N samples,
+    one sample kept per sequence against the best picked per frame (:func:`best_of_n_growth` per metric)."""
+    g, s = growth["psnr"], growth["ssim"]
+    return (
+        f"**What the numbers show.** From 1 to {g['n'][-1]} samples the RFN's PSNR grows by "
+        f"{g['per sequence'][-1] - g['per sequence'][0]:.2f} dB when one sample is kept per sequence and by "
+        f"{g['per frame'][-1] - g['per frame'][0]:.2f} dB when the best is picked per frame; for SSIM by "
+        f"{s['per sequence'][-1] - s['per sequence'][0]:.3f} and "
+        f"{s['per frame'][-1] - s['per frame'][0]:.3f}. A paper that does not say which "
+        "choice it made cannot be compared with one that did."
+    )
+
+
+def truth_and_prediction(
+    truth: torch.Tensor,
+    predicted: torch.Tensor,
+    model: str,
+    indices=None,
+    labels: list[str] | None = None,
+    frames: list[int] | None = None,
+) -> tuple[torch.Tensor, list[str]]:
+    """Rows for :func:`frames_figure`: each sequence's true video above the model's.
+
+    Args:
+        truth: ``uint8 [B, T, C, H, W]`` test sequences.
+        predicted: ``uint8 [B, P, C, H, W]``, one prediction per sequence of its last ``P`` frames; the model's
+            row is the first ``T - P`` true frames (its context) followed by them.
+        model: the model's name in the default row labels ``"seq i: <model>"``.
+        indices: the sequences to show, in this order (default: all).
+        labels: the model rows' labels, one per shown sequence, instead of the default.
+        frames: the frames (0-based) to keep in every row (default: all).
+
+    Returns:
+        ``(rows [2k, T', C, H, W], labels)``, the truth rows labelled ``"seq i: truth"``.
+
+    Example:
+        >>> x = torch.zeros(3, 4, 1, 2, 2, dtype=torch.uint8)
+        >>> rows, names = truth_and_prediction(x, x[:, 1:] + 1, "RFN", indices=[2, 0])
+        >>> rows.shape, names, rows[1, :, 0, 0, 0].tolist()
+        (torch.Size([4, 4, 1, 2, 2]), ['seq 2: truth', 'seq 2: RFN', 'seq 0: truth', 'seq 0: RFN'], [0, 1, 1, 1])
+    """
+    context = truth.shape[1] - predicted.shape[1]
+    if predicted.shape[0] != truth.shape[0] or context < 0 or predicted.shape[2:] != truth.shape[2:]:
+        raise ValueError(
+            f"predicted {tuple(predicted.shape)} does not continue truth {tuple(truth.shape)}: give one prediction "
+            "[P, C, H, W] per sequence, at most as many frames as the truth"
+        )
+    indices = list(range(truth.shape[0])) if indices is None else [int(i) for i in indices]
+    if labels is not None and len(labels) != len(indices):
+        raise ValueError(f"{len(labels)} labels for {len(indices)} sequences; give one per shown sequence")
+    keep = slice(None) if frames is None else list(frames)
+    rows = torch.stack([v[keep] for i in indices for v in (truth[i], torch.cat([truth[i, :context], predicted[i]]))])
+    names = labels if labels is not None else [f"seq {i}: {model}" for i in indices]
+    return rows, [s for i, name in zip(indices, names) for s in (f"seq {i}: truth", name)]
+
+
+def futures_rows(truth: torch.Tensor, futures: torch.Tensor) -> tuple[torch.Tensor, list[str]]:
+    """Rows for :func:`frames_figure`: per context, its true video, then each sampled future after the context.
+
+    ``truth``: ``uint8 [B, T, C, H, W]``; ``futures``: ``uint8 [B, S, P, C, H, W]`` (:func:`rfn.runs.seeded_predict`
+    with ``n=S``), continuing the first ``T - P`` frames. Labels ``"context i: truth"``, ``"context i: sample s"``.
+    """
+    if futures.dim() != truth.dim() + 1 or futures.shape[0] != truth.shape[0]:
+        raise ValueError(f"futures {tuple(futures.shape)} are not [B, S, P, C, H, W] for truth {tuple(truth.shape)}")
+    context = truth.shape[1] - futures.shape[2]
+    videos, labels = [], []
+    for i in range(truth.shape[0]):
+        videos += [truth[i]] + [torch.cat([truth[i, :context], futures[i, s]]) for s in range(futures.shape[1])]
+        labels += [f"context {i}: truth"] + [f"context {i}: sample {s + 1}" for s in range(futures.shape[1])]
+    return torch.stack(videos), labels
+
+
+def show_animation(rec, name: str, videos: torch.Tensor, reproduces: str, **kwargs) -> None:
+    """Write ``videos`` as the animation ``name`` beside the page's figures (:func:`rfn.viz.save_gif` with
+    ``kwargs``: ``fps``, ``ncols``, ``context``, ``scale``), record it and show it in the notebook.
+
+    Returns nothing, so a notebook cell that ends with it shows the animation only (its file is ``rec.path(name)``).
+    """
+    from IPython.display import Image, display
+
+    path = rec.record(viz.save_gif(rec.path(name), videos, **kwargs), reproduces=reproduces)
+    display(Image(filename=str(path)))
+
+
+def thesis_data_report(datasets: dict[str, tuple[str, ...]] = THESIS_DATA) -> str:
+    """Whether each of the thesis's other data sets is prepared here, and the protocols it would be scored under."""
+    from rfn.book.page import without_home
+    from rfn.data import make_dataset
+    from rfn.metrics import get_protocol
+
+    lines = []
+    for name, protocols in datasets.items():
+        try:
+            make_dataset(name, "test", seq_len=10)
+            state = "present"
+        except (FileNotFoundError, ValueError) as err:
+            state = f"not available ({without_home(str(err).splitlines()[0])[:90]}...)"
+        lines.append(f"{name.upper()}: {state}")
+        lines += [f"    {get_protocol(p).describe()}" for p in protocols]
+    return "\n".join(lines)
