@@ -198,11 +198,11 @@ def test_training_time_is_kept_in_every_checkpoint_and_survives_a_killed_segment
     import json
 
     out = tmp_path / "run"
-    trainer, _ = train_preset("smoke-deterministic", out, ["train.steps=4"], until=2)
+    train_preset("smoke-deterministic", out, ["train.steps=4"], until=2)
     first = load_checkpoint(out / "last.pt")["train_seconds"]
     assert first["complete"] and first["wall_s"] > 0 and first["cpu_s"] > 0
     (out / "train_time.json").unlink()  # as if the segment had been killed after its last checkpoint
-    trainer, _ = train_preset("smoke-deterministic", out, ["train.steps=4"], resume=True)
+    train_preset("smoke-deterministic", out, ["train.steps=4"], resume=True)
     total = load_checkpoint(out / "last.pt")["train_seconds"]
     assert total["wall_s"] > first["wall_s"] and total["cpu_s"] > first["cpu_s"]
     took = json.loads((out / "train_time.json").read_text())  # the sums, up to the segment's end
@@ -210,5 +210,5 @@ def test_training_time_is_kept_in_every_checkpoint_and_survives_a_killed_segment
     # a run continued from another run's weights at its step: the earlier steps were not timed here
     ref = tmp_path / "ref.pt"
     ref.write_bytes((out / "last.pt").read_bytes())
-    trainer, _ = train_preset("smoke-deterministic", tmp_path / "cont", ["train.steps=6"], init_from=ref, keep_step=True)
+    train_preset("smoke-deterministic", tmp_path / "cont", ["train.steps=6"], init_from=ref, keep_step=True)
     assert not load_checkpoint(tmp_path / "cont" / "last.pt")["train_seconds"]["complete"]
