@@ -168,6 +168,12 @@ print(f"  max |inverse(forward(x)) - x| = {(back - pts).abs().max().item():.2e}"
 print(f"  max |logdet + logdet_inverse| = {(logdet + logdet_inv).abs().max().item():.2e}")
 
 # %% [markdown]
+# At initialisation all four points get the same log-determinant, $\log\operatorname{sigmoid}(2)$,
+# and only the second coordinate shrinks; with random weights each point gets its own, since
+# the log-scale now depends on its first coordinate, and the inverse still undoes the map to
+# float64 rounding.
+
+# %% [markdown]
 # ## 4. ActNorm and the invertible 1×1 convolution
 #
 # **ActNorm** is a per-channel scale and shift initialised from the first batch it sees,
