@@ -9,6 +9,15 @@
 # futures: a blur. A model with stochastic latents can draw one future at a time instead.
 # This page shows the blur on Stochastic Moving MNIST, then compares two latent-variable models
 # (SRNN and VRNN) on a noisy sinusoid, where their design choices can be measured cheaply.
+#
+# ```{glue:figure} opening
+# :figwidth: 60%
+# :figclass: rfn-opening
+#
+# Three test sequences after a few context frames: the mean of the possible futures and the trained
+# deterministic ConvLSTM blur after a bounce, while a sample of the SRNN or the RFN commits to one sharp
+# future (section 1 below).
+# ```
 
 # %% tags=["parameters"]
 # profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
@@ -34,7 +43,6 @@ import numpy as np
 import torch
 from IPython.display import Image, Markdown, display
 
-from rfn import viz
 from rfn.book.page import book_profile, setup_page
 from rfn.data import Sinusoid, make_dataset
 from rfn.pages import latents as page
@@ -104,12 +112,10 @@ for name, model in {"trained ConvLSTM": det, **{f"{k} sample": m for k, m in sto
     torch.manual_seed(seed)
     predictors[name] = torch.cat([videos[:, :n_ctx], model.predict(videos[:, :n_ctx].to(dev), n_fut)[:, 0].cpu()], 1)
 first_bounce = page.first_bounces(events, n_ctx)
-show = sorted(range(n_seq), key=lambda i: (not 2 <= first_bounce[i] <= 5, i))[:3]  # bounces a few frames in
-rows = torch.stack([v[i] for i in show for v in predictors.values()])
-names = [f"seq {i}: {name}" for i in show for name in predictors]
-fig = page.blur_strip_figure(rows, names, events[[i for i in show for _ in predictors]], n_ctx,
-                             f"Fig 2.2: deterministic predictions of SM-MNIST ({profile} profile)")  # fmt: skip
-rec.savefig(fig, "fig2_2_convlstm_blur.png")
+show = page.bouncing_examples(first_bounce, 3)  # three sequences whose first bounce comes a few frames in
+title = f"Fig 2.2: deterministic predictions of SM-MNIST ({profile} profile)"
+fig = page.predictors_strip_figure(predictors, events, show, n_ctx, title)
+rec.savefig(fig, "fig2_2_convlstm_blur.png", opening=True)
 plt.show()
 
 # %% [markdown]
@@ -117,9 +123,7 @@ plt.show()
 # possible futures, trained ConvLSTM autoencoder):
 
 # %%
-gif_rows = torch.stack([torch.stack([videos[i], ideal[i], predictors["trained ConvLSTM"][i]]) for i in show])
-gif = viz.save_gif(rec.path("fig2_2_convlstm_blur.gif"), gif_rows.flatten(0, 1), fps=3, context=n_ctx, scale=2, ncols=3)
-rec.record(gif)
+gif = page.save_blur_gif(rec, [videos, ideal, predictors["trained ConvLSTM"]], show, n_ctx, "fig2_2_convlstm_blur.gif")
 display(Image(filename=str(gif)))
 
 # %% [markdown]
@@ -137,22 +141,7 @@ rec.savefig(fig, "fig2_2_blur_after_bounces.png")
 plt.show()
 sharp = page.sharpness_table(predictors, n_ctx, first_bounce)
 display(sharp.style.format("{:.2f}"))
-ideal_drop = sharp.iloc[1, 0] - sharp.iloc[1, 1]
-display(
-    Markdown(
-        f"Measured here: the mean of the futures loses {ideal_drop:.2f} of its sharpness from the first bounce on "
-        f"({sharp.iloc[1, 0]:.2f} → {sharp.iloc[1, 1]:.2f}), the truth {sharp.iloc[0, 0] - sharp.iloc[0, 1]:+.2f}."
-        + (
-            f" Notebook 04 had already trained {' and '.join(stochastic)} at this profile, so one sample of each is "
-            "shown too: a sample commits to one future, and when it picks another velocity than the truth its "
-            "squared error is larger than the blur's. Squared error rewards hedging, which is why the thesis "
-            "scores stochastic models by the best of many samples (notebook 05)."
-            if stochastic
-            else " Samples of the SRNN and the RFN appear here once notebook 04 has trained them at this profile "
-            "(this page runs before it in the book and does not train them)."
-        )
-    )
-)
+display(Markdown(page.sharpness_verdict(sharp, list(stochastic))))
 
 # %% [markdown]
 # Until the first bounce the mean of the futures is the true frame: the motion is
@@ -344,23 +333,11 @@ print(f"twelve configurations trained or loaded in {time.perf_counter() - t0:.0f
 # %%
 D = val_noisy.shape[-1]
 oracle = (val_clean.shape[1] - 1) * D * 0.5 * np.log(2 * np.pi * np.e * val_set.noise**2)
-first_kind = f"sinusoid-{next(iter(SINUSOID_VARIANTS))}"
-train_cfg = get_preset(preset_for(first_kind, profile)).train
-base = get_preset(preset_for(first_kind, profile)).model_config
 table = page.sinusoid_table(logs)
 table.to_csv(rec.path("tabA_1_sinusoid_ablation.csv"), index=False)
 rec.record(rec.path("tabA_1_sinusoid_ablation.csv"))
-print(
-    f"protocol (ours): {len(val_set)} validation sequences of 30 patches × {D} points, 29 modelled; one posterior "
-    f"draw; lower is better; oracle floor {oracle:.0f}. Compute: {profile} profile, {train_cfg['steps']} steps × "
-    f"batch {train_cfg['batch_size']} on {'GPU' if dev.type == 'cuda' else 'CPU'}, h {base['h_dim']}, "
-    f"z {base['z_dim']}. Thesis: validation loss of its setting (h 100, z 15, trained until the loss plateaued)."
-)
-display(
-    table.style.format({c: "{:.1f}" for c in table.columns if c.startswith(("ours:", "thesis loss"))}, na_rep="-")
-    .format({"ours: rank within model": "{}", "thesis: rank within model": "{}"}, na_rep="-")
-    .hide(axis="index")
-)
+print(page.sinusoid_protocol(profile, len(val_set), D, oracle, dev.type))
+display(page.styled_sinusoid_table(table))
 best = {m: min((k for k in logs if k[0] == m), key=lambda k: logs[k]["val"]["neg_elbo"]) for m in ("SRNN", "VRNN")}
 for m, k in best.items():
     print(f"best {m} here: smoothing={k[1]}, RES_q={k[2]}, learned init={k[3]} "

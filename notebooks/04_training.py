@@ -9,6 +9,14 @@
 # prior. Following both terms, the KL weight and the validation bits per pixel while training
 # shows whether a model uses its latents; putting posterior reconstructions beside one-step
 # prior predictions shows what it has learned to foresee.
+#
+# ```{glue:figure} opening
+# :figwidth: 75%
+# :figclass: rfn-opening
+#
+# The learning curves of the four models: the bound in bits per pixel, the KL term, the KL weight
+# $\beta$ and the learning rate over training (section 3 below reads them).
+# ```
 
 # %% tags=["parameters"]
 # profile: smoke | quick | reference | thesis, or auto: what `make book` renders on this machine
@@ -116,17 +124,9 @@ for kind in KINDS:
 # %%
 curves = {kind: pd.read_csv(run_file(kind, profile, "metrics.csv", seed, artifacts_dir)) for kind in KINDS}
 fig = page.curves_figure(curves, f"Learning curves on SM-MNIST ({profile} profile, seed {seed}, {dev})")
-rec.savefig(fig, "fig_training_curves.png")
+rec.savefig(fig, "fig_training_curves.png", opening=True)
 plt.show()
-last = {page.LABELS[k]: df.dropna(subset=["val_bpp"])["val_bpp"].iloc[-1] for k, df in curves.items()}
-order = sorted(last, key=last.get)
-display(
-    Markdown(
-        "Last validation bound, lowest first: "
-        + ", ".join(f"{name} {last[name]:.3f}" for name in order)
-        + " bits per pixel. A lower bound is a better likelihood, not necessarily better-looking samples."
-    )
-)
+display(Markdown(page.last_bounds_sentence(curves)))
 
 # %% [markdown]
 # ## 4. Reconstructions from the posterior and one-step predictions from the prior
@@ -174,25 +174,7 @@ plt.show()
 stats.to_csv(rec.path("tab_training_reconstructions.csv"))
 rec.record(rec.path("tab_training_reconstructions.csv"))
 display(stats.style.format("{:.3f}"))
-if readable:
-    kept = stats["digits in place: truth"].iloc[0]
-    post, prior = stats["digits in place: posterior"], stats["digits in place: prior"]
-    display(
-        Markdown(
-            f"The reader finds {kept:.0%} of the true digits at their place in the true frames. Reconstructions keep "
-            f"{post.min():.0%}-{post.max():.0%} of them in place and one-step predictions {prior.min():.0%}-"
-            f"{prior.max():.0%} (over {len(x_show)} sequences and {train_len - 1} frames each, a small sample: "
-            "notebook 05 reads 64 sequences). Where both are far below the truth, the model has learnt roughly "
-            "where the digits are, not yet what they are."
-        )
-    )
-else:
-    display(
-        Markdown(
-            f"Digits in place are skipped at this profile: its frames are {x_show.shape[-1]}×{x_show.shape[-1]} with "
-            f"{test.num_digits} digit(s), and the committed reader reads 32×32 frames with two digits."
-        )
-    )
+display(Markdown(page.digits_in_place_sentence(stats if readable else None, x_show, test.num_digits)))
 
 # %% [markdown]
 # ## 5. A first look at predictions
@@ -213,10 +195,7 @@ both = torch.cat([x_gif.cpu(), torch.cat([x_gif[:, :ctx], pred], dim=1).cpu()], 
 gif = viz.save_gif(rec.path("fig_training_first_predictions.gif"), both, fps=4, ncols=len(x_gif), context=ctx, scale=3)
 rec.record(gif)
 display(Image(filename=str(gif)))
-n = len(x_gif)
-fig, ax = plt.subplots(figsize=(min(16, 0.8 * (ctx + fut) + 2.5), 0.75 * 2 * n + 1.2))
-viz.show_video_grid(ax, both, [f"seq {i}: truth" for i in range(n)] + [f"seq {i}: RFN" for i in range(n)], context=ctx)
-ax.set_title(f"RFN predictions after {ctx} warm-up frames (trained on {train_len}-frame sequences)")
+fig = page.first_predictions_figure(both, ctx, train_len)
 rec.savefig(fig, "fig_training_first_predictions.png")
 plt.show()
 

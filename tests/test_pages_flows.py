@@ -51,3 +51,39 @@ def test_figure_problems_names_a_missing_label():
     ax.plot([0, 1], [0, 1])
     assert any("title" in p for p in figure_problems(fig)) and any("label" in p for p in figure_problems(fig))
     plt.close(fig)
+
+
+def test_channel_moments_reports_each_channel_before_and_after():
+    before = torch.stack([torch.full((2, 3, 3), 2.0), torch.arange(18.0).view(2, 3, 3)], dim=1)  # [2, 2, 3, 3]
+    table = flows.channel_moments(before, before * 0)
+    assert list(table.columns) == ["mean before", "mean after", "std before", "std after"]
+    assert table["mean before"].tolist() == [2.0, 8.5]
+    assert table["std before"].iloc[0] == 0.0 and table["mean after"].tolist() == [0.0, 0.0]
+    with pytest.raises(ValueError, match="B, C, H, W"):
+        flows.channel_moments(torch.zeros(2, 3), torch.zeros(2, 3))
+
+
+def test_source_of_joins_the_methods_and_names_a_missing_one():
+    text = flows.source_of(flows.DensityGrid, "image", "__post_init__")
+    assert text.index("def image") < text.index("def __post_init__")
+    with pytest.raises(AttributeError, match="no nonsense"):
+        flows.source_of(flows.DensityGrid, "nonsense")
+
+
+def test_two_moons_verdict_says_which_density_wins():
+    assert "bends its density" in flows.two_moons_verdict(1.0, 2.0)
+    assert "too short" in flows.two_moons_verdict(2.0, 1.0)
+
+
+def test_save_density_gif_records_an_animation(tmp_path):
+    from rfn.book.figures import FigureRecorder
+
+    rec = FigureRecorder("01_flows", profile="smoke", seed=0, device="cpu", figures_dir=tmp_path)
+    rng = np.random.default_rng(0)
+    snaps = [(1, rng.random((6, 8))), (2, rng.random((6, 8)))]
+    path = flows.save_density_gif(rec, snaps, "fig_demo.gif")
+    assert path.is_file() and path.read_bytes()[:3] == b"GIF"
+    with pytest.raises(ValueError, match="no density snapshots"):
+        flows.save_density_gif(rec, [], "fig_demo.gif")
+    with pytest.raises(ValueError, match=".gif"):
+        flows.save_density_gif(rec, snaps, "fig_demo.png")

@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -69,3 +70,40 @@ def test_figures_are_labelled(glow):
     for fig in (strip, task, curves):
         assert figure_problems(fig) == []
         plt.close(fig)
+
+
+def test_neighbour_verdict_compares_latents_with_pixels():
+    scores = pd.DataFrame({"same digit": [0.5, 0.4, 0.3]}, index=["latents", "top", "pixels"])
+    assert "better than the map of the raw pixels (50% against 30%)" in page.neighbour_verdict(scores)
+    scores.iloc[2, 0] = 0.49
+    assert "no better than" in page.neighbour_verdict(scores)
+    with pytest.raises(ValueError, match="three maps"):
+        page.neighbour_verdict(scores.iloc[:2])
+
+
+def test_bpp_table_reads_the_presets_and_rejects_other_runs():
+    from types import SimpleNamespace
+
+    from rfn.presets import get_preset
+    from rfn.runs import preset_for
+
+    model = SimpleNamespace(config=SimpleNamespace(levels=2, steps=3))
+    log = {"test_bpp": 1.5, "seconds": 12.0}
+    table = page.bpp_table({"glow-mnist": (log, model), "cond-glow-mnist": (log, model)}, "quick", 500, "cpu")
+    assert table.index.tolist() == [
+        "Glow on MNIST (Fig 2.1), test bpp",
+        "conditional Glow, centre | border (A.4), test bpp",
+    ]
+    steps = get_preset(preset_for("glow-mnist", "quick")).train["steps"]
+    assert (
+        table["compute"].iloc[0].startswith(f"quick: {steps} steps")
+        and "on CPU (12 s); L=2, K=3" in table["compute"].iloc[0]
+    )
+    assert table["protocol"].iloc[0].startswith("first 500 MNIST test digits")
+    with pytest.raises(ValueError, match="not one of this page's runs"):
+        page.bpp_table({"rfn": (log, model)}, "quick", 500, "cpu")
+
+
+def test_glow_bpp_verdict_against_the_published_number():
+    assert "at or below the published 1.05" in page.glow_bpp_verdict({"test_bpp": 1.0, "steps": 10})
+    assert "above the published 1.05" in page.glow_bpp_verdict({"test_bpp": 1.2, "steps": 10})

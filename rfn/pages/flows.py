@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import os
 import shutil
@@ -34,13 +35,17 @@ from rfn.runs import preset_for, run_dir, train_preset
 __all__ = [
     "DensityGrid",
     "change_of_variables_figure",
+    "channel_moments",
     "density_frames",
     "example_coupling",
     "layer_logdet_table",
     "lognormal_log_density",
+    "save_density_gif",
+    "source_of",
     "train_in_stages",
     "trained_logdet_table",
     "two_moons_figure",
+    "two_moons_verdict",
 ]
 
 
@@ -94,6 +99,53 @@ def change_of_variables_figure(n_samples: int = 100_000):
     fig.suptitle("The change of variables in one and two dimensions")
     fig.tight_layout()
     return fig
+
+
+def source_of(cls: type, *methods: str) -> str:
+    """The source code of ``cls``'s ``methods``, one after the other, as the page prints it.
+
+    Raises:
+        AttributeError: ``cls`` has no method of one of the names.
+
+    Example:
+        >>> source_of(DensityGrid, "image").splitlines()[1].strip()
+        'def image(self, log_prob) -> np.ndarray:'
+    """
+    missing = [m for m in methods if not hasattr(cls, m)]
+    if missing:
+        raise AttributeError(f"{cls.__name__} has no {', '.join(missing)}")
+    return "\n".join(inspect.getsource(getattr(cls, m)) for m in methods)
+
+
+def channel_moments(before: torch.Tensor, after: torch.Tensor) -> pd.DataFrame:
+    """Per-channel mean and standard deviation of two ``[B, C, H, W]`` batches, e.g. an ActNorm's input and output.
+
+    Returns:
+        One row per channel; columns ``mean before``, ``mean after``, ``std before``, ``std after``
+        (rounded to 3 decimals; the statistics pool the batch and pixel dimensions).
+
+    Raises:
+        ValueError: the batches are not 4-D or differ in shape.
+
+    Example:
+        >>> x = torch.zeros(2, 1, 2, 2)
+        >>> channel_moments(x, x + 1)["mean after"].tolist()
+        [1.0]
+    """
+    if before.dim() != 4 or before.shape != after.shape:
+        raise ValueError(
+            f"expected two [B, C, H, W] batches of one shape, got {tuple(before.shape)}, {tuple(after.shape)}"
+        )
+    dims = (0, 2, 3)
+    stats = {
+        "mean before": before.mean(dim=dims),
+        "mean after": after.mean(dim=dims),
+        "std before": before.std(dim=dims),
+        "std after": after.std(dim=dims),
+    }
+    table = pd.DataFrame({k: v.detach().cpu().numpy().round(3) for k, v in stats.items()})
+    table.index.name = "channel"
+    return table
 
 
 def _randomised(layer: nn.Module, cond_channels: int = 0) -> nn.Module:
@@ -267,6 +319,21 @@ def two_moons_figure(flow, test: torch.Tensor, gauss, density: np.ndarray, grid:
     return fig
 
 
+def two_moons_verdict(test_nll: float, gauss_nll: float) -> str:
+    """The sentence under the two-moons figure: the flow's and the Gaussian's test NLL (nats in, bits out).
+
+    Example:
+        >>> two_moons_verdict(math.log(2), 2 * math.log(2)).split(":")[0]
+        'On the test points the flow scores 1.00 bits per point against 2.00 for the Gaussian'
+    """
+    verdict = "the flow bends its density along the moons" if test_nll < gauss_nll else "this run is too short"
+    return (
+        f"On the test points the flow scores {test_nll / math.log(2):.2f} bits per point against "
+        f"{gauss_nll / math.log(2):.2f} for the Gaussian: {verdict}. Where the learned density is still a "
+        "smeared band, or the base-space points are not a round cloud, the run is short; the samples show the same."
+    )
+
+
 def density_frames(snapshots: list[tuple[int, np.ndarray]]) -> torch.Tensor:
     """Density snapshots as animation frames ``uint8 [T, 3, H, W]`` (magma colours, each on its own scale)."""
     from matplotlib import cm
@@ -274,6 +341,29 @@ def density_frames(snapshots: list[tuple[int, np.ndarray]]) -> torch.Tensor:
     frames = np.stack([img / img.max() for _, img in snapshots])
     rgb = (cm.magma(frames)[..., :3] * 255).astype(np.uint8)  # [T, H, W, 3]
     return torch.from_numpy(rgb).permute(0, 3, 1, 2).contiguous()
+
+
+def save_density_gif(rec, snapshots: list[tuple[int, np.ndarray]], name: str, fps: int = 6, scale: int = 3):
+    """Write the density snapshots as an animated GIF ``name`` through the page's recorder and record it.
+
+    Args:
+        rec: the page's :class:`rfn.book.figures.FigureRecorder`.
+        snapshots: ``[(step, density image)]`` from :func:`train_in_stages`.
+        name: the GIF's file name (``*.gif``).
+
+    Returns:
+        The GIF's path.
+
+    Raises:
+        ValueError: ``snapshots`` is empty or ``name`` is not a ``.gif``.
+    """
+    from rfn import viz
+
+    if not snapshots:
+        raise ValueError("no density snapshots to animate")
+    if not name.lower().endswith(".gif"):
+        raise ValueError(f"expected a .gif file name, got {name!r}")
+    return rec.record(viz.save_gif(rec.path(name), density_frames(snapshots), fps=fps, scale=scale))
 
 
 def trained_logdet_table(flow, points: torch.Tensor, seed: int = 0) -> tuple[pd.DataFrame, float, float]:

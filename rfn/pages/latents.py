@@ -37,16 +37,22 @@ __all__ = [
     "THESIS_A1",
     "blur_figure",
     "blur_strip_figure",
+    "bouncing_examples",
     "finished_model",
     "first_bounces",
     "ideal_predictions",
+    "predictors_strip_figure",
+    "save_blur_gif",
     "sharpness",
     "sharpness_table",
+    "sharpness_verdict",
     "sinusoid_fits_figure",
+    "sinusoid_protocol",
     "sinusoid_run",
     "sinusoid_sequence_figure",
     "sinusoid_table",
     "sinusoid_training_figure",
+    "styled_sinusoid_table",
 ]
 
 #: thesis Table A.1: (model, smoothing, RES_q, learned init) -> validation loss
@@ -157,6 +163,53 @@ def blur_strip_figure(rows: torch.Tensor, names: list[str], events: torch.Tensor
     return fig
 
 
+def bouncing_examples(first_bounce: list[int], n: int = 3, earliest: int = 2, latest: int = 5) -> list[int]:
+    """The sequences to show: the first ``n`` whose first bounce comes ``earliest..latest`` frames into the prediction.
+
+    Sequences without such a bounce fill up the list, in order, when there are fewer than ``n``.
+
+    Example:
+        >>> bouncing_examples([0, 3, 9, 2, 4], n=3)
+        [1, 3, 4]
+        >>> bouncing_examples([0, 9, 3], n=2)
+        [2, 0]
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    return sorted(range(len(first_bounce)), key=lambda i: (not earliest <= first_bounce[i] <= latest, i))[:n]
+
+
+def predictors_strip_figure(
+    predictors: dict[str, torch.Tensor], events: torch.Tensor, show: list[int], n_context: int, title: str
+):
+    """Fig 2.2: for each sequence in ``show``, one row per predictor (:func:`blur_strip_figure`).
+
+    Args:
+        predictors: name -> videos ``uint8 [N, T, 1, H, W]``, the truth first (its name ``truth``).
+        events: bool ``[N, T]``, the wall hits of the true sequences.
+        show: indices of the sequences to draw (:func:`bouncing_examples`).
+    """
+    rows = torch.stack([v[i] for i in show for v in predictors.values()])
+    names = [f"seq {i}: {name}" for i in show for name in predictors]
+    return blur_strip_figure(rows, names, events[[i for i in show for _ in predictors]], n_context, title)
+
+
+def save_blur_gif(rec, videos: list[torch.Tensor], show: list[int], n_context: int, name: str):
+    """Animate the sequences ``show`` of each of ``videos`` (``uint8 [N, T, 1, H, W]``), grouped by sequence.
+
+    One group of ``len(videos)`` side by side per sequence, written as ``name`` through the page's
+    :class:`rfn.book.figures.FigureRecorder` and recorded. Returns the file's path.
+
+    Raises:
+        ValueError: ``videos`` is empty or its tensors differ in shape.
+    """
+    if not videos or any(v.shape != videos[0].shape for v in videos):
+        raise ValueError("expected one or more video tensors of one shape")
+    rows = torch.stack([torch.stack([v[i] for v in videos]) for i in show])
+    path = viz.save_gif(rec.path(name), rows.flatten(0, 1), fps=3, context=n_context, scale=2, ncols=len(videos))
+    return rec.record(path)
+
+
 def blur_figure(predictors: dict[str, torch.Tensor], n_context: int, first_bounce: list[int], title: str):
     """Left: mean sharpness aligned on the first bounce; right: squared error against the truth per predicted frame.
 
@@ -216,6 +269,33 @@ def sharpness_table(predictors: dict[str, torch.Tensor], n_context: int, first_b
             }
         )
     return pd.DataFrame(rows).set_index("frames")
+
+
+def sharpness_verdict(sharp: pd.DataFrame, stochastic: list[str]) -> str:
+    """The paragraph under the sharpness table: how much sharpness the mean of the futures loses at the bounce.
+
+    Args:
+        sharp: :func:`sharpness_table` (the truth first, the mean of the futures second).
+        stochastic: names of the stochastic models whose samples are shown (may be empty).
+    """
+    if len(sharp) < 2:
+        raise ValueError(f"expected the truth and the mean of the futures in the table, got {len(sharp)} rows")
+    ideal_drop = sharp.iloc[1, 0] - sharp.iloc[1, 1]
+    text = (
+        f"Measured here: the mean of the futures loses {ideal_drop:.2f} of its sharpness from the first bounce on "
+        f"({sharp.iloc[1, 0]:.2f} → {sharp.iloc[1, 1]:.2f}), the truth {sharp.iloc[0, 0] - sharp.iloc[0, 1]:+.2f}."
+    )
+    if stochastic:
+        return text + (
+            f" Notebook 04 had already trained {' and '.join(stochastic)} at this profile, so one sample of each is "
+            "shown too: a sample commits to one future, and when it picks another velocity than the truth its "
+            "squared error is larger than the blur's. Squared error rewards hedging, which is why the thesis "
+            "scores stochastic models by the best of many samples (notebook 05)."
+        )
+    return text + (
+        " Samples of the SRNN and the RFN appear here once notebook 04 has trained them at this profile "
+        "(this page runs before it in the book and does not train them)."
+    )
 
 
 def sinusoid_sequence_figure(noisy: torch.Tensor, clean: torch.Tensor, step: float, title: str):
@@ -287,6 +367,37 @@ def sinusoid_table(logs: dict[tuple, dict]) -> pd.DataFrame:
     table["ours: rank within model"] = table.groupby("model")["ours: -ELBO (nats/seq)"].rank().astype("Int64")
     table["thesis: rank within model"] = table.groupby("model")["thesis loss"].rank().astype("Int64")
     return table
+
+
+def styled_sinusoid_table(table: pd.DataFrame):
+    """:func:`sinusoid_table` for display: losses to one decimal, ranks as integers, ``-`` where missing."""
+    return (
+        table.style.format({c: "{:.1f}" for c in table.columns if c.startswith(("ours:", "thesis loss"))}, na_rep="-")
+        .format({"ours: rank within model": "{}", "thesis: rank within model": "{}"}, na_rep="-")
+        .hide(axis="index")
+    )
+
+
+def sinusoid_protocol(profile: str, n_sequences: int, points: int, oracle: float, device_type: str) -> str:
+    """The line under Table A.1 saying what our numbers measure and the compute behind them.
+
+    Args:
+        profile: the page's profile (its sinusoid presets give steps, batch size, ``h_dim``, ``z_dim``).
+        n_sequences: validation sequences behind every number.
+        points: points per patch.
+        oracle: the oracle floor in nats per sequence.
+        device_type: ``"cuda"`` or ``"cpu"``.
+    """
+    from rfn.presets.small import SINUSOID_VARIANTS
+
+    preset = get_preset(preset_for(f"sinusoid-{next(iter(SINUSOID_VARIANTS))}", profile))
+    train, base = preset.train, preset.model_config
+    return (
+        f"protocol (ours): {n_sequences} validation sequences of 30 patches × {points} points, 29 modelled; one "
+        f"posterior draw; lower is better; oracle floor {oracle:.0f}. Compute: {profile} profile, {train['steps']} "
+        f"steps × batch {train['batch_size']} on {'GPU' if device_type == 'cuda' else 'CPU'}, h {base['h_dim']}, "
+        f"z {base['z_dim']}. Thesis: validation loss of its setting (h 100, z 15, trained until the loss plateaued)."
+    )
 
 
 def sinusoid_training_figure(logs: dict[tuple, dict], oracle: float):

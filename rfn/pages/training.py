@@ -29,8 +29,11 @@ __all__ = [
     "THESIS_A2",
     "THESIS_A3",
     "curves_figure",
+    "digits_in_place_sentence",
+    "first_predictions_figure",
     "hyper_table",
     "identity_readable",
+    "last_bounds_sentence",
     "reconstructions_figure",
     "runs_table",
     "settings_of",
@@ -141,6 +144,33 @@ def curves_figure(curves: dict[str, pd.DataFrame], title: str):
     return fig
 
 
+def last_bounds_sentence(curves: dict[str, pd.DataFrame]) -> str:
+    """The sentence under the learning curves: each run's last validation bound, lowest first.
+
+    ``curves``: run kind -> its ``metrics.csv`` (with a ``val_bpp`` column).
+
+    Raises:
+        ValueError: a run logged no validation bound.
+
+    Example:
+        >>> df = lambda v: pd.DataFrame({"val_bpp": [float("nan"), v]})
+        >>> last_bounds_sentence({"rfn": df(1.2), "srnn": df(1.1)}).split(" bits")[0]
+        'Last validation bound, lowest first: SRNN 1.100, RFN 1.200'
+    """
+    last = {}
+    for kind, df in curves.items():
+        val = df.dropna(subset=["val_bpp"])["val_bpp"] if "val_bpp" in df else pd.Series(dtype=float)
+        if val.empty:
+            raise ValueError(f"the {kind} run logged no validation bound (val_bpp)")
+        last[LABELS.get(kind, kind)] = val.iloc[-1]
+    order = sorted(last, key=last.get)
+    return (
+        "Last validation bound, lowest first: "
+        + ", ".join(f"{name} {last[name]:.3f}" for name in order)
+        + " bits per pixel. A lower bound is a better likelihood, not necessarily better-looking samples."
+    )
+
+
 def identity_readable(frames: torch.Tensor, num_digits: int) -> bool:
     """Whether the committed digit reader reads these SM-MNIST frames (its frame size and digit count)."""
     cfg = load_digit_classifier().config
@@ -206,6 +236,53 @@ def reconstructions_figure(models: dict[str, torch.nn.Module], x: torch.Tensor, 
             row["digits in place: prior"] = identity[f"{LABELS[kind]} prior"].mean().item()
         stats.append(row)
     return fig, pd.DataFrame(stats).set_index("model")
+
+
+def digits_in_place_sentence(stats: pd.DataFrame | None, frames: torch.Tensor, num_digits: int) -> str:
+    """The sentence under the reconstruction table: the share of digits the committed reader finds in place.
+
+    Args:
+        stats: the table of :func:`reconstructions_figure` (with its ``digits in place: ...`` columns), or
+            ``None`` where the reader does not read these frames (:func:`identity_readable`).
+        frames: the shown test sequences ``uint8 [N, T, C, H, W]``.
+        num_digits: digits per SM-MNIST frame.
+    """
+    size = frames.shape[-1]
+    if stats is None:
+        return (
+            f"Digits in place are skipped at this profile: its frames are {size}×{size} with "
+            f"{num_digits} digit(s), and the committed reader reads 32×32 frames with two digits."
+        )
+    kept = stats["digits in place: truth"].iloc[0]
+    post, prior = stats["digits in place: posterior"], stats["digits in place: prior"]
+    return (
+        f"The reader finds {kept:.0%} of the true digits at their place in the true frames. Reconstructions keep "
+        f"{post.min():.0%}-{post.max():.0%} of them in place and one-step predictions {prior.min():.0%}-"
+        f"{prior.max():.0%} (over {len(frames)} sequences and {frames.shape[1] - 1} frames each, a small sample: "
+        "notebook 05 reads 64 sequences). Where both are far below the truth, the model has learnt roughly "
+        "where the digits are, not yet what they are."
+    )
+
+
+def first_predictions_figure(both: torch.Tensor, context: int, train_len: int):
+    """The true sequences above the RFN's predictions of them: ``both`` is ``uint8 [2N, T, C, H, W]``.
+
+    The first ``N`` rows are the truth, the last ``N`` the RFN's frames (``context`` true warm-up
+    frames, then its own); ``train_len`` (the training sequence length) goes into the title.
+
+    Raises:
+        ValueError: ``both`` has an odd number of rows.
+    """
+    import matplotlib.pyplot as plt
+
+    if len(both) % 2:
+        raise ValueError(f"expected truth rows then as many RFN rows, got {len(both)} rows")
+    n, frames = len(both) // 2, both.shape[1]
+    fig, ax = plt.subplots(figsize=(min(16, 0.8 * frames + 2.5), 0.75 * 2 * n + 1.2))
+    names = [f"seq {i}: truth" for i in range(n)] + [f"seq {i}: RFN" for i in range(n)]
+    viz.show_video_grid(ax, both, names, context=context)
+    ax.set_title(f"RFN predictions after {context} warm-up frames (trained on {train_len}-frame sequences)")
+    return fig
 
 
 def runs_table(
