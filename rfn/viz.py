@@ -28,6 +28,7 @@ import numpy as np
 __all__ = [
     "CONTEXT_COLOUR",
     "PREDICTED_COLOUR",
+    "frames_figure",
     "image_grid",
     "save_gif",
     "save_strip",
@@ -360,3 +361,30 @@ def _labelled_grid_lines(panels) -> tuple[set[int], set[int]]:
         if col is not None and ax.get_title():
             cols.add(col)
     return rows, cols
+
+
+def frames_figure(
+    videos,
+    row_labels: list[str],
+    title: str,
+    context: int | None = None,
+    frame_numbers: list[int] | None = None,
+    scale: int = 2,
+):
+    """One labelled row per video ``uint8 [N, T, C, H, W]``; x ticks are frame numbers (1-based by default).
+
+    ``context``: the first frames get a green border, the others red (:func:`rfn.viz.video_grid`).
+    ``frame_numbers``: the number under each column when the columns skip frames.
+    """
+    import matplotlib.pyplot as plt
+
+    n, t, _, h, w = videos.shape
+    fig, ax = plt.subplots(figsize=(min(16.0, 0.02 * t * (w * scale + 4) + 2.0), 0.02 * n * (h * scale + 4) + 1.0))
+    show_video_grid(ax, videos, row_labels, context=context, first_frame=1, scale=scale)
+    if frame_numbers is not None:
+        if len(frame_numbers) != t:
+            raise ValueError(f"frame_numbers has {len(frame_numbers)} entries for {t} columns; give one per column")
+        ax.set_xticks(ax.get_xticks(), [str(k) for k in frame_numbers])
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

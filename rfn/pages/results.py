@@ -43,6 +43,7 @@ from rfn.metrics import HIGHER_IS_BETTER, frame_scores, fvd_features, fvd_from_f
 from rfn.metrics.digits import ClassifierConfig
 from rfn.metrics.stats import paired, paired_per_frame, spans
 from rfn.runs import LABELS, Run, get_run, seeded_predict
+from rfn.viz import frames_figure
 
 __all__ = [
     "KINDS",
@@ -89,33 +90,6 @@ THESIS_DATA = {
     "bair": ("bair-thesis-13", "bair-thesis-30", "bair-thesis-16", "bair-thesis-16-w1"),
     "kth": ("kth-thesis",),
 }
-
-
-def frames_figure(
-    videos: torch.Tensor,
-    row_labels: list[str],
-    title: str,
-    context: int | None = None,
-    frame_numbers: list[int] | None = None,
-    scale: int = 2,
-):
-    """One labelled row per video ``uint8 [N, T, C, H, W]``; x ticks are frame numbers (1-based by default).
-
-    ``context``: the first frames get a green border, the others red (:func:`rfn.viz.video_grid`).
-    ``frame_numbers``: the number under each column when the columns skip frames.
-    """
-    import matplotlib.pyplot as plt
-
-    n, t, _, h, w = videos.shape
-    fig, ax = plt.subplots(figsize=(min(16.0, 0.02 * t * (w * scale + 4) + 2.0), 0.02 * n * (h * scale + 4) + 1.0))
-    viz.show_video_grid(ax, videos, row_labels, context=context, first_frame=1, scale=scale)
-    if frame_numbers is not None:
-        if len(frame_numbers) != t:
-            raise ValueError(f"frame_numbers has {len(frame_numbers)} entries for {t} columns; give one per column")
-        ax.set_xticks(ax.get_xticks(), [str(k) for k in frame_numbers])
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
 
 
 def baseline_curves(videos: torch.Tensor, context: int, metrics, device=None) -> dict[str, dict[str, list[float]]]:

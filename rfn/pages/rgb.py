@@ -31,6 +31,7 @@ import torch
 
 from rfn.metrics.protocol import Protocol
 from rfn.metrics.stats import nested_bootstrap, welch
+from rfn.viz import frames_figure
 
 __all__ = [
     "FLOOR_KEY",
@@ -45,6 +46,7 @@ __all__ = [
     "bits_maps",
     "bits_table",
     "conclusions",
+    "frames_figure",
     "fvd_floor",
     "fvd_table",
     "gap_stability",
@@ -59,7 +61,6 @@ __all__ = [
     "score_run",
     "seed_means",
     "stand_in_figure",
-    "strips_figure",
     "study_folder",
     "tests_table",
     "training_hours",
@@ -423,20 +424,6 @@ def best_of_n_figure(scores: dict[tuple[str, int], dict], seed: int = 0, title: 
     return fig
 
 
-def strips_figure(videos: torch.Tensor, labels: list[str], context: int, title: str, scale: int = 2):
-    """Rows of ``uint8 [N, T, 3, H, W]`` clips with context (green) and predicted (red) frame borders."""
-    import matplotlib.pyplot as plt
-
-    from rfn import viz
-
-    n, t, _, h, w = videos.shape
-    fig, ax = plt.subplots(figsize=(min(16.0, 0.02 * t * (w * scale + 4) + 2.5), 0.02 * n * (h * scale + 4) + 1.0))
-    viz.show_video_grid(ax, videos, labels, context=context, first_frame=1, scale=scale)
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
 @torch.no_grad()
 def rollouts(models: dict[str, torch.nn.Module], clip: torch.Tensor, context: int, n: int = 1, seed: int = 0):
     """Each model's ``n`` futures of one clip ``uint8 [T, C, H, W]`` after ``context`` frames, the truth first.
@@ -658,13 +645,5 @@ def headline_figure(scores: dict[tuple[str, int], dict], title: str = ""):
 
 def stand_in_figure(clips: torch.Tensor, title: str = ""):
     """A grid of test clips ``uint8 [N, T, 3, H, W]`` of the stand-in, one clip per row, frames from 1."""
-    import matplotlib.pyplot as plt
-
-    from rfn import viz
-
-    n, t, _, h, w = clips.shape
-    fig, ax = plt.subplots(figsize=(min(16.0, 0.045 * t * (w + 2) + 1.5), 0.045 * n * (h + 2) + 0.9))
-    viz.show_video_grid(ax, clips, [f"clip {i + 1}" for i in range(n)], first_frame=1, scale=2)
-    ax.set_title(title or "the RGB stand-in: test clips, one per row, frames from 1", fontsize=10)
-    fig.tight_layout()
-    return fig
+    labels = [f"clip {i + 1}" for i in range(len(clips))]
+    return frames_figure(clips, labels, title or "the RGB stand-in: test clips, one per row, frames from 1")

@@ -201,7 +201,7 @@ def sweep_figure(video: torch.Tensor, futures: dict[float, torch.Tensor], sweep:
         futures: ``{temperature: uint8 [T - context, 1, H, W]}`` (:func:`sweep_samples` of that source).
         sweep: the swept source, ``"flow"`` or ``"prior"`` (the other at temperature 0).
     """
-    from rfn.pages.results import frames_figure
+    from rfn.viz import frames_figure
 
     if sweep not in ("flow", "prior"):
         raise ValueError(f"sweep must be 'flow' or 'prior', got {sweep!r}")
