@@ -20,7 +20,7 @@ for BAIR (:mod:`rfn.data.textured`), three training seeds each, the same number 
     reference-checkpoint test holds them within 1e-3).
 ``score``
     :func:`rfn.pages.rgb.score_run` of every committed finished run (bits per dimension with the IW
-    bound, FVD, best-of-100 with the no-model baselines), and the real-against-real FVD floor,
+    bound, FVD; for the seed-0 runs best-of-20 with the no-model baselines), and the real-against-real FVD floor,
     written to ``checkpoints/reference/textured/cache/`` for the page to read.
 
 Example::
@@ -193,7 +193,7 @@ def export(args) -> None:
 
 
 def score(args) -> None:
-    from rfn.pages.rgb import score_key, score_run
+    from rfn.pages.rgb import BEST_SEEDS, PROTOCOL_BEST, score_key, score_run
 
     torch.set_num_threads(1)
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -202,11 +202,11 @@ def score(args) -> None:
         if not path.is_file() or (args.only and f"{preset}:{seed}" not in args.only):
             continue
         out = CACHE / f"{path.stem}.score.json"
-        wanted = score_key(path)
+        wanted = score_key(path, best=seed in BEST_SEEDS)
         if out.is_file() and json.loads(out.read_text()).get("key") == wanted:
             continue
         started = time.process_time()
-        result = score_run(path, fvd=not args.no_fvd, progress=True)
+        result = score_run(path, best=PROTOCOL_BEST if seed in BEST_SEEDS else None, fvd=not args.no_fvd, progress=True)
         result["cpu_s"] = time.process_time() - started
         out.write_text(json.dumps({"key": wanted, "result": result}) + "\n")
         print(f"{out} ({result['cpu_s']:.0f} CPU s)", flush=True)
