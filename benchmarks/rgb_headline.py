@@ -20,7 +20,7 @@ for BAIR (:mod:`rfn.data.textured`), three training seeds each, the same number 
     reference-checkpoint test holds them within 1e-3).
 ``score``
     :func:`rfn.pages.rgb.score_run` of every committed finished run (bits per dimension with the IW
-    bound, FVD; for the seed-0 runs best-of-20 with the no-model baselines), and the real-against-real FVD floor,
+    bound, FVD, best-of-100 with the no-model baselines), and the real-against-real FVD floor,
     written to ``checkpoints/reference/textured/cache/`` for the page to read.
 
 Example::
