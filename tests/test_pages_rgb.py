@@ -260,3 +260,23 @@ def test_training_hours_sums_every_logged_interval(tmp_path):
     # 50 steps at 16 sequences/s = 50 s, then (after a resume) 100 steps at 8/s = 200 s; a validation-only row
     f.write_text("step,seq_per_s,val_bpp\n50,16.0,\n150,8.0,\n150,,6.0\n")
     assert rgb.training_hours(f, batch_size=16) == pytest.approx(250 / 3600)
+
+
+def test_best_of_n_table_pairs_each_model_with_the_held_frame_on_the_same_clips():
+    rng = np.random.default_rng(3)
+    held = rng.uniform(0.3, 0.5, (8, 2))
+
+    def run(offset, indices=range(8)):
+        best = held + offset + rng.normal(0, 0.01, (8, 2))
+        metric = {"best_per_frame": best.tolist(), "mean_curve": (best - 0.1).mean(0).tolist()}
+        return {"best_of_n": {"indices": list(indices), "samples": 100, "ssim": metric,
+                              "baselines": {"last context frame": {"ssim": held.mean(0).tolist()}},
+                              "baselines_per_frame": {"last context frame": {"ssim": held.tolist()}}}}  # fmt: skip
+
+    table = rgb.best_of_n_table({("rfn", 0): run(0.1), ("srnn", 0): run(-0.05)})
+    assert list(table["prediction"]) == ["RFN: best of 100", "SRNN: best of 100", "no model: last context frame"]
+    rfn_vs, srnn_vs = table["SSIM vs last context frame"][:2]
+    assert rfn_vs.startswith("+0.1") and srnn_vs.startswith("-0.0")  # the paired differences, with intervals
+    assert table["SSIM"].iloc[2] == pytest.approx(held.mean())
+    with pytest.raises(ValueError, match="different test clips"):
+        rgb.best_of_n_table({("rfn", 0): run(0.1), ("srnn", 0): run(0.0, indices=range(1, 9))})

@@ -43,6 +43,7 @@ __all__ = [
     "Study",
     "StudyError",
     "best_of_n_figure",
+    "best_of_n_table",
     "bits_map_figure",
     "bits_maps",
     "bits_table",
@@ -400,6 +401,41 @@ def fvd_table(scores: dict[tuple[str, int], dict], floor: dict | None) -> pd.Dat
     if floor is not None:
         rows.append({"model": "real clips against real clips (floor)", "FVD per seed": "-", "mean": floor["fvd"],
                      "seed sd": float("nan")})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def best_of_n_table(
+    scores: dict[tuple[str, int], dict], seed: int = 0, baseline: str = "last context frame"
+) -> pd.DataFrame:
+    """Best of N per frame and the mean sample, averaged over predicted frames, against a no-model baseline.
+
+    One row per model (its seed-``seed`` run) and one per baseline. ``vs <baseline>``: the model's best
+    minus the baseline, averaged over frames per test clip, with a paired 95% t-interval over the clips
+    (:func:`rfn.metrics.stats.paired`): every model and baseline was scored on the same clips.
+    """
+    from rfn.metrics.stats import paired
+
+    runs = {k: scores[(k, seed)]["best_of_n"] for k in MODELS if scores.get((k, seed), {}).get("best_of_n")}
+    if not runs:
+        raise ValueError(f"no best-of-N scores for the seed-{seed} runs")
+    if len({tuple(r["indices"]) for r in runs.values()}) != 1:
+        raise ValueError("the runs were scored best-of-N on different test clips; score them with one protocol")
+    first = next(iter(runs.values()))
+    metrics = [m for m in ("ssim", "psnr", "lpips") if m in first]
+    rows = []
+    for key, r in runs.items():
+        row = {"prediction": f"{_label(key)}: best of {r['samples']}"}
+        for m in metrics:
+            best = np.asarray(r[m]["best_per_frame"], dtype=float).mean(axis=1)
+            held = np.asarray(r["baselines_per_frame"][baseline][m], dtype=float).mean(axis=1)
+            test = paired(best, held)
+            lo, hi = test["interval"]
+            row[m.upper()] = float(best.mean())
+            row[f"{m.upper()} vs {baseline}"] = f"{test['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+            row[f"{m.upper()}, mean sample"] = float(np.mean(r[m]["mean_curve"]))
+        rows.append(row)
+    for name, curves in first["baselines"].items():
+        rows.append({"prediction": f"no model: {name}", **{m.upper(): float(np.mean(curves[m])) for m in metrics}})
     return pd.DataFrame(rows)
 
 
