@@ -409,9 +409,10 @@ def best_of_n_table(
 ) -> pd.DataFrame:
     """Best of N per frame and the mean sample, averaged over predicted frames, against a no-model baseline.
 
-    One row per model (its seed-``seed`` run) and one per baseline. ``vs <baseline>``: the model's best
-    minus the baseline, averaged over frames per test clip, with a paired 95% t-interval over the clips
-    (:func:`rfn.metrics.stats.paired`): every model and baseline was scored on the same clips.
+    One row per metric and prediction: each model's seed-``seed`` run, then the no-model baselines.
+    ``best - <baseline>``: the model's best minus the baseline, averaged over frames per test clip,
+    with a paired 95% t-interval over the clips (:func:`rfn.metrics.stats.paired`): every model and
+    baseline was scored on the same clips.
     """
     from rfn.metrics.stats import paired
 
@@ -421,21 +422,25 @@ def best_of_n_table(
     if len({tuple(r["indices"]) for r in runs.values()}) != 1:
         raise ValueError("the runs were scored best-of-N on different test clips; score them with one protocol")
     first = next(iter(runs.values()))
-    metrics = [m for m in ("ssim", "psnr", "lpips") if m in first]
     rows = []
-    for key, r in runs.items():
-        row = {"prediction": f"{_label(key)}: best of {r['samples']}"}
-        for m in metrics:
+    for m in (m for m in ("ssim", "psnr", "lpips") if m in first):
+        for key, r in runs.items():
             best = np.asarray(r[m]["best_per_frame"], dtype=float).mean(axis=1)
             held = np.asarray(r["baselines_per_frame"][baseline][m], dtype=float).mean(axis=1)
             test = paired(best, held)
             lo, hi = test["interval"]
-            row[m.upper()] = float(best.mean())
-            row[f"{m.upper()} vs {baseline}"] = f"{test['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}]"
-            row[f"{m.upper()}, mean sample"] = float(np.mean(r[m]["mean_curve"]))
-        rows.append(row)
-    for name, curves in first["baselines"].items():
-        rows.append({"prediction": f"no model: {name}", **{m.upper(): float(np.mean(curves[m])) for m in metrics}})
+            rows.append({
+                "metric": m.upper(),
+                "prediction": _label(key),
+                f"best of {r['samples']}": float(best.mean()),
+                "mean sample": float(np.mean(r[m]["mean_curve"])),
+                f"best - {baseline}": test["difference"],
+                "95% interval": f"{lo:+.3f} to {hi:+.3f}",
+            })  # fmt: skip
+        for name, curves in first["baselines"].items():
+            rows.append(
+                {"metric": m.upper(), "prediction": f"no model: {name}", "mean sample": float(np.mean(curves[m]))}
+            )
     return pd.DataFrame(rows)
 
 
@@ -460,7 +465,8 @@ def best_of_n_figure(scores: dict[tuple[str, int], dict], seed: int = 0, title: 
                 )
         for style, (name, curves) in zip((":", "--"), first.get("baselines", {}).items()):
             ax.plot(frames, curves[m], style, color="0.4", label=name)
-        ax.set_xlabel("frame")
+        ax.set_xlabel("frame t")
+        ax.set_ylabel(f"best {m.upper()}" + (" (dB)" if m == "psnr" else ""))
         ax.set_title(f"{m.upper()} ({'higher' if first[m]['higher_is_better'] else 'lower'} is better)", fontsize=9)
     axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.suptitle(title or f"best of {first['samples']} per frame, {first['sequences']} test clips (seed {seed} runs)",
@@ -654,7 +660,7 @@ def load_study(root: str | Path | None = None, seeds: tuple[int, ...] = SEEDS, s
         if stale:
             raise StudyError(
                 f"no current shipped score for {', '.join(stale)} in {folder / 'cache'}: "
-                "run `python benchmarks/rgb_headline.py score` (CPU hours) and commit the cache"
+                "run `python benchmarks/rgb_headline.py score` (about 8 CPU minutes per run) and commit the cache"
             )
         floor_file = folder / "cache" / "fvd_floor.json"
         if floor_file.is_file():
@@ -676,6 +682,7 @@ def headline_figure(scores: dict[tuple[str, int], dict], title: str = ""):
         ax.plot(values, np.full(len(values), i), "o", color=f"C{i}", markersize=6)
         ax.text(values.max() + 0.03, i, f"{values.mean():.3f}", va="center", fontsize=8)
     ax.set_yticks(range(len(keys)), [_label(k) for k in keys], fontsize=8)
+    ax.set_ylabel("model")
     ax.invert_yaxis()
     lo = min(min(v.values()) for v in iw.values())
     ax.set_xlim(lo - 0.5, max(max(v.values()) for v in iw.values()) + 0.3)
