@@ -192,6 +192,13 @@ def export(args) -> None:
         )
 
 
+def _shipped(key: dict, result: dict) -> str:
+    """A score file: the key exactly as computed, the result compact (floats to 6 significant digits)."""
+    from rfn.pages.rgb import compact_json
+
+    return '{"key":' + json.dumps(key, separators=(",", ":")) + ',"result":' + compact_json(result) + "}\n"
+
+
 def score(args) -> None:
     from rfn.pages.rgb import BEST_SEEDS, PROTOCOL_BEST, score_key, score_run
 
@@ -203,12 +210,14 @@ def score(args) -> None:
             continue
         out = CACHE / f"{path.stem}.score.json"
         wanted = score_key(path, best=seed in BEST_SEEDS)
-        if out.is_file() and json.loads(out.read_text()).get("key") == wanted:
+        stored = json.loads(out.read_text()) if out.is_file() else {}
+        if stored.get("key") == wanted:
+            out.write_text(_shipped(wanted, stored["result"]))  # shipped compact (results to 6 digits)
             continue
         started = time.process_time()
         result = score_run(path, best=PROTOCOL_BEST if seed in BEST_SEEDS else None, fvd=not args.no_fvd, progress=True)
         result["cpu_s"] = time.process_time() - started
-        out.write_text(json.dumps({"key": wanted, "result": result}) + "\n")
+        out.write_text(_shipped(wanted, result))
         print(f"{out} ({result['cpu_s']:.0f} CPU s)", flush=True)
 
 

@@ -50,8 +50,10 @@ def test_reference_checkpoint_matches_its_preset(path):
 
 def test_reference_checkpoints_stay_within_the_budget():
     sizes = {p.name: p.stat().st_size for p in ROOT.rglob("*.pt")}
-    assert sum(sizes.values()) <= 64 * 2**20, sizes
     assert max(sizes.values()) <= 10 * 2**20, sizes
+    # weights, run logs and shipped numbers together: checkpoints/ holds at most 64 MB
+    everything = {str(p.relative_to(ROOT)): p.stat().st_size for p in ROOT.parent.rglob("*") if p.is_file()}
+    assert sum(everything.values()) <= 64 * 2**20, sorted(everything.items(), key=lambda kv: -kv[1])[:10]
 
 
 def _rgb_study():

@@ -47,6 +47,7 @@ __all__ = [
     "bits_map_figure",
     "bits_maps",
     "bits_table",
+    "compact_json",
     "conclusions",
     "frames_figure",
     "fvd_floor",
@@ -101,8 +102,9 @@ PROTOCOL_BEST = Protocol(
 )
 #: training seeds of every model in the study
 SEEDS = (0, 1, 2)
-#: the seeds whose runs are scored best-of-N too (all of them: a few CPU minutes per run)
-BEST_SEEDS = SEEDS
+#: the seeds whose runs are scored best-of-N too: the curves and strips are drawn for one run of each model,
+#: and the per-clip scores of every seed would not fit the checkpoints' 64 MB beside the 15 runs' weights
+BEST_SEEDS = (0,)
 
 
 def score_run(
@@ -522,6 +524,22 @@ def run_stem(key: str, seed: int) -> str:
     """File stem of a run: the preset, with ``-seedS`` for seeds other than 0."""
     preset = MODELS[key][0]
     return preset if seed == 0 else f"{preset}-seed{seed}"
+
+
+def compact_json(obj: Any, digits: int = 6) -> str:
+    """``obj`` as JSON without spaces, every float rounded to ``digits`` significant digits (shipped scores)."""
+    import json
+
+    def rounded(o):
+        if isinstance(o, float):
+            return float(f"{o:.{digits}g}")
+        if isinstance(o, dict):
+            return {k: rounded(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [rounded(v) for v in o]
+        return o
+
+    return json.dumps(rounded(obj), separators=(",", ":"))
 
 
 def score_key(path: str | Path, best: bool = True) -> dict[str, Any]:
