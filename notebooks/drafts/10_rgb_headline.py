@@ -85,13 +85,15 @@ display(Image(filename=str(gif)))
 # Control b decides the question: it sees the previous frame as the RFN does and has as many
 # parameters (within 10%), so if the RFN still wins against it, the lead belongs to the flow
 # emission. Every run trained for the same number of steps at batch 16 on one CPU thread; the
-# table says what each cost.
+# table says what each cost, as the wall-clock time of its steps from the run log, on a 2-core
+# machine that usually ran two or three jobs at once (so an upper bound on the compute: an idle
+# core takes 0.4-0.9 s per step, 0.6-1.2 hours per run).
 
 # %%
 runs = study.runs_table()
 shown = runs.style.hide(axis="index").format(precision=3, thousands=",")
 display(shown.format("{:+.1e}", subset=["fp16 - fp32 test bits"]))
-print(f"{len(runs)} runs, {runs['hours of training'].sum():.1f} hours of training on one thread each")
+print(f"{len(runs)} runs, {runs['wall hours of its steps'].sum():.1f} wall hours of training steps in all")
 
 # %% [markdown]
 # ## 3. Are the runs long enough to compare?

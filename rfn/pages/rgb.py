@@ -607,7 +607,7 @@ class Study:
                 "seed": seed,
                 "steps": export["step"],
                 "parameters": sum(p.numel() for p in self.model(key, seed).parameters()),
-                "hours of training": training_hours(path.with_suffix(".metrics.csv")),
+                "wall hours of its steps": training_hours(path.with_suffix(".metrics.csv")),
                 "fp16 - fp32 test bits": export["fp16_bits"] - export["fp32_bits"],
             })  # fmt: skip
         return pd.DataFrame(rows)
