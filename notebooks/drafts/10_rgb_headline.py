@@ -5,12 +5,12 @@
 # RFN needs 2.16 bits per dimension where the SRNN and the VRNN need 3.70 and 3.58 (thesis
 # Table 9.7), and its FVD is a fifth of theirs (Table 9.6). Is that gap the flow's doing?
 #
-# **The idea.** The three models share their latent dynamics and differ in two ways: the
-# emission (a conditional Glow against a mixture of logistics per pixel), and what the emission
-# sees of the previous frame (the RFN's conditioner gets full-resolution features of
-# $\mathbf{x}_{t-1}$, the baselines' decoders do not). Train all three on an RGB stand-in for
-# BAIR, three seeds each, with two controls that remove the second difference, and let a test
-# over seeds and test clips decide.
+# **The idea.** The RFN and the SRNN share their latent dynamics (the VRNN is a close variant)
+# and differ in two ways: the emission (a conditional Glow against a mixture of logistics per
+# pixel), and what the emission sees of the previous frame (the RFN's conditioner gets
+# full-resolution features of $\mathbf{x}_{t-1}$, the baselines' decoders do not). Train all
+# three on an RGB stand-in for BAIR, three seeds each, with two controls that remove the second
+# difference, and let a test over seeds and test clips decide.
 #
 # ```{glue:figure} opening
 # :figwidth: 80%
