@@ -5,7 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-import torch
+from toy_video_model import CopyLast
 
 from rfn import runs
 from rfn.data import StochasticMovingMNIST
@@ -13,18 +13,6 @@ from rfn.metrics.placed_digits import PERFECT
 from rfn.pages import placed_digits as page
 
 CONTEXT, K = 5, 6
-
-
-class CopyLast(torch.nn.Module):
-    """A model that holds the last context frame, as floats in [-1, 1]."""
-
-    def __init__(self):
-        super().__init__()
-        self.w = torch.nn.Parameter(torch.zeros(1))
-
-    def predict(self, context, n_future, n_samples):
-        last = context[:, None, -1:].float() / 127.5 - 1
-        return last.expand(-1, n_samples, n_future, -1, -1, -1).clone()
 
 
 def _protocol(seed=3):

@@ -13,6 +13,7 @@ import shutil
 import numpy as np
 import pytest
 import torch
+from toy_video_model import CopyLast
 
 from rfn.assets import sha256
 from rfn.data import StochasticMovingMNIST, load_mnist
@@ -35,18 +36,6 @@ def data():
     ds = StochasticMovingMNIST("test", seq_len=CONTEXT + K, image_size=32, digit_size=16)
     idx = list(range(12))
     return ds, ds.batch(idx), [ds.trajectory(i) for i in idx]
-
-
-class CopyLast(torch.nn.Module):
-    """A model that holds the last context frame, as floats in [-1, 1]."""
-
-    def __init__(self):
-        super().__init__()
-        self.w = torch.nn.Parameter(torch.zeros(1))
-
-    def predict(self, context, n_future, n_samples):
-        last = context[:, None, -1:].float() / 127.5 - 1
-        return last.expand(-1, n_samples, n_future, -1, -1, -1).clone()
 
 
 def _true_draws(ds: StochasticMovingMNIST, index: int):

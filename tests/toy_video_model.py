@@ -1,4 +1,4 @@
-"""A toy sequence model, data set and helpers for the training-engine tests (no flows, no BatchNorm).
+"""A toy sequence model, data set and helpers for the training-engine tests (no flows, no BatchNorm); CopyLast.
 
 The tests reach them through the ``toy`` fixture of ``conftest.py``.
 
@@ -217,3 +217,15 @@ def scramble_global_rng() -> None:
     torch.manual_seed(12345)
     np.random.seed(12345)  # noqa: NPY002
     random.seed(12345)
+
+
+class CopyLast(torch.nn.Module):
+    """A model that holds the last context frame, as floats in [-1, 1]."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(1))
+
+    def predict(self, context, n_future, n_samples):
+        last = context[:, None, -1:].float() / 127.5 - 1
+        return last.expand(-1, n_samples, n_future, -1, -1, -1).clone()
