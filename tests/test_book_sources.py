@@ -91,3 +91,12 @@ def test_discover_follows_the_dependency_order(tmp_path):
     write_source(tmp_path, "04_other.py", GOOD)
     with pytest.raises(book.BookError, match="more than one notebook per number"):
         book.discover(tmp_path)
+
+
+def test_glue_image_needs_the_file_and_does_nothing_outside_a_kernel(tmp_path):
+    from rfn.book.figures import glue_image
+
+    with pytest.raises(FileNotFoundError, match="save it first"):
+        glue_image("opening", tmp_path / "missing.png")
+    (tmp_path / "x.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    assert glue_image("opening", tmp_path / "x.png") is None  # no kernel here: nothing to glue into

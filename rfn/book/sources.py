@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from rfn.book.figures import OPENING
 from rfn.book.layout import KERNELSPEC, NOTEBOOKS_DIR, ORDER, PROFILES, REQUIRED_PARAMETERS, BookError
 
 __all__ = [
@@ -151,7 +152,7 @@ ABOUT_WORDS = ("reproduce", "run time", "checkpoint")
 #: the least share of a page's non-blank lines that is prose (markdown), not code
 MIN_PROSE = 0.5
 #: what a page's first cell holds to show its opening figure (:meth:`rfn.book.figures.FigureRecorder.opening`)
-OPENING_DIRECTIVE = "```{glue:figure} opening"
+OPENING_DIRECTIVE = f"```{{glue:figure}} {OPENING}"
 
 
 def _provides_opening(code: str) -> bool:
@@ -172,8 +173,13 @@ def _provides_opening(code: str) -> bool:
             k.arg == "opening" and isinstance(k.value, ast.Constant) and k.value.value is True for k in node.keywords
         ):
             return True
-        if name == "glue_image" and node.args and isinstance(node.args[0], ast.Constant):
-            return node.args[0].value == "opening"
+        if (
+            name == "glue_image"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value == OPENING
+        ):
+            return True
     return False
 
 
