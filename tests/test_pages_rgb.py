@@ -132,13 +132,17 @@ def _fake_scores(levels=None, seeds=(0, 1, 2), n_seq=16):
     for key, level in levels.items():
         for s in seeds:
             seq = level + clip + rng.normal(0, 0.02) + rng.normal(0, 0.01, n_seq)
-            curve = {"best_curve": [0.5, 0.4], "higher_is_better": True}
+            best = np.full((n_seq, 2), level / 10.0) + rng.normal(0, 0.01, (n_seq, 2))
+            curve = {"best_curve": [0.5, 0.4], "higher_is_better": True, "best_per_frame": best.tolist(),
+                     "mean_curve": (best - 0.1).mean(0).tolist()}  # fmt: skip
+            held = {"ssim": np.full((n_seq, 2), 0.4).tolist(), "psnr": np.full((n_seq, 2), 0.4).tolist()}
             out[(key, s)] = {
                 "bits": {"nelbo": float(seq.mean() + 0.01), "iw": {"bound": float(seq.mean())},
                          "per_sequence": {"indices": list(range(n_seq)), "iw": seq.tolist(),
                                           "nelbo": (seq + 0.01).tolist()}},
-                "fvd": {"mean": 100.0 * level},
+                "fvd": {"mean": 100.0 * level + rng.normal(0, 5.0)},
                 "best_of_n": {"frames": [4, 5], "samples": 3, "sequences": n_seq, "ssim": curve, "psnr": curve,
+                              "indices": list(range(n_seq)), "baselines_per_frame": {"last context frame": held},
                               "baselines": {"black frames": {"ssim": [0.3, 0.3], "psnr": [10, 10]},
                                             "last context frame": {"ssim": [0.4, 0.3], "psnr": [11, 10]}}},
             }  # fmt: skip
@@ -157,7 +161,9 @@ def test_tables_and_tests_from_scores():
     assert tests["srnn"]["difference"] == pytest.approx(1.0, abs=0.05) and tests["srnn"]["p"] < 0.01
     assert len(tab) == 4 and all(tab["p"] < 0.05)
     fvd = rgb.fvd_table(scores, {"fvd": 42.0})
-    assert fvd.iloc[-1]["mean"] == 42.0 and fvd.iloc[0]["mean"] == pytest.approx(500.0)
+    assert fvd.iloc[-1]["mean"] == 42.0 and fvd.iloc[0]["mean"] == pytest.approx(500.0, abs=15)
+    assert np.isnan(fvd.iloc[0]["Welch p"]) and fvd.iloc[1]["minus RFN"] == pytest.approx(100.0, abs=20)
+    assert fvd.iloc[1]["Welch p"] < 0.01 and fvd.iloc[1]["95% interval"].startswith("+")
     text = " ".join(
         rgb.conclusions(
             {k: {"mean": v} for k, v in table.set_index("model")["mean"].items()}
@@ -281,3 +287,20 @@ def test_best_of_n_table_pairs_each_model_with_the_held_frame_on_the_same_clips(
     assert held_row["mean sample"] == pytest.approx(held.mean()) and np.isnan(held_row["best of 100"])
     with pytest.raises(ValueError, match="different test clips"):
         rgb.best_of_n_table({("rfn", 0): run(0.1), ("srnn", 0): run(0.0, indices=range(1, 9))})
+
+
+def test_status_summary_cites_the_tables_numbers():
+    scores = _fake_scores()
+    means = rgb.seed_means(scores)
+    text = rgb.status_summary(scores, {"fvd": 42.0})
+    assert set(text) == {"Table 9.7", "Table 9.6", "Fig 9.11"}
+    assert text["Table 9.7"].startswith("bits/dim (IW bound, mean of 3 seeds): RFN ")
+    assert f"SRNN {means['srnn']['mean']:.3f}" in text["Table 9.7"]
+    assert f"per RGB pixel RFN {3 * means['rfn']['mean']:.2f}" in text["Table 9.7"]
+    fvd = rgb.fvd_table(scores, None).set_index("model")["mean"]
+    assert f"VRNN {fvd['VRNN']:.0f}" in text["Table 9.6"] and text["Table 9.6"].endswith("real against real 42")
+    best = rgb.best_of_n_table(scores)
+    ssim = best[(best["metric"] == "SSIM") & (best["prediction"] == "RFN")]["best of 3"].item()
+    assert f"SSIM RFN {ssim:.3f}" in text["Fig 9.11"] and "(held last frame 0.350)" in text["Fig 9.11"]
+    del scores[("rfn", 0)]["best_of_n"], scores[("srnn", 0)]["best_of_n"]
+    assert "SRNN" not in rgb.status_summary(scores, None)["Fig 9.11"].split("PSNR")[0].replace("SRNN +", "")

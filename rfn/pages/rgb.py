@@ -58,12 +58,14 @@ __all__ = [
     "learning_curves_figure",
     "load_study",
     "nested_bootstrap",
+    "per_seed_fvd",
     "rollouts",
     "run_stem",
     "score_key",
     "score_run",
     "seed_means",
     "stand_in_figure",
+    "status_summary",
     "study_folder",
     "tests_table",
     "training_hours",
@@ -391,19 +393,85 @@ def tests_table(scores: dict[tuple[str, int], dict], n_boot: int = 10_000) -> tu
     return pd.DataFrame(rows), tests
 
 
+def per_seed_fvd(scores: dict[tuple[str, int], dict]) -> dict[str, dict[int, float]]:
+    """``{model: {seed: FVD}}`` of the runs scored with FVD."""
+    out: dict[str, dict[int, float]] = {}
+    for (key, s), r in sorted(scores.items()):
+        if r.get("fvd"):
+            out.setdefault(key, {})[s] = float(r["fvd"]["mean"])
+    return out
+
+
 def fvd_table(scores: dict[tuple[str, int], dict], floor: dict | None) -> pd.DataFrame:
-    """FVD per model and seed, with the real-against-real floor at the same number of clips."""
+    """FVD per model and seed, each model against the RFN (Welch over seeds), and the real-against-real floor.
+
+    ``minus RFN`` and its Welch p-value and 95% interval are filled when both models have at least two
+    seeds; the floor is the FVD between two sets of real clips at the same number of clips.
+    """
+    fvd = per_seed_fvd(scores)
     rows = []
     for key in MODELS:
-        values = {s: r["fvd"]["mean"] for (k, s), r in sorted(scores.items()) if k == key and r.get("fvd")}
-        if values:
-            v = np.array(list(values.values()))
-            rows.append({"model": _label(key), "FVD per seed": ", ".join(f"{x:.0f}" for x in v), "mean": v.mean(),
-                         "seed sd": v.std(ddof=1) if len(v) > 1 else float("nan")})  # fmt: skip
+        if key not in fvd:
+            continue
+        v = np.array(list(fvd[key].values()))
+        row = {"model": _label(key), "FVD per seed": ", ".join(f"{x:.0f}" for x in v), "mean": v.mean(),
+               "seed sd": v.std(ddof=1) if len(v) > 1 else float("nan"), "minus RFN": float("nan"),
+               "Welch p": float("nan"), "95% interval": ""}  # fmt: skip
+        if key != "rfn" and len(v) > 1 and len(fvd.get("rfn", {})) > 1:
+            w = welch(v, list(fvd["rfn"].values()))
+            lo, hi = w["interval"]
+            row.update({"minus RFN": w["difference"], "Welch p": w["p"], "95% interval": f"{lo:+.0f} to {hi:+.0f}"})
+        rows.append(row)
     if floor is not None:
         rows.append({"model": "real clips against real clips (floor)", "FVD per seed": "-", "mean": floor["fvd"],
-                     "seed sd": float("nan")})  # fmt: skip
+                     "seed sd": float("nan"), "minus RFN": float("nan"), "Welch p": float("nan"),
+                     "95% interval": ""})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def status_summary(scores: dict[tuple[str, int], dict], floor: dict | None, seed: int = 0) -> dict[str, str]:
+    """The stand-in's numbers as the book's status page cites them, keyed by the thesis's table or figure.
+
+    ``"Table 9.7"``: bits per dimension (IW bound) per model, mean over seeds, and per RGB pixel;
+    ``"Table 9.6"``: FVD per model, mean over seeds, with the floor; ``"Fig 9.11"``: best-of-N SSIM and
+    PSNR of the seed-``seed`` runs against the held last context frame. A test holds the status page
+    to these strings, so the page and the status cannot drift apart.
+    """
+    means = seed_means(scores)
+    keys = [k for k in MODELS if k in means]
+    short = {"rfn": "RFN", "srnn": "SRNN", "vrnn": "VRNN", "noskip": "RFN no skips", "srnn-skip": "SRNN + skips"}
+    n = {k: len(per_seed(scores)[k]) for k in keys}
+    out = {
+        "Table 9.7": "bits/dim (IW bound, mean of "
+        + ("/".join(sorted({str(v) for v in n.values()})))
+        + " seeds): "
+        + ", ".join(f"{short[k]} {means[k]['mean']:.3f}" for k in keys)
+        + "; per RGB pixel "
+        + ", ".join(f"{short[k]} {3 * means[k]['mean']:.2f}" for k in keys),
+    }
+    fvd = per_seed_fvd(scores)
+    if fvd:
+        out["Table 9.6"] = "FVD (mean of seeds): " + ", ".join(
+            f"{short[k]} {np.mean(list(fvd[k].values())):.0f}" for k in MODELS if k in fvd
+        ) + (f"; real against real {floor['fvd']:.0f}" if floor else "")  # fmt: skip
+    try:
+        best = best_of_n_table(scores, seed=seed)
+    except ValueError:
+        return out
+    col = next(c for c in best.columns if c.startswith("best of "))
+    parts = []
+    for metric in ("SSIM", "PSNR"):
+        rows = best[best["metric"] == metric]
+        held = rows[rows["prediction"] == "no model: last context frame"]["mean sample"]
+        models = rows[rows[col].notna()]
+        label = {v: short[k] for k, v in ((k, _label(k)) for k in MODELS)}
+        d = 3 if metric == "SSIM" else 2
+        parts.append(
+            f"{metric} " + ", ".join(f"{label[p]} {v:.{d}f}" for p, v in zip(models["prediction"], models[col]))
+            + (f" (held last frame {float(held.iloc[0]):.{d}f})" if len(held) else "")
+        )  # fmt: skip
+    out["Fig 9.11"] = f"{col} per frame (seed-{seed} runs): " + "; ".join(parts)
+    return out
 
 
 def best_of_n_table(
