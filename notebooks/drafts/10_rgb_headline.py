@@ -269,10 +269,13 @@ print({name: round(float(m.mean()), 3) for name, m in ex_maps.items()})
 #
 # ```{admonition} Solution
 # :class: dropdown
-# With two seeds per side Welch's test has at most two degrees of freedom, and the $t$
-# quantile for a 95% interval grows from about 2.8 (four degrees) to about 4.3 (two): the
-# interval widens by half or more even if the seeds agree well. This is why the study
-# trained three seeds, and why no claim here rests on two.
+# Welch's degrees of freedom lie between $n - 1$ and $2(n - 1)$ for $n$ seeds per side: at
+# most four with three seeds, at most two with two. The $t$ quantile of a 95% interval is
+# 2.78 at four degrees and 4.30 at two (12.7 at one), and the standard error grows by
+# $\sqrt{3/2}$ with fewer seeds. When both sides spread alike (four and two degrees), the
+# two-seed interval is $4.30 / 2.78 \times \sqrt{3/2} \approx 1.9$ times as wide, with seeds that
+# agree exactly as well as before. This is why the study trained three seeds, and why no
+# claim here rests on two.
 # ```
 
 # %% tags=["hide-cell", "exercise-solution"]
