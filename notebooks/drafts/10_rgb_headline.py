@@ -282,11 +282,12 @@ print({name: round(float(m.mean()), 3) for name, m in ex_maps.items()})
 from rfn.metrics.stats import welch as welch_test
 
 ex_full = rgb_page.load_study(seeds=rgb_page.SEEDS)  # all three seeds, with their shipped numbers
-ex_bits = {k: [v for s, v in sorted(per.items()) if s < 2] for k, per in rgb_page.per_seed(ex_full.scores).items()}
-if len(ex_bits.get("rfn", [])) >= 2:
-    print("two seeds:", welch_test(ex_bits["srnn"], ex_bits["rfn"]))
-else:
-    print("this render read one seed; the page's own table above is the three-seed test")
+ex_seeds = rgb_page.per_seed(ex_full.scores)  # {model: {seed: bits/dim}}
+for ex_n in (3, 2):
+    ex_t = welch_test(*([v for s, v in sorted(ex_seeds[k].items()) if s < ex_n] for k in ("srnn", "rfn")))
+    ex_lo, ex_hi = ex_t["interval"]
+    print(f"{ex_n} seeds: SRNN - RFN {ex_t['difference']:+.3f}, 95% interval {ex_lo:+.3f} to {ex_hi:+.3f} "
+          f"(width {ex_hi - ex_lo:.3f}, df {ex_t['df']:.1f}, p = {ex_t['p']:.2g})")  # fmt: skip
 
 # %% [markdown]
 # :::{admonition} About this page
