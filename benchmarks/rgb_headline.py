@@ -55,7 +55,8 @@ COMMITTED = reference_file("reference-textured", 0, ROOT / "checkpoints" / "refe
 UNFINISHED = COMMITTED / "unfinished"
 CACHE = COMMITTED / "cache"
 SEEDS = (0, 1, 2)
-#: seconds per training step on one idle core of this project's CPU (batch 16), measured when the runs started
+#: seconds per training step on one idle core of this project's CPU (batch 16), measured when the runs started;
+#: ``plan`` prefers the rate of the model's latest logged steps (:func:`measured_seconds_per_step`)
 SECONDS_PER_STEP = {"rfn": 0.88, "srnn": 0.54, "vrnn": 0.42, "noskip": 0.77, "srnn-skip": 0.80}
 #: test clips and seed of the fp32-against-fp16 check recorded at export
 CHECK_SEQUENCES, CHECK_SEED = 8, 0
@@ -78,9 +79,30 @@ def _steps_of(path: Path) -> int | None:
     return int(load_checkpoint(path)["step"])
 
 
+def measured_seconds_per_step(logs: list[Path], last: int = 1_000, batch_size: int = 16) -> float | None:
+    """Median seconds per step over the last ``last`` logged steps of the most recently written run log."""
+    import pandas as pd
+
+    logs = [p for p in logs if p.is_file()]
+    if not logs:
+        return None
+    frame = pd.read_csv(max(logs, key=lambda p: p.stat().st_mtime))
+    frame = frame[frame["seq_per_s"].notna() & (frame["seq_per_s"] > 0)]
+    frame = frame[frame["step"] > frame["step"].max() - last] if len(frame) else frame
+    return float((batch_size / frame["seq_per_s"]).median()) if len(frame) else None
+
+
 def plan(args) -> None:
     from rfn.presets import get_preset
 
+    rates = {}
+    for key, (preset, _) in MODELS.items():
+        logs = [*COMMITTED.glob(f"{preset}.metrics.csv"), *COMMITTED.glob(f"{preset}-seed*.metrics.csv"),
+                *Path(args.runs).glob(f"{preset}-seed*/metrics.csv")]  # fmt: skip
+        measured = measured_seconds_per_step(logs)
+        rates[key] = measured if measured is not None else SECONDS_PER_STEP[key]
+    print("seconds per step (latest logged rate, else the idle-core estimate): "
+          + ", ".join(f"{k} {v:.2f}" for k, v in rates.items()))  # fmt: skip
     total_left = 0.0
     print(f"{'run':<40} {'folder':>8} {'committed':>10} {'of':>6} {'CPU h left':>10}")
     for key, preset, seed in runs():
@@ -89,14 +111,14 @@ def plan(args) -> None:
         done = _steps_of(COMMITTED / f"{stem(preset, seed)}.pt")
         part = _steps_of(UNFINISHED / f"{stem(preset, seed)}.pt")
         reached = max(s for s in (local, done, part, 0) if s is not None)
-        left = (steps - reached) * SECONDS_PER_STEP[key] / 3600
+        left = (steps - reached) * rates[key] / 3600
         total_left += left
         committed = done if done is not None else (f"({part})" if part is not None else "-")
         print(
             f"{preset + f' seed {seed}':<40} {local if local is not None else '-':>8} {committed!s:>10} "
             f"{steps:>6} {left:>10.1f}"
         )
-    print(f"CPU hours left: {total_left:.1f} (two cores: {total_left / 2:.1f} h of wall time on an idle machine)")
+    print(f"CPU hours left: {total_left:.1f} (two runs at a time: {total_left / 2:.1f} h of wall time)")
 
 
 def train(args) -> None:

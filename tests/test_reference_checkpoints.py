@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -129,3 +130,15 @@ def test_load_by_name_outside_a_checkout_says_where_the_weights_come_from(tmp_pa
     message = str(err.value)
     assert "committed in the rfn repository as checkpoints/reference/reference-smmnist.pt" in message
     assert "clone the repository" in message and "\n" not in message
+
+
+def test_rgb_plan_reads_the_latest_logged_rate(tmp_path):
+    study = _rgb_study()
+    old, new = tmp_path / "old.csv", tmp_path / "new.csv"
+    old.write_text("step,seq_per_s\n50,32.0\n100,32.0\n")
+    # the latest log: 2 s per step at batch 16, except one slow row outside the last 1,000 steps
+    new.write_text("step,seq_per_s,val_bpp\n100,1.6,\n1500,8.0,\n2000,8.0,\n2000,,5.0\n2500,8.0,\n")
+    os.utime(old, (1, 1))
+    assert study.measured_seconds_per_step([old, new, tmp_path / "missing.csv"]) == pytest.approx(2.0)
+    assert study.measured_seconds_per_step([old]) == pytest.approx(0.5)
+    assert study.measured_seconds_per_step([tmp_path / "missing.csv"]) is None
