@@ -79,17 +79,12 @@ def _steps_of(path: Path) -> int | None:
     return int(load_checkpoint(path)["step"])
 
 
-def measured_seconds_per_step(logs: list[Path], last: int = 1_000, batch_size: int = 16) -> float | None:
+def measured_seconds_per_step(logs: list[Path], last: int = 1_000) -> float | None:
     """Median seconds per step over the last ``last`` logged steps of the most recently written run log."""
-    import pandas as pd
+    from rfn.pages.rgb import seconds_per_step
 
     logs = [p for p in logs if p.is_file()]
-    if not logs:
-        return None
-    frame = pd.read_csv(max(logs, key=lambda p: p.stat().st_mtime))
-    frame = frame[frame["seq_per_s"].notna() & (frame["seq_per_s"] > 0)]
-    frame = frame[frame["step"] > frame["step"].max() - last] if len(frame) else frame
-    return float((batch_size / frame["seq_per_s"]).median()) if len(frame) else None
+    return seconds_per_step(max(logs, key=lambda p: p.stat().st_mtime), last=last) if logs else None
 
 
 def plan(args) -> None:

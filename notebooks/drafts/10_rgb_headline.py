@@ -85,9 +85,10 @@ display(Image(filename=str(gif)))
 # Control b decides the question: it sees the previous frame as the RFN does and has as many
 # parameters (within 10%), so if the RFN still wins against it, the lead belongs to the flow
 # emission. Every run trained for the same number of steps at batch 16 on one CPU thread; the
-# table says what each cost, as the wall-clock time of its steps from the run log, on a 2-core
-# machine that usually ran two or three jobs at once (so an upper bound on the compute: an idle
-# core takes 0.4-0.9 s per step, 0.6-1.2 hours per run).
+# table says what each cost, as the wall-clock time of its steps from the run log. The runs
+# shared a 2-core machine with other jobs over several days and its speed varied, so the
+# hours are what the runs took, not what they need: compare a model's median seconds per step
+# across its seeds to see how much.
 
 # %%
 runs = study.runs_table()

@@ -63,6 +63,7 @@ __all__ = [
     "run_stem",
     "score_key",
     "score_run",
+    "seconds_per_step",
     "seed_means",
     "stand_in_figure",
     "status_summary",
@@ -191,6 +192,18 @@ def training_hours(metrics_csv: str | Path, batch_size: int = 16) -> float:
     frame = frame[frame["seq_per_s"].notna() & (frame["seq_per_s"] > 0)]
     steps = frame["step"].diff().fillna(frame["step"].iloc[0]) if len(frame) else frame["step"]
     return float((steps * batch_size / frame["seq_per_s"]).sum() / 3600)
+
+
+def seconds_per_step(metrics_csv: str | Path, last: int | None = None, batch_size: int = 16) -> float | None:
+    """Median wall-clock seconds per training step in a run log (over its last ``last`` steps; None: all).
+
+    None when the log has no timed row.
+    """
+    frame = pd.read_csv(metrics_csv)
+    frame = frame[frame["seq_per_s"].notna() & (frame["seq_per_s"] > 0)]
+    if last is not None and len(frame):
+        frame = frame[frame["step"] > frame["step"].max() - last]
+    return float((batch_size / frame["seq_per_s"]).median()) if len(frame) else None
 
 
 def gap_stability(
@@ -676,6 +689,7 @@ class Study:
                 "steps": export["step"],
                 "parameters": sum(p.numel() for p in self.model(key, seed).parameters()),
                 "wall hours of its steps": training_hours(path.with_suffix(".metrics.csv")),
+                "median s per step": seconds_per_step(path.with_suffix(".metrics.csv")),
                 "fp16 - fp32 test bits": export["fp16_bits"] - export["fp32_bits"],
             })  # fmt: skip
         return pd.DataFrame(rows)
