@@ -450,17 +450,17 @@ def status_summary(scores: dict[tuple[str, int], dict], floor: dict | None, seed
     PSNR of the seed-``seed`` runs against the held last context frame. A test holds the status page
     to these strings, so the page and the status cannot drift apart.
     """
-    means = seed_means(scores)
+    iw = per_seed(scores)
+    means = {k: float(np.mean(list(v.values()))) for k, v in iw.items()}
     keys = [k for k in MODELS if k in means]
     short = {"rfn": "RFN", "srnn": "SRNN", "vrnn": "VRNN", "noskip": "RFN no skips", "srnn-skip": "SRNN + skips"}
-    n = {k: len(per_seed(scores)[k]) for k in keys}
     out = {
         "Table 9.7": "bits/dim (IW bound, mean of "
-        + ("/".join(sorted({str(v) for v in n.values()})))
+        + ("/".join(sorted({str(len(iw[k])) for k in keys})))
         + " seeds): "
-        + ", ".join(f"{short[k]} {means[k]['mean']:.3f}" for k in keys)
+        + ", ".join(f"{short[k]} {means[k]:.3f}" for k in keys)
         + "; per RGB pixel "
-        + ", ".join(f"{short[k]} {3 * means[k]['mean']:.2f}" for k in keys),
+        + ", ".join(f"{short[k]} {3 * means[k]:.2f}" for k in keys),
     }
     fvd = per_seed_fvd(scores)
     if fvd:
@@ -472,12 +472,12 @@ def status_summary(scores: dict[tuple[str, int], dict], floor: dict | None, seed
     except ValueError:
         return out
     col = next(c for c in best.columns if c.startswith("best of "))
+    label = {_label(k): short[k] for k in MODELS}
     parts = []
     for metric in ("SSIM", "PSNR"):
         rows = best[best["metric"] == metric]
         held = rows[rows["prediction"] == "no model: last context frame"]["mean sample"]
         models = rows[rows[col].notna()]
-        label = {v: short[k] for k, v in ((k, _label(k)) for k in MODELS)}
         d = 3 if metric == "SSIM" else 2
         parts.append(
             f"{metric} " + ", ".join(f"{label[p]} {v:.{d}f}" for p, v in zip(models["prediction"], models[col]))
