@@ -305,3 +305,12 @@ def test_status_summary_cites_the_tables_numbers():
     del scores[("rfn", 0)]["best_of_n"], scores[("srnn", 0)]["best_of_n"]
     # runs without best-of-N scores are left out of the figure's sentence
     assert rgb.status_summary(scores, None)["Fig 9.11"].startswith("best of 3 per frame (seed-0 runs): SSIM VRNN ")
+
+
+def test_headline_summary_states_the_means_and_the_tests_only_with_three_seeds():
+    three = _scores({"rfn": [4.8, 4.9, 4.85], "srnn": [6.1, 6.2, 6.15], "noskip": [5.3, 5.2, 5.25]})
+    text = rgb.headline_summary(three)
+    assert text.startswith("IW bound (mean of 3 seeds): RFN 4.850; SRNN 6.150; ")
+    assert "SRNN is 1.300 bits/dim above the RFN" in text and "loses 31% of the RFN's lead" in text
+    two = _scores({"rfn": [4.8, 4.9], "srnn": [6.1, 6.2]})
+    assert rgb.headline_summary(two) == "IW bound (mean of 2 seeds): RFN 4.850; SRNN 6.150 bits per dimension"

@@ -54,6 +54,7 @@ __all__ = [
     "fvd_table",
     "gap_stability",
     "headline_figure",
+    "headline_summary",
     "learning_curves",
     "learning_curves_figure",
     "load_study",
@@ -485,6 +486,30 @@ def status_summary(scores: dict[tuple[str, int], dict], floor: dict | None, seed
         )  # fmt: skip
     out["Fig 9.11"] = f"{col} per frame (seed-{seed} runs): " + "; ".join(parts)
     return out
+
+
+def headline_summary(scores: dict[tuple[str, int], dict]) -> str:
+    """The study's result in one sentence, as the intro and the CPU-training page cite it.
+
+    Bits per dimension (IW bound, mean over seeds) of every model and, with three or more seeds, each
+    comparison with the RFN as :func:`conclusions` states it (Welch over seeds). A test holds
+    ``book/intro.md`` and ``book/cpu_training.md`` to this sentence once the whole study is committed.
+    """
+    means = seed_means(scores)
+    iw = per_seed(scores)
+    keys = [k for k in MODELS if k in means]
+    n = "/".join(sorted({str(len(iw[k])) for k in keys}))
+    text = (
+        f"IW bound (mean of {n} seeds): "
+        + "; ".join(f"{_label(k)} {means[k]['mean']:.3f}" for k in keys)
+        + " bits per dimension"
+    )
+    if "rfn" in iw and len(iw["rfn"]) >= 3:
+        tests = {
+            k: welch(list(iw[k].values()), list(iw["rfn"].values())) for k in keys if k != "rfn" and len(iw[k]) >= 2
+        }
+        text += ". " + " ".join(conclusions(means, tests, "bits/dim"))
+    return text
 
 
 def best_of_n_table(
