@@ -152,6 +152,15 @@ rec.savefig(fig, "fig9_9_rgb_three_futures.png", reproduces="Fig 9.9 on the RGB 
 plt.show()
 
 # %% [markdown]
+# What to look for. The per-pixel models (SRNN, VRNN and control b) draw every pixel's colour
+# on its own once the latent state (and, for control b, the previous frame) is given, so
+# nothing ties a pixel to its neighbours: the textured background turns to coloured grain from
+# the first predicted frame. The flow draws a frame's pixels jointly and keeps the background
+# smooth, while its moving shapes blur into blobs. Control a has no full-resolution view of
+# the previous frame, and its background has to come back through the 4×4 latent state. These
+# are samples of two clips; sections 6 to 8 measure the same over many.
+
+# %% [markdown]
 # ## 6. Best of 100 samples, against predictions without a model
 #
 # For each predicted frame, the best PSNR, SSIM (higher is better) and LPIPS (lower) of 100
