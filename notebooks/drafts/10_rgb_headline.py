@@ -135,9 +135,9 @@ if tests is not None:
 # ## 5. What the models predict
 #
 # Three context frames (green border), then ten predicted frames (red), from the same context
-# and the same random seed for every model (the seed-0 runs). Then three futures of the RFN
-# and of control b from one context: a model that has learnt the motion's randomness shows
-# different, plausible futures.
+# and the same random seed for every model (the seed-0 runs). Then three futures each of the
+# RFN, the two thesis baselines and control b from one context: a model that has learnt the
+# motion's randomness shows different, plausible futures.
 
 # %%
 models = {k: study.model(k, 0, dev) for k in study.keys()}
@@ -146,7 +146,7 @@ videos, labels = page.rollouts(models, clips[0], ctx, seed=seed)
 fig = page.frames_figure(videos, labels, "one test clip, every model's prediction (seed-0 runs)", context=ctx)
 rec.savefig(fig, "fig9_8_rgb_rollouts.png", reproduces="Fig 9.8 on the RGB stand-in")
 plt.show()
-videos, labels = page.rollouts({k: models[k] for k in ("rfn", "srnn-skip")}, clips[1], ctx, n=3, seed=seed)
+videos, labels = page.rollouts({k: models[k] for k in ("rfn", "srnn", "vrnn", "srnn-skip")}, clips[1], ctx, n=3, seed=seed)
 fig = page.frames_figure(videos, labels, "three futures from one context", context=ctx)
 rec.savefig(fig, "fig9_9_rgb_three_futures.png", reproduces="Fig 9.9 on the RGB stand-in")
 plt.show()
