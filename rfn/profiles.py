@@ -183,12 +183,13 @@ PAGES: dict[str, dict[str, dict[str, Any]]] = {
         },
     },
     # the RGB study (benchmarks/rgb_headline.py) is committed once, at its own scale: every profile reads it;
-    # seeds: the training seeds read; clips: test clips in the stand-in figure
+    # seeds: the training seeds read; clips: test clips in the stand-in figure; region_clips: test clips
+    # whose bits are split into still and changed pixels (rfn.pages.rgb.bits_by_region)
     "10_rgb_headline": {
-        "smoke": {"seeds": (0,), "clips": 2},
-        "quick": {"seeds": (0, 1, 2), "clips": 4},
-        "reference": {"seeds": (0, 1, 2), "clips": 4},
-        "thesis": {"seeds": (0, 1, 2), "clips": 4},
+        "smoke": {"seeds": (0,), "clips": 2, "region_clips": 8},
+        "quick": {"seeds": (0, 1, 2), "clips": 4, "region_clips": 64},
+        "reference": {"seeds": (0, 1, 2), "clips": 4, "region_clips": 64},
+        "thesis": {"seeds": (0, 1, 2), "clips": 4, "region_clips": 64},
     },
 }  # fmt: skip
 
