@@ -248,6 +248,9 @@ for sentence in page.conclusions(means, welch, "bits/dim") if welch else ["(the 
 # second, and the controls separate two mechanisms the thesis does not: seeing the previous
 # frame at full resolution (control a removes it from the RFN; control b gives it to the
 # per-pixel model) and modelling the dependence between neighbouring pixels (only the flow can).
+# Section 8 says where each model's excess lies: compare the SRNN's excess on still pixels with
+# control b's to see how much of it the skips buy back, and what is left on pixels where only
+# camera noise and flicker are new.
 #
 # ## Exercises
 #
