@@ -348,3 +348,24 @@ def test_bits_by_region_splits_each_excess_into_still_and_changed_pixels():
     )
     with pytest.raises(ValueError, match="uint8"):
         rgb.bits_by_region(models, clips.float())
+
+
+def test_noise_floor_is_the_entropy_of_the_rounded_clipped_camera_noise():
+    table = rgb.rounded_noise_entropy(2.0)
+    rng = np.random.default_rng(0)
+    for mu in (128, 0, 254):  # interior, clipped at 0, half clipped at 255
+        x = np.clip(np.rint(mu + 2.0 * rng.standard_normal(400_000)), 0, 255)
+        _, counts = np.unique(x, return_counts=True)
+        p = counts / counts.sum()
+        assert table[mu] == pytest.approx(-(p * np.log2(p)).sum(), abs=0.01)
+    assert table[128] == pytest.approx(0.5 * np.log2(2 * np.pi * np.e * 4.0), abs=0.02)  # no clipping
+    floor = rgb.noise_floor(clips=4)
+    assert 2.8 < floor < table[128]  # pixels at 0 or 255 carry less noise entropy
+    assert rgb.noise_floor(clips=4, noise_std=4.0) == pytest.approx(floor + 1.0, abs=0.1)  # doubling the noise: +1 bit
+
+
+def test_floor_sentence_measures_each_model_above_the_floor():
+    scores = _scores({"rfn": [5.0, 5.0, 5.0], "srnn": [6.5, 6.5, 6.5], "vrnn": [6.0, 6.0, 6.0]})
+    text = rgb.floor_sentence(scores, 3.0)
+    assert "costs 3.000 bits/dim" in text and "the RFN needs 2.000 bits/dim and the VRNN 3.000" in text
+    assert text.endswith("the RFN's lead is 33% of what the better thesis baseline spends above the floor.")

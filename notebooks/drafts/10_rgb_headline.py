@@ -119,17 +119,21 @@ display(study.stability().style.hide(axis="index").format(precision=3))
 # importance-weighted (IW) bound with $S = 20$ samples. Here every model gets the IW bound
 # with $S = 20$, on the same 256 test clips of 10 frames, each given its first frame. Bits
 # per dimension count each colour channel of a pixel separately; three times the number is
-# bits per RGB pixel.
+# bits per RGB pixel. For scale, the dashed line is a floor: every frame gets fresh camera noise
+# (2 grey levels per pixel and channel, then rounded), which no model can predict, so no model's
+# expected bits can go below the noise's entropy (`rfn.pages.rgb.noise_floor`).
 #
 # Two tests for each model against the RFN: Welch's $t$ over the three seeds' means (it asks
 # whether another training run would change the order), and a bootstrap interval that
 # resamples seeds and, within them, test clips.
 
 # %%
-fig = page.headline_figure(study.scores)
+floor = page.noise_floor()  # the camera noise's entropy: bits/dim no model can go below on average
+fig = page.headline_figure(study.scores, floor=floor)
 rec.savefig(fig, "fig9_7_rgb_bits.png", reproduces="Table 9.7 on the RGB stand-in", opening=True)
 plt.show()
 display(page.bits_table(study.scores).style.hide(axis="index").format(precision=3))
+display(Markdown(page.floor_sentence(study.scores, floor)))
 tests, welch = page.tests_table(study.scores) if len(study.seeds) >= 3 else (None, {})
 if tests is not None:
     display(tests.style.hide(axis="index").format(precision=3))

@@ -50,6 +50,7 @@ __all__ = [
     "bits_table",
     "compact_json",
     "conclusions",
+    "floor_sentence",
     "frames_figure",
     "fvd_floor",
     "fvd_table",
@@ -60,9 +61,11 @@ __all__ = [
     "learning_curves_figure",
     "load_study",
     "nested_bootstrap",
+    "noise_floor",
     "per_seed_fvd",
     "region_sentence",
     "rollouts",
+    "rounded_noise_entropy",
     "run_stem",
     "score_key",
     "score_run",
@@ -497,6 +500,49 @@ def status_summary(scores: dict[tuple[str, int], dict], floor: dict | None, seed
     return out
 
 
+def noise_floor(clips: int = 64, total_frames: int | None = None, noise_std: float = 2.0, **data_kwargs) -> float:
+    """Bits per dimension that no model of the stand-in can go below on average: the camera noise's entropy.
+
+    Every frame of ``rfn.data.textured`` is ``clip(round(mu + noise))`` with fresh Gaussian noise of
+    ``noise_std`` grey levels per pixel and channel, independent of everything before it, so any
+    model's expected code length for a frame given the past is at least ``H(x_t | mu_t)``: the
+    entropy of the rounded, clipped noise around the noise-free value ``mu``. It is averaged here
+    over frames ``2..T`` of the first ``clips`` test clips (the frames the bits protocol scores),
+    with ``mu`` read from the same clips drawn without noise (rounded to whole grey levels, which
+    changes the entropy by far less than 1e-3 bits away from 0 and 255). About 3.0 bits at
+    ``noise_std = 2``; ``0.5 log2(2 pi e noise_std^2)`` without clipping.
+    """
+    from rfn.data import make_dataset
+
+    total_frames = total_frames or PROTOCOL_BITS.total_frames
+    clean = make_dataset("textured-shapes", "test", seq_len=total_frames, image_size=32, noise_std=0.0, **data_kwargs)
+    mu = torch.stack([clean[i] for i in range(clips)])[:, 1:].numpy()
+    return float(rounded_noise_entropy(noise_std)[mu].mean())
+
+
+def floor_sentence(scores: dict[tuple[str, int], dict], floor: float) -> str:
+    """The models' bits above the camera-noise floor (:func:`noise_floor`), in one sentence."""
+    means = {k: v["mean"] for k, v in seed_means(scores).items()}
+    base = min((k for k in ("srnn", "vrnn") if k in means), key=means.get)
+    above = {k: means[k] - floor for k in ("rfn", base)}
+    return (
+        f"The camera noise alone costs {floor:.3f} bits/dim, a floor no model can go below on average. Above it, "
+        f"the RFN needs {above['rfn']:.3f} bits/dim and the {_label(base)} {above[base]:.3f}: the RFN's lead is "
+        f"{100 * (1 - above['rfn'] / above[base]):.0f}% of what the better thesis baseline spends above the floor."
+    )
+
+
+def rounded_noise_entropy(noise_std: float) -> np.ndarray:
+    """``[256]``: entropy in bits of ``clip(round(mu + noise_std * Z), 0, 255)`` for each grey level ``mu``."""
+    from scipy.stats import norm
+
+    k = np.arange(256, dtype=float)
+    upper = np.where(k == 255, np.inf, k + 0.5)[None, :]
+    lower = np.where(k == 0, -np.inf, k - 0.5)[None, :]
+    p = norm.cdf((upper - k[:, None]) / noise_std) - norm.cdf((lower - k[:, None]) / noise_std)  # [mu, value]
+    return -(p * np.log2(np.where(p > 0, p, 1.0))).sum(1)
+
+
 def headline_summary(scores: dict[tuple[str, int], dict]) -> str:
     """The study's result in one sentence, as the intro and the CPU-training page cite it.
 
@@ -882,8 +928,11 @@ def load_study(root: str | Path | None = None, seeds: tuple[int, ...] = SEEDS, s
     return Study(folder, files, found, floor)
 
 
-def headline_figure(scores: dict[tuple[str, int], dict], title: str = ""):
-    """Bits per dimension (IW bound) of every run, one dot per seed, the mean as a bar, per model."""
+def headline_figure(scores: dict[tuple[str, int], dict], title: str = "", floor: float | None = None):
+    """Bits per dimension (IW bound) of every run, one dot per seed, the mean as a bar, per model.
+
+    ``floor``: a lower bound every model's expected bits lie above (:func:`noise_floor`), drawn as a line.
+    """
     import matplotlib.pyplot as plt
 
     iw = per_seed(scores, "iw")
@@ -898,6 +947,10 @@ def headline_figure(scores: dict[tuple[str, int], dict], title: str = ""):
     ax.set_ylabel("model")
     ax.invert_yaxis()
     lo = min(min(v.values()) for v in iw.values())
+    if floor is not None:
+        ax.axvline(floor, color="0.3", linestyle="--", linewidth=1)
+        ax.text(floor + 0.03, len(keys) - 0.6, "camera-noise floor", fontsize=8, color="0.3", va="bottom")
+        lo = min(lo, floor)
     ax.set_xlim(lo - 0.5, max(max(v.values()) for v in iw.values()) + 0.3)
     ax.set_xlabel("test bits per dimension, IW bound (lower is better; dots: seeds, bars: mean)")
     ax.set_title(title or "RFN against per-pixel emissions on the RGB stand-in", fontsize=10)
