@@ -369,3 +369,15 @@ def test_floor_sentence_measures_each_model_above_the_floor():
     text = rgb.floor_sentence(scores, 3.0)
     assert "costs 3.000 bits/dim" in text and "the RFN needs 2.000 bits/dim and the VRNN 3.000" in text
     assert text.endswith("the RFN's lead is 33% of what the better thesis baseline spends above the floor.")
+
+
+def test_thesis_table_compares_the_rfns_lead_not_the_levels():
+    scores = _scores({"rfn": [4.0, 4.0], "srnn": [5.0, 5.0], "vrnn": [6.0, 6.0]})
+    for (key, _), r in scores.items():
+        r["fvd"] = {"mean": {"rfn": 100.0, "srnn": 400.0, "vrnn": 500.0}[key]}
+    table, text = rgb.thesis_table(scores)
+    assert list(table["model"]) == ["RFN", "SRNN", "VRNN"] and list(table["stand-in: bits/dim"]) == [4.0, 5.0, 6.0]
+    assert text == (
+        "In bits per dimension the thesis's RFN is 40% below its better baseline on BAIR (VRNN), ours 20% below its "
+        "better baseline (SRNN); in FVD the thesis's RFN is at 21% of its better baseline's (SRNN), ours at 25% (SRNN)."
+    )

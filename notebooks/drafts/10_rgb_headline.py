@@ -200,6 +200,19 @@ fvd = page.fvd_table(study.scores, study.floor)
 display(fvd.style.hide(axis="index").format(precision=1, na_rep="").format("{:.2g}", subset=["Welch p"], na_rep=""))
 
 # %% [markdown]
+# Beside the thesis. The levels cannot be compared (other data, other frame size, far less
+# training), but the RFN's standing against the better of the thesis's baselines can: the
+# thesis's BAIR numbers (Tables 9.6 and 9.7; its RFN's bits are a negative ELBO, the baselines'
+# an IW bound) next to the stand-in's means over seeds.
+
+# %%
+beside, beside_text = page.thesis_table(study.scores)
+display(
+    beside.style.hide(axis="index").format(precision=3).format("{:.0f}", subset=["thesis, BAIR: FVD", "stand-in: FVD"])
+)
+display(Markdown(beside_text))
+
+# %% [markdown]
 # ## 8. Where the bits go
 #
 # The bits per dimension of every pixel of one test frame under the RFN and under the better of

@@ -40,6 +40,7 @@ __all__ = [
     "PROTOCOL_BEST",
     "PROTOCOL_BITS",
     "SEEDS",
+    "THESIS_BAIR",
     "Study",
     "StudyError",
     "best_of_n_figure",
@@ -75,6 +76,7 @@ __all__ = [
     "status_summary",
     "study_folder",
     "tests_table",
+    "thesis_table",
     "training_hours",
     "welch",
 ]
@@ -86,6 +88,14 @@ MODELS = {
     "vrnn": ("reference-textured-vrnn", "VRNN"),
     "noskip": ("reference-textured-noskip", "RFN, no skips (control a)"),
     "srnn-skip": ("reference-textured-srnn-skip", "SRNN + skips, RFN size (control b)"),
+}
+
+#: the thesis's BAIR numbers: Table 9.7 (bits per dimension; the RFN's negative ELBO, the baselines' IW bound,
+#: S = 20) and Table 9.6 (FVD, warm-up 3, 13 frames in all, the protocol the stand-in's FVD follows)
+THESIS_BAIR = {
+    "rfn": {"bits": 2.16, "fvd": 153.0},
+    "srnn": {"bits": 3.701, "fvd": 721.0},
+    "vrnn": {"bits": 3.576, "fvd": 738.0},
 }
 
 #: bits per dimension (with the IW bound, S = 20) and FVD: 256 test clips, one sample each for FVD, 3 context frames
@@ -518,6 +528,41 @@ def noise_floor(clips: int = 64, total_frames: int | None = None, noise_std: flo
     clean = make_dataset("textured-shapes", "test", seq_len=total_frames, image_size=32, noise_std=0.0, **data_kwargs)
     mu = torch.stack([clean[i] for i in range(clips)])[:, 1:].numpy()
     return float(rounded_noise_entropy(noise_std)[mu].mean())
+
+
+def thesis_table(scores: dict[tuple[str, int], dict]) -> tuple[pd.DataFrame, str]:
+    """The thesis's BAIR numbers beside the stand-in's (means over seeds), and a sentence comparing the gaps.
+
+    Levels differ (other data, other scale); what can be compared is the RFN relative to the better
+    thesis baseline, in bits per dimension and in FVD.
+    """
+    bits = {k: v["mean"] for k, v in seed_means(scores).items()}
+    fvd = {k: float(np.mean(list(v.values()))) for k, v in per_seed_fvd(scores).items()}
+    rows = [
+        {"model": _label(k), "thesis, BAIR: bits/dim": THESIS_BAIR[k]["bits"],
+         "stand-in: bits/dim": bits.get(k, np.nan), "thesis, BAIR: FVD": THESIS_BAIR[k]["fvd"],
+         "stand-in: FVD": fvd.get(k, np.nan)}
+        for k in THESIS_BAIR
+    ]  # fmt: skip
+
+    def lead(values: dict) -> tuple[float, str]:
+        base = min(("srnn", "vrnn"), key=values.get)
+        return values["rfn"] / values[base], _label(base)
+
+    tb, tb_name = lead({k: v["bits"] for k, v in THESIS_BAIR.items()})
+    ob, ob_name = lead(bits)
+    text = (
+        f"In bits per dimension the thesis's RFN is {100 * (1 - tb):.0f}% below its better baseline on BAIR "
+        f"({tb_name}), ours {100 * (1 - ob):.0f}% below its better baseline ({ob_name})"
+    )
+    if all(k in fvd for k in THESIS_BAIR):
+        tf, tf_name = lead({k: v["fvd"] for k, v in THESIS_BAIR.items()})
+        of, of_name = lead(fvd)
+        text += (
+            f"; in FVD the thesis's RFN is at {100 * tf:.0f}% of its better baseline's ({tf_name}), ours at "
+            f"{100 * of:.0f}% ({of_name})"
+        )
+    return pd.DataFrame(rows), text + "."
 
 
 def floor_sentence(scores: dict[tuple[str, int], dict], floor: float) -> str:
