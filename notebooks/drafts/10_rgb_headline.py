@@ -253,12 +253,14 @@ for key in regions["tests"]:
 # %% [markdown]
 # ## 9. What the controls say
 #
-# The sentences below are written by the page from the numbers of section 4
-# (`rfn.pages.rgb.conclusions`); nothing in them is typed by hand.
+# The sentences below are written by the page from the numbers of sections 4, 7 and 8
+# (`rfn.pages.rgb.conclusions` and the functions named there); nothing in them is typed by hand.
 
 # %%
-for sentence in page.conclusions(means, welch, "bits/dim") if welch else ["(the tests need three seeds)"]:
-    display(Markdown("- " + sentence))
+summary = page.conclusions(means, welch, "bits/dim") if welch else ["(the tests need three seeds)"]
+summary += [beside_text.rstrip("."), page.region_sentence(regions, best), page.region_sentence(regions, "srnn-skip")]
+for sentence in summary:
+    display(Markdown("- " + sentence.rstrip(".") + "."))
 
 # %% [markdown]
 # Which explanation does this test? The thesis attributes its BAIR gap to BAIR's continuous
