@@ -987,14 +987,17 @@ def headline_figure(scores: dict[tuple[str, int], dict], title: str = "", floor:
         values = np.array(list(iw[key].values()))
         ax.barh(i, values.mean(), color=f"C{i}", alpha=0.35, height=0.6)
         ax.plot(values, np.full(len(values), i), "o", color=f"C{i}", markersize=6)
-        ax.text(values.max() + 0.03, i, f"{values.mean():.3f}", va="center", fontsize=8)
+        ax.annotate(f"{values.mean():.3f}", (values.max(), i), xytext=(7, 0), textcoords="offset points",
+                    va="center", fontsize=8)  # fmt: skip
     ax.set_yticks(range(len(keys)), [_label(k) for k in keys], fontsize=8)
     ax.set_ylabel("model")
-    ax.invert_yaxis()
     lo = min(min(v.values()) for v in iw.values())
+    ax.set_ylim(len(keys) - 0.5, -0.5)  # first model on top
     if floor is not None:
+        ax.set_ylim(len(keys) - 0.5, -1.1)  # room above the bars for the floor's label
         ax.axvline(floor, color="0.3", linestyle="--", linewidth=1)
-        ax.text(floor + 0.03, len(keys) - 0.6, "camera-noise floor", fontsize=8, color="0.3", va="bottom")
+        ax.annotate("camera-noise floor", (floor, -0.8), xytext=(4, 0), textcoords="offset points", fontsize=8,
+                    color="0.3", va="center")  # fmt: skip
         lo = min(lo, floor)
     ax.set_xlim(lo - 0.5, max(max(v.values()) for v in iw.values()) + 0.3)
     ax.set_xlabel("test bits per dimension, IW bound (lower is better; dots: seeds, bars: mean)")
