@@ -197,7 +197,7 @@ display(page.best_of_n_table(study.scores).style.hide(axis="index").format(preci
 
 # %%
 fvd = page.fvd_table(study.scores, study.floor)
-display(fvd.style.hide(axis="index").format(precision=1, na_rep="").format("{:.2g}", subset=["Welch p"], na_rep=""))
+display(fvd.style.hide(axis="index").format(precision=0, na_rep="").format("{:.2g}", subset=["Welch p"], na_rep=""))
 
 # %% [markdown]
 # Beside the thesis. The levels cannot be compared (other data, other frame size, far less

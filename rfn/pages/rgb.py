@@ -305,7 +305,8 @@ def learning_curves_figure(curves: dict[str, list[pd.DataFrame]], title: str, co
     fig, ax = plt.subplots(figsize=(8.0, 4.0))
     for i, (key, runs) in enumerate(curves.items()):
         for j, c in enumerate(runs):
-            ax.plot(c["step"], c[column], color=f"C{i}", alpha=0.8, label=MODELS[key][1] if j == 0 else None)
+            style = "--" if key in ("noskip", "srnn-skip") else "-"  # the controls dashed
+            ax.plot(c["step"], c[column], style, color=f"C{i}", alpha=0.8, label=_label(key) if j == 0 else None)
     ax.set_xlabel("training step")
     ax.set_ylabel("validation bits per dimension")
     ax.set_title(title, fontsize=10)
