@@ -278,6 +278,10 @@ for sentence in summary:
 # the hidden cell), **modify** (change the code and compare). The solutions are folded.
 
 # %% tags=["hide-cell", "exercise-setup"]
+import matplotlib.pyplot as plt
+import numpy as np
+
+from rfn.data import make_dataset
 from rfn.pages import rgb as rgb_page
 
 ex_study = rgb_page.load_study(seeds=(0,), scores=False)
@@ -299,7 +303,8 @@ ex_clip = ex_test[0]  # uint8 [5 frames, 3, 32, 32]
 # upper bound on the bits of the discrete model it defines, the mixture's are exact (up to the
 # latent bound both share): the comparison is tilted against the flow, not in its favour.
 # ```
-#
+
+# %% [markdown]
 # **Exercise 2** (predict, then run). Control a (the RFN without skips) cannot copy the static
 # background from the previous frame. Before running the cell, predict where its bits map is
 # higher than the RFN's: on the background, on the moving shapes, or on their edges?
@@ -346,6 +351,34 @@ for ex_n in (3, 2):
     ex_lo, ex_hi = ex_t["interval"]
     print(f"{ex_n} seeds: SRNN - RFN {ex_t['difference']:+.3f}, 95% interval {ex_lo:+.3f} to {ex_hi:+.3f} "
           f"(width {ex_hi - ex_lo:.3f}, df {ex_t['df']:.1f}, p = {ex_t['p']:.2g})")  # fmt: skip
+
+# %% [markdown]
+# **Exercise 4** (derive). Section 4 draws a floor under every model's bits: the
+# entropy of the camera noise. (a) Why can no model's expected bits per dimension go below the
+# entropy of $\mathbf{x}_t$ given the noise-free frame $\boldsymbol{\mu}_t$? (b) For noise of
+# $\sigma = 2$ grey levels rounded to whole levels, show that the entropy is close to
+# $\tfrac12 \log_2(2\pi e \sigma^2)$ bits, and predict whether the page's floor (averaged over
+# real frames) lies above or below that number.
+#
+# ```{admonition} Solution
+# :class: dropdown
+# (a) A model's expected code length for $\mathbf{x}_t$ given the past is a cross-entropy, at
+# least the entropy $H(\mathbf{x}_t \mid \mathbf{x}_{<t})$; conditioning on more can only lower
+# entropy, so that is at least $H(\mathbf{x}_t \mid \mathbf{x}_{<t}, \boldsymbol{\mu}_t)$, and because
+# the noise is fresh in every frame this equals $H(\mathbf{x}_t \mid \boldsymbol{\mu}_t)$: the
+# rounded noise's entropy, summed over dimensions. (b) Rounding to bins of width 1 turns a
+# density $p$ into probabilities $\approx p(k)$, so the entropy is
+# $-\sum_k p(k) \log_2 p(k) \approx -\int p \log_2 p = \tfrac12 \log_2(2\pi e \sigma^2) \approx 3.05$
+# bits when $\sigma$ spans several bins. The floor lies below it: values near 0 or 255 are
+# clipped, which piles the noise onto one value and lowers its entropy (1.74 bits at 0), and a few
+# percent of the stand-in's values sit there. The cell below checks both numbers.
+# ```
+
+# %% tags=["hide-cell", "exercise-solution"]
+ex_h = rgb_page.rounded_noise_entropy(2.0)  # bits, for every noise-free grey level 0..255
+print(f"0.5 log2(2 pi e sigma^2) = {0.5 * np.log2(2 * np.pi * np.e * 4.0):.3f} bits; rounded noise at 128: "
+      f"{ex_h[128]:.3f}, at 0: {ex_h[0]:.3f}, at 255: {ex_h[255]:.3f}; "
+      f"the page's floor: {rgb_page.noise_floor():.3f}")  # fmt: skip
 
 # %% [markdown]
 # :::{admonition} About this page

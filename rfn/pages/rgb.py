@@ -800,10 +800,15 @@ class StudyError(RuntimeError):
 
 
 def study_folder(root: str | Path | None = None) -> Path:
-    """``checkpoints/reference/textured`` (of the repository, or under ``root``)."""
-    from rfn.runs import REFERENCE_ROOT, reference_file
+    """``checkpoints/reference/textured`` of the checkout the package was imported from, or under ``root``.
 
-    return reference_file("reference-textured", 0, REFERENCE_ROOT if root is None else root).parent
+    Anchored at the repository rather than the working directory, so a page, an exercise or a test
+    finds the committed study from any folder.
+    """
+    from rfn.assets import REFERENCE_DIR, REPOSITORY
+    from rfn.runs import reference_file
+
+    return reference_file("reference-textured", 0, REPOSITORY / REFERENCE_DIR if root is None else root).parent
 
 
 def run_stem(key: str, seed: int) -> str:
