@@ -297,6 +297,11 @@ def test_status_summary_cites_the_tables_numbers():
     assert text["Table 9.7"].startswith("bits/dim (IW bound, mean of 3 seeds): RFN ")
     assert f"SRNN {means['srnn']['mean']:.3f}" in text["Table 9.7"]
     assert f"per RGB pixel RFN {3 * means['rfn']['mean']:.2f}" in text["Table 9.7"]
+    m = {k: v["mean"] for k, v in means.items()}
+    base = min(("srnn", "vrnn"), key=m.get)
+    gap = m[base] - m["rfn"]
+    assert f"lead over the better baseline ({base.upper()}) {gap:.3f} bits/dim" in text["Table 9.7"]
+    assert f"loses {100 * (m['noskip'] - m['rfn']) / gap:.0f}% of the lead" in text["Table 9.7"]
     fvd = rgb.fvd_table(scores, None).set_index("model")["mean"]
     assert f"VRNN {fvd['VRNN']:.0f}" in text["Table 9.6"] and text["Table 9.6"].endswith("real against real 42")
     best = rgb.best_of_n_table(scores)

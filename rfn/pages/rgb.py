@@ -486,6 +486,19 @@ def status_summary(scores: dict[tuple[str, int], dict], floor: dict | None, seed
         + "; per RGB pixel "
         + ", ".join(f"{short[k]} {3 * means[k]:.2f}" for k in keys),
     }
+    if {"rfn", "srnn", "vrnn"} <= set(means):
+        base = min(("srnn", "vrnn"), key=means.get)
+        gap = means[base] - means["rfn"]
+        out["Table 9.7"] += (
+            f"; the RFN's lead over the better baseline ({short[base]}) {gap:.3f} bits/dim, "
+            f"{100 * gap / means[base]:.0f}% of the baseline's level"
+        )
+        if gap > 0 and {"noskip", "srnn-skip"} <= set(means):
+            lost, closed = (means["noskip"] - means["rfn"]) / gap, 1 - (means["srnn-skip"] - means["rfn"]) / gap
+            out["Table 9.7"] += (
+                f"; without skips the RFN loses {100 * lost:.0f}% of the lead, "
+                f"the SRNN with the RFN's skips and size closes {100 * closed:.0f}%"
+            )
     fvd = per_seed_fvd(scores)
     if fvd:
         out["Table 9.6"] = "FVD (mean of seeds): " + ", ".join(
