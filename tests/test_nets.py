@@ -372,6 +372,22 @@ def test_dmol_extreme_params_are_finite():
     assert torch.isfinite(params.grad).all()
 
 
+def test_dmol_switched_off_component_with_a_huge_scale_keeps_gradients_finite():
+    """A component whose weight has gone to ~0 can drift to log-scale 100+ in training (seen in an RGB run);
+    the bin's mass factor log(1 - exp(-w)) then underflowed to log(0) in float32 and its NaN gradient reached
+    every parameter. It must stay finite and match the float64 brute force."""
+    params = _random_params(3, 2, b=1, h=2, w=2, seed=11)
+    params[:, 1] = -30.0  # component 1 switched off
+    params[:, 8:14:2] = 0.5  # component 0: ordinary log-scales
+    params[:, 9:14:2] = 110.0  # component 1: exp(-110) / 256 underflows in float32
+    x = torch.randint(1, 255, (1, 3, 2, 2), generator=_gen(12), dtype=torch.uint8)  # inner bins
+    leaf = params.float().requires_grad_()
+    lp = dmol_log_prob(x, leaf)
+    lp.sum().backward()
+    assert torch.isfinite(leaf.grad).all()
+    torch.testing.assert_close(lp.double(), _reference_dmol(x, params), rtol=1e-5, atol=1e-4)
+
+
 def test_dmol_samples_follow_the_distribution():
     """Empirical frequencies of 160k RGB draws (2 bits, 64 joint values) against exp(log_prob)."""
     params = _random_params(3, 2, seed=11)

@@ -127,6 +127,25 @@ def _pair_index(c: int, j: int) -> int:
     return _pairs(c) + j
 
 
+def _log_one_minus_exp_width(log_scales: torch.Tensor, bins: int) -> torch.Tensor:
+    """``log(1 - exp(-w))`` for the bin width in logistic units ``w = exp(-log_scales) / bins``, finite for any scale.
+
+    A mixture component the weights have switched off can drift to an enormous scale (a log-scale of
+    100 has been seen in training); then ``w`` underflows to 0 in float32, ``log(-expm1(-w))`` is
+    ``-inf`` and its gradient NaN, which poisons every gradient even though the component's weight is
+    0. For ``w < 1e-4`` the value is ``log w + log((1 - e^{-w}) / w)`` instead, with ``log w`` taken
+    from the log-scale (no underflow) and the series ``(1 - e^{-w}) / w = 1 - w/2 + w^2/6 - ...``;
+    elsewhere it is ``log(-expm1(-w))`` exactly as before. Both branches see only finite inputs, so
+    ``torch.where`` passes no NaN gradient from the branch it does not use.
+    """
+    log_w = -log_scales - math.log(bins)
+    small = log_w < math.log(1e-4)
+    w_small = torch.exp(torch.where(small, log_w, torch.zeros_like(log_w)))  # 1 where unused
+    series = log_w + torch.log1p(w_small * (w_small / 6.0 - 0.5))
+    w = torch.exp(-torch.where(small, torch.zeros_like(log_scales), log_scales)) / bins  # as before where used
+    return torch.where(small, series, torch.log(-torch.expm1(-w)))
+
+
 def dmol_pixel_log_prob(
     x: torch.Tensor, params: torch.Tensor, n_bits: int = 8, min_log_scale: float = DEFAULT_MIN_LOG_SCALE
 ) -> torch.Tensor:
@@ -165,7 +184,7 @@ def dmol_pixel_log_prob(
     # log(F(upper) - F(lower)) = log F(upper) + log F(-lower) + log(1 - exp(-(upper - lower))),
     # with upper - lower = inv_s / bins computed without cancellation.
     log_cdf_upper, log_sf_lower = F.logsigmoid(upper), F.logsigmoid(neg_lower)  # each computed once
-    log_mid = log_cdf_upper + log_sf_lower + torch.log(-torch.expm1(-inv_s / bins))
+    log_mid = log_cdf_upper + log_sf_lower + _log_one_minus_exp_width(log_scales, bins)
     value = torch.div(x, 2 ** (8 - n_bits), rounding_mode="floor").unsqueeze(2)  # 0..bins-1
     # The lowest bin reaches down to -inf and the highest up to +inf.
     log_bin = torch.where(value == 0, log_cdf_upper, torch.where(value == bins - 1, log_sf_lower, log_mid))
