@@ -386,3 +386,11 @@ def test_thesis_table_compares_the_rfns_lead_not_the_levels():
         "In bits per dimension the thesis's RFN is 40% below its better baseline on BAIR (VRNN), ours 20% below its "
         "better baseline (SRNN); in FVD the thesis's RFN is at 21% of its better baseline's (SRNN), ours at 25% (SRNN)."
     )
+
+
+def test_skipped_steps_reads_the_last_count_of_the_run_log(tmp_path):
+    f = tmp_path / "metrics.csv"
+    f.write_text("step,nonfinite,val_bpp\n50,0,\n100,3,\n100,,6.0\n")
+    assert rgb.skipped_steps(f) == 3
+    f.write_text("step,val_bpp\n50,6.0\n")  # a log without the column
+    assert rgb.skipped_steps(f) == 0

@@ -92,7 +92,12 @@ display(Image(filename=str(gif)))
 # table says what each cost, as the wall-clock time of its steps from the run log. The runs
 # shared a 2-core machine with other jobs over several days and its speed varied, so the
 # hours are what the runs took, not what they need: compare a model's median seconds per step
-# across its seeds to see how much.
+# across its seeds to see how much. *Skipped steps* counts the optimiser steps the trainer
+# skipped because the loss or the gradient was not finite. One run needed that: in control b's
+# seed 2 an unused mixture component drifted to an enormous scale around step 2,500, and a
+# float32 underflow in the mixture's gradient turned every gradient to NaN. The bug was fixed in
+# `rfn.nets.dmol` (the values it computes did not change), and the run resumed from its
+# step-2,500 checkpoint.
 
 # %%
 runs = study.runs_table()

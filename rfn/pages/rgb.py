@@ -72,6 +72,7 @@ __all__ = [
     "score_run",
     "seconds_per_step",
     "seed_means",
+    "skipped_steps",
     "stand_in_figure",
     "status_summary",
     "study_folder",
@@ -220,6 +221,12 @@ def seconds_per_step(metrics_csv: str | Path, last: int | None = None, batch_siz
     if last is not None and len(frame):
         frame = frame[frame["step"] > frame["step"].max() - last]
     return float((batch_size / frame["seq_per_s"]).median()) if len(frame) else None
+
+
+def skipped_steps(metrics_csv: str | Path) -> int:
+    """Optimiser steps the run skipped because its loss or gradient was not finite (the log's last count)."""
+    column = pd.read_csv(metrics_csv).get("nonfinite")
+    return 0 if column is None or column.dropna().empty else int(column.dropna().iloc[-1])
 
 
 def gap_stability(
@@ -896,7 +903,7 @@ class Study:
         }
 
     def runs_table(self) -> pd.DataFrame:
-        """One row per run: steps, parameters, the hours its training steps took, the fp16 export's check.
+        """One row per run: steps, parameters, the hours its steps took, steps skipped as non-finite, the fp16 check.
 
         Hours come from the run log (:func:`training_hours`), which covers every resumed segment of a
         run; ``train_time.json`` misses a segment whose process was stopped before it finished.
@@ -913,6 +920,7 @@ class Study:
                 "parameters": sum(p.numel() for p in self.model(key, seed).parameters()),
                 "wall hours of its steps": training_hours(path.with_suffix(".metrics.csv")),
                 "median s per step": seconds_per_step(path.with_suffix(".metrics.csv")),
+                "skipped steps": skipped_steps(path.with_suffix(".metrics.csv")),
                 "fp16 - fp32 test bits": export["fp16_bits"] - export["fp32_bits"],
             })  # fmt: skip
         return pd.DataFrame(rows)
