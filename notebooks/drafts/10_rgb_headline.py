@@ -96,7 +96,7 @@ display(Image(filename=str(gif)))
 # skipped because the loss or the gradient was not finite. One run needed that: in control b's
 # seed 2 an unused mixture component drifted to an enormous scale around step 2,500, and a
 # float32 underflow in the mixture's gradient turned every gradient to NaN. The bug was fixed in
-# `rfn.nets.dmol` (the values it computes did not change), and the run resumed from its
+# `rfn.nets.dmol` (its log-probabilities are unchanged up to float rounding), and the run resumed from its
 # step-2,500 checkpoint.
 
 # %%
