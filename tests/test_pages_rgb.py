@@ -364,9 +364,9 @@ def test_noise_floor_is_the_entropy_of_the_rounded_clipped_camera_noise():
         p = counts / counts.sum()
         assert table[mu] == pytest.approx(-(p * np.log2(p)).sum(), abs=0.01)
     assert table[128] == pytest.approx(0.5 * np.log2(2 * np.pi * np.e * 4.0), abs=0.02)  # no clipping
-    floor = rgb.noise_floor(clips=4)
+    floor = rgb.noise_floor(range(4))
     assert 2.8 < floor < table[128]  # pixels at 0 or 255 carry less noise entropy
-    assert rgb.noise_floor(clips=4, noise_std=4.0) == pytest.approx(floor + 1.0, abs=0.1)  # doubling the noise: +1 bit
+    assert rgb.noise_floor(range(4), noise_std=4.0) == pytest.approx(floor + 1.0, abs=0.1)  # doubling the noise: +1 bit
 
 
 def test_floor_sentence_measures_each_model_above_the_floor():

@@ -134,7 +134,8 @@ display(study.stability().style.hide(axis="index").format(precision=3))
 # resamples seeds and, within them, test clips.
 
 # %%
-floor = page.noise_floor()  # the camera noise's entropy: bits/dim no model can go below on average
+scored = study.scores[("rfn", study.seeds[0])]["bits"]  # the clips and frames every run's bits were scored on
+floor = page.noise_floor(scored["per_sequence"]["indices"], scored["frames"])  # camera noise's entropy, bits/dim
 fig = page.headline_figure(study.scores, floor=floor)
 rec.savefig(fig, "fig9_7_rgb_bits.png", reproduces="Table 9.7 on the RGB stand-in", opening=True)
 plt.show()
@@ -248,7 +249,7 @@ plt.show()
 # on changed ones.
 
 # %%
-bits_test = make_dataset("textured-shapes", "test", seq_len=page.PROTOCOL_BITS.total_frames, image_size=32)
+bits_test = make_dataset("textured-shapes", "test", seq_len=scored["frames"], image_size=32)  # as section 4
 region_batch = torch.stack([bits_test[i] for i in range(SETTINGS["region_clips"])])  # uint8 [N, 10, 3, 32, 32]
 regions_table, regions = page.bits_by_region(models, region_batch, seed=seed)
 display(regions_table.style.hide(axis="index").format(precision=3, na_rep=""))
@@ -383,7 +384,7 @@ for ex_n in (3, 2):
 ex_h = rgb_page.rounded_noise_entropy(2.0)  # bits, for every noise-free grey level 0..255
 print(f"0.5 log2(2 pi e sigma^2) = {0.5 * np.log2(2 * np.pi * np.e * 4.0):.3f} bits; rounded noise at 128: "
       f"{ex_h[128]:.3f}, at 0: {ex_h[0]:.3f}, at 255: {ex_h[255]:.3f}; "
-      f"the page's floor: {rgb_page.noise_floor():.3f}")  # fmt: skip
+      f"the floor: {rgb_page.noise_floor(range(64)):.3f} (first 64 test clips)")  # fmt: skip
 
 # %% [markdown]
 # :::{admonition} About this page

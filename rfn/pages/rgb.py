@@ -288,7 +288,7 @@ def conclusions(table: dict[str, dict[str, Any]], tests: dict[str, dict[str, Any
     for key in ("srnn", "vrnn"):
         if key in tests:
             out.append(verdict(key) + ".")
-    gap = min(table[k]["mean"] for k in ("srnn", "vrnn") if k in table) - rfn
+    gap = table[_better_baseline({k: v["mean"] for k, v in table.items()})]["mean"] - rfn
     if gap > 0:
         lead = f"the RFN's lead over the better thesis baseline ({gap:.3f} {units})"
         if "noskip" in tests and "noskip" in table:
@@ -494,7 +494,7 @@ def status_summary(scores: dict[tuple[str, int], dict], floor: dict | None, seed
         + ", ".join(f"{short[k]} {3 * means[k]:.2f}" for k in keys),
     }
     if {"rfn", "srnn", "vrnn"} <= set(means):
-        base = min(("srnn", "vrnn"), key=means.get)
+        base = _better_baseline(means)
         gap = means[base] - means["rfn"]
         out["Table 9.7"] += (
             f"; the RFN's lead over the better baseline ({short[base]}) {gap:.3f} bits/dim, "
@@ -531,24 +531,29 @@ def status_summary(scores: dict[tuple[str, int], dict], floor: dict | None, seed
     return out
 
 
-def noise_floor(clips: int = 64, total_frames: int | None = None, noise_std: float = 2.0, **data_kwargs) -> float:
+def noise_floor(indices, frames: int = 10, noise_std: float = 2.0, **data_kwargs) -> float:
     """Bits per dimension that no model of the stand-in can go below on average: the camera noise's entropy.
 
     Every frame of ``rfn.data.textured`` is ``clip(round(mu + noise))`` with fresh Gaussian noise of
     ``noise_std`` grey levels per pixel and channel, independent of everything before it, so any
     model's expected code length for a frame given the past is at least ``H(x_t | mu_t)``: the
-    entropy of the rounded, clipped noise around the noise-free value ``mu``. It is averaged here
-    over frames ``2..T`` of the first ``clips`` test clips (the frames the bits protocol scores),
-    with ``mu`` read from the same clips drawn without noise (rounded to whole grey levels, which
+    entropy of the rounded, clipped noise around the noise-free value ``mu``. It is averaged over
+    frames ``2..frames`` of the test clips ``indices``: pass the clips and frames a bits score used
+    (``score["bits"]["per_sequence"]["indices"]`` and ``score["bits"]["frames"]``) to compare like with
+    like. ``mu`` is read from the same clips drawn without noise (rounded to whole grey levels, which
     changes the entropy by far less than 1e-3 bits away from 0 and 255). About 3.0 bits at
     ``noise_std = 2``; ``0.5 log2(2 pi e noise_std^2)`` without clipping.
     """
     from rfn.data import make_dataset
 
-    total_frames = total_frames or PROTOCOL_BITS.total_frames
-    clean = make_dataset("textured-shapes", "test", seq_len=total_frames, image_size=32, noise_std=0.0, **data_kwargs)
-    mu = torch.stack([clean[i] for i in range(clips)])[:, 1:].numpy()
+    clean = make_dataset("textured-shapes", "test", seq_len=frames, image_size=32, noise_std=0.0, **data_kwargs)
+    mu = torch.stack([clean[int(i)] for i in indices])[:, 1:].numpy()
     return float(rounded_noise_entropy(noise_std)[mu].mean())
+
+
+def _better_baseline(means: dict[str, float]) -> str:
+    """The thesis baseline (SRNN or VRNN) with the lower value in ``means`` (model key -> number)."""
+    return min((k for k in ("srnn", "vrnn") if k in means), key=means.get)
 
 
 def thesis_table(scores: dict[tuple[str, int], dict]) -> tuple[pd.DataFrame, str]:
@@ -567,7 +572,7 @@ def thesis_table(scores: dict[tuple[str, int], dict]) -> tuple[pd.DataFrame, str
     ]  # fmt: skip
 
     def lead(values: dict) -> tuple[float, str]:
-        base = min(("srnn", "vrnn"), key=values.get)
+        base = _better_baseline(values)
         return values["rfn"] / values[base], _label(base)
 
     tb, tb_name = lead({k: v["bits"] for k, v in THESIS_BAIR.items()})
@@ -589,7 +594,7 @@ def thesis_table(scores: dict[tuple[str, int], dict]) -> tuple[pd.DataFrame, str
 def floor_sentence(scores: dict[tuple[str, int], dict], floor: float) -> str:
     """The models' bits above the camera-noise floor (:func:`noise_floor`), in one sentence."""
     means = {k: v["mean"] for k, v in seed_means(scores).items()}
-    base = min((k for k in ("srnn", "vrnn") if k in means), key=means.get)
+    base = _better_baseline(means)
     above = {k: means[k] - floor for k in ("rfn", base)}
     return (
         f"The camera noise alone costs {floor:.3f} bits/dim, a floor no model can go below on average. Above it, "
