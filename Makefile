@@ -94,7 +94,7 @@ bench: env assets
 # One run after another (rfn.book.reference.reference_runs: the four video models, then notebook 09's 24 ablation runs),
 # THREADS torch threads each (default 1); a stopped run resumes where its last checkpoint left it, and on a
 # machine without the run folder a committed reference model continues at its step (--keep-step).
-# Then the RGB study of notebook 10 (benchmarks/rgb_headline.py: 15 runs, about 14 CPU hours; LANES=2 trains two
+# Then the RGB study of notebook 10 (benchmarks/rgb_headline.py: 15 runs, 26.8 hours of steps here; LANES=2 trains two
 # at a time, one per core), its fp16 exports and the numbers its page reads.
 reference: env assets
 	for run in $$($(PY) -c "from rfn.book.reference import reference_runs; print(*(f'{p}:{s}:{o}:{c}' for p, s, o, c in reference_runs('$(RUNS)')))"); do \

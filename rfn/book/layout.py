@@ -39,7 +39,7 @@ PROFILES: tuple[str, ...] = SCALES
 #: Execution order by notebook number. Training (04) writes the checkpoints that the
 #: result pages (05-09) read, so it must run before them; 01-03 stand alone. A new
 #: notebook's number must be added here (the runner refuses unknown numbers).
-ORDER: tuple[str, ...] = ("01", "02", "03", "04", "05", "06", "07", "08", "09")
+ORDER: tuple[str, ...] = ("01", "02", "03", "04", "05", "06", "07", "08", "09", "10")
 
 #: Parameters every notebook's ``parameters`` cell must assign.
 REQUIRED_PARAMETERS = ("profile", "device", "seed", "figures_dir")

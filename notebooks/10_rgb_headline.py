@@ -139,11 +139,16 @@ floor = page.noise_floor(scored["per_sequence"]["indices"], scored["frames"])  #
 fig = page.headline_figure(study.scores, floor=floor)
 rec.savefig(fig, "fig9_7_rgb_bits.png", reproduces="Table 9.7 on the RGB stand-in", opening=True)
 plt.show()
-display(page.bits_table(study.scores).style.hide(axis="index").format(precision=3))
+display(
+    page.bits_table(study.scores)
+    .style.hide(axis="index")
+    .format(precision=3)
+    .format("{:.0f}", subset=["FVD (mean over seeds)"])
+)
 display(Markdown(page.floor_sentence(study.scores, floor)))
 tests, welch = page.tests_table(study.scores) if len(study.seeds) >= 3 else (None, {})
 if tests is not None:
-    display(tests.style.hide(axis="index").format(precision=3))
+    display(tests.style.hide(axis="index").format(precision=3).format("{:.2g}", subset=["p"]))
 
 # %% [markdown]
 # ## 5. What the models predict
