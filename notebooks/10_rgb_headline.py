@@ -188,8 +188,9 @@ plt.show()
 # black frames and the last context frame held still, scored in the same call on the same
 # clips: a model's curve means something only where it is better than them. On this stand-in
 # the held frame is a strong prediction, because the background never changes. The table
-# pairs each model's best with the held frame over the 64 clips (95% t-interval) and gives
-# the mean sample beside it.
+# pairs each model's best with the held frame, and every other model's best with the RFN's,
+# clip by clip over the 64 clips (95% t-intervals; one seed, so they say nothing about another
+# training run), and gives the mean sample beside it.
 
 # %%
 fig = page.best_of_n_figure(study.scores)

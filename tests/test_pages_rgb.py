@@ -284,6 +284,8 @@ def test_best_of_n_table_pairs_each_model_with_the_held_frame_on_the_same_clips(
     rfn, srnn, held_row = table.to_dict("records")
     assert rfn["best - last context frame"] == pytest.approx(0.1, abs=0.01) and rfn["95% interval"].startswith("+0.0")
     assert srnn["best - last context frame"] == pytest.approx(-0.05, abs=0.01)
+    assert srnn["best - RFN"] == pytest.approx(-0.15, abs=0.01) and srnn["95% interval vs RFN"].startswith("-0.1")
+    assert np.isnan(rfn["best - RFN"]) and np.isnan(held_row["best - RFN"])
     assert held_row["mean sample"] == pytest.approx(held.mean()) and np.isnan(held_row["best of 100"])
     with pytest.raises(ValueError, match="different test clips"):
         rgb.best_of_n_table({("rfn", 0): run(0.1), ("srnn", 0): run(0.0, indices=range(1, 9))})

@@ -646,7 +646,8 @@ def best_of_n_table(
     One row per metric and prediction: each model's seed-``seed`` run, then the no-model baselines.
     ``best - <baseline>``: the model's best minus the baseline, averaged over frames per test clip,
     with a paired 95% t-interval over the clips (:func:`rfn.metrics.stats.paired`): every model and
-    baseline was scored on the same clips.
+    baseline was scored on the same clips. ``best - RFN`` pairs every other model's best with the
+    RFN's on the same clips in the same way (one seed: the interval is over clips, not training runs).
     """
     from rfn.metrics.stats import paired
 
@@ -658,19 +659,28 @@ def best_of_n_table(
     first = next(iter(runs.values()))
     rows = []
     for m in (m for m in ("ssim", "psnr", "lpips") if m in first):
+        best = {key: np.asarray(r[m]["best_per_frame"], dtype=float).mean(axis=1) for key, r in runs.items()}
         for key, r in runs.items():
-            best = np.asarray(r[m]["best_per_frame"], dtype=float).mean(axis=1)
             held = np.asarray(r["baselines_per_frame"][baseline][m], dtype=float).mean(axis=1)
-            test = paired(best, held)
+            test = paired(best[key], held)
             lo, hi = test["interval"]
-            rows.append({
+            row = {
                 "metric": m.upper(),
                 "prediction": _label(key),
-                f"best of {r['samples']}": float(best.mean()),
+                f"best of {r['samples']}": float(best[key].mean()),
                 "mean sample": float(np.mean(r[m]["mean_curve"])),
                 f"best - {baseline}": test["difference"],
                 "95% interval": f"{lo:+.3f} to {hi:+.3f}",
-            })  # fmt: skip
+            }
+            if key != "rfn" and "rfn" in best:
+                vs = paired(best[key], best["rfn"])
+                row.update(
+                    {
+                        "best - RFN": vs["difference"],
+                        "95% interval vs RFN": f"{vs['interval'][0]:+.3f} to {vs['interval'][1]:+.3f}",
+                    }
+                )
+            rows.append(row)
         for name, curves in first["baselines"].items():
             rows.append(
                 {"metric": m.upper(), "prediction": f"no model: {name}", "mean sample": float(np.mean(curves[m]))}
